@@ -1,0 +1,53 @@
+/**
+ * Typed errors. Their class names are what Temporal sees as ApplicationFailure types, so the retry policy can
+ * name the ones waiting cannot fix (see NON_RETRYABLE_ERROR_TYPES).
+ */
+
+/** Bad input or configuration a user must change; never retried. */
+export class InvalidInputError extends Error {
+  override name = 'InvalidInputError';
+  constructor(message: string, readonly field?: string) {
+    super(field ? `${field}: ${message}` : message);
+  }
+}
+
+/** A resource exists but differs from what we would create, and adopting it would be wrong. */
+export class ConflictError extends Error {
+  override name = 'ConflictError';
+}
+
+/** Materialize or AWS refused for a reason the user must fix (permissions, unknown object, unsupported type). */
+export class UserFixableError extends Error {
+  override name = 'UserFixableError';
+}
+
+/** The AWS trust policy lets the role be assumed without the external ID: insecure, fix it before anything. */
+export class InsecureTrustPolicyError extends Error {
+  override name = 'InsecureTrustPolicyError';
+}
+
+/** Not yet true but expected to become true by waiting (IAM propagation, an export still running). */
+export class NotYetError extends Error {
+  override name = 'NotYetError';
+}
+
+export const NON_RETRYABLE_ERROR_TYPES = [
+  'InvalidInputError',
+  'ConflictError',
+  'UserFixableError',
+  'InsecureTrustPolicyError',
+];
+
+/** Collects every problem of an input so the user fixes them in one go. */
+export class Problems {
+  private readonly items: string[] = [];
+  add(field: string, message: string): void {
+    this.items.push(`${field}: ${message}`);
+  }
+  get list(): readonly string[] {
+    return this.items;
+  }
+  throwIfAny(what: string): void {
+    if (this.items.length) throw new InvalidInputError(`${what} is invalid:\n  - ${this.items.join('\n  - ')}`);
+  }
+}

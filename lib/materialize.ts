@@ -1,0 +1,46 @@
+/**
+ * Connections to Materialize by profile. The worker holds the URLs (with any password); workflows only ever
+ * name a profile. Each call gets its own client so a long COPY can be cancelled without touching others.
+ */
+import { Client } from 'pg';
+import { materializeUrl, redactUrl, type Config } from './config';
+
+export interface MaterializeConnector {
+  connect(profile?: string): Promise<Client>;
+  /** The profile's URL with its password hidden, for messages. */
+  describe(profile?: string): string;
+}
+
+export function createMaterializeConnector(config: Config): MaterializeConnector {
+  return {
+    async connect(profile = 'default') {
+      const client = new Client({
+        connectionString: materializeUrl(config, profile),
+        application_name: 'mz-s3-export',
+        connectionTimeoutMillis: 10_000,
+        keepAlive: true,
+      });
+      // An idle client that loses its server must not crash the worker; the query in flight reports it.
+      client.on('error', () => undefined);
+      await client.connect();
+      return client;
+    },
+    describe(profile = 'default') {
+      return redactUrl(materializeUrl(config, profile));
+    },
+  };
+}
+
+/** Runs fn with a fresh client and always closes it. */
+export async function withMaterialize<T>(
+  connector: MaterializeConnector,
+  profile: string | undefined,
+  fn: (client: Client) => Promise<T>,
+): Promise<T> {
+  const client = await connector.connect(profile);
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

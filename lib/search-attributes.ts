@@ -1,0 +1,13 @@
+/**
+ * Custom search attributes this project sets on its workflows, so runs can be filtered the same way from the
+ * CLI (`runs --export NAME`) and from the Temporal Web UI. The local dev server registers them at start;
+ * on another cluster: `temporal operator search-attribute create --name <name> --type <type>` for each.
+ * Pure data: workflows import it.
+ */
+export const SEARCH_ATTRIBUTES = {
+  MzExportName: 'Keyword',
+  MzLogicalTime: 'Datetime',
+  MzConnection: 'Keyword',
+} as const;
+
+export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;

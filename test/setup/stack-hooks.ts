@@ -1,0 +1,9 @@
+/** Root hooks: whatever shared local stack the run started is stopped at the end, so no process is left behind. */
+import { stopSharedStack } from '../helpers/stack';
+
+export const mochaHooks = {
+  async afterAll(this: Mocha.Context) {
+    this.timeout(60_000);
+    await stopSharedStack();
+  },
+};

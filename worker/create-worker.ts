@@ -1,0 +1,26 @@
+/** Builds the worker: one task queue, every workflow and activity of the project, clients injected. */
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { createAwsClients } from '../lib/aws-clients';
+import type { Config } from '../lib/config';
+import { createMaterializeConnector } from '../lib/materialize';
+import { temporalConnectionOptions } from '../lib/temporal-connection';
+
+export async function createWorker(config: Config, opts: { maxConcurrentActivities?: number } = {}) {
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  const activities = createActivities({
+    aws: createAwsClients(config.aws),
+    materialize: createMaterializeConnector(config),
+  });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    workflowsPath: require.resolve('../workflows'),
+    activities,
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 100,
+    // Long COPY activities heartbeat; give them time to see the cancellation and send pg's cancel request.
+    shutdownGraceTime: '10 seconds',
+  });
+  return { worker, connection };
+}

@@ -1,0 +1,2 @@
+/** Every workflow the worker registers. Deterministic code only: no Node, AWS or pg imports below here. */
+export * from './health';
