@@ -1,0 +1,52 @@
+import { strict as assert } from 'node:assert';
+import { loadConfig, materializeUrl, redactUrl } from '../../lib/config';
+import { InvalidInputError } from '../../lib/errors';
+
+describe('config from the environment', () => {
+  it('fills the documented defaults', () => {
+    const c = loadConfig({});
+    assert.equal(c.temporal.address, '127.0.0.1:7233');
+    assert.equal(c.temporal.namespace, 'default');
+    assert.equal(c.temporal.taskQueue, 'mz-s3-export');
+    assert.equal(c.temporal.tls, false);
+    assert.equal(c.aws.region, 'us-east-1');
+    assert.equal(c.aws.endpoint, undefined);
+    assert.equal(c.materializeProfiles.default, 'postgres://materialize@127.0.0.1:6875/materialize');
+  });
+
+  it('reads profiles from MZ_URL_<NAME> and turns TLS on with an API key', () => {
+    const c = loadConfig({ MZ_URL_PROD: 'postgres://u:pw@mz.example:6875/materialize', TEMPORAL_API_KEY: 'k' });
+    assert.equal(materializeUrl(c, 'prod'), 'postgres://u:pw@mz.example:6875/materialize');
+    assert.equal(c.temporal.tls, true);
+  });
+
+  it('names every wrong variable in one error, and says what to write', () => {
+    assert.throws(
+      () =>
+        loadConfig({
+          TEMPORAL_ADDRESS: 'localhost',
+          AWS_REGION: 'Europe',
+          AWS_ENDPOINT_URL: 'ftp://x',
+          MZ_URL: 'mysql://x',
+          TEMPORAL_TLS: 'maybe',
+        }),
+      (e: Error) => {
+        assert.ok(e instanceof InvalidInputError);
+        for (const v of ['TEMPORAL_ADDRESS', 'AWS_REGION', 'AWS_ENDPOINT_URL', 'MZ_URL', 'TEMPORAL_TLS']) {
+          assert.match(e.message, new RegExp(`${v}:`));
+        }
+        assert.match(e.message, /127\.0\.0\.1:7233/);
+        return true;
+      },
+    );
+  });
+
+  it('never shows a password in an error or a description', () => {
+    assert.throws(() => loadConfig({ MZ_URL: 'mysql://me:hunter2@h/db' }), (e: Error) => !e.message.includes('hunter2'));
+    assert.equal(redactUrl('postgres://me:hunter2@h:6875/db'), 'postgres://me:***@h:6875/db');
+  });
+
+  it('an unknown profile says which variable to set', () => {
+    assert.throws(() => materializeUrl(loadConfig({}), 'prod'), /MZ_URL_PROD/);
+  });
+});
