@@ -4,12 +4,22 @@
  */
 import type { ActivityDeps } from './deps';
 import { createHealthActivities } from './health';
+import { createAwsIamActivities } from './aws-iam';
+import { createS3BucketActivities } from './s3-bucket';
+import { createMaterializeConnectionActivities } from './materialize-connection';
+import { createMaterializeCopyActivities } from './materialize-copy';
+import { createS3ExportActivities } from './s3-export';
 
 export type { ActivityDeps } from './deps';
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createHealthActivities(deps),
+    ...createAwsIamActivities(deps),
+    ...createS3BucketActivities(deps),
+    ...createMaterializeConnectionActivities(deps),
+    ...createMaterializeCopyActivities(deps),
+    ...createS3ExportActivities(deps),
   };
 }
 

@@ -14,9 +14,16 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   stack: () => import('./commands/stack'),
   worker: () => import('./commands/worker'),
   doctor: () => import('./commands/doctor'),
+  schedules: () => import('./commands/schedules'),
+  runs: () => import('./commands/runs'),
+  status: () => import('./commands/status'),
+  demo: () => import('./commands/demo'),
+  onboard: () => import('./commands/onboard'),
+  offboard: () => import('./commands/offboard'),
+  export: () => import('./commands/export'),
 };
 
-const BOOLEAN_FLAGS = ['json', 'plan', 'keep', 'random-ports', 'persist', 'no-sample-data', 'no-wait', 'help', 'delete-data', 'yes'];
+const BOOLEAN_FLAGS = ['json', 'plan', 'keep', 'random-ports', 'persist', 'no-sample-data', 'no-wait', 'help', 'delete-data', 'yes', 'wait'];
 
 async function printHelp(): Promise<void> {
   const usages = await Promise.all(Object.values(COMMANDS).map(async (load) => (await load()).usage));

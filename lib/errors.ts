@@ -7,8 +7,16 @@
 export class InvalidInputError extends Error {
   override name = 'InvalidInputError';
   constructor(message: string, readonly field?: string) {
-    super(field ? `${field}: ${message}` : message);
+    super(abbreviateLongRuns(field ? `${field}: ${message}` : message));
   }
+}
+
+/**
+ * Messages quote the values they reject; a pasted blob or a megabyte value is shortened to its start and length,
+ * so the message stays readable and small enough for Temporal's failure and history size limits.
+ */
+export function abbreviateLongRuns(text: string, max = 200): string {
+  return text.replace(new RegExp(`\\S{${max + 1},}`, 'g'), (run) => `${run.slice(0, 60)}...(${run.length} characters)`);
 }
 
 /** A resource exists but differs from what we would create, and adopting it would be wrong. */

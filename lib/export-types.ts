@@ -29,4 +29,86 @@ export interface BulkExportInput {
   maxAttempts?: number;
   /** Also write <prefix>/<exportName>/_latest.json pointing at this manifest. Default true. */
   publishLatest?: boolean;
+  /** Timing knobs; the defaults suit production, tests shorten them. */
+  tuning?: ExportTuning;
+}
+
+export interface ExportTuning {
+  /** Wait before the second COPY attempt; doubles per attempt, capped at 10 minutes. Default 10. */
+  retryBackoffSeconds?: number;
+  /** A COPY that stops heartbeating this long counts as lost (worker gone). Default 60. */
+  copyHeartbeatTimeoutSeconds?: number;
+  /** Upper bound for one COPY statement. Default 21600 (6 hours). */
+  copyTimeoutSeconds?: number;
+  /** S3 polling starts at this interval and backs off to pollMaxMs. Defaults 500 and 5000. */
+  pollInitialMs?: number;
+  pollMaxMs?: number;
+  /** How long to wait for the sentinel to go once the COPY returned. Default 300. */
+  completionTimeoutSeconds?: number;
+  /** After a lost COPY, how long its folder must stay unchanged before it counts as stopped. Default 30. */
+  settleQuietSeconds?: number;
+}
+
+export type ExportPhase =
+  | 'starting'
+  | 'checking-previous-runs'
+  | 'copying'
+  | 'awaiting-completion'
+  | 'verifying'
+  | 'publishing'
+  | 'cleaning-up'
+  | 'waiting-to-retry'
+  | 'succeeded'
+  | 'reused-existing'
+  | 'failed'
+  | 'cancelled';
+
+/** One COPY attempt as the progress query and the result report it. */
+export interface ExportAttemptReport {
+  attempt: number;
+  path: string;
+  outcome: 'running' | 'succeeded' | 'failed' | 'lost' | 'cancelled' | 'path-not-empty';
+  error?: string;
+  /** Keys removed because the attempt's sentinel proved them ours. */
+  cleanedFiles?: number;
+}
+
+/** The `progress` query's answer. */
+export interface ExportProgress {
+  exportName: string;
+  phase: ExportPhase;
+  /** One line a person reading the CLI or the Web UI understands. */
+  message: string;
+  logicalTime: string;
+  attempt?: number;
+  attemptPath?: string;
+  rows?: number;
+  files?: number;
+  bytes?: number;
+  startedAt: string;
+  elapsedSeconds: number;
+  attempts: ExportAttemptReport[];
+}
+
+/** The workflow's result. */
+export interface BulkExportResult {
+  exportName: string;
+  logicalTime: string;
+  attempt: number;
+  format: ExportFormat;
+  /** s3://bucket/<prefix>/<exportName>/<logical time>/attempt-NNN/ */
+  outputPath: string;
+  /** s3:// URI of manifest.json. */
+  manifest: string;
+  manifestKey: string;
+  rows: number;
+  files: number;
+  bytes: number;
+  /** True when an earlier run had already published this logical time and its manifest is returned. */
+  reusedExisting: boolean;
+  /** Whether <prefix>/<exportName>/_latest.json now points at this manifest. */
+  latestUpdated: boolean;
+  attempts: ExportAttemptReport[];
+  workflowId: string;
+  runId: string;
 }

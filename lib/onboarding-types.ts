@@ -14,6 +14,19 @@ export interface OnboardInput {
   materializeProfile?: string;
   /** Upper bound for waiting on IAM propagation during VALIDATE CONNECTION. Default 600. */
   validationTimeoutSeconds?: number;
+  /** Backoff between attempts of any step (and of VALIDATE CONNECTION while IAM propagates). */
+  retry?: RetryInput;
+  /** Upper bound for retrying any other step on transient errors (throttling, connection resets). Default 300. */
+  stepTimeoutSeconds?: number;
+}
+
+export interface RetryInput {
+  /** Wait before the second attempt. Default 2. */
+  initialIntervalSeconds?: number;
+  /** The wait never grows beyond this. Default 30. */
+  maximumIntervalSeconds?: number;
+  /** Each wait is the previous one times this. Default 2. */
+  backoffCoefficient?: number;
 }
 
 export interface OffboardInput {
@@ -25,4 +38,7 @@ export interface OffboardInput {
   deleteData?: boolean;
   bucket?: string;
   prefix?: string;
+  retry?: RetryInput;
+  /** Upper bound for retrying a step on transient errors. Default 300. */
+  stepTimeoutSeconds?: number;
 }

@@ -50,6 +50,9 @@ export function splitQualifiedName(name: string): string[] {
   if (parts.length > 3 || parts.some((p) => p.length === 0)) {
     throw new InvalidInputError(`object name ${JSON.stringify(name)} must be name, schema.name or database.schema.name`);
   }
+  // The same bound quoteIdent applies, checked here so input validation rejects what SQL building would.
+  const long = parts.find((p) => p.length > 255);
+  if (long) throw new InvalidInputError(`object name has a part of ${long.length} characters; at most 255`);
   return parts;
 }
 

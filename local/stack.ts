@@ -65,8 +65,9 @@ export function stackEnv(info: StackInfo): Record<string, string> {
   };
 }
 
+/** Where `stack up` keeps its state, logs and data: MZ_S3_EXPORT_STATE_DIR, else .local in the project. */
 export function defaultStackDir(): string {
-  return path.join(PROJECT_ROOT, '.local');
+  return process.env.MZ_S3_EXPORT_STATE_DIR || path.join(PROJECT_ROOT, '.local');
 }
 
 export async function startTemporal(

@@ -4,6 +4,7 @@ import { createActivities } from '../activities';
 import { createAwsClients } from '../lib/aws-clients';
 import type { Config } from '../lib/config';
 import { createMaterializeConnector } from '../lib/materialize';
+import { dataConverterFromEnv } from '../lib/payload-codec';
 import { temporalConnectionOptions } from '../lib/temporal-connection';
 
 export async function createWorker(config: Config, opts: { maxConcurrentActivities?: number } = {}) {
@@ -18,6 +19,8 @@ export async function createWorker(config: Config, opts: { maxConcurrentActiviti
     taskQueue: config.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
     activities,
+    // Encrypts payloads at rest when MZ_S3_EXPORT_PAYLOAD_KEY is set (lib/payload-codec.ts).
+    dataConverter: dataConverterFromEnv(),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 100,
     // Long COPY activities heartbeat; give them time to see the cancellation and send pg's cancel request.
     shutdownGraceTime: '10 seconds',

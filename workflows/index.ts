@@ -1,2 +1,5 @@
 /** Every workflow the worker registers. Deterministic code only: no Node, AWS or pg imports below here. */
 export * from './health';
+export * from './onboarding';
+export * from './offboarding';
+export * from './export';

@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { createAwsClients, type AwsClients } from '../../lib/aws-clients';
 import { loadConfig } from '../../lib/config';
+import { dataConverterFromEnv } from '../../lib/payload-codec';
 import { PROJECT_ROOT, stackEnv, startStack, stopStack, type StackInfo } from '../../local/stack';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
 
@@ -45,7 +46,7 @@ async function start(): Promise<TestStack> {
       info,
       env,
       worker,
-      temporal: new Client({ connection, namespace: 'default' }),
+      temporal: new Client({ connection, namespace: 'default', dataConverter: dataConverterFromEnv() }),
       aws: createAwsClients(config.aws),
       taskQueue: env.TEMPORAL_TASK_QUEUE,
       logDir,

@@ -1,0 +1,132 @@
+/**
+ * copyToS3: runs one COPY ... TO 's3://...' over pg and returns the row count from its `COPY n` tag.
+ *
+ * It heartbeats while the statement runs (so a dead worker is noticed within the heartbeat timeout), and when
+ * Temporal cancels it, it sends pg's cancel request for the statement's backend, waits briefly for the server
+ * to confirm (SQLSTATE 57014) and reports the activity as cancelled. Errors are classified (lib/export-errors)
+ * into failure types the workflow acts on; the activity itself never retries or picks another path.
+ */
+import * as net from 'node:net';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import type { Client } from 'pg';
+import { classifyCopyError, type CopyErrorContext } from '../lib/export-errors';
+import { InvalidInputError } from '../lib/errors';
+import { log } from '../lib/log';
+import type { ActivityDeps } from './deps';
+
+export interface CopyToS3Input {
+  materializeProfile: string;
+  /** Built by lib/export-sql.ts from checked parts. */
+  sql: string;
+  /** For messages: what is exported, through which connection, to where. */
+  context: CopyErrorContext;
+}
+
+export interface CopyToS3Result {
+  rows: number;
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** How long to wait for the server to end the statement after the cancel request. */
+const CANCEL_CONFIRM_MS = 10_000;
+
+export function createMaterializeCopyActivities({ materialize }: ActivityDeps) {
+  return {
+    async copyToS3(input: CopyToS3Input): Promise<CopyToS3Result> {
+      const ctx = Context.current();
+      const started = Date.now();
+      const client = await materialize.connect(input.materializeProfile).catch((e: unknown) => {
+        throw toFailure(e, input.context, false);
+      });
+      const heartbeatMs = Math.min(10_000, Math.max(500, (ctx.info.heartbeatTimeoutMs ?? 30_000) / 3));
+      const beat = () => ctx.heartbeat({ phase: 'copying', elapsedSeconds: Math.round((Date.now() - started) / 1000) });
+      beat();
+      const timer = setInterval(beat, heartbeatMs);
+      let cancelSent: Promise<void> | undefined;
+      const onAbort = () => {
+        log('info', 'cancelling COPY', { target: input.context.targetUri, workflowId: ctx.info.workflowExecution?.workflowId });
+        cancelSent = sendCancelRequest(client);
+      };
+      ctx.cancellationSignal.addEventListener('abort', onAbort);
+      if (ctx.cancellationSignal.aborted) onAbort();
+      const query = client.query(input.sql);
+      try {
+        const result = await query;
+        return { rows: result.rowCount ?? 0, startedAt: new Date(started).toISOString(), finishedAt: new Date().toISOString() };
+      } catch (e) {
+        if (cancelSent) {
+          await cancelSent;
+          throw new CancelledFailure(`the COPY to ${input.context.targetUri} was cancelled (pg cancel request sent): ${(e as Error).message}`);
+        }
+        throw toFailure(e, input.context, true);
+      } finally {
+        clearInterval(timer);
+        ctx.cancellationSignal.removeEventListener('abort', onAbort);
+        await endClient(client, cancelSent);
+      }
+    },
+  };
+}
+
+/** Ends the client; after a cancel, gives the server a moment to end the statement first. */
+async function endClient(client: Client, cancelSent: Promise<void> | undefined): Promise<void> {
+  const end = client.end().catch(() => undefined);
+  if (!cancelSent) return end;
+  await Promise.race([end, new Promise((r) => setTimeout(r, CANCEL_CONFIRM_MS))]);
+}
+
+/**
+ * pg's CancelRequest: a fresh connection carrying the statement's backend process id and secret key (what
+ * psql sends on Ctrl-C). Best effort: a failure here leaves the statement running until the connection closes.
+ */
+export function sendCancelRequest(client: Client): Promise<void> {
+  const { processID, secretKey } = client as unknown as { processID: number | null; secretKey: number | null };
+  if (processID === null || secretKey === null) return Promise.resolve();
+  const message = Buffer.alloc(16);
+  message.writeInt32BE(16, 0);
+  message.writeInt32BE(80877102, 4); // the CancelRequest code
+  message.writeInt32BE(processID, 8);
+  message.writeInt32BE(secretKey, 12);
+  return new Promise((resolve) => {
+    const socket = client.host.startsWith('/')
+      ? net.connect({ path: `${client.host}/.s.PGSQL.${client.port}` })
+      : net.connect({ host: client.host, port: client.port });
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.once('connect', () => socket.end(message));
+    socket.once('close', () => resolve());
+    socket.once('error', (e) => {
+      log('warn', 'could not send the pg cancel request', { error: e.message });
+      resolve();
+    });
+  });
+}
+
+/** An ApplicationFailure whose type tells the workflow what to do next. */
+function toFailure(e: unknown, context: CopyErrorContext, started: boolean): Error {
+  if (e instanceof InvalidInputError) {
+    return ApplicationFailure.create({ type: 'InvalidInputError', message: e.message, nonRetryable: true });
+  }
+  const err = e as Error & { code?: string; detail?: string; hint?: string; severity?: string };
+  // The server's errors (pg DatabaseError, with a severity) carry a SQLSTATE in `code`; Node socket errors
+  // carry their name there (ECONNRESET).
+  const isSqlState = typeof err.severity === 'string' && typeof err.code === 'string';
+  const classified = classifyCopyError(
+    {
+      code: isSqlState ? err.code : undefined,
+      errno: isSqlState ? undefined : err.code,
+      message: err.message ?? String(e),
+      detail: err.detail,
+      hint: err.hint,
+    },
+    context,
+  );
+  return ApplicationFailure.create({
+    type: classified.type,
+    message: classified.message,
+    // Only the workflow decides about another attempt (in a fresh folder); the same folder is never retried.
+    nonRetryable: true,
+    // started: false means the statement never reached the server, so nothing can still be running.
+    details: [{ sqlstate: isSqlState ? err.code : undefined, started }],
+  });
+}

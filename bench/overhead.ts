@@ -1,0 +1,97 @@
+/**
+ * Orchestration overhead: the same N-row Parquet export through bulkExport (COPY + completion detection +
+ * verification with Parquet footer reads + manifest, _SUCCESS and _latest.json) and as one bare COPY over pg,
+ * alternated (ABAB..., the order flipped each round so warm-up favours neither), median of the ratios.
+ */
+import type { BulkExportResult } from '../lib/export-types';
+import type { BenchEnv } from './bench-env';
+import type { BenchTarget } from './setup';
+import { median, round } from './stats';
+
+export interface OverheadResult {
+  rows: number;
+  rounds: number;
+  workflowSeconds: number[];
+  directSeconds: number[];
+  ratios: number[];
+  medianRatio: number;
+  medianWorkflowSeconds: number;
+  medianDirectSeconds: number;
+  medianOverheadSeconds: number;
+  filesPerExport: number;
+  bytesPerExport: number;
+}
+
+export async function benchOverhead(
+  env: BenchEnv,
+  target: BenchTarget,
+  opts: { table: string; rows: number; rounds: number; log: (s: string) => void },
+): Promise<OverheadResult> {
+  const workflowSeconds: number[] = [];
+  const directSeconds: number[] = [];
+  let last: BulkExportResult | undefined;
+  const base = Date.UTC(2030, 0, 1);
+
+  const viaWorkflow = async (round: number) => {
+    const t0 = performance.now();
+    last = await env.temporal.client.workflow.execute('bulkExport', {
+      taskQueue: env.taskQueue,
+      workflowId: `bench-overhead-${process.pid}-${round}`,
+      args: [
+        {
+          exportName: 'overhead',
+          connectionName: target.connectionName,
+          object: opts.table,
+          bucket: target.bucket,
+          prefix: target.prefix,
+          format: 'parquet',
+          logicalTime: new Date(base + round * 60_000).toISOString(),
+          publishLatest: true,
+        },
+      ],
+      workflowExecutionTimeout: '30 minutes',
+    });
+    return (performance.now() - t0) / 1000;
+  };
+  const direct = async (round: number) => {
+    const c = await env.mz();
+    try {
+      const t0 = performance.now();
+      await c.query(
+        `COPY ${opts.table} TO 's3://${target.bucket}/${target.prefix}/direct/round-${String(round).padStart(3, '0')}' WITH (AWS CONNECTION = ${target.connectionName}, FORMAT = 'parquet')`,
+      );
+      return (performance.now() - t0) / 1000;
+    } finally {
+      await c.end();
+    }
+  };
+
+  // One unmeasured warm-up of each (workflow bundle, pg and S3 connections, mz-local's caches).
+  opts.log('overhead: warm-up');
+  await viaWorkflow(0);
+  await direct(0);
+  for (let round = 1; round <= opts.rounds; round++) {
+    const order = round % 2 === 1 ? (['workflow', 'direct'] as const) : (['direct', 'workflow'] as const);
+    for (const which of order) {
+      const s = which === 'workflow' ? await viaWorkflow(round) : await direct(round);
+      (which === 'workflow' ? workflowSeconds : directSeconds).push(s);
+      opts.log(`overhead: round ${round} ${which} ${round2(s)} s`);
+    }
+  }
+  const ratios = workflowSeconds.map((w, i) => w / directSeconds[i]);
+  return {
+    rows: opts.rows,
+    rounds: opts.rounds,
+    workflowSeconds: workflowSeconds.map(round2),
+    directSeconds: directSeconds.map(round2),
+    ratios: ratios.map((r) => round(r, 3)),
+    medianRatio: round(median(ratios), 3),
+    medianWorkflowSeconds: round2(median(workflowSeconds)),
+    medianDirectSeconds: round2(median(directSeconds)),
+    medianOverheadSeconds: round2(median(workflowSeconds.map((w, i) => w - directSeconds[i]))),
+    filesPerExport: last?.files ?? 0,
+    bytesPerExport: last?.bytes ?? 0,
+  };
+}
+
+const round2 = (n: number) => round(n, 2);

@@ -1,0 +1,146 @@
+/**
+ * `mz-s3-export export`: starts bulkExport and, by default, waits with a progress line, then prints the result
+ * (or, with --json, only the result as JSON on stdout). The input is checked here first, so mistakes fail before
+ * anything starts; the workflow checks it again (the Web UI and schedules start it without this command).
+ */
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { resolveExportInput } from '../../lib/export-input';
+import { renderLogicalTime } from '../../lib/export-paths';
+import type { BulkExportInput, BulkExportResult, ExportFormat, ExportProgress } from '../../lib/export-types';
+import { progressQuery } from '../../workflows/export-messages';
+import { stringFlag, UsageError, type ParsedArgs } from '../args';
+import { withTemporalClient } from '../temporal';
+
+export const usage = `export --name NAME --connection CONN (--object NAME | --query SQL) --to s3://BUCKET/PREFIX
+       [--format csv|parquet] [--max-file-size 256MB] [--header] [--logical-time ISO] [--profile NAME]
+       [--max-attempts N] [--no-latest] [--workflow-id ID] [--no-wait] [--json]
+                                                            export to <PREFIX>/<NAME>/<logical time>/attempt-NNN/ and publish a manifest`;
+
+export function parseS3Target(to: string): { bucket: string; prefix: string } {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(to.trim());
+  if (!m) throw new UsageError(`--to ${JSON.stringify(to)} must be s3://BUCKET/PREFIX (a prefix is required: the IAM policy is scoped to it)`);
+  return { bucket: m[1], prefix: m[2] };
+}
+
+/** The BulkExportInput the flags describe (checked by resolveExportInput before anything starts). */
+export function exportInputFromArgs(args: ParsedArgs, now: Date): BulkExportInput {
+  const to = parseS3Target(stringFlag(args, 'to', true));
+  const maxAttempts = stringFlag(args, 'max-attempts');
+  const input: BulkExportInput = {
+    exportName: stringFlag(args, 'name', true),
+    connectionName: stringFlag(args, 'connection', true),
+    object: stringFlag(args, 'object'),
+    query: stringFlag(args, 'query'),
+    bucket: to.bucket,
+    prefix: to.prefix,
+    format: (stringFlag(args, 'format') ?? 'parquet') as ExportFormat,
+    maxFileSize: stringFlag(args, 'max-file-size'),
+    csvHeader: args.flags.header === undefined ? undefined : args.flags.header !== 'false',
+    // Explicit, so the workflow id and the output folder name the same instant.
+    logicalTime: stringFlag(args, 'logical-time') ?? now.toISOString(),
+    materializeProfile: stringFlag(args, 'profile'),
+    maxAttempts: maxAttempts === undefined ? undefined : Number(maxAttempts),
+    publishLatest: args.flags['no-latest'] ? false : undefined,
+  };
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as unknown as BulkExportInput;
+}
+
+export async function run(args: ParsedArgs): Promise<void> {
+  const input = exportInputFromArgs(args, new Date());
+  const resolved = resolveExportInput(input);
+  const json = Boolean(args.flags.json);
+  const say = (line: string) => (json ? process.stderr : process.stdout).write(line + '\n');
+  const workflowId = stringFlag(args, 'workflow-id') ?? `export-${resolved.exportName}-${renderLogicalTime(input.logicalTime!)}`;
+
+  await withTemporalClient(async (client, config) => {
+    const handle = await startOrAttach(client, input, workflowId, config.temporal.taskQueue, say);
+    if (args.flags['no-wait']) {
+      const ids = { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
+      if (json) console.log(JSON.stringify(ids));
+      else say(`started ${ids.workflowId} (run ${ids.runId}); follow it with the Web UI or 'mz-s3-export runs'`);
+      return;
+    }
+    let result: BulkExportResult;
+    try {
+      result = (await waitWithProgress(handle, say)) as BulkExportResult;
+    } catch (e) {
+      // The workflow's own message says what failed and what to change; no stack trace.
+      console.error(`mz-s3-export: export ${resolved.exportName} failed: ${failureMessage(e)}`);
+      process.exitCode = 1;
+      return;
+    }
+    if (json) console.log(JSON.stringify(result, null, 2));
+    else printResult(result, say);
+  });
+}
+
+async function startOrAttach(
+  client: Client,
+  input: BulkExportInput,
+  workflowId: string,
+  taskQueue: string,
+  say: (l: string) => void,
+): Promise<WorkflowHandle & { firstExecutionRunId?: string }> {
+  const what = input.object ?? 'query';
+  try {
+    const handle = await client.workflow.start('bulkExport', {
+      taskQueue,
+      workflowId,
+      args: [input],
+      staticSummary: `Export ${input.exportName}: ${what} → s3://${input.bucket}/${input.prefix} (${input.format})`,
+      staticDetails: `Logical time ${input.logicalTime}; connection ${input.connectionName}. Output: <prefix>/${input.exportName}/<logical time>/attempt-NNN/ with manifest.json and _SUCCESS.`,
+    });
+    say(`started ${workflowId}`);
+    return handle;
+  } catch (e) {
+    if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+    say(`${workflowId} is already running; following it`);
+    return client.workflow.getHandle(workflowId);
+  }
+}
+
+async function waitWithProgress(handle: WorkflowHandle, say: (l: string) => void): Promise<BulkExportResult> {
+  let last = '';
+  let done = false;
+  const poll = (async () => {
+    while (!done) {
+      const p = await handle.query(progressQuery).catch(() => undefined);
+      const line = p ? progressLine(p) : '';
+      if (line && line !== last && !done) say(line);
+      last = line || last;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+  try {
+    return (await handle.result()) as BulkExportResult;
+  } finally {
+    done = true;
+    await poll;
+  }
+}
+
+export function progressLine(p: ExportProgress): string {
+  const elapsed = Math.max(p.elapsedSeconds, Math.round((Date.now() - Date.parse(p.startedAt)) / 1000));
+  const numbers = [
+    p.rows !== undefined ? `${p.rows} rows` : '',
+    p.files !== undefined ? `${p.files} files` : '',
+    p.bytes !== undefined ? `${p.bytes} bytes` : '',
+  ].filter(Boolean);
+  return `[${elapsed}s] ${p.phase}${p.attempt ? ` (attempt ${p.attempt})` : ''}: ${p.message}${numbers.length ? ` — ${numbers.join(', ')}` : ''}`;
+}
+
+function printResult(r: BulkExportResult, say: (l: string) => void): void {
+  say(r.reusedExisting ? `already published by an earlier run (attempt ${r.attempt})` : `published (attempt ${r.attempt})`);
+  say(`  rows      ${r.rows}`);
+  say(`  files     ${r.files} (${r.bytes} bytes, ${r.format})`);
+  say(`  output    ${r.outputPath}`);
+  say(`  manifest  ${r.manifest}`);
+  if (r.latestUpdated) say(`  _latest.json points at it`);
+}
+
+/** The innermost message of a workflow failure: the one that says what went wrong and what to change. */
+function failureMessage(e: unknown): string {
+  let err = e as Error & { cause?: unknown };
+  if (e instanceof WorkflowFailedError && e.cause) err = e.cause as Error & { cause?: unknown };
+  return err.message;
+}

@@ -1,0 +1,60 @@
+/**
+ * `mz-s3-export offboard`: starts offboardAwsConnection (drop the connection, delete the policy and the role;
+ * the bucket's data only with --delete-data). --plan prints what it would delete.
+ */
+import { resolveOffboardInput } from '../../lib/onboarding-input';
+import { renderOffboardingPlan } from '../../lib/onboarding-plan';
+import type { OffboardInput } from '../../lib/onboarding-types';
+import { withTemporalClient } from '../temporal';
+import { stringFlag, type ParsedArgs } from '../args';
+import { readInputFile, startAndWait } from './onboard';
+
+export const usage = `offboard --connection C --role R --policy P [--profile NAME] [--delete-data --bucket B --prefix P]
+        | --file input.json [--plan] [--json] [--no-wait]      drop the connection, delete the IAM policy and role`;
+
+const FLAGS: Record<string, keyof OffboardInput> = {
+  connection: 'connectionName',
+  role: 'roleName',
+  policy: 'policyName',
+  profile: 'materializeProfile',
+  bucket: 'bucket',
+  prefix: 'prefix',
+};
+
+export function offboardInputFromArgs(args: ParsedArgs): OffboardInput {
+  const input: Record<string, unknown> = { ...readInputFile(args) };
+  for (const [flag, field] of Object.entries(FLAGS)) {
+    const v = stringFlag(args, flag);
+    if (v !== undefined) input[field] = v;
+  }
+  if (args.flags['delete-data']) input.deleteData = true;
+  // An onboarding input file names more than offboarding needs; keep only what offboarding reads.
+  const known: (keyof OffboardInput)[] = ['connectionName', 'roleName', 'policyName', 'materializeProfile', 'deleteData', 'bucket', 'prefix', 'retry', 'stepTimeoutSeconds'];
+  if (!input.deleteData && stringFlag(args, 'file')) {
+    delete input.bucket;
+    delete input.prefix;
+  }
+  return Object.fromEntries(Object.entries(input).filter(([k]) => known.includes(k as keyof OffboardInput))) as unknown as OffboardInput;
+}
+
+export async function run(args: ParsedArgs): Promise<void> {
+  const raw = offboardInputFromArgs(args);
+  const input = resolveOffboardInput(raw);
+  if (args.flags.plan) {
+    console.log(args.flags.json ? JSON.stringify({ input }, null, 2) : renderOffboardingPlan(input));
+    return;
+  }
+  await withTemporalClient((client, config) =>
+    startAndWait(
+      client,
+      {
+        workflowType: 'offboardAwsConnection',
+        workflowId: stringFlag(args, 'workflow-id') ?? `offboard-${input.connectionName}`,
+        taskQueue: config.temporal.taskQueue,
+        input: raw,
+      },
+      args,
+      (r: { changes: string[] }) => console.log(r.changes.length ? r.changes.join('\n') : 'nothing to remove: it was all gone already'),
+    ),
+  );
+}

@@ -1,0 +1,178 @@
+/** `mz-s3-export schedules ...`: export schedules as code (plan/apply a file) and day-to-day operations. */
+import * as fs from 'node:fs';
+import { parseScheduleFile, parseOverlap, type OverlapPolicy, type ScheduleFile } from '../../lib/schedule-file';
+import { logicalTimeProblem } from '../../lib/export-input';
+import { stringFlag, UsageError, type ParsedArgs } from '../args';
+import { withTemporalClient } from '../temporal';
+import { formatPlan } from '../schedules/format';
+import {
+  backfillSchedule,
+  deleteSchedule,
+  listManagedSchedules,
+  pauseSchedule,
+  triggerSchedule,
+  unpauseSchedule,
+} from '../schedules/operations';
+import { toScheduleId } from '../schedules/model';
+import { applyPlan, planSchedules } from '../schedules/reconcile';
+import { formatRuns, runStatus, type RunSummary } from '../schedules/runs';
+import { sleep } from '../../local/processes';
+
+export const usage = `schedules plan -f FILE [--json]                             show what apply would create, update and delete
+schedules apply -f FILE [--json]                            make Temporal Schedules match the file (only ours)
+schedules list [--json]                                     the schedules mz-s3-export manages
+schedules pause NAME --note TEXT                            pause a schedule, saying why
+schedules unpause NAME [--note TEXT]                        resume it
+schedules trigger NAME [--wait] [--overlap POLICY]          run an export now (logical time: now)
+schedules backfill NAME --from TIME --to TIME [--wait] [--overlap POLICY]
+                                                            one export per fire missed in that range
+schedules delete NAME                                       delete a schedule (its runs and data stay)`;
+
+export async function run(args: ParsedArgs): Promise<void> {
+  const [, sub, name] = args.positionals;
+  const json = Boolean(args.flags.json);
+  switch (sub) {
+    case 'plan':
+    case 'apply': {
+      const { file, fileName } = readFile(args);
+      await withTemporalClient(async (client, config) => {
+        const opts = { defaultTaskQueue: config.temporal.taskQueue };
+        const plan = await planSchedules(client, file, opts);
+        if (sub === 'plan') {
+          console.log(json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
+          return;
+        }
+        if (!json) console.log(formatPlan(plan));
+        const result = await applyPlan(client, plan, opts, json ? undefined : (line) => console.log(`  ${line}`));
+        console.log(
+          json
+            ? JSON.stringify(result, null, 2)
+            : `Applied ${fileName}: ${result.created.length} created, ${result.updated.length} updated, ${result.deleted.length} deleted, ${result.unchanged.length} unchanged.`,
+        );
+      });
+      return;
+    }
+    case 'list':
+      await withTemporalClient(async (client) => {
+        const rows = await listManagedSchedules(client);
+        if (json) return console.log(JSON.stringify(rows, null, 2));
+        if (!rows.length) return console.log("No schedules managed by mz-s3-export; create them with 'schedules apply -f FILE'.");
+        for (const r of rows) {
+          console.log(`${r.scheduleId}  (set ${r.scheduleSet})  ${r.when}`);
+          console.log(`    ${r.paused ? `PAUSED: ${r.note ?? ''}` : 'active'}; next fire ${r.nextFire ?? '(none)'}; runs taken ${r.actionsTaken}, skipped for overlap ${r.skippedOverlap}`);
+          if (r.lastFire) console.log(`    last fire ${r.lastFire.scheduledAt} → ${r.lastFire.workflowId}`);
+          for (const w of r.running) console.log(`    running ${w}`);
+        }
+      });
+      return;
+    case 'pause': {
+      const note = stringFlag(args, 'note');
+      if (!note) throw new UsageError('schedules pause needs --note "why, and until when"');
+      await withTemporalClient((client) => pauseSchedule(client, required(name, sub), note));
+      console.log(`Paused ${name}: ${note}`);
+      return;
+    }
+    case 'unpause': {
+      const note = stringFlag(args, 'note') ?? 'unpaused with mz-s3-export schedules unpause';
+      await withTemporalClient((client) => unpauseSchedule(client, required(name, sub), note));
+      console.log(`Unpaused ${name}.`);
+      return;
+    }
+    case 'trigger':
+      await withTemporalClient(async (client) => {
+        const workflowId = await triggerSchedule(client, required(name, sub), overlapFlag(args) ?? 'allowAll');
+        if (!workflowId) {
+          console.log('The schedule did not start a run (its overlap policy skipped it, or it is slow); see schedules list.');
+          process.exitCode = 1;
+          return;
+        }
+        console.log(`Started ${workflowId}`);
+        if (args.flags.wait) printRuns(await waitForRuns(client, [workflowId]), json);
+      });
+      return;
+    case 'backfill': {
+      const from = timeFlag(args, 'from');
+      const to = timeFlag(args, 'to');
+      await withTemporalClient(async (client) => {
+        const fires = await backfillSchedule(client, required(name, sub), { from, to, overlap: overlapFlag(args) });
+        console.log(`Backfill of ${name} from ${from.toISOString()} to ${to.toISOString()}: ${fires.length} fire(s), one export each`);
+        for (const f of fires) console.log(`  ${f.toISOString()}`);
+        if (args.flags.wait && fires.length) {
+          printRuns(await waitForScheduledRuns(client, required(name, sub), from, to, fires.length), json);
+        }
+      });
+      return;
+    }
+    case 'delete':
+      await withTemporalClient(async (client) => {
+        const id = await deleteSchedule(client, required(name, sub));
+        console.log(`Deleted ${id}; its past runs and exported data stay. If it is still in a schedule file, the next apply creates it again.`);
+      });
+      return;
+    default:
+      throw new UsageError(`unknown 'schedules ${sub ?? ''}'; use plan, apply, list, pause, unpause, trigger, backfill or delete`);
+  }
+}
+
+function readFile(args: ParsedArgs): { file: ScheduleFile; fileName: string } {
+  const i = args.positionals.indexOf('-f');
+  const fileName = stringFlag(args, 'file') ?? (i >= 0 ? args.positionals[i + 1] : undefined);
+  if (!fileName) throw new UsageError('give the schedule file with -f FILE (YAML or JSON; see examples/schedules.yaml)');
+  let text: string;
+  try {
+    text = fs.readFileSync(fileName, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${fileName}: ${(e as Error).message}`);
+  }
+  return { file: parseScheduleFile(text, fileName), fileName };
+}
+
+function required(name: string | undefined, sub: string): string {
+  if (!name || name.startsWith('-')) throw new UsageError(`schedules ${sub} needs the export name (or schedule id)`);
+  return name;
+}
+
+function overlapFlag(args: ParsedArgs): OverlapPolicy | undefined {
+  const raw = stringFlag(args, 'overlap');
+  if (raw === undefined) return undefined;
+  const p = parseOverlap(raw);
+  if (!p) throw new UsageError(`--overlap ${raw}: use skip, bufferOne, bufferAll, cancelOther, terminateOther or allowAll`);
+  return p;
+}
+
+function timeFlag(args: ParsedArgs, name: string): Date {
+  const raw = stringFlag(args, name, true);
+  const problem = logicalTimeProblem(raw);
+  if (problem) throw new UsageError(`--${name}: ${problem}`);
+  return new Date(raw);
+}
+
+type Client = Parameters<Parameters<typeof withTemporalClient>[0]>[0];
+
+async function waitForRuns(client: Client, workflowIds: string[]): Promise<RunSummary[]> {
+  await Promise.all(workflowIds.map((id) => client.workflow.getHandle(id).result().catch(() => undefined)));
+  return Promise.all(workflowIds.map((id) => runStatus(client, id)));
+}
+
+/** Waits until count runs of the schedule with scheduled times in [from, to] have closed. */
+async function waitForScheduledRuns(client: Client, nameOrId: string, from: Date, to: Date, count: number): Promise<RunSummary[]> {
+  const query =
+    `TemporalScheduledById = '${toScheduleId(nameOrId)}' AND TemporalScheduledStartTime >= '${from.toISOString()}'` +
+    ` AND TemporalScheduledStartTime <= '${to.toISOString()}'`;
+  for (;;) {
+    const ids: string[] = [];
+    let open = 0;
+    for await (const info of client.workflow.list({ query })) {
+      ids.push(info.workflowId);
+      if (info.status.name === 'RUNNING') open++;
+    }
+    if (ids.length >= count && open === 0) return waitForRuns(client, ids.sort());
+    process.stdout.write(`  waiting: ${ids.length - open} of ${count} done\r`);
+    await sleep(1000);
+  }
+}
+
+function printRuns(runs: RunSummary[], json: boolean): void {
+  console.log(json ? JSON.stringify(runs, null, 2) : formatRuns(runs));
+  if (runs.some((r) => r.state !== 'COMPLETED')) process.exitCode = 1;
+}

@@ -1,0 +1,16 @@
+/** `mz-s3-export status <workflow id>`: one run's state, logical time, progress or result. */
+import { UsageError, type ParsedArgs } from '../args';
+import { formatStatus, runStatus } from '../schedules/runs';
+import { withTemporalClient } from '../temporal';
+
+export const usage = `status WORKFLOW_ID [--json]                                one run: state, logical time, progress, rows, files, manifest`;
+
+export async function run(args: ParsedArgs): Promise<void> {
+  const workflowId = args.positionals[1];
+  if (!workflowId) throw new UsageError("status needs a workflow id ('mz-s3-export runs' lists recent ones)");
+  await withTemporalClient(async (client) => {
+    const status = await runStatus(client, workflowId);
+    console.log(args.flags.json ? JSON.stringify(status, null, 2) : formatStatus(status));
+    if (status.state === 'FAILED' || status.state === 'TERMINATED' || status.state === 'TIMED_OUT') process.exitCode = 1;
+  });
+}

@@ -1,0 +1,140 @@
+/**
+ * How a schedule file entry becomes a Temporal Schedule, and how we recognise the schedules this project manages:
+ *   - id `mz-s3-export:<export name>`; the action's workflow id is the same, so each fire runs as
+ *     `mz-s3-export:<export name>-<scheduled time>` (Temporal appends the time);
+ *   - schedule memo `{ managedBy: 'mz-s3-export', scheduleSet: <set> }`, fixed at creation (Temporal cannot
+ *     update a schedule's memo), so apply never touches a schedule someone else made or another file owns;
+ *   - the export's input in the action's args (compared field by field to detect updates) and the timing as
+ *     written in the file in the action's memo (cron strings cannot be read back: the server compiles them).
+ */
+import type { ScheduleOptions, ScheduleOverlapPolicy, ScheduleUpdateOptions } from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
+import { InvalidInputError } from '../../lib/errors';
+import { exportNameProblem } from '../../lib/export-input';
+import type { OverlapPolicy, ScheduleEntry } from '../../lib/schedule-file';
+
+export const SCHEDULE_ID_PREFIX = 'mz-s3-export:';
+export const MANAGED_BY = 'mz-s3-export';
+export const EXPORT_WORKFLOW_TYPE = 'bulkExport';
+/** Key of the action memo holding the timing as the file wrote it. */
+export const TIMING_MEMO_KEY = 'mzS3ExportScheduleTiming';
+
+export const MzExportName = defineSearchAttributeKey('MzExportName', SearchAttributeType.KEYWORD);
+export const MzConnection = defineSearchAttributeKey('MzConnection', SearchAttributeType.KEYWORD);
+export const MzLogicalTime = defineSearchAttributeKey('MzLogicalTime', SearchAttributeType.DATETIME);
+
+export function scheduleIdFor(exportName: string): string {
+  return SCHEDULE_ID_PREFIX + exportName;
+}
+
+/** Accepts an export name or a full schedule id; refuses anything that could not be one of ours. */
+export function toScheduleId(nameOrId: string): string {
+  const name = exportNameOf(nameOrId);
+  const problem = exportNameProblem(name);
+  if (problem) throw new InvalidInputError(`${problem}; give an export name or a schedule id such as ${SCHEDULE_ID_PREFIX}orders-daily`);
+  return scheduleIdFor(name);
+}
+
+export function exportNameOf(scheduleId: string): string {
+  return scheduleId.startsWith(SCHEDULE_ID_PREFIX) ? scheduleId.slice(SCHEDULE_ID_PREFIX.length) : scheduleId;
+}
+
+export interface ScheduleMarker {
+  managedBy: typeof MANAGED_BY;
+  scheduleSet: string;
+}
+
+export function markerOf(memo: Record<string, unknown> | undefined): ScheduleMarker | undefined {
+  if (memo?.managedBy !== MANAGED_BY || typeof memo.scheduleSet !== 'string') return undefined;
+  return { managedBy: MANAGED_BY, scheduleSet: memo.scheduleSet };
+}
+
+/** The timing part of an entry, as stored in the action memo and compared on plan. */
+export interface ScheduleTiming {
+  cron?: string[];
+  interval?: { everyMs: number; offsetMs: number };
+  timezone: string;
+  jitterMs: number;
+  catchupWindowMs: number;
+  overlap: OverlapPolicy;
+  pauseOnFailure: boolean;
+}
+
+export function timingOf(entry: ScheduleEntry): ScheduleTiming {
+  return {
+    ...(entry.cron ? { cron: entry.cron } : {}),
+    ...(entry.interval ? { interval: entry.interval } : {}),
+    timezone: entry.timezone,
+    jitterMs: entry.jitterMs,
+    catchupWindowMs: entry.catchupWindowMs,
+    overlap: entry.overlap,
+    pauseOnFailure: entry.pauseOnFailure,
+  };
+}
+
+const OVERLAP_TO_TEMPORAL: Record<OverlapPolicy, ScheduleOverlapPolicy> = {
+  skip: 'SKIP',
+  bufferOne: 'BUFFER_ONE',
+  bufferAll: 'BUFFER_ALL',
+  cancelOther: 'CANCEL_OTHER',
+  terminateOther: 'TERMINATE_OTHER',
+  allowAll: 'ALLOW_ALL',
+};
+
+export function toTemporalOverlap(p: OverlapPolicy): ScheduleOverlapPolicy {
+  return OVERLAP_TO_TEMPORAL[p];
+}
+
+export function fromTemporalOverlap(p: ScheduleOverlapPolicy | undefined): OverlapPolicy {
+  const found = (Object.entries(OVERLAP_TO_TEMPORAL) as [OverlapPolicy, ScheduleOverlapPolicy][]).find(([, v]) => v === p);
+  return found ? found[0] : 'skip'; // unspecified means the server default, SKIP
+}
+
+function searchAttributesOf(entry: ScheduleEntry): SearchAttributePair[] {
+  return [
+    { key: MzExportName, value: entry.input.exportName },
+    { key: MzConnection, value: entry.input.connectionName },
+  ];
+}
+
+/** Everything Temporal needs to create the schedule of an entry. */
+export function desiredSchedule(entry: ScheduleEntry, scheduleSet: string, defaultTaskQueue: string): ScheduleOptions {
+  const scheduleId = scheduleIdFor(entry.name);
+  const update = desiredUpdate(entry, defaultTaskQueue);
+  return {
+    scheduleId,
+    ...update,
+    memo: { managedBy: MANAGED_BY, scheduleSet } satisfies ScheduleMarker,
+    state: { paused: entry.paused, ...(entry.note !== undefined ? { note: entry.note } : {}) },
+  };
+}
+
+/** The same, as an update of an existing schedule; keepNote is the live note when the file gives none. */
+export function desiredUpdate(entry: ScheduleEntry, defaultTaskQueue: string, keepNote?: string): ScheduleUpdateOptions {
+  const scheduleId = scheduleIdFor(entry.name);
+  const note = entry.note ?? keepNote;
+  return {
+    spec: {
+      ...(entry.cron ? { cronExpressions: entry.cron } : {}),
+      ...(entry.interval ? { intervals: [{ every: entry.interval.everyMs, offset: entry.interval.offsetMs }] } : {}),
+      timezone: entry.timezone,
+      jitter: entry.jitterMs,
+    },
+    action: {
+      type: 'startWorkflow',
+      workflowType: EXPORT_WORKFLOW_TYPE,
+      workflowId: scheduleId,
+      taskQueue: entry.taskQueue ?? defaultTaskQueue,
+      args: [entry.input],
+      memo: { [TIMING_MEMO_KEY]: timingOf(entry) },
+      typedSearchAttributes: searchAttributesOf(entry),
+    },
+    policies: {
+      overlap: toTemporalOverlap(entry.overlap),
+      catchupWindow: entry.catchupWindowMs,
+      pauseOnFailure: entry.pauseOnFailure,
+    },
+    typedSearchAttributes: searchAttributesOf(entry),
+    state: { paused: entry.paused, ...(note !== undefined ? { note } : {}) },
+  };
+}

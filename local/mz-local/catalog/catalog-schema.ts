@@ -1,0 +1,128 @@
+/**
+ * The Materialize catalog relations mz-local keeps inside the engine, so any SELECT over them works:
+ * mz_catalog.mz_connections (a table mz-local maintains) and mz_internal.mz_aws_connections (a view whose
+ * principal, external_id and example_trust_policy derive from the environment id and principal), plus
+ * views shaped like mz_catalog's mz_schemas, mz_databases, mz_tables, mz_views, mz_materialized_views and
+ * mz_objects over the engine's own catalog.
+ */
+
+/** Idempotent DDL run at every start (also over a persisted data directory). */
+export const CATALOG_DDL = `
+CREATE SCHEMA IF NOT EXISTS mz_catalog;
+CREATE SCHEMA IF NOT EXISTS mz_internal;
+
+CREATE TABLE IF NOT EXISTS mz_internal.mz_local_meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE SEQUENCE IF NOT EXISTS mz_internal.mz_local_user_id_seq START 1;
+CREATE SEQUENCE IF NOT EXISTS mz_internal.mz_local_oid_seq START 20000;
+
+CREATE TABLE IF NOT EXISTS mz_catalog.mz_connections (
+  id text PRIMARY KEY,
+  oid oid NOT NULL,
+  schema_id text NOT NULL,
+  name text NOT NULL,
+  type text NOT NULL,
+  owner_id text NOT NULL,
+  privileges text[] NOT NULL,
+  create_sql text NOT NULL,
+  redacted_create_sql text NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS mz_internal.mz_local_aws_connection_store (
+  id text PRIMARY KEY REFERENCES mz_catalog.mz_connections (id) ON DELETE CASCADE,
+  endpoint text,
+  region text,
+  access_key_id text,
+  access_key_id_secret_id text,
+  secret_access_key_secret_id text,
+  session_token text,
+  session_token_secret_id text,
+  assume_role_arn text,
+  assume_role_session_name text
+);
+
+CREATE TABLE IF NOT EXISTS mz_internal.mz_local_materialized_views (view_oid oid PRIMARY KEY, cluster text NOT NULL);
+
+CREATE OR REPLACE FUNCTION mz_internal.mz_local_schema_id(nsp name, nsp_oid oid) RETURNS text
+  LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE nsp
+      WHEN 'mz_catalog' THEN 's1'
+      WHEN 'pg_catalog' THEN 's2'
+      WHEN 'public' THEN 'u3'
+      WHEN 'mz_internal' THEN 's4'
+      WHEN 'information_schema' THEN 's5'
+      ELSE 'u' || nsp_oid::text END
+  $$;
+
+CREATE OR REPLACE VIEW mz_internal.mz_aws_connections AS
+  SELECT s.id, s.endpoint, s.region, s.access_key_id, s.access_key_id_secret_id,
+         s.secret_access_key_secret_id, s.session_token, s.session_token_secret_id,
+         s.assume_role_arn, s.assume_role_session_name,
+         CASE WHEN s.assume_role_arn IS NOT NULL THEN m.principal END AS principal,
+         CASE WHEN s.assume_role_arn IS NOT NULL THEN 'mz_' || m.environment_id || '_' || s.id END AS external_id,
+         CASE WHEN s.assume_role_arn IS NOT NULL THEN jsonb_build_object(
+           'Version', '2012-10-17',
+           'Statement', jsonb_build_array(jsonb_build_object(
+             'Effect', 'Allow',
+             'Principal', jsonb_build_object('AWS', m.principal),
+             'Action', 'sts:AssumeRole',
+             'Condition', jsonb_build_object('StringEquals',
+               jsonb_build_object('sts:ExternalId', 'mz_' || m.environment_id || '_' || s.id)))))
+         END AS example_trust_policy
+  FROM mz_internal.mz_local_aws_connection_store s
+  CROSS JOIN (
+    SELECT max(value) FILTER (WHERE key = 'principal') AS principal,
+           max(value) FILTER (WHERE key = 'environment_id') AS environment_id
+    FROM mz_internal.mz_local_meta
+  ) m;
+
+CREATE OR REPLACE VIEW mz_catalog.mz_databases AS
+  SELECT 'u1'::text AS id, d.oid, 'materialize'::text AS name, 'u1'::text AS owner_id, '{u1=UC/u1}'::text[] AS privileges
+  FROM pg_database d WHERE d.datname = current_database();
+
+CREATE OR REPLACE VIEW mz_catalog.mz_schemas AS
+  SELECT mz_internal.mz_local_schema_id(n.nspname, n.oid) AS id, n.oid,
+         CASE WHEN n.nspname IN ('mz_catalog', 'pg_catalog', 'mz_internal', 'information_schema') THEN NULL ELSE 'u1' END AS database_id,
+         n.nspname::text AS name,
+         CASE WHEN n.nspname IN ('mz_catalog', 'pg_catalog', 'mz_internal', 'information_schema') THEN 's1' ELSE 'u1' END AS owner_id,
+         '{u1=UC/u1}'::text[] AS privileges
+  FROM pg_namespace n
+  WHERE n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%';
+
+CREATE OR REPLACE VIEW mz_catalog.mz_tables AS
+  SELECT 'u' || c.oid::text AS id, c.oid, mz_internal.mz_local_schema_id(n.nspname, n.oid) AS schema_id,
+         c.relname::text AS name, 'u1'::text AS owner_id, '{u1=arwd/u1}'::text[] AS privileges, NULL::text AS source_id
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'mz_catalog', 'mz_internal')
+    AND n.nspname NOT LIKE 'pg_toast%';
+
+CREATE OR REPLACE VIEW mz_catalog.mz_materialized_views AS
+  SELECT 'u' || c.oid::text AS id, c.oid, mz_internal.mz_local_schema_id(n.nspname, n.oid) AS schema_id,
+         c.relname::text AS name, 'u1'::text AS cluster_id, pg_get_viewdef(c.oid) AS definition,
+         'u1'::text AS owner_id, '{u1=r/u1}'::text[] AS privileges,
+         'CREATE MATERIALIZED VIEW ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname) || ' AS ' || pg_get_viewdef(c.oid) AS create_sql,
+         'CREATE MATERIALIZED VIEW ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname) || ' AS ' || pg_get_viewdef(c.oid) AS redacted_create_sql
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN mz_internal.mz_local_materialized_views mv ON mv.view_oid = c.oid
+  WHERE c.relkind = 'v';
+
+CREATE OR REPLACE VIEW mz_catalog.mz_views AS
+  SELECT 'u' || c.oid::text AS id, c.oid, mz_internal.mz_local_schema_id(n.nspname, n.oid) AS schema_id,
+         c.relname::text AS name, pg_get_viewdef(c.oid) AS definition, 'u1'::text AS owner_id, '{u1=r/u1}'::text[] AS privileges,
+         'CREATE VIEW ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname) || ' AS ' || pg_get_viewdef(c.oid) AS create_sql,
+         'CREATE VIEW ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname) || ' AS ' || pg_get_viewdef(c.oid) AS redacted_create_sql
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind = 'v' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'mz_catalog', 'mz_internal')
+    AND NOT EXISTS (SELECT 1 FROM mz_internal.mz_local_materialized_views mv WHERE mv.view_oid = c.oid);
+
+CREATE OR REPLACE VIEW mz_catalog.mz_objects AS
+  SELECT id, oid, schema_id, name, 'table'::text AS type, owner_id, NULL::text AS cluster_id, privileges FROM mz_catalog.mz_tables
+  UNION ALL SELECT id, oid, schema_id, name, 'view', owner_id, NULL, privileges FROM mz_catalog.mz_views
+  UNION ALL SELECT id, oid, schema_id, name, 'materialized-view', owner_id, cluster_id, privileges FROM mz_catalog.mz_materialized_views
+  UNION ALL SELECT id, oid, schema_id, name, 'connection', owner_id, NULL, privileges FROM mz_catalog.mz_connections;
+
+CREATE OR REPLACE FUNCTION mz_catalog.mz_version() RETURNS text LANGUAGE sql STABLE AS $$ SELECT 'v0.0.0 (mz-local)'::text $$;
+CREATE OR REPLACE FUNCTION mz_catalog.mz_environment_id() RETURNS text LANGUAGE sql STABLE AS
+  $$ SELECT value FROM mz_internal.mz_local_meta WHERE key = 'environment_id' $$;
+CREATE OR REPLACE FUNCTION mz_catalog.mz_now() RETURNS numeric LANGUAGE sql STABLE AS
+  $$ SELECT floor(extract(epoch FROM now()) * 1000) $$;
+`;

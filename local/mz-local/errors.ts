@@ -1,0 +1,62 @@
+/**
+ * Errors that mz-local reports to clients as a Postgres ErrorResponse, with the SQLSTATE, DETAIL and HINT
+ * Materialize would send.
+ */
+
+/** SQLSTATE codes used by mz-local. */
+export const SqlState = {
+  /** Materialize reports COPY TO and connection validation failures as system_error. */
+  SystemError: '58000',
+  QueryCanceled: '57014',
+  SyntaxError: '42601',
+  UndefinedObject: '42704',
+  DuplicateObject: '42710',
+  InvalidParameterValue: '22023',
+  FeatureNotSupported: '0A000',
+  ActiveSqlTransaction: '25001',
+  UndefinedParameter: '42704',
+  InternalError: 'XX000',
+  InvalidPassword: '28P01',
+  ProtocolViolation: '08P01',
+  AdminShutdown: '57P01',
+} as const;
+
+export interface ErrorFields {
+  severity?: 'ERROR' | 'FATAL' | 'NOTICE' | 'WARNING';
+  code: string;
+  message: string;
+  detail?: string;
+  hint?: string;
+}
+
+export class MzError extends Error {
+  readonly code: string;
+  readonly detail?: string;
+  readonly hint?: string;
+  readonly severity: 'ERROR' | 'FATAL';
+
+  constructor(code: string, message: string, extra: { detail?: string; hint?: string; fatal?: boolean } = {}) {
+    super(message);
+    this.name = 'MzError';
+    this.code = code;
+    this.detail = extra.detail;
+    this.hint = extra.hint;
+    this.severity = extra.fatal ? 'FATAL' : 'ERROR';
+  }
+
+  toFields(): ErrorFields {
+    return { severity: this.severity, code: this.code, message: this.message, detail: this.detail, hint: this.hint };
+  }
+}
+
+/** The error a cancelled statement reports (Postgres and Materialize wording). */
+export function canceledError(): MzError {
+  return new MzError(SqlState.QueryCanceled, 'canceling statement due to user request');
+}
+
+/** Wraps anything thrown into an MzError; unknown errors become system errors with their message. */
+export function toMzError(e: unknown, fallbackCode: string = SqlState.SystemError): MzError {
+  if (e instanceof MzError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new MzError(fallbackCode, message);
+}

@@ -1,0 +1,194 @@
+/**
+ * Follows the engine's raw backend output across chunk boundaries: finds ReadyForQuery (to learn the
+ * transaction status), notices ErrorResponses, and can drop ReadyForQuery messages when several engine
+ * round-trips make up one client response. Everything else is forwarded byte for byte.
+ */
+import type { ErrorFields } from '../errors';
+import { Reader } from './wire';
+
+export class BackendStreamScanner {
+  /** Transaction status of the last ReadyForQuery seen. */
+  status: 'I' | 'T' | 'E' | null = null;
+  /** The first error seen, if any. */
+  error: ErrorFields | null = null;
+  /** Message types seen, in order (for tests and diagnostics). */
+  readonly types: string[] = [];
+
+  private header = Buffer.alloc(5);
+  private headerLen = 0;
+  private remaining = 0;
+  private dropping = false;
+  private capture: Buffer[] | null = null;
+  private type = '';
+
+  constructor(private readonly opts: { dropReadyForQuery?: boolean; recordTypes?: boolean } = {}) {}
+
+  /** Returns the parts of `chunk` to forward to the client. */
+  feed(chunk: Uint8Array): Buffer[] {
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const out: Buffer[] = [];
+    let i = 0;
+    let fwdStart = 0;
+    const flushForward = (end: number) => {
+      if (end > fwdStart) out.push(buf.subarray(fwdStart, end));
+    };
+    while (i < buf.length) {
+      if (this.remaining === 0 && this.headerLen < 5) {
+        // reading a header
+        if (this.headerLen === 0) {
+          this.type = String.fromCharCode(buf[i]);
+          this.dropping = this.type === 'Z' && !!this.opts.dropReadyForQuery;
+          if (this.dropping) {
+            flushForward(i);
+          }
+        }
+        const take = Math.min(5 - this.headerLen, buf.length - i);
+        buf.copy(this.header, this.headerLen, i, i + take);
+        this.headerLen += take;
+        i += take;
+        if (this.dropping) fwdStart = i;
+        if (this.headerLen === 5) {
+          this.remaining = this.header.readInt32BE(1) - 4;
+          if (this.opts.recordTypes !== false) this.types.push(this.type);
+          this.capture = this.type === 'Z' || this.type === 'E' ? [] : null;
+          if (this.remaining === 0) this.finishMessage();
+        }
+        continue;
+      }
+      // reading a body
+      const take = Math.min(this.remaining, buf.length - i);
+      if (this.capture) this.capture.push(Buffer.from(buf.subarray(i, i + take)));
+      i += take;
+      this.remaining -= take;
+      if (this.dropping) fwdStart = i;
+      if (this.remaining === 0) this.finishMessage();
+    }
+    flushForward(buf.length);
+    return out;
+  }
+
+  private finishMessage(): void {
+    const body = this.capture ? Buffer.concat(this.capture) : null;
+    if (this.type === 'Z' && body && body.length > 0) this.status = String.fromCharCode(body[0]) as 'I' | 'T' | 'E';
+    if (this.type === 'E' && body && !this.error) this.error = parseErrorFields(body);
+    this.headerLen = 0;
+    this.remaining = 0;
+    this.capture = null;
+    this.dropping = false;
+  }
+}
+
+/** Decodes the fields of an ErrorResponse/NoticeResponse body. */
+export function parseErrorFields(body: Buffer): ErrorFields {
+  const r = new Reader(body);
+  const f: Record<string, string> = {};
+  while (r.pos < body.length) {
+    const code = r.byte();
+    if (code === '\0') break;
+    f[code] = r.cstring();
+  }
+  return {
+    severity: (f.S as ErrorFields['severity']) ?? 'ERROR',
+    code: f.C ?? 'XX000',
+    message: f.M ?? '',
+    detail: f.D,
+    hint: f.H,
+  };
+}
+
+export interface ColumnDescription {
+  name: string;
+  tableOid: number;
+  columnAttr: number;
+  typeOid: number;
+  typeSize: number;
+  typeMod: number;
+}
+
+export interface ParsedMessages {
+  columns: ColumnDescription[] | null;
+  /** Each row as the raw bodies of its DataRow message (decode with readDataRow). */
+  rows: Buffer[];
+  tags: string[];
+  error: ErrorFields | null;
+  notices: ErrorFields[];
+  status: 'I' | 'T' | 'E' | null;
+  paramTypes: number[] | null;
+}
+
+/** Parses a complete backend output (used for mz-local's own queries against the engine). */
+export function parseBackendMessages(chunks: Uint8Array[]): ParsedMessages {
+  const buf = Buffer.concat(chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)));
+  const res: ParsedMessages = { columns: null, rows: [], tags: [], error: null, notices: [], status: null, paramTypes: null };
+  let i = 0;
+  while (i + 5 <= buf.length) {
+    const type = String.fromCharCode(buf[i]);
+    const len = buf.readInt32BE(i + 1);
+    const body = buf.subarray(i + 5, i + 1 + len);
+    i += 1 + len;
+    switch (type) {
+      case 'T':
+        res.columns = readRowDescription(body);
+        break;
+      case 'D':
+        res.rows.push(body);
+        break;
+      case 'C':
+        res.tags.push(body.toString('utf8', 0, body.length - 1));
+        break;
+      case 'E':
+        if (!res.error) res.error = parseErrorFields(body);
+        break;
+      case 'N':
+        res.notices.push(parseErrorFields(body));
+        break;
+      case 'Z':
+        res.status = String.fromCharCode(body[0]) as 'I' | 'T' | 'E';
+        break;
+      case 't': {
+        const r = new Reader(body);
+        const n = r.int16();
+        res.paramTypes = [];
+        for (let k = 0; k < n; k++) res.paramTypes.push(r.int32());
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return res;
+}
+
+export function readRowDescription(body: Buffer): ColumnDescription[] {
+  const r = new Reader(body);
+  const n = r.int16();
+  const cols: ColumnDescription[] = [];
+  for (let k = 0; k < n; k++) {
+    const name = r.cstring();
+    const tableOid = r.int32();
+    const columnAttr = r.int16();
+    const typeOid = r.int32();
+    const typeSize = r.int16();
+    const typeMod = r.int32();
+    r.int16();
+    cols.push({ name, tableOid, columnAttr, typeOid, typeSize, typeMod });
+  }
+  return cols;
+}
+
+/** Splits a DataRow body into its column values as byte slices (null for SQL NULL). */
+export function readDataRow(body: Buffer): (Buffer | null)[] {
+  const n = body.readInt16BE(0);
+  const out: (Buffer | null)[] = new Array(n);
+  let p = 2;
+  for (let k = 0; k < n; k++) {
+    const len = body.readInt32BE(p);
+    p += 4;
+    if (len < 0) out[k] = null;
+    else {
+      out[k] = body.subarray(p, p + len);
+      p += len;
+    }
+  }
+  return out;
+}

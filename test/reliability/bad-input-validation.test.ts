@@ -1,0 +1,344 @@
+/**
+ * The bad-input suite, first half: every field of every input the project takes (bulkExport, onboarding,
+ * offboarding, the schedule file) fed malformed and hostile values, through the same functions the workflows
+ * and the CLI run before anything else. Each must be rejected as InvalidInputError naming the field, in a
+ * message a person can read (short: a megabyte value is not echoed back); or, where a value is legitimately
+ * allowed (a quoted identifier may contain anything), it must reach SQL and IAM documents only quoted.
+ * The second half (bad-input-workflows.test.ts) starts the workflows with such input and checks that no side
+ * effect happened.
+ */
+import { strict as assert } from 'node:assert';
+import { resolveExportInput } from '../../lib/export-input';
+import { buildCopySql } from '../../lib/export-sql';
+import { s3AccessPolicy, serializePolicy } from '../../lib/iam-policies';
+import { resolveOffboardInput, resolveOnboardInput } from '../../lib/onboarding-input';
+import { createConnectionSql } from '../../lib/onboarding-sql';
+import { parseScheduleFile } from '../../lib/schedule-file';
+import { quoteQualifiedName } from '../../lib/sql';
+import {
+  HUGE,
+  NON_UTF8_AND_INVISIBLE,
+  PATH_TRAVERSAL,
+  POLICY_INJECTION,
+  SQL_INJECTION,
+  WRONG_TOP_LEVEL,
+  WRONG_TYPES,
+} from './support/hostile-values';
+
+export const VALID_EXPORT = {
+  exportName: 'orders-daily',
+  connectionName: 's3_conn',
+  object: 'sample_orders',
+  bucket: 'audit-bucket',
+  prefix: 'exports',
+  format: 'parquet',
+};
+
+export const VALID_ONBOARD = {
+  bucket: 'audit-bucket',
+  prefix: 'exports',
+  roleName: 'mz-export-role',
+  policyName: 'mz-export-policy',
+  connectionName: 's3_conn',
+};
+
+export const VALID_OFFBOARD = { connectionName: 's3_conn', roleName: 'mz-export-role', policyName: 'mz-export-policy' };
+
+/** A message short enough to read: a value is quoted at most in part. */
+const READABLE_MESSAGE_CHARS = 4000;
+
+function rejection(fn: () => unknown): Error | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (e) {
+    return e as Error;
+  }
+}
+
+/** Asserts fn throws InvalidInputError naming field, in a readable message. */
+function assertRejected(fn: () => unknown, field: string, value: unknown): void {
+  const e = rejection(fn);
+  const shown = typeof value === 'string' && value.length > 60 ? `${value.slice(0, 30)}...(${value.length} chars)` : JSON.stringify(value);
+  assert.ok(e, `${field} = ${shown} was accepted`);
+  assert.equal(e.name, 'InvalidInputError', `${field} = ${shown}: ${e.name}: ${e.message.slice(0, 300)}`);
+  assert.ok(e.message.includes(field), `${field} = ${shown}: the message does not name the field: ${e.message.slice(0, 300)}`);
+  assert.ok(
+    e.message.length < READABLE_MESSAGE_CHARS,
+    `${field} = ${shown}: the message is ${e.message.length} characters; it echoes the value instead of describing it`,
+  );
+}
+
+const everyFamily = (extra: unknown[] = []) => [
+  ...SQL_INJECTION,
+  ...POLICY_INJECTION,
+  ...PATH_TRAVERSAL,
+  HUGE,
+  ...NON_UTF8_AND_INVISIBLE,
+  ...WRONG_TYPES.filter((v) => v !== null),
+  ...extra,
+];
+
+/** Values that are legitimately accepted for a field, each with the reason. */
+type Allowed = Record<string, string>;
+
+/** IAM names may contain '.', so these are real (if odd) names; they never reach a path or a document unquoted. */
+const IAM_NAMES_ALLOWED: Allowed = { 'a.b.c.d': 'dots are allowed in IAM names', '..': 'a valid IAM name, used only as a name' };
+
+function checkField(
+  resolve: (input: unknown) => unknown,
+  valid: Record<string, unknown>,
+  field: string,
+  values: unknown[],
+  allowed: Allowed = {},
+): string[] {
+  const accepted: string[] = [];
+  for (const value of values) {
+    if (typeof value === 'string' && value in allowed) {
+      assert.ok(!rejection(() => resolve({ ...valid, [field]: value })), `${field} = ${JSON.stringify(value)} should be allowed: ${allowed[value]}`);
+      accepted.push(value);
+      continue;
+    }
+    assertRejected(() => resolve({ ...valid, [field]: value }), field, value);
+  }
+  return accepted;
+}
+
+describe('bad input, part 1: every field rejects malformed and hostile values before anything runs', () => {
+  it('the valid baselines are accepted (so each rejection below is caused by its one field)', () => {
+    resolveExportInput(VALID_EXPORT);
+    resolveExportInput({ ...VALID_EXPORT, object: undefined, query: 'SELECT 1' });
+    resolveOnboardInput(VALID_ONBOARD);
+    resolveOffboardInput(VALID_OFFBOARD);
+  });
+
+  describe('bulkExport input (what the Web UI, a schedule or the CLI passes)', () => {
+    it('rejects a whole input that is not one JSON object, and unknown fields (typos, prototype pollution)', () => {
+      for (const v of WRONG_TOP_LEVEL) assertRejected(() => resolveExportInput(v), 'input', v);
+      assertRejected(() => resolveExportInput({ ...VALID_EXPORT, bucktet: 'x' }), 'bucktet', 'typo');
+      const polluted = JSON.parse(`{"exportName":"e","connectionName":"c","object":"o","bucket":"audit-bucket","prefix":"p","format":"csv","__proto__":{"polluted":true}}`);
+      assertRejected(() => resolveExportInput(polluted), '__proto__', 'pollution');
+      assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    });
+
+    it('exportName: only a plain folder name', () => {
+      checkField(resolveExportInput, VALID_EXPORT, 'exportName', everyFamily([null, '', '-lead', 'a'.repeat(101)]), {
+        'a.b.c.d': 'dots are fine inside a folder name',
+      });
+    });
+
+    for (const field of ['connectionName', 'object']) {
+      it(`${field}: a possibly qualified SQL name; anything else rejected, and what is allowed is quoted`, () => {
+        const accepted = checkField(resolveExportInput, VALID_EXPORT, field, everyFamily(['', '"unclosed', 'a..b', '"a"b']), {
+          $$x$$: 'a name made of $ and letters is only ever used quoted',
+        });
+        // Allowed odd names, and names that are valid only quoted, end up as one quoted identifier per part.
+        for (const name of [...accepted, '"x""; DROP TABLE sample_orders; --"', '"conn -- c"']) {
+          const sql = buildCopySql({
+            [field === 'object' ? 'object' : 'connectionName']: name,
+            ...(field === 'object' ? { connectionName: 's3_conn' } : { object: 'sample_orders' }),
+            targetUri: 's3://audit-bucket/exports/x',
+            format: 'csv',
+          } as Parameters<typeof buildCopySql>[0]);
+          assert.ok(sql.includes(quoteQualifiedName(name)), sql);
+          const outside = sql.replace(quoteQualifiedName(name), '"X"');
+          assert.doesNotMatch(outside, /DROP|--|;/, `an injected token escaped its quotes: ${sql}`);
+        }
+      });
+    }
+
+    it('query: one SELECT-like statement; stacked statements, unbalanced quotes and comments, DML rejected', () => {
+      const bad = [
+        'SELECT 1; DROP TABLE sample_orders',
+        `SELECT 1) TO 's3://evil-bucket/x' WITH (AWS CONNECTION = s3_conn, FORMAT = 'csv'); --`,
+        `SELECT 1) TO 's3://evil-bucket/x' WITH (AWS CONNECTION = s3_conn, FORMAT = 'csv') --`,
+        `SELECT 'unclosed`,
+        `SELECT 1 /* unclosed`,
+        `SELECT "unclosed`,
+        `SELECT E'\\'); DROP TABLE sample_orders; --`,
+        'SELECT $$x$$',
+        'DELETE FROM sample_orders',
+        'COPY sample_orders TO STDOUT',
+        'DROP TABLE sample_orders',
+        'SELECT * FROM sample_orders ORDER BY 1',
+        '',
+        '   ;  ',
+        'nul\u0000',
+        ...WRONG_TYPES.filter((v) => v !== null),
+      ];
+      for (const q of bad) assertRejected(() => resolveExportInput({ ...VALID_EXPORT, object: undefined, query: q }), 'query', q);
+      // Injection text inside a string literal or comment is data: allowed, and it stays inside the COPY's ( ).
+      for (const q of [`SELECT '1''); DROP TABLE sample_orders; --' AS x`, 'SELECT 1 AS x -- ) TO evil', 'SELECT 1 /* ; */ AS x']) {
+        const input = resolveExportInput({ ...VALID_EXPORT, object: undefined, query: q });
+        assert.equal(input.source.kind, 'query');
+      }
+    });
+
+    it('query: a megabyte of SQL is rejected with a readable message', () => {
+      assertRejected(() => resolveExportInput({ ...VALID_EXPORT, object: undefined, query: `SELECT ${HUGE}` }), 'query', 'SELECT aaaa...');
+    });
+
+    it('object and query together, or neither, are rejected', () => {
+      assertRejected(() => resolveExportInput({ ...VALID_EXPORT, query: 'SELECT 1' }), 'object/query', 'both');
+      assertRejected(() => resolveExportInput({ ...VALID_EXPORT, object: undefined }), 'object/query', 'neither');
+    });
+
+    it('bucket: only an S3 bucket name', () => {
+      checkField(resolveExportInput, VALID_EXPORT, 'bucket', everyFamily([null, '', 'ab', 'Audit', '192.168.0.1', 'xn--bucket']), {
+        'a.b.c.d': 'dots are allowed in bucket names',
+      });
+    });
+
+    it('prefix: a relative key prefix; no traversal, no empty segments, no characters outside the safe set', () => {
+      checkField(resolveExportInput, VALID_EXPORT, 'prefix', everyFamily([null, '', 'a'.repeat(513)]), {
+        'a.b.c.d': 'dots inside a segment are fine',
+        'exports/*': 'an export prefix is never put into a policy; onboarding, which writes policies, rejects it',
+        '*': 'same as exports/*',
+      });
+    });
+
+    it('format, maxFileSize, csvHeader, logicalTime, materializeProfile, maxAttempts, publishLatest, tuning', () => {
+      const strings = [...SQL_INJECTION, HUGE, ...NON_UTF8_AND_INVISIBLE, ...WRONG_TYPES.filter((v) => v !== null)];
+      checkField(resolveExportInput, VALID_EXPORT, 'format', [...strings, 'CSV ', 'text', 'binary', null]);
+      checkField(resolveExportInput, VALID_EXPORT, 'maxFileSize', [...strings, '1MB', '5GB', `16MB'); DROP TABLE t; --`]);
+      checkField(resolveExportInput, { ...VALID_EXPORT, format: 'csv' }, 'csvHeader', ['true', 1, [], {}]);
+      checkField(resolveExportInput, VALID_EXPORT, 'logicalTime', [...strings, '2024-05-01', '2024-05-01T00:00:00', '0001-01-01T00:00:00Z', `2024-05-01T00:00:00Z/../../x`]);
+      checkField(resolveExportInput, VALID_EXPORT, 'materializeProfile', [...strings, ...PATH_TRAVERSAL, 'DEFAULT', '']);
+      checkField(resolveExportInput, VALID_EXPORT, 'maxAttempts', ['3', 0, -1, 1.5, 21, 1e9, [], {}, true]);
+      checkField(resolveExportInput, VALID_EXPORT, 'publishLatest', ['false', 0, [], {}]);
+      checkField(resolveExportInput, VALID_EXPORT, 'tuning', ['fast', 1, [], true]);
+      for (const tuning of [{ copyTimeoutSeconds: 1e12 }, { pollInitialMs: 0 }, { pollInitialMs: -5 }, { nope: 1 }, { copyHeartbeatTimeoutSeconds: '60' }]) {
+        assertRejected(() => resolveExportInput({ ...VALID_EXPORT, tuning }), 'tuning.', tuning);
+      }
+    });
+  });
+
+  describe('onboardAwsConnection input', () => {
+    it('rejects a whole input that is not one object, and unknown fields', () => {
+      for (const v of WRONG_TOP_LEVEL) assertRejected(() => resolveOnboardInput(v), 'input', v);
+      assertRejected(() => resolveOnboardInput({ ...VALID_ONBOARD, roleArn: 'arn:aws:iam::1:role/x' }), 'roleArn', 'unknown');
+    });
+
+    it('bucket and prefix: no JSON or IAM policy injection, no wildcards, no traversal', () => {
+      checkField(resolveOnboardInput, VALID_ONBOARD, 'bucket', everyFamily([null, '']), { 'a.b.c.d': 'dots are allowed in bucket names' });
+      checkField(resolveOnboardInput, VALID_ONBOARD, 'prefix', everyFamily([null, '']), { 'a.b.c.d': 'dots inside a segment are fine' });
+    });
+
+    it('whatever bucket and prefix pass, the policy has exactly the two statements, scoped to them', () => {
+      for (const [bucket, prefix] of [
+        ['audit-bucket', 'exports'],
+        ['a.b-c', "team=a/(x)/it's!"],
+      ]) {
+        const input = resolveOnboardInput({ ...VALID_ONBOARD, bucket, prefix });
+        const doc = JSON.parse(serializePolicy(s3AccessPolicy(input.bucket, input.prefix)));
+        assert.equal(doc.Statement.length, 2);
+        assert.deepEqual(doc.Statement[0].Resource, [`arn:aws:s3:::${bucket}/${prefix}/*`]);
+        assert.deepEqual(doc.Statement[1].Resource, [`arn:aws:s3:::${bucket}`]);
+        assert.deepEqual(doc.Statement[1].Condition, { StringLike: { 's3:prefix': [`${prefix}/*`] } });
+      }
+    });
+
+    it('roleName, policyName: IAM names only', () => {
+      for (const field of ['roleName', 'policyName']) {
+        checkField(resolveOnboardInput, VALID_ONBOARD, field, everyFamily([null, '', 'a'.repeat(129)]), IAM_NAMES_ALLOWED);
+      }
+    });
+
+    it('connectionName: one plain lower-case identifier (it is created, so it must be typeable unquoted)', () => {
+      checkField(resolveOnboardInput, VALID_ONBOARD, 'connectionName', everyFamily([null, '', 'Conn', '1conn', 'a'.repeat(64)]));
+      // What passes is still quoted in the SQL.
+      assert.equal(createConnectionSql('s3_conn', 'arn:aws:iam::123456789012:role/r'), `CREATE CONNECTION "s3_conn" TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/r') WITH (VALIDATE = false)`);
+    });
+
+    it('region, materializePrincipal, materializeProfile, createBucket, timeouts, retry', () => {
+      const strings = [...SQL_INJECTION, ...POLICY_INJECTION, HUGE, ...NON_UTF8_AND_INVISIBLE, ...WRONG_TYPES.filter((v) => v !== null)];
+      checkField(resolveOnboardInput, VALID_ONBOARD, 'region', [...strings, 'US-EAST-1', 'mars-1', '']);
+      checkField(resolveOnboardInput, VALID_ONBOARD, 'materializePrincipal', [
+        ...strings,
+        '*',
+        'arn:aws:iam::*:role/x',
+        `arn:aws:iam::123456789012:role/x","Effect":"Allow`,
+        'arn:aws:iam::12345678901:role/short-account',
+      ]);
+      checkField(resolveOnboardInput, VALID_ONBOARD, 'materializeProfile', [...strings, ...PATH_TRAVERSAL, 'DEFAULT', '']);
+      checkField(resolveOnboardInput, VALID_ONBOARD, 'createBucket', ['yes', 1, [], {}]);
+      checkField(resolveOnboardInput, VALID_ONBOARD, 'validationTimeoutSeconds', ['600', 0, -1, 1e12, [], {}, true]);
+      checkField(resolveOnboardInput, VALID_ONBOARD, 'stepTimeoutSeconds', ['300', 0, 1e12, [], {}]);
+      checkField(resolveOnboardInput, VALID_ONBOARD, 'retry', ['fast', 1, [], true]);
+      for (const retry of [{ initialIntervalSeconds: 0 }, { backoffCoefficient: 100 }, { maximumIntervalSeconds: -1 }, { jitter: 1 }]) {
+        assertRejected(() => resolveOnboardInput({ ...VALID_ONBOARD, retry }), 'retry.', retry);
+      }
+    });
+  });
+
+  describe('offboardAwsConnection input', () => {
+    it('rejects hostile names, and requires a valid bucket and prefix before it may delete data', () => {
+      for (const v of WRONG_TOP_LEVEL) assertRejected(() => resolveOffboardInput(v), 'input', v);
+      checkField(resolveOffboardInput, VALID_OFFBOARD, 'connectionName', everyFamily([null, '']));
+      for (const field of ['roleName', 'policyName']) {
+        checkField(resolveOffboardInput, VALID_OFFBOARD, field, everyFamily([null, '']), IAM_NAMES_ALLOWED);
+      }
+      checkField(resolveOffboardInput, VALID_OFFBOARD, 'deleteData', ['true', 1, [], {}]);
+      assertRejected(() => resolveOffboardInput({ ...VALID_OFFBOARD, deleteData: true }), 'bucket', 'missing');
+      for (const prefix of ['', '*', 'exports/*', '..', '/']) {
+        assertRejected(() => resolveOffboardInput({ ...VALID_OFFBOARD, deleteData: true, bucket: 'audit-bucket', prefix }), 'prefix', prefix);
+      }
+    });
+  });
+
+  describe('schedule file', () => {
+    const entry = (extra: string) =>
+      `exports:\n  - name: orders\n    connectionName: s3_conn\n    object: sample_orders\n    bucket: audit-bucket\n    prefix: exports\n    format: csv\n    cron: "0 3 * * *"\n${extra}`;
+
+    it('the baseline entry parses', () => {
+      assert.equal(parseScheduleFile(entry('')).entries.length, 1);
+    });
+
+    it('rejects an alias bomb (billion laughs) quickly instead of expanding it', () => {
+      const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+      for (let i = 1; i < 10; i++) {
+        const prev = String.fromCharCode(96 + i);
+        const cur = String.fromCharCode(97 + i);
+        bomb.push(`${cur}: &${cur} [${Array(9).fill(`*${prev}`).join(',')}]`);
+      }
+      const started = Date.now();
+      const e = rejection(() => parseScheduleFile(bomb.join('\n') + '\n' + entry('')));
+      assert.ok(e, 'the alias bomb was accepted');
+      assert.equal(e.name, 'InvalidInputError');
+      assert.ok(Date.now() - started < 5000, 'took too long');
+    });
+
+    it('does not execute or construct language-specific tags', () => {
+      const e = rejection(() => parseScheduleFile(entry(`    note: !!js/function "function () { process.exit(7) }"\n`)));
+      // Either rejected or kept as plain text; never a function.
+      if (!e) {
+        const parsed = parseScheduleFile(entry(`    note: !!js/function "function () { process.exit(7) }"\n`));
+        assert.equal(typeof parsed.entries[0].note, 'string');
+      }
+    });
+
+    it('reports hostile field values in an entry, naming the line and field', () => {
+      for (const [field, value] of [
+        ['bucket', `"bucket\\",\\"Resource\\":\\"*"`],
+        ['prefix', '"../other-team"'],
+        ['connectionName', `"x'; DROP TABLE t; --"`],
+        ['timezone', '"../../etc/localtime"'],
+        ['cron', `"0 3 * * *; rm -rf /"`],
+        ['overlap', '"$(reboot)"'],
+      ] as const) {
+        const line = new RegExp(`^    ${field}: .*$`, 'm');
+        const text = line.test(entry('')) ? entry('').replace(line, `    ${field}: ${value}`) : entry(`    ${field}: ${value}\n`);
+        assertRejected(() => parseScheduleFile(text), field, value);
+        assert.match(rejection(() => parseScheduleFile(text))!.message, /schedules\.yaml:\d+/, 'names the line');
+      }
+    });
+
+    it('rejects a huge key, in YAML and in JSON, quickly and with a readable message', () => {
+      const started = Date.now();
+      assertRejected(() => parseScheduleFile(entry(`    ${'k'.repeat(100_000)}: 1\n`)), 'schedules.yaml', 'huge YAML key');
+      const json = JSON.stringify({ exports: [{ name: 'orders', cron: '0 3 * * *', ['k'.repeat(100_000)]: 1 }] });
+      assertRejected(() => parseScheduleFile(json, 'schedules.json'), 'unknown field', 'huge JSON key');
+      assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+    });
+  });
+});

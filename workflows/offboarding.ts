@@ -1,0 +1,77 @@
+/**
+ * offboardAwsConnection: onboarding in reverse. Drop the connection (so Materialize stops using the role), detach
+ * and delete the policy with all its versions, delete the role. Only what the input names; each step does nothing
+ * when its object is already gone, so it can be run again. The bucket's data stays unless deleteData is set.
+ */
+import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { InvalidInputError } from '../lib/errors';
+import { resolveOffboardInput, type ResolvedOffboardInput } from '../lib/onboarding-input';
+import { OFFBOARDING_STEPS, type OffboardResult, type StepProgress } from '../lib/onboarding-progress';
+import type { OffboardInput } from '../lib/onboarding-types';
+import { StepRunner } from './onboarding-messages';
+
+const acts = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 1 } });
+
+export async function offboardAwsConnection(rawInput: OffboardInput): Promise<OffboardResult> {
+  const progress: StepProgress = {
+    workflow: 'offboardAwsConnection',
+    status: 'running',
+    step: 'validate-input',
+    stepNumber: 1,
+    steps: OFFBOARDING_STEPS,
+    attempts: 1,
+    found: {},
+    changes: [],
+  };
+  let input: ResolvedOffboardInput;
+  try {
+    input = resolveOffboardInput(rawInput);
+  } catch (e) {
+    if (!(e instanceof InvalidInputError)) throw e;
+    return new StepRunner(progress, { initialIntervalSeconds: 1, maximumIntervalSeconds: 1, backoffCoefficient: 1 }).fail(
+      'validate-input',
+      'InvalidInputError',
+      e.message,
+    );
+  }
+  const steps = new StepRunner(progress, input.retry);
+  const bound = { boundSeconds: input.stepTimeoutSeconds };
+  upsertSearchAttributes({ MzConnection: [input.connectionName] });
+
+  const connection = await steps.run('connection', bound, () =>
+    acts.dropMzConnection({
+      materializeProfile: input.materializeProfile,
+      connectionName: input.connectionName,
+      roleName: input.roleName,
+    }),
+  );
+  if (connection.dropped) steps.change(`connection ${input.connectionName}: dropped`);
+
+  const policy = await steps.run('policy', bound, () =>
+    acts.deleteIamPolicy({ policyName: input.policyName, roleName: input.roleName }),
+  );
+  if (policy.deleted) steps.change(`policy ${input.policyName}: detached and deleted (${policy.versionsDeleted} versions)`);
+
+  const role = await steps.run('role', bound, () => acts.deleteIamRole({ roleName: input.roleName }));
+  if (role.deleted) steps.change(`role ${input.roleName}: deleted`);
+
+  let data = { objectsDeleted: 0, bucketDeleted: false };
+  if (input.deleteData && input.bucket && input.prefix) {
+    const target = { bucket: input.bucket, prefix: input.prefix };
+    data = await steps.run('data', bound, () => acts.deleteOnboardedData(target));
+    steps.change(`bucket ${input.bucket}: ${data.objectsDeleted} objects under ${input.prefix}/ deleted`);
+    if (data.bucketDeleted) steps.change(`bucket ${input.bucket}: deleted`);
+  }
+
+  progress.status = 'completed';
+  return {
+    connectionDropped: connection.dropped,
+    policyDeleted: policy.deleted,
+    policyVersionsDeleted: policy.versionsDeleted,
+    roleDeleted: role.deleted,
+    objectsDeleted: data.objectsDeleted,
+    bucketDeleted: data.bucketDeleted,
+    changes: progress.changes,
+  };
+}

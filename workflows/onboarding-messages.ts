@@ -1,0 +1,112 @@
+/**
+ * The onboarding and offboarding workflows' messages: the `progress` query and the `retryNow` signal, and the
+ * step runner behind them. Every step is attempted, and on a retryable failure retried after a durable backoff
+ * timer (which `retryNow` cuts short) until the step's time bound; a failure waiting cannot fix ends the run at
+ * once with its type (InvalidInputError, ConflictError, ...), so the caller sees what to change.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  TimeoutFailure,
+  condition,
+  defineQuery,
+  defineSignal,
+  setHandler,
+} from '@temporalio/workflow';
+import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
+import { backoffMs, type ResolvedRetry } from '../lib/onboarding-input';
+import type { StepProgress } from '../lib/onboarding-progress';
+
+export const progressQuery = defineQuery<StepProgress>('progress');
+export const retryNowSignal = defineSignal('retryNow');
+
+export interface StepFailure {
+  type: string;
+  message: string;
+  retryable: boolean;
+}
+
+/** What a failed attempt was, read from the activity failure Temporal hands the workflow. */
+export function describeFailure(e: unknown): StepFailure {
+  let cause: unknown = e;
+  if (e instanceof ActivityFailure) cause = e.cause ?? e;
+  if (cause instanceof ApplicationFailure) {
+    const type = cause.type ?? 'Error';
+    return { type, message: cause.message, retryable: !cause.nonRetryable && !NON_RETRYABLE_ERROR_TYPES.includes(type) };
+  }
+  if (cause instanceof TimeoutFailure) {
+    return { type: 'TimeoutError', message: `the activity timed out (${cause.timeoutType}); was its worker lost?`, retryable: true };
+  }
+  if (cause instanceof Error && NON_RETRYABLE_ERROR_TYPES.includes(cause.name)) {
+    return { type: cause.name, message: cause.message, retryable: false };
+  }
+  return { type: (cause as Error)?.name ?? 'Error', message: (cause as Error)?.message ?? String(cause), retryable: true };
+}
+
+export interface StepOptions {
+  /** Give up retrying after this many seconds in the step. */
+  boundSeconds: number;
+  /** Added to the final failure's message when the bound is reached. */
+  timeoutHint?: string;
+}
+
+export class StepRunner {
+  private retryRequested = false;
+
+  constructor(
+    readonly progress: StepProgress,
+    private readonly retry: ResolvedRetry,
+  ) {
+    setHandler(progressQuery, () => this.progress);
+    setHandler(retryNowSignal, () => {
+      this.retryRequested = true;
+    });
+  }
+
+  change(line: string | undefined): void {
+    if (line) this.progress.changes.push(line);
+  }
+
+  /** Runs one step; `fn` gets the attempt number (from 1). */
+  async run<T>(step: string, opts: StepOptions, fn: (attempt: number) => Promise<T>): Promise<T> {
+    const p = this.progress;
+    p.step = step;
+    p.stepNumber = p.steps.indexOf(step) + 1;
+    p.attempts = 0;
+    p.lastError = undefined;
+    const deadline = Date.now() + opts.boundSeconds * 1000;
+    for (;;) {
+      p.attempts++;
+      p.status = 'running';
+      p.nextAttemptAt = undefined;
+      try {
+        const result = await fn(p.attempts);
+        p.lastError = undefined;
+        return result;
+      } catch (e) {
+        const f = describeFailure(e);
+        p.lastError = `${f.type}: ${f.message}`;
+        if (!f.retryable) this.fail(step, f.type, f.message);
+        const wait = backoffMs(this.retry, p.attempts);
+        if (Date.now() + wait > deadline) {
+          this.fail(
+            step,
+            f.type === 'NotYetError' ? 'NotYetError' : 'StepTimeoutError',
+            `still failing after ${p.attempts} attempts over ${opts.boundSeconds} s: ${f.message}${opts.timeoutHint ? `. ${opts.timeoutHint}` : ''}`,
+          );
+        }
+        p.status = 'waiting-to-retry';
+        p.nextAttemptAt = new Date(Date.now() + wait).toISOString();
+        this.retryRequested = false;
+        await condition(() => this.retryRequested, wait);
+      }
+    }
+  }
+
+  /** Ends the run: a non-retryable failure of that type, naming the step. */
+  fail(step: string, type: string, message: string): never {
+    this.progress.status = 'failed';
+    this.progress.lastError = `${type}: ${message}`;
+    throw ApplicationFailure.create({ type, message: `${step}: ${message}`, nonRetryable: true });
+  }
+}
