@@ -81,6 +81,11 @@ export async function benchScale(
     workerS3ObjectBytesRead: env.s3Proxy.counts.s3ObjectBytesRead,
     workerS3Requests: env.s3Proxy.counts.requests,
     dataThroughWorkerRatio: exportedBytes ? round(throughWorker / exportedBytes, 4) : NaN,
-    ...(failures.length ? { firstFailure: String((failures[0].reason as Error)?.cause?.message ?? failures[0].reason) } : {}),
+    ...(failures.length ? { firstFailure: failureMessage(failures[0].reason) } : {}),
   };
+}
+
+function failureMessage(e: unknown): string {
+  const err = e as Error & { cause?: Error & { cause?: Error } };
+  return err?.cause?.cause?.message ?? err?.cause?.message ?? err?.message ?? String(e);
 }

@@ -15,7 +15,7 @@ export const EXPORT_DEFAULTS = {
   csvHeader: false,
   tuning: {
     retryBackoffSeconds: 10,
-    copyHeartbeatTimeoutSeconds: 60,
+    copyHeartbeatTimeoutSeconds: 20,
     copyTimeoutSeconds: 6 * 3600,
     pollInitialMs: 500,
     pollMaxMs: 5000,

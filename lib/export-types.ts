@@ -36,7 +36,7 @@ export interface BulkExportInput {
 export interface ExportTuning {
   /** Wait before the second COPY attempt; doubles per attempt, capped at 10 minutes. Default 10. */
   retryBackoffSeconds?: number;
-  /** A COPY that stops heartbeating this long counts as lost (worker gone). Default 60. */
+  /** A COPY that stops heartbeating this long counts as lost (worker gone); cancellation reaches it within about this time too. Default 20. */
   copyHeartbeatTimeoutSeconds?: number;
   /** Upper bound for one COPY statement. Default 21600 (6 hours). */
   copyTimeoutSeconds?: number;

@@ -28,3 +28,19 @@ else
   .venv/bin/pip install --quiet --disable-pip-version-check -r local/requirements.txt
   echo "$py_stamp" > .venv/.mz-s3-export-stamp
 fi
+
+# Debian's chromium, driven by playwright-core in the Web UI browser test (test/browser/); no browser download.
+# Installed for `npm test` (or with MZ_S3_EXPORT_INSTALL_CHROMIUM=1) only when missing; other commands (the demo)
+# do not need it and only mention it.
+if [ -x /usr/bin/chromium ]; then
+  say "chromium present (/usr/bin/chromium)"
+elif [ "${npm_lifecycle_event:-}" = "test" ] || [ "${MZ_S3_EXPORT_INSTALL_CHROMIUM:-}" = "1" ]; then
+  command -v apt-get >/dev/null || { echo "[provision] the browser test needs /usr/bin/chromium; install Debian's chromium package" >&2; exit 1; }
+  as_root=""
+  [ "$(id -u)" = 0 ] || as_root="sudo -n"
+  say "installing Debian's chromium for the Web UI browser test (apt-get install chromium)"
+  $as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq chromium >/dev/null
+else
+  say "chromium not installed: only the Web UI browser test needs it (npm test installs it)"
+fi

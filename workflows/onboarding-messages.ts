@@ -87,8 +87,10 @@ export class StepRunner {
         const f = describeFailure(e);
         p.lastError = `${f.type}: ${f.message}`;
         if (!f.retryable) this.fail(step, f.type, f.message);
-        const wait = backoffMs(this.retry, p.attempts);
-        if (Date.now() + wait > deadline) {
+        // The last wait is shortened to end at the bound, so the final attempt happens right at it.
+        const left = deadline - Date.now();
+        const wait = Math.min(backoffMs(this.retry, p.attempts), left);
+        if (left <= 0) {
           this.fail(
             step,
             f.type === 'NotYetError' ? 'NotYetError' : 'StepTimeoutError',

@@ -1,6 +1,267 @@
-/** `npm run demo`: the one-command tour (being built). */
-export const usage = `demo [--keep] [--random-ports]                             the whole path on a local stack, in a few minutes`;
+/**
+ * `npm run demo`: the whole path on a local stack, in a minute or two. Starts the Temporal dev server (with its
+ * Web UI), moto and mz-local with sample data, plus a worker; onboards an AWS connection; exports the sample
+ * data as CSV and as Parquet; applies examples/schedules.yaml; triggers one schedule and waits for its export;
+ * prints the S3 objects, a manifest and the Web UI links; then stops everything it started (or, with --keep,
+ * leaves it running and says how to stop it).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { createAwsClients, destroyAwsClients } from '../../lib/aws-clients';
+import { loadConfig } from '../../lib/config';
+import type { BulkExportInput, BulkExportResult, ExportProgress } from '../../lib/export-types';
+import type { OnboardInput } from '../../lib/onboarding-types';
+import type { StepProgress } from '../../lib/onboarding-progress';
+import { dataConverterFromEnv } from '../../lib/payload-codec';
+import { parseScheduleFile } from '../../lib/schedule-file';
+import { isPortOpen, sleep, spawnLogged, stopProcessGroup, tailFile, waitUntil, type StartedProcess } from '../../local/processes';
+import {
+  defaultStackDir,
+  loadStackState,
+  PROJECT_ROOT,
+  saveStackState,
+  stackEnv,
+  startStack,
+  stopStack,
+  type StackInfo,
+} from '../../local/stack';
+import { isAlive } from '../../local/processes';
+import type { ParsedArgs } from '../args';
+import { formatPlan } from '../schedules/format';
+import { applyPlan, planSchedules } from '../schedules/reconcile';
+import { triggerSchedule } from '../schedules/operations';
+import { describeProgress } from './onboard';
 
-export async function run(): Promise<void> {
-  throw new Error('the demo is not ready yet');
+export const usage = `demo [--keep] [--random-ports]                             the whole path on a local stack in a few minutes (npm run demo)`;
+
+/** Names the demo uses; examples/schedules.yaml uses the same connection, bucket and prefix. */
+export const DEMO = {
+  taskQueue: 'mz-s3-export-demo',
+  bucket: 'mz-s3-export-demo',
+  prefix: 'exports',
+  connectionName: 'demo_s3',
+  roleName: 'mz-s3-export-demo',
+  policyName: 'mz-s3-export-demo-s3',
+  scheduleFile: path.join(PROJECT_ROOT, 'examples', 'schedules.yaml'),
+  /** The schedule the demo triggers once. */
+  triggered: 'orders-daily',
+  csv: { exportName: 'demo-customers-csv', object: 'sample.customers' },
+  parquet: { exportName: 'demo-orders-parquet', object: 'sample.orders_by_day' },
+} as const;
+
+const STEPS = 8;
+let stepNo = 0;
+const step = (text: string) => console.log(`\n[demo ${++stepNo}/${STEPS}] ${text}`);
+const detail = (text: string) => console.log(`    ${text}`);
+
+export async function run(args: ParsedArgs): Promise<void> {
+  const keep = Boolean(args.flags.keep);
+  const began = Date.now();
+  let stack: StackInfo | undefined;
+  let worker: StartedProcess | undefined;
+  let connection: Connection | undefined;
+  let stopping = false;
+  const stopAll = async () => {
+    if (stopping) return;
+    stopping = true;
+    await connection?.close().catch(() => undefined);
+    if (keep) return;
+    if (worker) await stopProcessGroup(worker.pid, 15_000);
+    if (stack) await stopStack(stack);
+  };
+  const onSignal = () => {
+    console.log('\n[demo] interrupted; stopping what it started...');
+    void stopAll().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    step('Starting the local stack: Temporal dev server with its Web UI, moto (S3, IAM, STS), mz-local with sample data');
+    stack = await startDemoStack(keep, Boolean(args.flags['random-ports']));
+    Object.assign(process.env, stackEnv(stack), { TEMPORAL_TASK_QUEUE: DEMO.taskQueue });
+    detail(`Temporal ${stack.temporalAddress}, Web UI ${stack.temporalUiUrl}, moto ${stack.awsEndpoint}, mz-local ${stack.mzUrl}`);
+
+    step(`Starting a worker on task queue ${DEMO.taskQueue}`);
+    worker = await startDemoWorker(stack, keep);
+    detail(`pid ${worker.pid}, log ${worker.logFile}`);
+
+    connection = await Connection.connect({ address: stack.temporalAddress });
+    const client = new Client({ connection, namespace: 'default', dataConverter: dataConverterFromEnv() });
+
+    step(`Onboarding: bucket ${DEMO.bucket}, IAM policy and role, Materialize connection ${DEMO.connectionName}, validated`);
+    const onboardInput: OnboardInput = {
+      bucket: DEMO.bucket,
+      prefix: DEMO.prefix,
+      roleName: DEMO.roleName,
+      policyName: DEMO.policyName,
+      connectionName: DEMO.connectionName,
+    };
+    const onboarded = await runWithProgress<Record<string, unknown>>(
+      client,
+      'onboardAwsConnection',
+      `demo-onboard-${DEMO.connectionName}`,
+      onboardInput,
+      (p: StepProgress) => describeProgress(p),
+    );
+    detail(`role ${onboarded.roleArn}, external ID ${onboarded.externalId}`);
+
+    step('Exporting the sample data, once as CSV and once as Parquet');
+    const exports: BulkExportResult[] = [];
+    for (const [format, spec] of [['csv', DEMO.csv], ['parquet', DEMO.parquet]] as const) {
+      const input: BulkExportInput = {
+        exportName: spec.exportName,
+        connectionName: DEMO.connectionName,
+        object: spec.object,
+        bucket: DEMO.bucket,
+        prefix: DEMO.prefix,
+        format,
+        ...(format === 'csv' ? { csvHeader: true } : {}),
+      };
+      const result = await runWithProgress<BulkExportResult>(client, 'bulkExport', `demo-${spec.exportName}-${Date.now()}`, input, exportLine);
+      detail(`${spec.object} → ${result.rows} rows in ${result.files} ${format} file(s), ${result.bytes} bytes; manifest ${result.manifest}`);
+      exports.push(result);
+    }
+
+    step(`Applying ${path.relative(process.cwd(), DEMO.scheduleFile) || DEMO.scheduleFile}`);
+    const file = parseScheduleFile(fs.readFileSync(DEMO.scheduleFile, 'utf8'), 'examples/schedules.yaml');
+    const opts = { defaultTaskQueue: DEMO.taskQueue };
+    const plan = await planSchedules(client, file, opts);
+    console.log(formatPlan(plan).replace(/^/gm, '    '));
+    await applyPlan(client, plan, opts, (line) => detail(line));
+
+    step(`Triggering schedule ${DEMO.triggered} once and waiting for its export`);
+    const workflowId = await triggerSchedule(client, DEMO.triggered);
+    if (!workflowId) throw new Error(`schedule ${DEMO.triggered} did not start a run`);
+    detail(`started ${workflowId}`);
+    const fired = await followRun<BulkExportResult>(client.workflow.getHandle(workflowId), exportLine);
+    detail(`logical time ${fired.logicalTime}: ${fired.rows} rows in ${fired.files} file(s) at ${fired.outputPath}`);
+
+    step(`What is in s3://${DEMO.bucket}/${DEMO.prefix}/, and one manifest`);
+    await printObjectsAndManifest(fired.manifestKey);
+
+    step('The Temporal Web UI');
+    const ui = stack.temporalUiUrl;
+    detail(`runs:        ${ui}/namespaces/default/workflows`);
+    detail(`this run:    ${ui}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`);
+    detail(`schedules:   ${ui}/namespaces/default/schedules`);
+    detail(`filter runs of one export there with:  MzExportName = '${DEMO.triggered}'`);
+    detail(`the CLI lists the same:  mz-s3-export runs --export ${DEMO.triggered}`);
+    console.log(`\n[demo] done in ${Math.round((Date.now() - began) / 1000)} s.`);
+    if (keep) {
+      console.log('\nEverything is left running (--keep). Point the CLI at it with:');
+      for (const [k, v] of Object.entries({ ...stackEnv(stack), TEMPORAL_TASK_QUEUE: DEMO.taskQueue })) console.log(`  export ${k}=${v}`);
+      console.log(`Stop it with:\n  kill ${worker.pid}              # the worker\n  mz-s3-export stack down      # Temporal, moto, mz-local`);
+    }
+  } catch (e) {
+    console.error(`\n[demo] failed: ${(e as Error).message}`);
+    if (worker) console.error(`--- last lines of the worker log (${worker.logFile}) ---\n${tailFile(worker.logFile, 15)}`);
+    if (stack) console.error(`logs: ${path.join(stack.dir, 'logs')}`);
+    process.exitCode = 1;
+  } finally {
+    if (!keep) console.log('[demo] stopping the worker and the local stack...');
+    await stopAll();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    if (!keep && stack && !process.exitCode) fs.rmSync(stack.dir, { recursive: true, force: true });
+    if (!keep) console.log('[demo] stopped.');
+  }
+}
+
+const STANDARD_PORTS = [7233, 8233, 5000, 6875];
+
+async function startDemoStack(keep: boolean, randomPorts: boolean): Promise<StackInfo> {
+  let dir = path.join(defaultStackDir(), `demo-${process.pid}`);
+  if (keep) {
+    // Kept stacks live where `stack down` looks for them.
+    dir = defaultStackDir();
+    const existing = loadStackState(dir);
+    if (existing?.services.some((s) => isAlive(s.pid))) {
+      throw new Error("a local stack from 'mz-s3-export stack up' is running; stop it with 'mz-s3-export stack down' or run the demo without --keep");
+    }
+  }
+  const busy = (await Promise.all(STANDARD_PORTS.map((p) => isPortOpen('127.0.0.1', p)))).some(Boolean);
+  if (busy && !randomPorts) detail('a standard port (7233, 8233, 5000 or 6875) is taken: using free ports instead');
+  const info = await startStack({ dir, randomPorts: randomPorts || busy, mzLocalArgs: ['--sample-data'], detached: keep });
+  if (keep) saveStackState(info);
+  return info;
+}
+
+async function startDemoWorker(stack: StackInfo, keep: boolean): Promise<StartedProcess> {
+  const logDir = path.join(stack.dir, 'logs');
+  const proc = spawnLogged('worker', process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
+    logDir,
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...stackEnv(stack), TEMPORAL_TASK_QUEUE: DEMO.taskQueue },
+    detached: keep,
+  });
+  await waitUntil('the worker', async () => fs.readFileSync(proc.logFile, 'utf8').includes('"worker started"'), {
+    timeoutMs: 90_000,
+    logFile: proc.logFile,
+    exited: proc.exited,
+  });
+  return proc;
+}
+
+function exportLine(p: ExportProgress): string {
+  return `${p.phase}${p.attempt ? ` (attempt ${p.attempt})` : ''}: ${p.message}`;
+}
+
+async function runWithProgress<T>(
+  client: Client,
+  workflowType: string,
+  workflowId: string,
+  input: unknown,
+  line: (p: never) => string,
+): Promise<T> {
+  const handle = await client.workflow.start(workflowType, { taskQueue: DEMO.taskQueue, workflowId, args: [input] });
+  detail(`${workflowType} ${workflowId}; input (the same JSON works in the Web UI's Start Workflow form):`);
+  detail(`  ${JSON.stringify(input)}`);
+  return followRun<T>(handle, line);
+}
+
+/** Waits for the result, printing each new progress line from the `progress` query. */
+async function followRun<T>(handle: WorkflowHandle, line: (p: never) => string): Promise<T> {
+  let done = false;
+  let last = '';
+  const poll = (async () => {
+    while (!done) {
+      try {
+        const text = line(await handle.query<never>('progress'));
+        if (text !== last) detail(`  ${(last = text)}`);
+      } catch {
+        // not picked up yet, or already closed: the result tells
+      }
+      await sleep(300);
+    }
+  })();
+  try {
+    return (await handle.result()) as T;
+  } catch (e) {
+    if (e instanceof WorkflowFailedError) throw new Error(`${handle.workflowId} failed: ${e.cause?.message ?? e.message}`);
+    throw e;
+  } finally {
+    done = true;
+    await poll;
+  }
+}
+
+async function printObjectsAndManifest(manifestKey: string): Promise<void> {
+  const aws = createAwsClients(loadConfig().aws);
+  try {
+    let token: string | undefined;
+    do {
+      const page = await aws.s3.send(new ListObjectsV2Command({ Bucket: DEMO.bucket, Prefix: `${DEMO.prefix}/`, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) detail(`${String(o.Size).padStart(9)}  s3://${DEMO.bucket}/${o.Key}`);
+      token = page.NextContinuationToken;
+    } while (token);
+    const body = await aws.s3.send(new GetObjectCommand({ Bucket: DEMO.bucket, Key: manifestKey }));
+    const text = await body.Body!.transformToString();
+    console.log(`\n    s3://${DEMO.bucket}/${manifestKey}:`);
+    console.log(JSON.stringify(JSON.parse(text), null, 2).replace(/^/gm, '    '));
+  } finally {
+    destroyAwsClients(aws);
+  }
 }

@@ -1,4 +1,6 @@
 /** `mz-s3-export status <workflow id>`: one run's state, logical time, progress or result. */
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { InvalidInputError } from '../../lib/errors';
 import { UsageError, type ParsedArgs } from '../args';
 import { formatStatus, runStatus } from '../schedules/runs';
 import { withTemporalClient } from '../temporal';
@@ -9,7 +11,12 @@ export async function run(args: ParsedArgs): Promise<void> {
   const workflowId = args.positionals[1];
   if (!workflowId) throw new UsageError("status needs a workflow id ('mz-s3-export runs' lists recent ones)");
   await withTemporalClient(async (client) => {
-    const status = await runStatus(client, workflowId);
+    const status = await runStatus(client, workflowId).catch((e: Error) => {
+      if (e instanceof WorkflowNotFoundError) {
+        throw new InvalidInputError(`no workflow ${workflowId} in namespace ${client.options.namespace}; 'mz-s3-export runs' lists recent ones`);
+      }
+      throw e;
+    });
     console.log(args.flags.json ? JSON.stringify(status, null, 2) : formatStatus(status));
     if (status.state === 'FAILED' || status.state === 'TERMINATED' || status.state === 'TIMED_OUT') process.exitCode = 1;
   });

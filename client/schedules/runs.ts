@@ -74,7 +74,10 @@ async function summarize(client: Client, info: Omit<WorkflowExecutionInfo, 'raw'
   };
   const handle = client.workflow.getHandle(info.workflowId, info.runId);
   if (info.status.name === 'COMPLETED') {
-    const result = (await handle.result()) as Partial<BulkExportResult> | undefined;
+    const result = (await handle.result().catch((e: Error) => {
+      run.error = `result unreadable: ${e.message}`;
+      return undefined;
+    })) as Partial<BulkExportResult> | undefined;
     Object.assign(run, {
       rows: result?.rows,
       files: result?.files,

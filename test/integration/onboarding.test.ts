@@ -33,6 +33,7 @@ import { loadConfig } from '../../lib/config';
 import { parsePolicyDocument, s3AccessPolicy, serializePolicy, trustPolicy } from '../../lib/iam-policies';
 import type { OffboardResult, OnboardResult, StepProgress } from '../../lib/onboarding-progress';
 import type { OffboardInput, OnboardInput } from '../../lib/onboarding-types';
+import { quoteIdent, quoteLiteral } from '../../lib/sql';
 import { PROJECT_ROOT } from '../../local/stack';
 import { sharedStack, type TestStack } from '../helpers/stack';
 import { startWorkerProcess } from '../helpers/worker-process';
@@ -107,7 +108,7 @@ describe('onboarding and offboarding on the local stack', function () {
 
   async function catalogRows(connectionName: string) {
     return sql<{ id: string; assume_role_arn: string; external_id: string; principal: string }>(
-      `SELECT c.id, a.assume_role_arn, a.external_id, a.principal FROM mz_internal.mz_aws_connections a JOIN mz_catalog.mz_connections c ON a.id = c.id WHERE c.name = '${connectionName}'`,
+      `SELECT c.id, a.assume_role_arn, a.external_id, a.principal FROM mz_internal.mz_aws_connections a JOIN mz_catalog.mz_connections c ON a.id = c.id WHERE c.name = ${quoteLiteral(connectionName)}`,
     );
   }
 
@@ -231,9 +232,9 @@ describe('onboarding and offboarding on the local stack', function () {
     });
 
     it('repairs the trust policy when the connection was recreated with a new external ID', async () => {
-      await sql(`DROP CONNECTION "${input.connectionName}"`);
+      await sql(`DROP CONNECTION ${quoteIdent(input.connectionName)}`);
       await sql(
-        `CREATE CONNECTION "${input.connectionName}" TO AWS (ASSUME ROLE ARN = '${first.roleArn}') WITH (VALIDATE = false)`,
+        `CREATE CONNECTION ${quoteIdent(input.connectionName)} TO AWS (ASSUME ROLE ARN = ${quoteLiteral(first.roleArn)}) WITH (VALIDATE = false)`,
       );
       const recreated = (await catalogRows(input.connectionName))[0];
       assert.notEqual(recreated.external_id, first.externalId);
@@ -288,6 +289,16 @@ describe('onboarding and offboarding on the local stack', function () {
       assert.ok(result.validationAttempts >= 2);
     });
 
+    it('gives up after validationTimeoutSeconds with a failure that says what may be wrong', async () => {
+      await setMzLocal('mz_local_propagation_delay_seconds', 60);
+      const input = freshInput({ validationTimeoutSeconds: 2 });
+      const t0 = Date.now();
+      const f = await failureOf(onboard(input));
+      assert.equal(f.type, 'NotYetError');
+      assert.match(f.message, /^validate-connection: still failing after \d+ attempts over 2 s: .*sts:AssumeRole.*larger validationTimeoutSeconds/);
+      assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
+    });
+
     it('fails at once, not retried, when the trust policy is edited by hand to drop the external-ID condition', async () => {
       await setMzLocal('mz_local_propagation_delay_seconds', 3);
       const input = freshInput();
@@ -327,7 +338,7 @@ describe('onboarding and offboarding on the local stack', function () {
           }),
         }),
       );
-      await sql(`CREATE CONNECTION "${connectionName}" TO AWS (ASSUME ROLE ARN = '${role.Role!.Arn}') WITH (VALIDATE = false)`);
+      await sql(`CREATE CONNECTION ${quoteIdent(connectionName)} TO AWS (ASSUME ROLE ARN = ${quoteLiteral(role.Role!.Arn!)}) WITH (VALIDATE = false)`);
       const config = loadConfig(stack.env);
       const acts = createActivities({ aws: stack.aws, materialize: createMaterializeConnector(config) });
       const err = await acts.validateMzConnection({ materializeProfile: 'default', connectionName }).then(
@@ -400,7 +411,7 @@ describe('onboarding and offboarding on the local stack', function () {
     it('says what differs when the connection name is taken by a connection to another role', async () => {
       const input = freshInput();
       await sql(
-        `CREATE CONNECTION "${input.connectionName}" TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/someone-else') WITH (VALIDATE = false)`,
+        `CREATE CONNECTION ${quoteIdent(input.connectionName)} TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/someone-else') WITH (VALIDATE = false)`,
       );
       const f = await failureOf(onboard(input));
       assert.equal(f.type, 'ConflictError');
@@ -446,7 +457,7 @@ describe('onboarding and offboarding on the local stack', function () {
     it('refuses to drop a connection of that name that assumes another role', async () => {
       const input = freshInput();
       await sql(
-        `CREATE CONNECTION "${input.connectionName}" TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/someone-else') WITH (VALIDATE = false)`,
+        `CREATE CONNECTION ${quoteIdent(input.connectionName)} TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/someone-else') WITH (VALIDATE = false)`,
       );
       const f = await failureOf(offboard({ connectionName: input.connectionName, roleName: input.roleName, policyName: input.policyName }));
       assert.equal(f.type, 'ConflictError');
@@ -470,6 +481,7 @@ describe('onboarding and offboarding on the local stack', function () {
       const on = await cli(['onboard', '--file', file, '--json']);
       assert.equal(on.code, 0, on.stderr);
       const result = JSON.parse(on.stdout) as OnboardResult;
+      assert.match(on.stderr, /^\[\d\/9 [a-z-]+\] (running|waiting)/m, 'a progress line');
       assert.equal(result.connectionName, input.connectionName);
       assert.deepEqual(await trustPolicyOf(input.roleName), trustPolicy(result.principal, result.externalId));
 

@@ -18,31 +18,15 @@ import { quoteQualifiedName } from '../../lib/sql';
 import {
   HUGE,
   NON_UTF8_AND_INVISIBLE,
+  VALID_EXPORT,
+  VALID_OFFBOARD,
+  VALID_ONBOARD,
   PATH_TRAVERSAL,
   POLICY_INJECTION,
   SQL_INJECTION,
   WRONG_TOP_LEVEL,
   WRONG_TYPES,
 } from './support/hostile-values';
-
-export const VALID_EXPORT = {
-  exportName: 'orders-daily',
-  connectionName: 's3_conn',
-  object: 'sample_orders',
-  bucket: 'audit-bucket',
-  prefix: 'exports',
-  format: 'parquet',
-};
-
-export const VALID_ONBOARD = {
-  bucket: 'audit-bucket',
-  prefix: 'exports',
-  roleName: 'mz-export-role',
-  policyName: 'mz-export-policy',
-  connectionName: 's3_conn',
-};
-
-export const VALID_OFFBOARD = { connectionName: 's3_conn', roleName: 'mz-export-role', policyName: 'mz-export-policy' };
 
 /** A message short enough to read: a value is quoted at most in part. */
 const READABLE_MESSAGE_CHARS = 4000;
@@ -133,10 +117,10 @@ describe('bad input, part 1: every field rejects malformed and hostile values be
           $$x$$: 'a name made of $ and letters is only ever used quoted',
         });
         // Allowed odd names, and names that are valid only quoted, end up as one quoted identifier per part.
-        for (const name of [...accepted, '"x""; DROP TABLE sample_orders; --"', '"conn -- c"']) {
+        for (const name of [...accepted, '"x""; DROP TABLE orders; --"', '"conn -- c"']) {
           const sql = buildCopySql({
             [field === 'object' ? 'object' : 'connectionName']: name,
-            ...(field === 'object' ? { connectionName: 's3_conn' } : { object: 'sample_orders' }),
+            ...(field === 'object' ? { connectionName: 's3_conn' } : { object: 'orders' }),
             targetUri: 's3://audit-bucket/exports/x',
             format: 'csv',
           } as Parameters<typeof buildCopySql>[0]);
@@ -149,18 +133,18 @@ describe('bad input, part 1: every field rejects malformed and hostile values be
 
     it('query: one SELECT-like statement; stacked statements, unbalanced quotes and comments, DML rejected', () => {
       const bad = [
-        'SELECT 1; DROP TABLE sample_orders',
+        'SELECT 1; DROP TABLE orders',
         `SELECT 1) TO 's3://evil-bucket/x' WITH (AWS CONNECTION = s3_conn, FORMAT = 'csv'); --`,
         `SELECT 1) TO 's3://evil-bucket/x' WITH (AWS CONNECTION = s3_conn, FORMAT = 'csv') --`,
         `SELECT 'unclosed`,
         `SELECT 1 /* unclosed`,
         `SELECT "unclosed`,
-        `SELECT E'\\'); DROP TABLE sample_orders; --`,
+        `SELECT E'\\'); DROP TABLE orders; --`,
         'SELECT $$x$$',
-        'DELETE FROM sample_orders',
-        'COPY sample_orders TO STDOUT',
-        'DROP TABLE sample_orders',
-        'SELECT * FROM sample_orders ORDER BY 1',
+        'DELETE FROM orders',
+        'COPY orders TO STDOUT',
+        'DROP TABLE orders',
+        'SELECT * FROM orders ORDER BY 1',
         '',
         '   ;  ',
         'nul\u0000',
@@ -168,7 +152,7 @@ describe('bad input, part 1: every field rejects malformed and hostile values be
       ];
       for (const q of bad) assertRejected(() => resolveExportInput({ ...VALID_EXPORT, object: undefined, query: q }), 'query', q);
       // Injection text inside a string literal or comment is data: allowed, and it stays inside the COPY's ( ).
-      for (const q of [`SELECT '1''); DROP TABLE sample_orders; --' AS x`, 'SELECT 1 AS x -- ) TO evil', 'SELECT 1 /* ; */ AS x']) {
+      for (const q of [`SELECT '1''); DROP TABLE orders; --' AS x`, 'SELECT 1 AS x -- ) TO evil', 'SELECT 1 /* ; */ AS x']) {
         const input = resolveExportInput({ ...VALID_EXPORT, object: undefined, query: q });
         assert.equal(input.source.kind, 'query');
       }
@@ -288,7 +272,7 @@ describe('bad input, part 1: every field rejects malformed and hostile values be
 
   describe('schedule file', () => {
     const entry = (extra: string) =>
-      `exports:\n  - name: orders\n    connectionName: s3_conn\n    object: sample_orders\n    bucket: audit-bucket\n    prefix: exports\n    format: csv\n    cron: "0 3 * * *"\n${extra}`;
+      `exports:\n  - name: orders\n    connectionName: s3_conn\n    object: orders\n    bucket: audit-bucket\n    prefix: exports\n    format: csv\n    cron: "0 3 * * *"\n${extra}`;
 
     it('the baseline entry parses', () => {
       assert.equal(parseScheduleFile(entry('')).entries.length, 1);

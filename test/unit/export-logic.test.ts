@@ -67,7 +67,7 @@ describe('export input', () => {
     assert.equal(r.maxAttempts, 3);
     assert.equal(r.publishLatest, true);
     assert.equal(r.materializeProfile, 'default');
-    assert.equal(r.tuning.copyHeartbeatTimeoutSeconds, 60);
+    assert.equal(r.tuning.copyHeartbeatTimeoutSeconds, 20);
     const q = resolveExportInput({ ...valid, object: undefined, query: '  SELECT 1;  ', tuning: { pollInitialMs: 100 } });
     assert.deepEqual(q.source, { kind: 'query', query: 'SELECT 1' });
     assert.equal(q.tuning.pollInitialMs, 100);

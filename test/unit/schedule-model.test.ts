@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { parseScheduleFile, type ScheduleEntry } from '../../lib/schedule-file';
 import { diffSchedule, sameValue, type LiveSchedule } from '../../client/schedules/diff';
 import { formatPlan } from '../../client/schedules/format';
+import { formatRuns, formatStatus, runsQuery } from '../../client/schedules/runs';
 import {
   desiredSchedule,
   desiredUpdate,
@@ -187,5 +188,39 @@ describe('schedule ids from the command line', () => {
   it('refuse anything that could not be one of ours', () => {
     assert.throws(() => toScheduleId("x' OR 1=1"), /give an export name or a schedule id/);
     assert.throws(() => toScheduleId('mz-s3-export:'), /exportName|export/);
+  });
+});
+
+describe('runs and status output', () => {
+  it('builds the visibility query from a validated export name only', () => {
+    assert.equal(runsQuery(), "WorkflowType = 'bulkExport'");
+    assert.equal(runsQuery('orders-daily'), "WorkflowType = 'bulkExport' AND MzExportName = 'orders-daily'");
+    assert.throws(() => runsQuery("x' OR WorkflowType != '"), /--export/);
+  });
+
+  it('prints runs as a table and one run as lines', () => {
+    const done = {
+      workflowId: 'mz-s3-export:orders-2024-03-01T01:00:00Z',
+      runId: 'r1',
+      state: 'COMPLETED',
+      exportName: 'orders',
+      logicalTime: '2024-03-01T01:00:00.000Z',
+      scheduleId: 'mz-s3-export:orders',
+      startTime: '2024-03-01T01:00:01.000Z',
+      rows: 1200,
+      files: 2,
+      bytes: 5000,
+      manifest: 's3://b/exports/orders/20240301T010000.000Z/attempt-001/manifest.json',
+    };
+    const failed = { workflowId: 'w2', runId: 'r2', state: 'FAILED', startTime: '2024-03-01T02:00:00.000Z', error: 'UserFixableError: no such object\nmore' };
+    const table = formatRuns([done, failed]).split('\n');
+    assert.match(table[0], /^WORKFLOW ID +STATE +LOGICAL TIME +ROWS +FILES +MANIFEST \/ ERROR$/);
+    assert.match(table[1], /COMPLETED +2024-03-01T01:00:00.000Z +1200 +2 +s3:\/\/b\/exports\/orders\/20240301T010000.000Z\/attempt-001\/manifest.json$/);
+    assert.match(table[2], /^w2 +FAILED .*UserFixableError: no such object$/);
+    const text = formatStatus(done);
+    assert.match(text, /started by +schedule mz-s3-export:orders/);
+    assert.match(text, /files +2 \(5000 bytes\)/);
+    assert.match(formatStatus(failed), /started by +hand/);
+    assert.equal(formatRuns([]), 'No export runs found.');
   });
 });

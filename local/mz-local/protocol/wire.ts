@@ -210,7 +210,7 @@ export function frontendMessage(type: string, body: Buffer): Buffer {
 export function renameLeadingStrings(body: Buffer, count: number, rename: (s: string, index: number) => string): Buffer {
   const r = new Reader(body);
   const parts: Buffer[] = [];
-  let prefix = Buffer.alloc(0);
+  let prefix: Buffer = Buffer.alloc(0);
   if (count < 0) {
     // Describe/Close: a kind byte, then one name
     prefix = body.subarray(0, 1);

@@ -5,8 +5,8 @@
 
 /** SQL quote and comment injection aimed at identifiers and literals. */
 export const SQL_INJECTION = [
-  `x'; DROP TABLE sample_orders; --`,
-  `x"; DROP TABLE sample_orders; --`,
+  `x'; DROP TABLE orders; --`,
+  `x"; DROP TABLE orders; --`,
   `conn" (ASSUME ROLE ARN = 'arn:aws:iam::1:role/evil') --`,
   `conn -- trailing comment`,
   `conn/* block */`,
@@ -38,3 +38,23 @@ export const WRONG_TYPES: unknown[] = [42, true, null, [], ['x'], {}, { $ne: '' 
 
 /** What the Web UI can send as the whole input instead of one object. */
 export const WRONG_TOP_LEVEL: unknown[] = [null, 'a string', 42, [], [{ bucket: 'b' }], true];
+
+/** Valid inputs: each hostile case changes one field of these. */
+export const VALID_EXPORT = {
+  exportName: 'orders-daily',
+  connectionName: 's3_conn',
+  object: 'orders',
+  bucket: 'audit-bucket',
+  prefix: 'exports',
+  format: 'parquet',
+};
+
+export const VALID_ONBOARD = {
+  bucket: 'audit-bucket',
+  prefix: 'exports',
+  roleName: 'mz-export-role',
+  policyName: 'mz-export-policy',
+  connectionName: 's3_conn',
+};
+
+export const VALID_OFFBOARD = { connectionName: 's3_conn', roleName: 'mz-export-role', policyName: 'mz-export-policy' };

@@ -1,0 +1,118 @@
+/**
+ * CREATE CONNECTION ... TO AWS and DROP CONNECTION with Materialize's validations and messages
+ * (src/sql/src/plan/statement/ddl/connection.rs; PlanError::ItemAlreadyExists; CatalogError::UnknownItem).
+ */
+import type { AwsAccess } from '../aws/aws-access';
+import { validateAwsConnection } from '../aws/validate-connection';
+import type { EngineOwner } from '../engine/engine';
+import { MzError, SqlState, type ErrorFields } from '../errors';
+import { quoteIdent, quoteLiteral } from '../sql/lexer';
+import type { Statement } from '../sql/statements';
+import { objectNameToString, optionText } from '../sql/token-stream';
+import { DATABASE_NAME, type Catalog } from './catalog';
+
+type CreateConnection = Extract<Statement, { kind: 'create_connection' }>;
+type DropConnection = Extract<Statement, { kind: 'drop_connection' }>;
+
+const AWS_OPTIONS = ['ACCESS KEY ID', 'SECRET ACCESS KEY', 'SESSION TOKEN', 'ENDPOINT', 'REGION', 'ASSUME ROLE ARN', 'ASSUME ROLE SESSION NAME'];
+
+export interface DdlResult {
+  notices: ErrorFields[];
+}
+
+export async function createConnection(
+  stmt: CreateConnection,
+  deps: { catalog: Catalog; aws: AwsAccess; owner: EngineOwner },
+): Promise<DdlResult> {
+  const { catalog, owner } = deps;
+  if (stmt.connectionType !== 'aws') {
+    throw new MzError(SqlState.FeatureNotSupported, `mz-local supports only AWS connections, not ${stmt.connectionType.toUpperCase()} connections`);
+  }
+  const values = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const o of stmt.options) {
+    if (seen.has(o.name)) throw new MzError(SqlState.SystemError, `${o.name} specified more than once`);
+    seen.add(o.name);
+  }
+  const invalid = [...seen].filter((n) => !AWS_OPTIONS.includes(n)).sort();
+  if (invalid.length > 0) throw new MzError(SqlState.SystemError, `AWS connections do not support ${invalid.join(', ')} values`);
+  for (const o of stmt.options) {
+    if (o.name === 'SECRET ACCESS KEY') continue;
+    values.set(o.name, optionText(o.value, o.name));
+  }
+  const hasKey = seen.has('ACCESS KEY ID');
+  const hasSecret = seen.has('SECRET ACCESS KEY');
+  const hasToken = seen.has('SESSION TOKEN');
+  const hasCredentials = hasKey || hasSecret || hasToken;
+  if (hasCredentials && !(hasKey && hasSecret)) {
+    throw new MzError(SqlState.SystemError, 'must specify both ACCESS KEY ID and SECRET ACCESS KEY with optional SESSION TOKEN');
+  }
+  const arn = values.get('ASSUME ROLE ARN') ?? null;
+  if (!arn && seen.has('ASSUME ROLE SESSION NAME')) {
+    throw new MzError(SqlState.SystemError, 'must specify ASSUME ROLE ARN with optional ASSUME ROLE SESSION NAME');
+  }
+  if (!hasCredentials && !arn) throw new MzError(SqlState.SystemError, 'must specify either ASSUME ROLE ARN or ACCESS KEY ID and SECRET ACCESS KEY');
+  if (hasCredentials && arn) throw new MzError(SqlState.SystemError, 'cannot specify both ACCESS KEY ID and ASSUME ROLE ARN');
+  if (hasCredentials) {
+    throw new MzError(
+      SqlState.FeatureNotSupported,
+      'mz-local supports AWS connections with ASSUME ROLE ARN only; ACCESS KEY ID / SECRET ACCESS KEY connections are not implemented',
+    );
+  }
+
+  const { schema, item } = await catalog.schemaForNewItem(stmt.name, owner);
+  const existing = await catalog.itemExists(schema, item, owner);
+  const fullName = `${DATABASE_NAME}.${schema}.${item}`;
+  if (existing) {
+    if (stmt.ifNotExists) {
+      return { notices: [{ severity: 'NOTICE', code: SqlState.DuplicateObject, message: `${existing} ${quoteIdent(item)} already exists, skipping` }] };
+    }
+    throw new MzError(SqlState.DuplicateObject, `${existing} ${quoteIdent(fullName)} already exists`);
+  }
+  const endpoint = values.get('ENDPOINT');
+  const parts: string[] = [];
+  for (const name of AWS_OPTIONS) if (values.has(name)) parts.push(`${name} = ${quoteLiteral(values.get(name)!)}`);
+  const createSql = `CREATE CONNECTION ${[DATABASE_NAME, schema, item].map(quoteIdent).join('.')} TO AWS (${parts.join(', ')})`;
+  const id = await catalog.createAwsConnection(
+    {
+      schema,
+      name: item,
+      assumeRoleArn: arn,
+      assumeRoleSessionName: values.get('ASSUME ROLE SESSION NAME') ?? null,
+      region: values.get('REGION') ?? null,
+      endpoint: endpoint ? endpoint : null,
+      createSql,
+    },
+    owner,
+  );
+  deps.aws.trust.watch(arn!);
+  if (stmt.validate) {
+    const record = await catalog.findConnection({ parts: [schema, item] }, owner);
+    try {
+      await validateAwsConnection(deps.aws, record!, catalog.environmentId);
+    } catch (e) {
+      // a connection that fails validation is not created
+      await catalog.dropConnection(id, owner);
+      throw e;
+    }
+  }
+  return { notices: [] };
+}
+
+export async function dropConnections(stmt: DropConnection, deps: { catalog: Catalog; owner: EngineOwner }): Promise<DdlResult> {
+  const notices: ErrorFields[] = [];
+  const found: { id: string; label: string }[] = [];
+  for (const name of stmt.names) {
+    const conn = await deps.catalog.findConnection(name, deps.owner);
+    if (!conn) {
+      if (stmt.ifExists) {
+        notices.push({ severity: 'NOTICE', code: SqlState.UndefinedObject, message: `connection ${quoteIdent(objectNameToString(name))} does not exist, skipping` });
+        continue;
+      }
+      throw new MzError(SqlState.UndefinedObject, `unknown catalog item '${objectNameToString(name)}'`);
+    }
+    found.push({ id: conn.id, label: `${conn.schema}.${conn.name}` });
+  }
+  for (const c of found) await deps.catalog.dropConnection(c.id, deps.owner);
+  return { notices };
+}

@@ -1,0 +1,114 @@
+/**
+ * The WITH options of COPY ... TO <expr>, extracted and validated like Materialize's planner
+ * (src/sql/src/plan/statement/dml.rs: plan_copy, plan_copy_to_expr; src/pgcopy: CopyCsvFormatParams).
+ */
+import { MzError, SqlState } from '../errors';
+import { optionBool, optionText, type ObjectName, type OptionValue } from '../sql/token-stream';
+import { DEFAULT_MAX_FILE_SIZE, formatByteSize, MAX_FILE_SIZE, MIN_FILE_SIZE, parseByteSize } from './byte-size';
+
+export interface CsvParams {
+  delimiter: number;
+  quote: number;
+  escape: number;
+  header: boolean;
+  null: string;
+}
+
+export type CopyFormat = { kind: 'csv'; params: CsvParams } | { kind: 'parquet' } | { kind: 'text' } | { kind: 'binary' };
+
+export interface ExtractedCopyOptions {
+  format?: 'text' | 'csv' | 'binary' | 'parquet';
+  delimiter?: string;
+  null?: string;
+  escape?: string;
+  quote?: string;
+  header?: boolean;
+  awsConnection?: ObjectName;
+  maxFileSize: number;
+}
+
+const err = (message: string) => new MzError(SqlState.SystemError, message);
+
+/** Extracts options; unknown values and repeated options fail the way Materialize's do. */
+export function extractCopyOptions(options: { name: string; value: OptionValue }[]): ExtractedCopyOptions {
+  const seen = new Set<string>();
+  const out: ExtractedCopyOptions = { maxFileSize: DEFAULT_MAX_FILE_SIZE };
+  for (const { name, value } of options) {
+    if (seen.has(name)) throw err(`COPY option ${name} specified more than once`);
+    seen.add(name);
+    switch (name) {
+      case 'FORMAT': {
+        const f = optionText(value, 'FORMAT').toLowerCase();
+        if (f !== 'text' && f !== 'csv' && f !== 'binary' && f !== 'parquet') throw err(`unknown FORMAT: ${optionText(value, 'FORMAT')}`);
+        out.format = f;
+        break;
+      }
+      case 'DELIMITER':
+        out.delimiter = optionText(value, 'DELIMITER');
+        break;
+      case 'NULL':
+        out.null = optionText(value, 'NULL');
+        break;
+      case 'ESCAPE':
+        out.escape = optionText(value, 'ESCAPE');
+        break;
+      case 'QUOTE':
+        out.quote = optionText(value, 'QUOTE');
+        break;
+      case 'HEADER':
+        out.header = optionBool(value, 'HEADER');
+        break;
+      case 'AWS CONNECTION':
+        if (value.kind === 'object') out.awsConnection = value.name;
+        else if (value.kind === 'ident') out.awsConnection = { parts: [value.value] };
+        else throw err('invalid AWS CONNECTION: expected a connection name');
+        break;
+      case 'MAX FILE SIZE': {
+        const text = optionText(value, 'MAX FILE SIZE');
+        try {
+          out.maxFileSize = parseByteSize(text);
+        } catch (e) {
+          throw err(`invalid MAX FILE SIZE: ${(e as Error).message}`);
+        }
+        break;
+      }
+      case 'FILES':
+      case 'PATTERN':
+        throw err(`COPY TO does not support ${name}`);
+      default:
+        throw err(`unknown COPY option ${name}`);
+    }
+  }
+  return out;
+}
+
+function singleByte(v: string | undefined, param: string): number | undefined {
+  if (v === undefined) return undefined;
+  const bytes = Buffer.from(v, 'utf8');
+  if (bytes.length !== 1) throw err(`COPY ${param} must be a single one-byte character`);
+  return bytes[0];
+}
+
+/** CSV parameters with Materialize's defaults (comma, double quote, escape = quote, NULL as empty). */
+export function csvParams(o: ExtractedCopyOptions): CsvParams {
+  const quote = singleByte(o.quote, 'quote');
+  const escape = singleByte(o.escape, 'escape');
+  const delimiter = singleByte(o.delimiter, 'delimiter');
+  const p: CsvParams = { delimiter: 0x2c, quote: 0x22, escape: 0x22, header: false, null: '' };
+  if (delimiter !== undefined) p.delimiter = delimiter;
+  if (quote !== undefined) {
+    p.quote = quote;
+    p.escape = quote;
+  }
+  if (escape !== undefined) p.escape = escape;
+  if (o.header !== undefined) p.header = o.header;
+  if (o.null !== undefined) p.null = o.null;
+  if (p.quote === p.delimiter) throw err('COPY delimiter and quote must be different');
+  return p;
+}
+
+/** MAX FILE SIZE bounds (16MB to 4GB). */
+export function checkMaxFileSize(bytes: number): void {
+  if (bytes < MIN_FILE_SIZE) throw err(`MAX FILE SIZE cannot be less than ${formatByteSize(MIN_FILE_SIZE)}`);
+  if (bytes > MAX_FILE_SIZE) throw err(`MAX FILE SIZE cannot be greater than ${formatByteSize(MAX_FILE_SIZE)}`);
+}

@@ -1,0 +1,224 @@
+/**
+ * Planning a COPY ... TO <expr>: every validation Materialize's planner and sequencer make, in the same
+ * order (src/sql/src/plan/statement/dml.rs: plan_copy, plan_copy_to_expr; src/adapter: eval_copy_to_uri),
+ * up to the evaluated and parsed S3 target. Nothing is written to S3 here.
+ */
+import type { AwsConnectionRecord, Catalog } from '../catalog/catalog';
+import { describeStatement, type Engine, type EngineOwner } from '../engine/engine';
+import { MzError, SqlState } from '../errors';
+import type { ColumnDescription } from '../protocol/backend-stream';
+import { parseBackendMessages } from '../protocol/backend-stream';
+import { tokenize, type Token } from '../sql/lexer';
+import type { CopyToStatement } from '../sql/statements';
+import { objectNameToString } from '../sql/token-stream';
+import { checkMaxFileSize, csvParams, extractCopyOptions, type CopyFormat } from './copy-options';
+import { mzDebug, toArrowType, toMzScalar, unknownOids, type ArrowColumnType, type MzScalar, type PgTypeRow } from './type-mapping';
+
+export interface PlannedColumn {
+  name: string;
+  description: ColumnDescription;
+  scalar: MzScalar;
+  nullable: boolean;
+  /** Set for Parquet. */
+  arrow?: ArrowColumnType;
+}
+
+export interface CopyPlan {
+  query: string;
+  columns: PlannedColumn[];
+  format: CopyFormat;
+  connection: AwsConnectionRecord;
+  maxFileSize: number;
+  bucket: string;
+  path: string;
+  uri: string;
+}
+
+const sysErr = (m: string, extra: { detail?: string; hint?: string } = {}) => new MzError(SqlState.SystemError, m, extra);
+
+export async function planCopyTo(
+  stmt: CopyToStatement,
+  deps: { engine: Engine; owner: EngineOwner; catalog: Catalog; signal?: AbortSignal },
+): Promise<CopyPlan> {
+  const { engine, owner, catalog } = deps;
+  const options = extractCopyOptions(stmt.options);
+  if (!options.format) throw sysErr('COPY TO <expr> requires a FORMAT option');
+
+  let query: string;
+  if (stmt.relation.kind === 'named') {
+    if (stmt.relation.columns.length > 0) {
+      throw sysErr('specifying columns for COPY <table_name> TO commands not yet supported; use COPY (SELECT...) TO ... instead');
+    }
+    query = `SELECT * FROM ${stmt.relation.nameText}`;
+  } else {
+    if (stmt.relation.isSubscribe) throw sysErr(`COPY TO ${stmt.target} not supported`);
+    if (hasTopLevelOrderBy(tokenize(stmt.relation.query))) throw sysErr('ORDER BY is not supported in SELECT query for COPY statements');
+    query = stmt.relation.query;
+  }
+
+  // plan the SELECT: its columns and their types
+  const { columns: described, nullability } = await engine.withEngine(
+    owner,
+    async () => {
+      const res = parseBackendMessages([await execDescribe(engine, query)]);
+      if (res.error) throw translateRelationError(res.error, stmt);
+      const cols = res.columns ?? [];
+      const nulls = await columnNullability(engine, cols);
+      return { columns: cols, nullability: nulls };
+    },
+    deps.signal,
+  );
+
+  if (!options.awsConnection) throw sysErr('AWS CONNECTION is required for COPY ... TO <expr>');
+  const connection = await catalog.findConnection(options.awsConnection, owner);
+  if (!connection) throw new MzError(SqlState.UndefinedObject, `unknown catalog item '${objectNameToString(options.awsConnection)}'`);
+
+  const types = await engine.withEngine(owner, () => lookupTypes(engine, described), deps.signal);
+  const columns: PlannedColumn[] = described.map((d, i) => ({
+    name: d.name,
+    description: d,
+    scalar: toMzScalar(d.typeOid, d.typeMod, types),
+    nullable: !nullability[i],
+  }));
+
+  let format: CopyFormat;
+  switch (options.format) {
+    case 'csv':
+      format = { kind: 'csv', params: csvParams(options) };
+      break;
+    case 'parquet': {
+      const errs: string[] = [];
+      for (const c of columns) {
+        c.arrow = toArrowType(c.scalar) ?? undefined;
+        if (!c.arrow) errs.push(`${c.name}: ${mzDebug(c.scalar)}`);
+      }
+      if (errs.length) throw sysErr(`Cannot encode the following columns/types: [${errs.map((e) => JSON.stringify(e)).join(', ')}]`);
+      format = { kind: 'parquet' };
+      break;
+    }
+    case 'binary':
+      throw sysErr('FORMAT BINARY not yet supported');
+    case 'text':
+      throw sysErr('FORMAT TEXT not yet supported');
+  }
+
+  // the target must be an expression of type text
+  const targetSql = `SELECT (${stmt.target})`;
+  const targetType = await engine.withEngine(
+    owner,
+    async () => {
+      const res = parseBackendMessages([await execDescribe(engine, targetSql)]);
+      if (res.error) throw new MzError(res.error.code, res.error.message, { detail: res.error.detail, hint: res.error.hint });
+      const oid = res.columns?.[0]?.typeOid ?? 25;
+      if (oid === 25 || oid === 705) return null;
+      return (await engine.query('SELECT format_type($1::oid, NULL)', [String(oid)]))[0][0] ?? `oid ${oid}`;
+    },
+    deps.signal,
+  );
+  if (targetType) throw sysErr(`COPY TO target must have type text, not type ${targetType}`);
+
+  checkMaxFileSize(options.maxFileSize);
+
+  // sequencing: evaluate the target once (now() allowed, mz_now() not)
+  if (mentionsMzNow(stmt.targetTokens)) throw sysErr('cannot call mz_now in this ');
+  const value = await engine.withEngine(
+    owner,
+    async () => {
+      const res = await engine.simpleQuery(`${targetSql}::text`);
+      if (res.error) throw new MzError(res.error.code, res.error.message, { detail: res.error.detail, hint: res.error.hint });
+      const row = res.rows[0];
+      const len = row.readInt32BE(2);
+      return len < 0 ? null : row.toString('utf8', 6, 6 + len);
+    },
+    deps.signal,
+  );
+  if (value === null) throw sysErr('COPY TO target value can not be null');
+  const { bucket, path } = parseS3Uri(value);
+  return { query, columns, format, connection, maxFileSize: options.maxFileSize, bucket, path, uri: value };
+}
+
+async function execDescribe(engine: Engine, sql: string): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  await engine.execRaw(describeStatement(sql), (c) => chunks.push(Uint8Array.from(c)));
+  return Buffer.concat(chunks);
+}
+
+/** Columns read straight from a table column declared NOT NULL are non-nullable, as in Materialize. */
+async function columnNullability(engine: Engine, cols: ColumnDescription[]): Promise<boolean[]> {
+  const out: boolean[] = cols.map(() => false);
+  for (let i = 0; i < cols.length; i++) {
+    const c = cols[i];
+    if (c.tableOid === 0 || c.columnAttr <= 0) continue;
+    const r = await engine.query('SELECT attnotnull::text FROM pg_attribute WHERE attrelid = $1::oid AND attnum = $2::int2', [
+      String(c.tableOid),
+      String(c.columnAttr),
+    ]);
+    out[i] = r[0]?.[0] === 'true';
+  }
+  return out;
+}
+
+async function lookupTypes(engine: Engine, cols: ColumnDescription[]): Promise<Map<number, PgTypeRow>> {
+  const types = new Map<number, PgTypeRow>();
+  let pending = unknownOids(cols.map((c) => c.typeOid));
+  while (pending.length > 0) {
+    const rows = await engine.query(
+      `SELECT oid::int8::text, typname::text, typelem::int8::text, typtype::text, typbasetype::int8::text, typcategory::text
+       FROM pg_type WHERE oid = ANY($1::oid[])`,
+      [`{${pending.join(',')}}`],
+    );
+    const next: number[] = [];
+    for (const r of rows) {
+      const t: PgTypeRow = { oid: Number(r[0]), name: r[1]!, elem: Number(r[2]), typtype: r[3]!, basetype: Number(r[4]), category: r[5]! };
+      types.set(t.oid, t);
+      for (const o of [t.elem, t.basetype]) if (o && !types.has(o)) next.push(o);
+    }
+    pending = unknownOids(next).filter((o) => !types.has(o));
+  }
+  return types;
+}
+
+function translateRelationError(e: { code: string; message: string; detail?: string; hint?: string }, stmt: CopyToStatement): MzError {
+  if (e.code === '42P01') {
+    const m = /relation "(.*)" does not exist/.exec(e.message);
+    const name = stmt.relation.kind === 'named' ? objectNameToString(stmt.relation.name) : (m?.[1] ?? '');
+    return new MzError(SqlState.UndefinedObject, `unknown catalog item '${name}'`);
+  }
+  return new MzError(e.code, e.message, { detail: e.detail, hint: e.hint });
+}
+
+/** Whether the query has an ORDER BY at its top level (not inside parentheses). */
+export function hasTopLevelOrderBy(tokens: Token[]): boolean {
+  let depth = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t.kind === 'punct' && t.value === '(') depth++;
+    else if (t.kind === 'punct' && t.value === ')') depth--;
+    else if (depth === 0 && t.kind === 'ident' && t.value === 'order' && tokens[i + 1]?.kind === 'ident' && tokens[i + 1].value === 'by') return true;
+  }
+  return false;
+}
+
+function mentionsMzNow(tokens: Token[]): boolean {
+  return tokens.some((t) => t.kind === 'ident' && t.value === 'mz_now');
+}
+
+/** Parses the evaluated target: only s3:// URLs with a bucket and a path. */
+export function parseS3Uri(value: string): { bucket: string; path: string } {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)(?:\?[^#]*)?(?:#.*)?$/.exec(value);
+  if (!m) {
+    if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(value) && !/^s3:/i.test(value)) throw sysErr("only 's3://...' urls are supported as COPY TO target");
+    if (/^\s*$/.test(value) || /\s/.test(value)) throw sysErr(`could not parse COPY TO target url: invalid uri character`);
+    throw sysErr("only 's3://...' urls are supported as COPY TO target");
+  }
+  if (m[1] !== 's3') throw sysErr("only 's3://...' urls are supported as COPY TO target");
+  const bucket = m[2];
+  if (!bucket) throw sysErr('could not parse COPY TO target url: invalid format');
+  const path = m[3].replace(/^\/+/, '').replace(/\/+$/, '');
+  if (!path) {
+    throw sysErr(`COPY TO target ${value} names only a bucket; it must include a path (s3://${bucket}/<path>)`, {
+      hint: 'Materialize writes its files under the URL path; give each export its own path.',
+    });
+  }
+  return { bucket, path };
+}

@@ -1,0 +1,341 @@
+/**
+ * A client session: runs the simple and extended query protocols. Ordinary SQL goes to the engine as the
+ * client sent it (raw protocol messages, output streamed back); Materialize statements mz-local implements
+ * are answered here, also inside extended-protocol batches (Parse/Bind/Describe/Execute).
+ *
+ * Sessions share one engine backend: a session holds it for an exchange (a simple query, or an extended
+ * batch until Sync) and while its transaction is open. Named prepared statements and portals are renamed
+ * per session so sessions never see each other's.
+ */
+import { randomInt } from 'node:crypto';
+import { canceledError, MzError, SqlState, toMzError, type ErrorFields } from '../errors';
+import { BackendStreamScanner } from '../protocol/backend-stream';
+import type { ClientConnection, SessionLike } from '../protocol/client-connection';
+import {
+  backend,
+  frontendMessage,
+  readBind,
+  readDescribeOrClose,
+  readExecute,
+  readParse,
+  renameLeadingStrings,
+  type FrontendMessage,
+} from '../protocol/wire';
+import { splitStatements } from '../sql/lexer';
+import { parseSpecial, type Statement } from '../sql/statements';
+import { describeSpecial, executeSpecial, type ServerContext, type SessionState, type SpecialResult } from './special-statements';
+
+let nextProcessId = 1000 + randomInt(1000);
+
+interface PreparedSpecial {
+  stmt: Statement;
+}
+
+export class Session implements SessionLike {
+  readonly processId = nextProcessId++;
+  readonly secretKey = randomInt(1, 2 ** 31 - 1);
+  private readonly vars = new Map<string, string>();
+  private txStatus: 'I' | 'T' | 'E' = 'I';
+  private readonly specialStatements = new Map<string, PreparedSpecial>();
+  private readonly specialPortals = new Map<string, PreparedSpecial>();
+  /** Engine-side names of this session's named prepared statements. */
+  private readonly engineStatements = new Set<string>();
+  private skipUntilSync = false;
+  private current: AbortController | null = null;
+  private closed = false;
+  private readonly state: SessionState;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly conn: ClientConnection,
+    readonly params: Record<string, string>,
+    private readonly onEnd: (s: Session) => void,
+  ) {
+    this.state = {
+      owner: this,
+      vars: this.vars,
+      txStatus: () => this.txStatus,
+      dropConnection: () => this.conn.destroy(),
+    };
+  }
+
+  /** Cancels the running statement, if any (a CancelRequest with this session's key). */
+  cancel(): void {
+    this.current?.abort(new Error('canceled by request'));
+  }
+
+  async handle(msg: FrontendMessage): Promise<void> {
+    if (this.closed) return;
+    const ac = new AbortController();
+    this.current = ac;
+    try {
+      switch (msg.type) {
+        case 'Q':
+          await this.simpleQuery(msg.body.toString('utf8', 0, Math.max(0, msg.body.length - 1)), ac.signal);
+          break;
+        case 'P':
+        case 'B':
+        case 'D':
+        case 'E':
+        case 'C':
+        case 'H':
+        case 'S':
+          await this.extended(msg, ac.signal);
+          break;
+        case 'd':
+        case 'c':
+        case 'f':
+          // COPY FROM STDIN data for the engine (the session holds it since the COPY started)
+          await this.forward(msg.raw, ac.signal, { dropReadyForQuery: false });
+          break;
+        default:
+          this.sendError(new MzError(SqlState.ProtocolViolation, `unsupported frontend message type ${JSON.stringify(msg.type)}`));
+          this.conn.write(backend.readyForQuery(this.txStatus));
+      }
+    } finally {
+      if (this.current === ac) this.current = null;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // simple query protocol
+
+  private async simpleQuery(sql: string, signal: AbortSignal): Promise<void> {
+    let stmts;
+    let specials: (Statement | null)[];
+    try {
+      stmts = splitStatements(sql);
+      specials = stmts.map((s) => parseSpecial(s.text, s.tokens));
+    } catch (e) {
+      this.sendError(toMzError(e, SqlState.SyntaxError));
+      this.conn.write(backend.readyForQuery(this.txStatus));
+      return;
+    }
+    if (stmts.length === 0) {
+      this.conn.write(backend.emptyQueryResponse());
+      this.conn.write(backend.readyForQuery(this.txStatus));
+      return;
+    }
+    if (specials.every((s) => s === null)) {
+      // ordinary SQL only: the engine answers the whole message
+      await this.forwardQuery(frontendMessage('Q', Buffer.from(sql + '\0', 'utf8')), signal, false);
+      return;
+    }
+    let i = 0;
+    while (i < stmts.length) {
+      if (specials[i] === null) {
+        let j = i;
+        while (j < stmts.length && specials[j] === null) j++;
+        const text = stmts
+          .slice(i, j)
+          .map((s) => s.text)
+          .join(';\n');
+        const ok = await this.forwardQuery(frontendMessage('Q', Buffer.from(text + '\0', 'utf8')), signal, true);
+        if (!ok) break;
+        i = j;
+        continue;
+      }
+      const ok = await this.runSpecial(specials[i]!, signal, true);
+      if (!ok) break;
+      i++;
+    }
+    this.conn.write(backend.readyForQuery(this.txStatus));
+  }
+
+  /** Sends a simple query to the engine; returns false if it failed. */
+  private async forwardQuery(message: Buffer, signal: AbortSignal, dropReadyForQuery: boolean): Promise<boolean> {
+    try {
+      await this.ctx.engine.acquire(this, signal);
+    } catch {
+      this.sendError(canceledError());
+      if (!dropReadyForQuery) this.conn.write(backend.readyForQuery(this.txStatus));
+      return false;
+    }
+    const scanner = await this.forward(message, signal, { dropReadyForQuery });
+    return scanner.error === null;
+  }
+
+  /** Runs one Materialize statement and writes its result; returns false on error. */
+  private async runSpecial(stmt: Statement, signal: AbortSignal, withRowDescription: boolean): Promise<boolean> {
+    try {
+      const res = await executeSpecial(stmt, this.ctx, this.state, signal);
+      this.writeResult(res, withRowDescription);
+      return true;
+    } catch (e) {
+      const err = signal.aborted && !(e instanceof MzError && e.code !== SqlState.QueryCanceled) ? canceledError() : toMzError(e);
+      this.sendError(err);
+      if (this.txStatus === 'T') this.txStatus = 'E';
+      return false;
+    }
+  }
+
+  private writeResult(res: SpecialResult, withRowDescription: boolean): void {
+    const out: Buffer[] = [];
+    for (const n of res.notices ?? []) out.push(backend.noticeResponse(n));
+    if (res.columns && withRowDescription) out.push(backend.rowDescription(res.columns));
+    for (const row of res.rows ?? []) out.push(backend.dataRow(row));
+    out.push(backend.commandComplete(res.tag));
+    this.conn.write(Buffer.concat(out));
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // extended query protocol
+
+  private engineName(name: string): string {
+    return name === '' ? '' : `mzl_s${this.processId}_${name}`;
+  }
+
+  private async extended(msg: FrontendMessage, signal: AbortSignal): Promise<void> {
+    if (this.skipUntilSync && msg.type !== 'S') return;
+    switch (msg.type) {
+      case 'P': {
+        const p = readParse(msg.body);
+        let stmt: Statement | null = null;
+        try {
+          const stmts = splitStatements(p.query);
+          if (stmts.length === 1) stmt = parseSpecial(stmts[0].text, stmts[0].tokens);
+        } catch (e) {
+          return this.extendedError(toMzError(e, SqlState.SyntaxError));
+        }
+        if (stmt) {
+          this.specialStatements.set(p.name, { stmt });
+          this.conn.write(backend.parseComplete());
+          return;
+        }
+        this.specialStatements.delete(p.name);
+        const renamed = frontendMessage('P', renameLeadingStrings(msg.body, 1, (s) => this.engineName(s)));
+        if (p.name) this.engineStatements.add(this.engineName(p.name));
+        return this.forwardExtended(renamed, signal);
+      }
+      case 'B': {
+        const b = readBind(msg.body);
+        const special = this.specialStatements.get(b.statement);
+        if (special) {
+          this.specialPortals.set(b.portal, special);
+          this.conn.write(backend.bindComplete());
+          return;
+        }
+        this.specialPortals.delete(b.portal);
+        return this.forwardExtended(frontendMessage('B', renameLeadingStrings(msg.body, 2, (s) => this.engineName(s))), signal);
+      }
+      case 'D': {
+        const d = readDescribeOrClose(msg.body);
+        const special = d.kind === 'S' ? this.specialStatements.get(d.name) : this.specialPortals.get(d.name);
+        if (special) {
+          const cols = describeSpecial(special.stmt);
+          if (d.kind === 'S') this.conn.write(backend.parameterDescription([]));
+          this.conn.write(cols ? backend.rowDescription(cols) : backend.noData());
+          return;
+        }
+        return this.forwardExtended(frontendMessage('D', renameLeadingStrings(msg.body, -1, (s) => this.engineName(s))), signal);
+      }
+      case 'E': {
+        const e = readExecute(msg.body);
+        const special = this.specialPortals.get(e.portal);
+        if (special) {
+          const ok = await this.runSpecial(special.stmt, signal, false);
+          if (!ok) this.skipUntilSync = true;
+          return;
+        }
+        return this.forwardExtended(frontendMessage('E', renameLeadingStrings(msg.body, 1, (s) => this.engineName(s))), signal);
+      }
+      case 'C': {
+        const c = readDescribeOrClose(msg.body);
+        const map = c.kind === 'S' ? this.specialStatements : this.specialPortals;
+        if (map.has(c.name)) {
+          map.delete(c.name);
+          this.conn.write(backend.closeComplete());
+          return;
+        }
+        if (c.kind === 'S') this.engineStatements.delete(this.engineName(c.name));
+        return this.forwardExtended(frontendMessage('C', renameLeadingStrings(msg.body, -1, (s) => this.engineName(s))), signal);
+      }
+      case 'H':
+        if (this.ctx.engine.holds(this)) await this.forward(msg.raw, signal, { dropReadyForQuery: false });
+        return;
+      case 'S': {
+        this.skipUntilSync = false;
+        if (this.ctx.engine.holds(this)) {
+          await this.forward(msg.raw, signal, { dropReadyForQuery: false });
+        } else {
+          this.conn.write(backend.readyForQuery(this.txStatus));
+        }
+        return;
+      }
+    }
+  }
+
+  private extendedError(e: MzError): void {
+    this.sendError(e);
+    this.skipUntilSync = true;
+  }
+
+  private async forwardExtended(message: Buffer, signal: AbortSignal): Promise<void> {
+    try {
+      await this.ctx.engine.acquire(this, signal);
+    } catch {
+      return this.extendedError(canceledError());
+    }
+    const scanner = await this.forward(message, signal, { dropReadyForQuery: false });
+    if (scanner.error) this.skipUntilSync = true;
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // engine plumbing
+
+  /**
+   * Sends raw messages to the engine (which this session holds) and streams the output to the client.
+   * Releases the engine when a ReadyForQuery shows the session idle again.
+   */
+  private async forward(message: Buffer, signal: AbortSignal, opts: { dropReadyForQuery: boolean }): Promise<BackendStreamScanner> {
+    const scanner = new BackendStreamScanner({ dropReadyForQuery: opts.dropReadyForQuery, recordTypes: false });
+    if (!this.ctx.engine.holds(this)) await this.ctx.engine.acquire(this, signal);
+    try {
+      await this.ctx.engine.execRaw(message, (chunk) => {
+        for (const part of scanner.feed(chunk)) this.conn.write(Buffer.from(part));
+      });
+    } catch (e) {
+      this.ctx.log.error(`engine failure: ${(e as Error).message}`);
+      this.sendError(new MzError(SqlState.InternalError, `internal error: ${(e as Error).message}`));
+    }
+    if (scanner.status) {
+      this.txStatus = scanner.status;
+      if (scanner.status === 'I') this.ctx.engine.release(this);
+    }
+    return scanner;
+  }
+
+  private sendError(e: MzError | ErrorFields): void {
+    const fields = e instanceof MzError ? e.toFields() : e;
+    this.conn.write(backend.errorResponse(fields));
+  }
+
+  /** The client went away: stop what runs, roll back, drop this session's engine state. */
+  onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.current?.abort(new Error('client connection closed'));
+  }
+
+  /** Runs after the last statement has stopped: rolls back, drops named statements, frees the engine. */
+  async dispose(): Promise<void> {
+    const engine = this.ctx.engine;
+    if (!engine.holds(this) && this.engineStatements.size === 0) {
+      this.onEnd(this);
+      return;
+    }
+    try {
+      await engine.acquire(this);
+      const msgs: Buffer[] = [frontendMessage('S', Buffer.alloc(0))];
+      for (const name of this.engineStatements) msgs.push(frontendMessage('C', Buffer.from('S' + name + '\0', 'utf8')));
+      msgs.push(frontendMessage('S', Buffer.alloc(0)));
+      await engine.execCollect(Buffer.concat(msgs));
+      if (this.txStatus !== 'I') await engine.simpleQuery('ROLLBACK');
+    } catch (e) {
+      this.ctx.log.warn(`session ${this.processId} cleanup: ${(e as Error).message}`);
+    } finally {
+      engine.release(this);
+      this.onEnd(this);
+    }
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * Executes the Materialize statements mz-local implements itself (the engine runs everything else).
+ */
+import type { AwsAccess } from '../aws/aws-access';
+import { validateAwsConnection } from '../aws/validate-connection';
+import type { Catalog } from '../catalog/catalog';
+import { createConnection, dropConnections } from '../catalog/connection-ddl';
+import { copyToS3 } from '../copy/copy-to-s3';
+import type { Engine, EngineOwner } from '../engine/engine';
+import { MzError, SqlState, type ErrorFields } from '../errors';
+import { Faults } from '../faults';
+import type { Logger } from '../log';
+import { quoteIdent } from '../sql/lexer';
+import { MATERIALIZE_SESSION_VARS, type Statement } from '../sql/statements';
+import { objectNameToString } from '../sql/token-stream';
+
+export interface ServerContext {
+  engine: Engine;
+  catalog: Catalog;
+  aws: AwsAccess;
+  faults: Faults;
+  log: Logger;
+  workers: number;
+  nextSinkId(): string;
+  /** Accepted Materialize system variables (ALTER SYSTEM SET enable_... = ...), stored but without effect. */
+  systemVars: Map<string, string>;
+}
+
+export interface SessionState {
+  owner: EngineOwner;
+  vars: Map<string, string>;
+  /** Transaction status the client sees ('I' idle, 'T' in a transaction, 'E' failed transaction). */
+  txStatus(): 'I' | 'T' | 'E';
+  dropConnection(): void;
+}
+
+export interface ResultColumn {
+  name: string;
+  typeOid: number;
+}
+
+export interface SpecialResult {
+  tag: string;
+  columns?: ResultColumn[];
+  rows?: (string | null)[][];
+  notices?: ErrorFields[];
+}
+
+const TEXT = 25;
+
+/** The columns a statement returns (for Describe), or null when it returns none. */
+export function describeSpecial(stmt: Statement): ResultColumn[] | null {
+  switch (stmt.kind) {
+    case 'show_objects':
+      return (
+        {
+          connections: ['name', 'type', 'comment'],
+          'materialized views': ['name', 'cluster', 'comment'],
+          tables: ['name', 'comment'],
+          views: ['name', 'comment'],
+        }[stmt.objectType]
+      ).map((name) => ({ name, typeOid: TEXT }));
+    case 'show_var':
+      return [{ name: stmt.name, typeOid: TEXT }];
+    default:
+      return null;
+  }
+}
+
+function requireNoTransaction(session: SessionState, what: string): void {
+  if (session.txStatus() !== 'I') throw new MzError(SqlState.ActiveSqlTransaction, `${what} cannot be run inside a transaction block`);
+}
+
+export async function executeSpecial(stmt: Statement, ctx: ServerContext, session: SessionState, signal: AbortSignal): Promise<SpecialResult> {
+  const owner = session.owner;
+  switch (stmt.kind) {
+    case 'create_connection': {
+      requireNoTransaction(session, 'CREATE CONNECTION');
+      const r = await createConnection(stmt, { catalog: ctx.catalog, aws: ctx.aws, owner });
+      return { tag: 'CREATE CONNECTION', notices: r.notices };
+    }
+    case 'drop_connection': {
+      requireNoTransaction(session, 'DROP CONNECTION');
+      const r = await dropConnections(stmt, { catalog: ctx.catalog, owner });
+      return { tag: 'DROP CONNECTION', notices: r.notices };
+    }
+    case 'validate_connection': {
+      const conn = await ctx.catalog.findConnection(stmt.name, owner);
+      if (!conn) throw new MzError(SqlState.UndefinedObject, `unknown catalog item '${objectNameToString(stmt.name)}'`);
+      await validateAwsConnection(ctx.aws, conn, ctx.catalog.environmentId);
+      return { tag: 'VALIDATE CONNECTION' };
+    }
+    case 'show_objects': {
+      const schema = stmt.schema ? stmt.schema.parts[stmt.schema.parts.length - 1] : ((await ctx.catalog.searchPath(owner))[0] ?? 'public');
+      const res = await ctx.catalog.showObjects(stmt.objectType, schema, stmt.like, owner);
+      return { tag: `SELECT ${res.rows.length}`, columns: res.columns.map((name) => ({ name, typeOid: TEXT })), rows: res.rows };
+    }
+    case 'create_materialized_view':
+      requireNoTransaction(session, 'CREATE MATERIALIZED VIEW');
+      return createMaterializedView(stmt, ctx, owner);
+    case 'drop_materialized_view':
+      requireNoTransaction(session, 'DROP MATERIALIZED VIEW');
+      return dropMaterializedViews(stmt, ctx, owner);
+    case 'alter_system_set':
+      alterSystem(stmt.name, stmt.value, ctx);
+      return { tag: 'ALTER SYSTEM' };
+    case 'set_session_var':
+      if (stmt.value === null) session.vars.delete(stmt.name);
+      else session.vars.set(stmt.name, stmt.value.replace(/^'(.*)'$/, '$1'));
+      return { tag: stmt.value === null ? 'RESET' : 'SET' };
+    case 'show_var': {
+      const value = Faults.isKnob(stmt.name) ? ctx.faults.show(stmt.name) : (session.vars.get(stmt.name) ?? MATERIALIZE_SESSION_VARS[stmt.name]);
+      return { tag: 'SHOW', columns: [{ name: stmt.name, typeOid: TEXT }], rows: [[value]] };
+    }
+    case 'copy_to': {
+      const n = await copyToS3(stmt, {
+        engine: ctx.engine,
+        owner,
+        catalog: ctx.catalog,
+        aws: ctx.aws,
+        faults: ctx.faults,
+        log: ctx.log,
+        workers: ctx.workers,
+        inTransaction: ctx.engine.holds(owner),
+        signal,
+        nextSinkId: ctx.nextSinkId,
+        dropSession: session.dropConnection,
+      });
+      return { tag: `COPY ${n}` };
+    }
+  }
+}
+
+function alterSystem(name: string, value: string | null, ctx: ServerContext): void {
+  if (name === 'all' && value === null) {
+    ctx.faults.resetAll();
+    ctx.systemVars.clear();
+    return;
+  }
+  if (Faults.isKnob(name)) {
+    if (value === null) ctx.faults.reset(name);
+    else ctx.faults.set(name, value);
+    ctx.log.info(`ALTER SYSTEM ${value === null ? `RESET ${name}` : `SET ${name} = ${value}`}`);
+    return;
+  }
+  // Materialize feature flags and limits are accepted and remembered, without effect here.
+  if (/^(enable_|max_|statement_logging|allowed_cluster_replica_sizes|default_)/.test(name)) {
+    if (value === null) ctx.systemVars.delete(name);
+    else ctx.systemVars.set(name, value);
+    return;
+  }
+  throw new MzError(SqlState.UndefinedObject, `unrecognized configuration parameter "${name}"`);
+}
+
+type CreateMv = Extract<Statement, { kind: 'create_materialized_view' }>;
+type DropMv = Extract<Statement, { kind: 'drop_materialized_view' }>;
+
+/**
+ * CREATE MATERIALIZED VIEW becomes an engine view (always up to date, as Materialize's incrementally
+ * maintained materialized views are) registered as materialized in the catalog.
+ */
+async function createMaterializedView(stmt: CreateMv, ctx: ServerContext, owner: EngineOwner): Promise<SpecialResult> {
+  const { schema, item } = await ctx.catalog.schemaForNewItem(stmt.name, owner);
+  const existing = await ctx.catalog.itemExists(schema, item, owner);
+  if (existing && !stmt.orReplace) {
+    if (stmt.ifNotExists) {
+      return { tag: 'CREATE MATERIALIZED VIEW', notices: [{ severity: 'NOTICE', code: SqlState.DuplicateObject, message: `${existing} ${quoteIdent(item)} already exists, skipping` }] };
+    }
+    throw new MzError(SqlState.DuplicateObject, `${existing} ${quoteIdent(`materialize.${schema}.${item}`)} already exists`);
+  }
+  if (existing && existing !== 'materialized view') {
+    throw new MzError(SqlState.SystemError, `cannot replace ${existing} ${quoteIdent(`materialize.${schema}.${item}`)} with a materialized view`);
+  }
+  const qualified = `${quoteIdent(schema)}.${quoteIdent(item)}`;
+  await ctx.engine.withEngine(owner, async () => {
+    const res = await ctx.engine.simpleQuery(`CREATE ${stmt.orReplace ? 'OR REPLACE ' : ''}VIEW ${qualified}${stmt.columns ? ' ' + stmt.columns : ''} AS ${stmt.query}`);
+    if (res.error) throw new MzError(res.error.code, res.error.message, { detail: res.error.detail, hint: res.error.hint });
+    await ctx.catalog.registerMaterializedView(qualified, 'quickstart', owner);
+  });
+  return { tag: 'CREATE MATERIALIZED VIEW' };
+}
+
+async function dropMaterializedViews(stmt: DropMv, ctx: ServerContext, owner: EngineOwner): Promise<SpecialResult> {
+  const notices: ErrorFields[] = [];
+  const targets: string[] = [];
+  for (const name of stmt.names) {
+    const item = name.parts[name.parts.length - 1];
+    const schemas = name.parts.length >= 2 ? [name.parts[name.parts.length - 2]] : await ctx.catalog.searchPath(owner);
+    let found: string | null = null;
+    for (const schema of schemas) {
+      if ((await ctx.catalog.itemExists(schema, item, owner)) === 'materialized view') {
+        found = `${quoteIdent(schema)}.${quoteIdent(item)}`;
+        break;
+      }
+    }
+    if (!found) {
+      if (stmt.ifExists) {
+        notices.push({ severity: 'NOTICE', code: SqlState.UndefinedObject, message: `materialized view ${quoteIdent(objectNameToString(name))} does not exist, skipping` });
+        continue;
+      }
+      throw new MzError(SqlState.UndefinedObject, `unknown catalog item '${objectNameToString(name)}'`);
+    }
+    targets.push(found);
+  }
+  if (targets.length) {
+    await ctx.engine.withEngine(owner, async () => {
+      const res = await ctx.engine.simpleQuery(`DROP VIEW ${targets.join(', ')}${stmt.cascade ? ' CASCADE' : ''}`);
+      if (res.error) throw new MzError(res.error.code, res.error.message, { detail: res.error.detail, hint: res.error.hint });
+    });
+  }
+  return { tag: 'DROP MATERIALIZED VIEW', notices };
+}

@@ -1,0 +1,255 @@
+/**
+ * Test helpers for mz-local: a private moto server and mz-local on free ports, pg clients, and AWS setup
+ * (bucket, role, trust policy, least-privilege S3 policy) the way the onboarding flow creates them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import {
+  AttachRolePolicyCommand,
+  CreatePolicyCommand,
+  CreateRoleCommand,
+  IAMClient,
+  PutRolePolicyCommand,
+  UpdateAssumeRolePolicyCommand,
+} from '@aws-sdk/client-iam';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Client } from 'pg';
+import { startMzLocal, type MzLocalOptions, type MzLocalServer } from '../../local/mz-local/server';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+export const PRINCIPAL = 'arn:aws:iam::123456789012:role/MaterializeConnection';
+
+// moto accepts any credentials; the SDK needs some
+process.env.AWS_ACCESS_KEY_ID ??= 'testing';
+process.env.AWS_SECRET_ACCESS_KEY ??= 'testing';
+process.env.AWS_REGION ??= 'us-east-1';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Moto {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a private moto server (its own process, stopped by pid). */
+export async function startMoto(): Promise<Moto> {
+  const port = await freePort();
+  const proc: ChildProcess = spawn(path.join(ROOT, '.venv', 'bin', 'moto_server'), ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`moto exited: ${stderr}`);
+    try {
+      if ((await fetch(`${endpoint}/moto-api/`)).ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`moto did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    endpoint,
+    stop: async () => {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    },
+  };
+}
+
+export async function startServer(moto: Moto, opts: MzLocalOptions = {}): Promise<MzLocalServer> {
+  return startMzLocal({ port: 0, awsEndpoint: moto.endpoint, quiet: !process.env.MZ_LOCAL_TEST_LOG, ...opts });
+}
+
+export async function connect(server: MzLocalServer, extra: Record<string, unknown> = {}): Promise<Client> {
+  const c = new Client({ host: server.host, port: server.port, user: 'materialize', database: 'materialize', ...extra });
+  c.on('error', () => undefined);
+  await c.connect();
+  return c;
+}
+
+export function awsClients(moto: Moto) {
+  const cfg = { endpoint: moto.endpoint, region: 'us-east-1' };
+  return { iam: new IAMClient(cfg), s3: new S3Client({ ...cfg, forcePathStyle: true }) };
+}
+
+let counter = 0;
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
+}
+
+export function trustPolicy(externalId: string | null, principal = PRINCIPAL): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { AWS: principal },
+        Action: 'sts:AssumeRole',
+        ...(externalId !== null ? { Condition: { StringEquals: { 'sts:ExternalId': externalId } } } : {}),
+      },
+    ],
+  });
+}
+
+/** The least-privilege policy the onboarding flow creates (design.md). */
+export function s3Policy(bucket: string, prefix: string, actions = ['s3:PutObject', 's3:DeleteObject']): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Action: actions, Resource: `arn:aws:s3:::${bucket}/${prefix}/*` },
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: `arn:aws:s3:::${bucket}`, Condition: { StringLike: { 's3:prefix': `${prefix}/*` } } },
+    ],
+  });
+}
+
+export interface ExportSetup {
+  bucket: string;
+  prefix: string;
+  roleArn: string;
+  roleName: string;
+  connection: string;
+  externalId: string;
+}
+
+/**
+ * The whole onboarding path: bucket, policy, role (placeholder trust), CREATE CONNECTION, trust policy with
+ * the real external ID. Returns what tests need.
+ */
+export async function setupExport(
+  moto: Moto,
+  client: Client,
+  opts: { actions?: string[]; inlinePolicy?: boolean; bucket?: string; connection?: string } = {},
+): Promise<ExportSetup> {
+  const { iam, s3 } = awsClients(moto);
+  const bucket = opts.bucket ?? uniqueName('bucket');
+  const prefix = 'exports';
+  const roleName = uniqueName('role');
+  const connection = opts.connection ?? uniqueName('conn').replace(/-/g, '_');
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (e) {
+    if ((e as { name?: string }).name !== 'BucketAlreadyOwnedByYou') throw e;
+  }
+  const role = await iam.send(new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: trustPolicy('PENDING') }));
+  const roleArn = role.Role!.Arn!;
+  if (opts.inlinePolicy) {
+    await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'export', PolicyDocument: s3Policy(bucket, prefix, opts.actions) }));
+  } else {
+    const policy = await iam.send(new CreatePolicyCommand({ PolicyName: uniqueName('policy'), PolicyDocument: s3Policy(bucket, prefix, opts.actions) }));
+    await iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: policy.Policy!.Arn! }));
+  }
+  await client.query(`CREATE CONNECTION ${connection} TO AWS (ASSUME ROLE ARN = '${roleArn}')`);
+  const res = await client.query(
+    `SELECT awsc.id, external_id FROM mz_internal.mz_aws_connections awsc JOIN mz_connections c ON awsc.id = c.id WHERE c.name = $1`,
+    [connection],
+  );
+  const externalId = res.rows[0].external_id as string;
+  await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: trustPolicy(externalId) }));
+  iam.destroy();
+  s3.destroy();
+  return { bucket, prefix, roleArn, roleName, connection, externalId };
+}
+
+export async function listKeys(moto: Moto, bucket: string, prefix: string): Promise<string[]> {
+  const { s3 } = awsClients(moto);
+  try {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const o of res.Contents ?? []) keys.push(o.Key!);
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+    return keys.sort();
+  } finally {
+    s3.destroy();
+  }
+}
+
+export async function getObject(moto: Moto, bucket: string, key: string): Promise<Buffer> {
+  const { s3 } = awsClients(moto);
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return Buffer.from(await res.Body!.transformToByteArray());
+  } finally {
+    s3.destroy();
+  }
+}
+
+export async function putObject(moto: Moto, bucket: string, key: string, body = 'x'): Promise<void> {
+  const { s3 } = awsClients(moto);
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** Runs `fn` expecting a pg error; returns it. */
+export async function expectPgError(fn: () => Promise<unknown>): Promise<{ message: string; code: string; detail?: string; hint?: string }> {
+  try {
+    await fn();
+  } catch (e) {
+    return e as { message: string; code: string; detail?: string; hint?: string };
+  }
+  throw new Error('expected an error, but the statement succeeded');
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export interface SharedStack {
+  moto: Moto;
+  server: MzLocalServer;
+}
+
+let shared: Promise<SharedStack> | null = null;
+
+/**
+ * One moto and one mz-local shared by the test files of this suite (started on first use, stopped after
+ * all tests). Tests that need special server options start their own.
+ */
+export function sharedStack(): Promise<SharedStack> {
+  shared ??= (async () => {
+    const moto = await startMoto();
+    try {
+      const server = await startServer(moto, { sampleData: true });
+      return { moto, server };
+    } catch (e) {
+      await moto.stop();
+      throw e;
+    }
+  })();
+  return shared;
+}
+
+if (typeof after === 'function') {
+  after(async function () {
+    this.timeout(30_000);
+    if (!shared) return;
+    const s = await shared.catch(() => null);
+    shared = null;
+    if (!s) return;
+    await s.server.close();
+    await s.moto.stop();
+  });
+}

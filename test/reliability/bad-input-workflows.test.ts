@@ -1,0 +1,217 @@
+/**
+ * The bad-input suite, second half: the workflows started with malformed and hostile input exactly as the
+ * Web UI would start them (one raw JSON value, any shape), on the real stack. Each must fail at once with a
+ * non-retryable InvalidInputError that names the field, before any side effect: its history holds no activity
+ * at all, and moto and mz-local hold no new bucket, role, policy or connection. Hostile names that are valid
+ * quoted identifiers reach Materialize only quoted: the table they try to drop is still there.
+ */
+import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import { ListBucketsCommand } from '@aws-sdk/client-s3';
+import { ListPoliciesCommand, ListRolesCommand } from '@aws-sdk/client-iam';
+import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { sharedStack, type TestStack } from '../helpers/stack';
+import { msToTs } from '@temporalio/common/lib/time';
+import {
+  HUGE,
+  NON_UTF8_AND_INVISIBLE,
+  POLICY_INJECTION,
+  SQL_INJECTION,
+  VALID_EXPORT,
+  VALID_OFFBOARD,
+  VALID_ONBOARD,
+  WRONG_TOP_LEVEL,
+} from './support/hostile-values';
+import { printTable } from './support/report';
+
+/** A table mz-local's --sample-data creates; injected SQL would try to drop it. */
+const SAMPLE_TABLE = 'orders';
+
+interface Case {
+  workflow: 'onboardAwsConnection' | 'offboardAwsConnection' | 'bulkExport';
+  label: string;
+  input: unknown;
+  /** Text the failure message must contain (the field it names). */
+  field: string;
+}
+
+const cases: Case[] = [];
+const add = (workflow: Case['workflow'], label: string, input: unknown, field: string) => cases.push({ workflow, label, input, field });
+
+for (const v of WRONG_TOP_LEVEL) {
+  add('onboardAwsConnection', `input ${JSON.stringify(v)}`, v, 'input');
+  add('bulkExport', `input ${JSON.stringify(v)}`, v, 'input');
+}
+add('onboardAwsConnection', 'bucket: policy JSON injection', { ...VALID_ONBOARD, bucket: POLICY_INJECTION[0] }, 'bucket');
+add('onboardAwsConnection', 'prefix: policy JSON injection', { ...VALID_ONBOARD, prefix: POLICY_INJECTION[1] }, 'prefix');
+add('onboardAwsConnection', 'prefix: wildcard', { ...VALID_ONBOARD, prefix: 'exports/*' }, 'prefix');
+add('onboardAwsConnection', 'prefix: path traversal', { ...VALID_ONBOARD, prefix: '../other-team' }, 'prefix');
+add('onboardAwsConnection', 'connectionName: SQL injection', { ...VALID_ONBOARD, connectionName: SQL_INJECTION[2] }, 'connectionName');
+add('onboardAwsConnection', 'roleName: a megabyte', { ...VALID_ONBOARD, roleName: HUGE }, 'roleName');
+add('onboardAwsConnection', 'policyName: lone surrogate', { ...VALID_ONBOARD, policyName: NON_UTF8_AND_INVISIBLE[0] }, 'policyName');
+add('onboardAwsConnection', 'materializePrincipal: wildcard', { ...VALID_ONBOARD, materializePrincipal: '*' }, 'materializePrincipal');
+add('onboardAwsConnection', 'createBucket: "yes"', { ...VALID_ONBOARD, createBucket: 'yes' }, 'createBucket');
+add('onboardAwsConnection', 'retry: wrong type', { ...VALID_ONBOARD, retry: 'fast' }, 'retry');
+add('offboardAwsConnection', 'connectionName: SQL injection', { ...VALID_OFFBOARD, connectionName: SQL_INJECTION[1] }, 'connectionName');
+add('offboardAwsConnection', 'deleteData without bucket', { ...VALID_OFFBOARD, deleteData: true }, 'bucket');
+add('offboardAwsConnection', 'prefix: wildcard with deleteData', { ...VALID_OFFBOARD, deleteData: true, bucket: 'audit-bucket', prefix: '*' }, 'prefix');
+add('bulkExport', 'object: SQL injection (unquoted)', { ...VALID_EXPORT, object: SQL_INJECTION[0] }, 'object');
+add('bulkExport', 'connectionName: comment injection', { ...VALID_EXPORT, connectionName: SQL_INJECTION[3] }, 'connectionName');
+add('bulkExport', 'query: stacked statement', { ...VALID_EXPORT, object: undefined, query: `SELECT 1; DROP TABLE ${SAMPLE_TABLE}` }, 'query');
+add('bulkExport', 'query: closes the COPY', { ...VALID_EXPORT, object: undefined, query: `SELECT 1) TO 's3://evil-bucket/x' WITH (FORMAT = 'csv') --` }, 'query');
+add('bulkExport', 'bucket: policy JSON injection', { ...VALID_EXPORT, bucket: POLICY_INJECTION[0] }, 'bucket');
+add('bulkExport', 'prefix: path traversal', { ...VALID_EXPORT, prefix: 'exports/../../etc' }, 'prefix');
+add('bulkExport', 'exportName: path traversal', { ...VALID_EXPORT, exportName: '../x' }, 'exportName');
+add('bulkExport', 'exportName: a megabyte', { ...VALID_EXPORT, exportName: HUGE }, 'exportName');
+add('bulkExport', 'format: number', { ...VALID_EXPORT, format: 1 }, 'format');
+add('bulkExport', 'logicalTime: not a time', { ...VALID_EXPORT, logicalTime: `2024'; DROP TABLE ${SAMPLE_TABLE}; --` }, 'logicalTime');
+add('bulkExport', 'tuning: wrong type', { ...VALID_EXPORT, tuning: [] }, 'tuning');
+add('bulkExport', 'unknown field', { ...VALID_EXPORT, bukcet: 'x' }, 'bukcet');
+
+describe('bad input, part 2: workflows started with bad input fail at once, before any side effect', function () {
+  this.timeout(180_000);
+  let stack: TestStack;
+
+  before(async function () {
+    this.timeout(180_000);
+    stack = await sharedStack();
+  });
+
+  async function inventory() {
+    const buckets = (await stack.aws.s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name!) ?? [];
+    const roles = (await stack.aws.iam.send(new ListRolesCommand({ MaxItems: 1000 }))).Roles?.map((r) => r.RoleName!) ?? [];
+    const policies = (await stack.aws.iam.send(new ListPoliciesCommand({ Scope: 'Local', MaxItems: 1000 }))).Policies?.map((p) => p.PolicyName!) ?? [];
+    const mz = await stack.mz();
+    try {
+      const connections = (await mz.query('SELECT name FROM mz_catalog.mz_connections')).rows.map((r) => r.name as string);
+      const sample = Number((await mz.query(`SELECT count(*) AS n FROM ${SAMPLE_TABLE}`)).rows[0].n);
+      return { buckets, roles, policies, connections, sample };
+    } finally {
+      await mz.end();
+    }
+  }
+
+  it('rejects each with InvalidInputError naming the field, with no activity run and nothing created', async () => {
+    const before = await inventory();
+    const id = randomUUID().slice(0, 8);
+    const started: { c: Case; handle: WorkflowHandle }[] = await Promise.all(
+      cases.map(async (c, i) => ({
+        c,
+        handle: await stack.temporal.workflow.start(c.workflow, {
+          taskQueue: stack.taskQueue,
+          workflowId: `bad-input-${id}-${i}`,
+          args: [c.input],
+          workflowExecutionTimeout: '1 minute',
+        }),
+      })),
+    );
+    const rows: string[][] = [];
+    const problems: string[] = [];
+    for (const { c, handle } of started) {
+      const t0 = Date.now();
+      const err = await handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const history = await handle.fetchHistory();
+      const activities = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length;
+      const taskFailures = (history.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes).length;
+      const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
+      const ok =
+        cause instanceof ApplicationFailure &&
+        cause.type === 'InvalidInputError' &&
+        cause.nonRetryable &&
+        cause.message.includes(c.field) &&
+        cause.message.length < 4000 &&
+        activities === 0 &&
+        taskFailures === 0;
+      if (!ok) {
+        problems.push(
+          `${c.workflow} ${c.label}: ${cause instanceof ApplicationFailure ? `${cause.type} nonRetryable=${cause.nonRetryable}` : String(err)}; ` +
+            `${activities} activities, ${taskFailures} workflow task failures; message: ${String((cause as Error | undefined)?.message).slice(0, 200)}`,
+        );
+      }
+      rows.push([c.workflow, c.label, cause instanceof ApplicationFailure ? String(cause.type) : 'no failure', String(activities), `${Date.now() - t0} ms`, ok ? 'rejected' : 'WRONG']);
+    }
+    printTable('bad input through Temporal', ['workflow', 'input', 'failure type', 'activities', 'waited', 'outcome'], rows);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(await inventory(), before, 'something was created or dropped');
+  });
+
+  it('rejects a start with no argument at all (the Web UI with an empty input)', async () => {
+    for (const workflow of ['onboardAwsConnection', 'offboardAwsConnection', 'bulkExport']) {
+      const handle = await stack.temporal.workflow.start(workflow, {
+        taskQueue: stack.taskQueue,
+        workflowId: `bad-input-noarg-${workflow}-${randomUUID().slice(0, 8)}`,
+        args: [] as unknown as [never],
+        workflowExecutionTimeout: '1 minute',
+      });
+      const err = await handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof WorkflowFailedError, `${workflow}: ${String(err)}`);
+      assert.ok(err.cause instanceof ApplicationFailure && err.cause.type === 'InvalidInputError', `${workflow}: ${err.cause?.message}`);
+      const history = await handle.fetchHistory();
+      assert.equal((history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length, 0);
+    }
+  });
+
+  it('fails cleanly, without a stuck workflow task, on a payload that is not UTF-8 JSON', async () => {
+    const workflowId = `bad-input-bytes-${randomUUID().slice(0, 8)}`;
+    await stack.temporal.connection.workflowService.startWorkflowExecution({
+      namespace: 'default',
+      workflowId,
+      requestId: randomUUID(),
+      workflowType: { name: 'bulkExport' },
+      taskQueue: { name: stack.taskQueue },
+      input: {
+        payloads: [
+          { metadata: { encoding: new TextEncoder().encode('json/plain') }, data: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]) },
+        ],
+      },
+      workflowExecutionTimeout: msToTs('30 seconds'),
+    });
+    const handle = stack.temporal.workflow.getHandle(workflowId);
+    const err = await handle.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const history = await handle.fetchHistory();
+    const taskFailures = (history.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes).length;
+    assert.ok(err instanceof WorkflowFailedError, String(err));
+    assert.equal((history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length, 0);
+    assert.ok(
+      err.cause instanceof ApplicationFailure,
+      `the run ended by ${err.cause?.constructor.name} (${err.cause?.message}) after ${taskFailures} workflow task failures, not by rejecting the input`,
+    );
+  });
+
+  it('quoted identifiers and string literals carrying SQL reach Materialize quoted: the target table survives', async () => {
+    const before = await inventory();
+    const inputs = [
+      { ...VALID_EXPORT, exportName: 'quoted-object', connectionName: 'no_such_connection', object: `"x""; DROP TABLE ${SAMPLE_TABLE}; --"` },
+      { ...VALID_EXPORT, exportName: 'literal-query', connectionName: 'no_such_connection', object: undefined, query: `SELECT '1''); DROP TABLE ${SAMPLE_TABLE}; --' AS x` },
+      { ...VALID_EXPORT, exportName: 'quoted-connection', connectionName: `"c"" ; DROP TABLE ${SAMPLE_TABLE}; --"`, object: SAMPLE_TABLE },
+    ];
+    for (const input of inputs) {
+      const err = await stack.temporal.workflow
+        .execute('bulkExport', {
+          taskQueue: stack.taskQueue,
+          workflowId: `bad-input-quoted-${randomUUID().slice(0, 8)}`,
+          args: [{ ...input, bucket: `bad-input-${randomUUID().slice(0, 8)}`, maxAttempts: 1 }],
+          workflowExecutionTimeout: '1 minute',
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      assert.ok(err instanceof WorkflowFailedError, `${input.exportName} should fail (no such connection or object)`);
+      const cause = err.cause as ApplicationFailure;
+      assert.ok(cause.nonRetryable, `${input.exportName}: ${cause.type}: ${cause.message}`);
+    }
+    const after = await inventory();
+    assert.equal(after.sample, before.sample, `${SAMPLE_TABLE} lost rows`);
+    assert.deepEqual(after.connections, before.connections);
+  });
+});

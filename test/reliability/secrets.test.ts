@@ -1,0 +1,210 @@
+/**
+ * The secrets check: a worker whose environment holds a Materialize password (in MZ_URL and in a second
+ * profile's URL) and AWS keys runs every workflow, succeeding and failing, and none of those secrets may
+ * appear in any workflow input, result, failure, memo, search attribute, query answer, pending activity,
+ * history event, or line of the worker's log.
+ */
+import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Client, type WorkflowHandle } from '@temporalio/client';
+import { ENCRYPTED_ENCODING, PAYLOAD_KEY_ENV, dataConverterFromEnv } from '../../lib/payload-codec';
+import { freePort, stopProcessGroup, type StartedProcess } from '../../local/processes';
+import { startMzLocal } from '../../local/stack';
+import { sharedStack, type TestStack } from '../helpers/stack';
+import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+import { findSecrets, type SecretHit } from './support/secret-scan';
+import { printTable } from './support/report';
+
+const rand = (n: number) => randomBytes(n).toString('base64url').slice(0, n);
+const SECRETS = {
+  'Materialize password': `mzpw-${rand(20)}`,
+  'second profile password': `mzpw2-${rand(20)}`,
+  'wrong password': `mzpw3-${rand(20)}`,
+  'AWS secret access key': rand(40),
+  'AWS access key id': `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
+};
+
+describe('secrets: no password or AWS key reaches Temporal or the logs', function () {
+  this.timeout(240_000);
+  let stack: TestStack;
+  let worker: WorkerProcess;
+  let mzLocal: StartedProcess | undefined;
+  let logFile: string;
+  let logOffset = 0;
+  const taskQueue = `secrets-${process.pid}`;
+  const handles: { label: string; handle: WorkflowHandle; outcome?: unknown }[] = [];
+  const suffix = rand(6).toLowerCase().replace(/[^a-z0-9]/g, 'x');
+  const bucket = `secrets-${suffix}`;
+  const connectionName = `secrets_${suffix}`;
+
+  before(async function () {
+    this.timeout(180_000);
+    stack = await sharedStack();
+    // Its own mz-local that demands the password, so the password is really sent and checked.
+    const port = await freePort();
+    const started = await startMzLocal(path.join(stack.info.dir, `secrets-${process.pid}`), port, stack.info.awsEndpoint, {
+      args: ['--sample-data', '--password', SECRETS['Materialize password'], '--password-method', 'cleartext'],
+    });
+    mzLocal = started.proc;
+    const mz = new URL(started.url);
+    mz.password = SECRETS['Materialize password'];
+    const wrong = new URL(started.url);
+    wrong.password = SECRETS['wrong password'];
+    const closedPort = await freePort();
+    const env = {
+      ...stack.env,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      MZ_URL: mz.toString(),
+      MZ_URL_WRONG: wrong.toString(),
+      MZ_URL_BROKEN: `postgres://someone:${SECRETS['second profile password']}@127.0.0.1:${closedPort}/materialize`,
+      AWS_ACCESS_KEY_ID: SECRETS['AWS access key id'],
+      AWS_SECRET_ACCESS_KEY: SECRETS['AWS secret access key'],
+    };
+    const name = `secrets-worker-${process.pid}`;
+    logFile = path.join(stack.logDir, `${name}.log`);
+    logOffset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
+    worker = await startWorkerProcess(env, { logDir: stack.logDir, name });
+  });
+
+  after(async () => {
+    await worker?.stop();
+    if (mzLocal) await stopProcessGroup(mzLocal.pid);
+  });
+
+  const run = async (label: string, workflowType: string, input: unknown) => {
+    const handle = await stack.temporal.workflow.start(workflowType, {
+      taskQueue,
+      workflowId: `secrets-${label}-${suffix}`,
+      args: [input],
+      workflowExecutionTimeout: '2 minutes',
+    });
+    const outcome = await handle.result().catch((e: unknown) => e);
+    handles.push({ label, handle, outcome });
+    return outcome;
+  };
+
+  it('runs every workflow through the worker, succeeding and failing', async () => {
+    const retry = { initialIntervalSeconds: 0.2, maximumIntervalSeconds: 0.5 };
+    const health = (await run('health', 'healthCheck', {})) as { materialize: { ok: boolean; target: string } };
+    assert.equal(health.materialize.ok, true, JSON.stringify(health));
+    assert.match(health.materialize.target, /\*\*\*/, 'the target is shown with its password masked');
+    const broken = (await run('health-broken', 'healthCheck', { materializeProfile: 'broken' })) as { materialize: { ok: boolean } };
+    assert.equal(broken.materialize.ok, false);
+    const wrong = (await run('health-wrong-password', 'healthCheck', { materializeProfile: 'wrong' })) as { materialize: { ok: boolean; error?: string } };
+    assert.equal(wrong.materialize.ok, false, 'mz-local accepted a wrong password: the password is not really checked');
+
+    const onboard = { bucket, prefix: 'exports', roleName: `secrets-role-${suffix}`, policyName: `secrets-policy-${suffix}`, connectionName, retry, validationTimeoutSeconds: 60 };
+    const onboarded = await run('onboard', 'onboardAwsConnection', onboard);
+    assert.ok(!(onboarded instanceof Error), `onboarding failed: ${(onboarded as Error).message} ${(onboarded as Error & { cause?: Error }).cause?.message}`);
+    await run('onboard-broken-profile', 'onboardAwsConnection', { ...onboard, materializeProfile: 'broken', stepTimeoutSeconds: 2 });
+
+    const exportInput = {
+      exportName: 'secrets',
+      connectionName,
+      object: 'orders',
+      bucket,
+      prefix: 'exports',
+      format: 'csv',
+      tuning: { retryBackoffSeconds: 0, pollInitialMs: 50, pollMaxMs: 200, settleQuietSeconds: 1 },
+    };
+    const exported = await run('export', 'bulkExport', exportInput);
+    assert.ok(!(exported instanceof Error), `export failed: ${(exported as Error).message} ${(exported as Error & { cause?: Error }).cause?.message}`);
+    assert.ok((await run('export-unknown-object', 'bulkExport', { ...exportInput, exportName: 'secrets-bad', object: 'no_such_table' })) instanceof Error);
+    assert.ok(
+      (await run('export-broken-profile', 'bulkExport', { ...exportInput, exportName: 'secrets-broken', materializeProfile: 'broken', maxAttempts: 1 })) instanceof Error,
+    );
+    assert.ok(
+      (await run('export-wrong-password', 'bulkExport', { ...exportInput, exportName: 'secrets-wrong', materializeProfile: 'wrong', maxAttempts: 1 })) instanceof Error,
+    );
+    assert.ok((await run('export-bad-input', 'bulkExport', { ...exportInput, bucket: 'NOT A BUCKET' })) instanceof Error);
+    const offboarded = await run('offboard', 'offboardAwsConnection', {
+      connectionName,
+      roleName: onboard.roleName,
+      policyName: onboard.policyName,
+      retry,
+    });
+    assert.ok(!(offboarded instanceof Error), `offboarding failed: ${(offboarded as Error).message}`);
+  });
+
+  it('finds none of the secrets in histories, descriptions, memos, search attributes, queries, results, failures or logs', async () => {
+    assert.ok(handles.length >= 10, 'the workflows ran');
+    // Control: the scan does see inputs and failures (the bad bucket name is in both).
+    const bad = handles.find((h) => h.label === 'export-bad-input')!;
+    const inHistory = findSecrets(await bad.handle.fetchHistory(), { canary: 'NOT A BUCKET' }, 'history');
+    const inFailure = findSecrets(bad.outcome, { canary: 'NOT A BUCKET' }, 'failure');
+    assert.ok(inHistory.some((h) => h.where.includes('input.payloads')), 'the scan does not see workflow inputs');
+    assert.ok(inFailure.length > 0, 'the scan does not see failures');
+    const hits: SecretHit[] = [];
+    const rows: string[][] = [];
+    for (const { label, handle, outcome } of handles) {
+      const history = await handle.fetchHistory();
+      const description = await handle.describe();
+      const progress = await handle.query('progress').catch(() => undefined);
+      const found = [
+        ...findSecrets(history, SECRETS, `${label} history`),
+        ...findSecrets(description.raw, SECRETS, `${label} description`),
+        ...findSecrets(description.memo, SECRETS, `${label} memo`),
+        ...findSecrets(description.searchAttributes, SECRETS, `${label} search attributes`),
+        ...findSecrets(progress, SECRETS, `${label} progress query`),
+        ...findSecrets(outcome, SECRETS, `${label} result or failure`),
+      ];
+      hits.push(...found);
+      rows.push([label, String(history.events?.length ?? 0), description.status.name, found.length ? 'LEAK' : 'clean']);
+    }
+    const logHits = findSecrets(fs.readFileSync(logFile, 'utf8').slice(logOffset).split('\n'), SECRETS, 'worker log');
+    hits.push(...logHits);
+    rows.push(['worker log', `${fs.readFileSync(logFile, 'utf8').slice(logOffset).split('\n').length} lines`, '', logHits.length ? 'LEAK' : 'clean']);
+    printTable('secrets check', ['scanned', 'events', 'status', 'secrets found'], rows);
+    assert.deepEqual(
+      hits.map((h) => `${h.secret} in ${h.where}: ...${h.context}...`),
+      [],
+    );
+  });
+
+  it('with MZ_S3_EXPORT_PAYLOAD_KEY set, Temporal stores inputs, results and failures only encrypted', async function () {
+    this.timeout(120_000);
+    const key = randomBytes(32).toString('base64');
+    const queue = `encrypted-${process.pid}`;
+    const encryptedWorker = await startWorkerProcess(
+      { ...stack.env, TEMPORAL_TASK_QUEUE: queue, [PAYLOAD_KEY_ENV]: key },
+      { logDir: stack.logDir, name: `encrypted-worker-${process.pid}` },
+    );
+    try {
+      const withKey = new Client({ connection: stack.temporal.connection, namespace: 'default', dataConverter: dataConverterFromEnv({ [PAYLOAD_KEY_ENV]: key }) });
+      const canary = `canary-${rand(12)}`;
+      const report = await withKey.workflow.execute('healthCheck', {
+        taskQueue: queue,
+        workflowId: `encrypted-health-${suffix}`,
+        args: [{ materializeProfile: 'default' }],
+        workflowExecutionTimeout: '1 minute',
+      });
+      assert.equal((report as { materialize: { ok: boolean } }).materialize.ok, true, 'the keyed client reads the result');
+      const failed = await withKey.workflow
+        .execute('bulkExport', {
+          taskQueue: queue,
+          workflowId: `encrypted-bad-${suffix}`,
+          args: [{ exportName: canary, bucket: 'NOT A BUCKET' }],
+          workflowExecutionTimeout: '1 minute',
+        })
+        .catch((e: Error) => e);
+      assert.ok(failed instanceof Error);
+      // What the server holds, read without the key.
+      for (const id of [`encrypted-health-${suffix}`, `encrypted-bad-${suffix}`]) {
+        const history = await stack.temporal.workflow.getHandle(id).fetchHistory();
+        const payloads = (history.events ?? []).flatMap((e) => [
+          ...(e.workflowExecutionStartedEventAttributes?.input?.payloads ?? []),
+          ...(e.workflowExecutionCompletedEventAttributes?.result?.payloads ?? []),
+          ...(e.activityTaskScheduledEventAttributes?.input?.payloads ?? []),
+          ...(e.activityTaskCompletedEventAttributes?.result?.payloads ?? []),
+        ]);
+        assert.ok(payloads.length > 0, id);
+        for (const p of payloads) assert.equal(Buffer.from(p.metadata!.encoding!).toString(), ENCRYPTED_ENCODING, `${id}: a payload is stored in clear`);
+        assert.deepEqual(findSecrets(history, { canary, profile: 'materializeProfile' }, id).filter((h) => !h.where.includes('failure')), [], `${id}: plaintext visible without the key`);
+      }
+    } finally {
+      await encryptedWorker.stop();
+    }
+  });
+});
