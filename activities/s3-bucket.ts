@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { ConflictError, UserFixableError } from '../lib/errors';
 import { MANAGED_BY_TAG } from '../lib/iam-policies';
-import { aws, awsErrorName, isAccessDenied, isNotFound } from './onboarding-aws-errors';
+import { aws, awsErrorName, httpStatus, isAccessDenied, isNotFound } from './onboarding-aws-errors';
 import type { ActivityDeps } from './deps';
 
 export interface EnsureBucketInput {
@@ -97,6 +97,11 @@ export function createS3BucketActivities({ aws: clients }: ActivityDeps) {
       return 'exists';
     } catch (e) {
       if (isNotFound(e)) return 'missing';
+      if (httpStatus(e) === 301) {
+        throw new ConflictError(
+          `bucket ${bucket} is in another region than the worker's AWS_REGION; run the worker with AWS_REGION set to the bucket's region, or choose another bucket`,
+        );
+      }
       if (isAccessDenied(e))
         throw new ConflictError(
           `bucket ${bucket} exists but the worker's credentials cannot access it (it may belong to another AWS account); choose another bucket name`,
@@ -112,7 +117,7 @@ export function createS3BucketActivities({ aws: clients }: ActivityDeps) {
     const region = regionOfLocation(location.LocationConstraint);
     if (input.region && input.region !== region) {
       throw new ConflictError(
-        `bucket ${input.bucket} exists in region ${region}, not ${input.region}; set region to ${region} or choose another bucket`,
+        `bucket ${input.bucket} exists in region ${region}, not ${input.region} where the worker runs; use a worker with AWS_REGION=${region}, or choose another bucket`,
       );
     }
     const managed = (await bucketTags(s3, input.bucket)).some(
@@ -132,8 +137,15 @@ export function createS3BucketActivities({ aws: clients }: ActivityDeps) {
 
   return {
     async ensureBucket(input: EnsureBucketInput): Promise<EnsureBucketResult> {
+      // The worker's S3 client is bound to its region; a bucket elsewhere would answer every later call with a redirect.
+      const region = await workerRegion();
+      if (input.region && input.region !== region) {
+        throw new UserFixableError(
+          `region is ${input.region} but the worker runs with AWS_REGION=${region}; run a worker in ${input.region} (and point the task queue at it), or set region to ${region}`,
+        );
+      }
       if ((await headBucket(input.bucket)) === 'exists') {
-        const adopted = await adopt(input);
+        const adopted = await adopt({ ...input, region });
         return { ...adopted, change: adopted.managed ? undefined : `bucket ${input.bucket}: adopted as it is` };
       }
       if (!input.createBucket) {
@@ -141,7 +153,6 @@ export function createS3BucketActivities({ aws: clients }: ActivityDeps) {
           `bucket ${input.bucket} does not exist and createBucket is false; create it, or set createBucket to true`,
         );
       }
-      const region = input.region ?? (await workerRegion());
       try {
         await aws(`create bucket ${input.bucket}`, () =>
           s3.send(
@@ -153,7 +164,7 @@ export function createS3BucketActivities({ aws: clients }: ActivityDeps) {
           ),
         );
       } catch (e) {
-        if (awsErrorName(e) === 'BucketAlreadyOwnedByYou') return adopt(input);
+        if (awsErrorName(e) === 'BucketAlreadyOwnedByYou') return adopt({ ...input, region });
         if (awsErrorName(e) === 'BucketAlreadyExists')
           throw new ConflictError(`bucket name ${input.bucket} is taken by another AWS account; choose another bucket name`);
         throw e;

@@ -1,6 +1,6 @@
 /**
  * Optional encryption of Temporal payloads at rest (workflow inputs, results, activity arguments, memos,
- * heartbeat details): AES-256-GCM with a key only the worker and the client hold, so the Temporal server and
+ * heartbeat details, query answers, and failure messages with their stack traces): AES-256-GCM with a key only the worker and the client hold, so the Temporal server and
  * anyone reading its database see ciphertext.
  *
  *   MZ_S3_EXPORT_PAYLOAD_KEY            32 random bytes, base64 (`openssl rand -base64 32`). Unset: no encryption.
@@ -139,8 +139,11 @@ export function payloadCodecFromEnv(env: Record<string, string | undefined> = pr
   );
 }
 
-/** The data converter for a worker or client: encrypting when a key is set, Temporal's default otherwise. */
+/**
+ * The data converter for a worker or client: encrypting payloads, and failure messages and stack traces, when a
+ * key is set; Temporal's default otherwise.
+ */
 export function dataConverterFromEnv(env: Record<string, string | undefined> = process.env): DataConverter | undefined {
   const codec = payloadCodecFromEnv(env);
-  return codec ? { payloadCodecs: [codec] } : undefined;
+  return codec ? { payloadCodecs: [codec], failureConverterPath: require.resolve('./encoded-failures') } : undefined;
 }

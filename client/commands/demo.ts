@@ -47,8 +47,9 @@ export const DEMO = {
   scheduleFile: path.join(PROJECT_ROOT, 'examples', 'schedules.yaml'),
   /** The schedule the demo triggers once. */
   triggered: 'orders-daily',
-  csv: { exportName: 'demo-customers-csv', object: 'sample.customers' },
-  parquet: { exportName: 'demo-orders-parquet', object: 'sample.orders_by_day' },
+  /** mz-local --sample-data: a table public.orders, a view public.order_totals, a materialized view public.large_orders. */
+  csv: { exportName: 'demo-orders-csv', object: 'public.orders' },
+  parquet: { exportName: 'demo-large-orders-parquet', object: 'public.large_orders' },
 } as const;
 
 const STEPS = 8;

@@ -4,6 +4,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { parquetReadObjects } from 'hyparquet';
 import type { ExportManifest } from '../../lib/export-manifest';
 import type { TestStack } from './stack';
+import { RAW_PARQUET_PARSERS } from './export-values';
 
 export async function listKeys(stack: TestStack, bucket: string, prefix: string): Promise<string[]> {
   const keys: string[] = [];
@@ -47,17 +48,17 @@ export async function readParquetRows(stack: TestStack, manifest: ExportManifest
   for (const f of manifest.files) {
     const bytes = await getBytes(stack, manifest.location.bucket, f.key);
     const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
-    rows.push(...((await parquetReadObjects({ file })) as Record<string, unknown>[]));
+    rows.push(...((await parquetReadObjects({ file, parsers: RAW_PARQUET_PARSERS })) as Record<string, unknown>[]));
   }
   return rows;
 }
 
 /** The source's rows in the server's text form (null for NULL), with the column names. */
-export async function sourceRows(stack: TestStack, sql: string): Promise<{ columns: string[]; rows: (string | null)[][] }> {
+export async function sourceRows(stack: TestStack, sql: string): Promise<{ columns: string[]; types: number[]; rows: (string | null)[][] }> {
   const mz = await stack.mz();
   try {
     const res = await mz.query({ text: sql, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } });
-    return { columns: res.fields.map((f) => f.name), rows: res.rows as (string | null)[][] };
+    return { columns: res.fields.map((f) => f.name), types: res.fields.map((f) => f.dataTypeID), rows: res.rows as (string | null)[][] };
   } finally {
     await mz.end();
   }
@@ -66,4 +67,20 @@ export async function sourceRows(stack: TestStack, sql: string): Promise<{ colum
 /** Order-insensitive comparison key for a list of rows. */
 export function sortedRows<T>(rows: T[][]): string[] {
   return rows.map((r) => JSON.stringify(r)).sort();
+}
+
+/** Asserts both lists hold the same rows in any order, showing a few rows that differ when they do not. */
+export function assertSameRows(actual: unknown[][], expected: unknown[][]): void {
+  const a = sortedRows(actual);
+  const e = sortedRows(expected);
+  const count = (xs: string[]) => xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>());
+  const ca = count(a);
+  const ce = count(e);
+  const onlyActual = a.filter((x) => (ce.get(x) ?? 0) < (ca.get(x) ?? 0)).slice(0, 3);
+  const onlyExpected = e.filter((x) => (ca.get(x) ?? 0) < (ce.get(x) ?? 0)).slice(0, 3);
+  if (a.length !== e.length || onlyActual.length || onlyExpected.length) {
+    throw new Error(
+      `rows differ: ${a.length} read back, ${e.length} in the source\n  only read back: ${onlyActual.join('\n    ')}\n  only in the source: ${onlyExpected.join('\n    ')}`,
+    );
+  }
 }

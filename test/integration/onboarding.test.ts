@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import {
+  CreateBucketCommand,
   GetBucketOwnershipControlsCommand,
   GetBucketTaggingCommand,
   GetPublicAccessBlockCommand,
@@ -17,6 +18,7 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import {
+  CreatePolicyCommand,
   CreateRoleCommand,
   GetPolicyCommand,
   GetPolicyVersionCommand,
@@ -382,7 +384,7 @@ describe('onboarding and offboarding on the local stack', function () {
     });
   });
 
-  describe('bad inputs', () => {
+  describe('bad inputs and conflicts', () => {
     const cases: [string, Partial<Record<keyof OnboardInput, unknown>>, RegExp][] = [
       ['an invalid bucket name', { bucket: 'Bad_Bucket' }, /bucket: "Bad_Bucket" may contain only lower-case letters/],
       ['a bad principal ARN', { materializePrincipal: 'arn:aws:iam::12:role/x' }, /materializePrincipal: .* is not an IAM role ARN/],
@@ -407,6 +409,42 @@ describe('onboarding and offboarding on the local stack', function () {
         assert.deepEqual(await catalogRows(names.connectionName), []);
       });
     }
+
+    it('adopts an existing bucket, policy and role made by hand, updating the policy to a new version', async () => {
+      const input = freshInput({ createBucket: false });
+      await stack.aws.s3.send(new CreateBucketCommand({ Bucket: input.bucket }));
+      const policy = await stack.aws.iam.send(
+        new CreatePolicyCommand({
+          PolicyName: input.policyName,
+          PolicyDocument: serializePolicy({
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: `arn:aws:s3:::${input.bucket}/*` }],
+          }),
+        }),
+      );
+      await stack.aws.iam.send(
+        new CreateRoleCommand({
+          RoleName: input.roleName,
+          AssumeRolePolicyDocument: serializePolicy(trustPolicy(MZ_LOCAL_PRINCIPAL, 'PENDING')),
+        }),
+      );
+      const result = await onboard(input);
+      assert.equal(result.policyArn, policy.Policy!.Arn);
+      assert.match(result.changes.join('\n'), new RegExp(`bucket ${input.bucket}: adopted as it is`));
+      assert.match(result.changes.join('\n'), /policy .*: new default version v2 replacing v1 \(.*unexpected: Allow s3:\* on arn:aws:s3:::onboard-\w+\/\*\)/);
+      assert.match(result.changes.join('\n'), new RegExp(`role ${input.roleName}: adopted`));
+      assert.equal((await policyVersions(result.policyArn)).length, 2);
+      assert.deepEqual(await trustPolicyOf(input.roleName), trustPolicy(MZ_LOCAL_PRINCIPAL, result.externalId));
+    });
+
+    it("says what to change when the bucket is missing and may not be created, or the region is not the worker's", async () => {
+      const missing = await failureOf(onboard(freshInput({ createBucket: false })));
+      assert.equal(missing.type, 'UserFixableError');
+      assert.match(missing.message, /^bucket: bucket onboard-\w+ does not exist and createBucket is false; create it, or set createBucket to true/);
+      const region = await failureOf(onboard(freshInput({ region: 'eu-west-1' })));
+      assert.equal(region.type, 'UserFixableError');
+      assert.match(region.message, /region is eu-west-1 but the worker runs with AWS_REGION=us-east-1/);
+    });
 
     it('says what differs when the connection name is taken by a connection to another role', async () => {
       const input = freshInput();

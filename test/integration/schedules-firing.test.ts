@@ -19,7 +19,7 @@ const ScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime'
 const run = `f${Date.now().toString(36)}`;
 const BUCKET = `sched-${run}`;
 const CONNECTION = `sched_${run}`;
-const SOURCE = 'sample.orders';
+const SOURCE = 'public.orders';
 /** Short polls so each export takes as little wall time as it can. */
 const TUNING = '{pollInitialMs: 100, pollMaxMs: 500, retryBackoffSeconds: 1, settleQuietSeconds: 1}';
 

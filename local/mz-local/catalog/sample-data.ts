@@ -3,7 +3,7 @@
  *
  *   public.orders               a table of 1,000 orders with the common types (bigint, integer, text,
  *                               numeric(12,2), double precision, boolean, date, timestamptz, uuid, jsonb,
- *                               text[]) and a NULL in every column (order_id 1000 is all NULLs but its id)
+ *                               text[]): 999 generated rows and one row of NULLs, so every column has a NULL
  *   public.order_totals         a view: orders per customer with their total amount
  *   public.large_orders         a materialized view: orders with an amount above 500
  */
@@ -39,7 +39,7 @@ FROM generate_series(1, 999) AS g
 WHERE NOT EXISTS (SELECT 1 FROM public.orders);
 
 INSERT INTO public.orders (order_id)
-SELECT 1000 WHERE NOT EXISTS (SELECT 1 FROM public.orders WHERE order_id = 1000);
+SELECT NULL::bigint WHERE NOT EXISTS (SELECT 1 FROM public.orders WHERE order_id IS NULL);
 
 CREATE OR REPLACE VIEW public.order_totals AS
   SELECT customer, count(*) AS orders, sum(amount) AS total_amount

@@ -1,0 +1,172 @@
+/**
+ * bulkExport end to end on the local stack (Temporal dev server, moto, mz-local with its sample data): CSV and
+ * Parquet exports of a table, a view, a materialized view and a query, read back from S3 and compared with the
+ * source rows; the manifest, _SUCCESS and _latest.json; a re-run of the same logical time; the CLI.
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { PROJECT_ROOT } from '../../local/stack';
+import type { BulkExportResult } from '../../lib/export-types';
+import { createTestAwsConnection, type TestAwsConnection } from '../helpers/aws-connection';
+import { assertSameRows, getJson, listKeys, readCsvRows, readManifest, readParquetRows, sourceRows } from '../helpers/export-readback';
+import { exportInput, progressOf, publishedKeys, runExport, startExport } from '../helpers/export-run';
+import { sharedStack, type TestStack } from '../helpers/stack';
+import { canonicalParquetRow, canonicalTextRow } from '../helpers/export-values';
+
+describe('export: bulkExport on the local stack', function () {
+  let stack: TestStack;
+  let conn: TestAwsConnection;
+  before(async function () {
+    this.timeout(180_000);
+    stack = await sharedStack();
+    conn = await createTestAwsConnection(stack);
+  });
+  after(async function () {
+    this.timeout(30_000);
+    await conn?.cleanup();
+  });
+
+  it('exports the sample table as CSV: rows match the source; manifest, _SUCCESS and _latest.json are published', async () => {
+    const input = exportInput(conn, { object: 'public.orders', format: 'csv', logicalTime: '2024-05-01T00:00:00Z' });
+    const handle = await startExport(stack, input);
+    const result = (await handle.result()) as BulkExportResult;
+
+    const attemptPath = `${conn.prefix}/${input.exportName}/20240501T000000.000Z/attempt-001/`;
+    assert.equal(result.outputPath, `s3://${conn.bucket}/${attemptPath}`);
+    assert.equal(result.manifest, `s3://${conn.bucket}/${attemptPath}manifest.json`);
+    assert.equal(result.logicalTime, '2024-05-01T00:00:00.000Z');
+    assert.equal(result.attempt, 1);
+    assert.equal(result.reusedExisting, false);
+    assert.equal(result.latestUpdated, true);
+
+    const source = await sourceRows(stack, 'SELECT * FROM public.orders');
+    assert.equal(result.rows, source.rows.length);
+    const manifest = await readManifest(stack, result.manifest);
+    const csv = await readCsvRows(stack, manifest);
+    // CSV holds the text forms, NULL as an empty field; jsonb is compared as JSON (Materialize prints it compactly).
+    const canonical = canonicalTextRow(source.types);
+    assertSameRows(csv.map((r) => canonical(r.map((v) => (v === '' ? null : v)))), source.rows.map(canonical));
+
+    // The manifest lists exactly the data files, with their sizes, and says where it came from.
+    const keys = await listKeys(stack, conn.bucket, attemptPath);
+    const dataKeys = keys.filter((k) => /mz-.*-batch-\d{4}-\d{4}\.csv$/.test(k));
+    assert.deepEqual(manifest.files.map((f) => f.key).sort(), dataKeys);
+    assert.deepEqual(keys.filter((k) => !dataKeys.includes(k)).map((k) => path.basename(k)).sort(), ['_SUCCESS', 'manifest.json']);
+    assert.equal(manifest.totals.rows, source.rows.length);
+    assert.equal(manifest.totals.files, dataKeys.length);
+    assert.equal(manifest.totals.bytes, manifest.files.reduce((s, f) => s + f.sizeBytes, 0));
+    assert.equal(result.bytes, manifest.totals.bytes);
+    assert.deepEqual(manifest.source.kind, 'object');
+    assert.match(manifest.source.sha256, /^[0-9a-f]{64}$/);
+    assert.equal(manifest.connection, conn.connectionName);
+    assert.equal(manifest.workflow.workflowId, handle.workflowId);
+    assert.equal(manifest.workflow.runId, result.runId);
+    assert.deepEqual(manifest.rowCountVerifiedBy, ['copy-tag']);
+    assert.ok(Date.parse(manifest.timings.copyFinishedAt) >= Date.parse(manifest.timings.copyStartedAt));
+
+    const latest = await getJson<{ manifest: string; logicalTime: string }>(stack, conn.bucket, `${conn.prefix}/${input.exportName}/_latest.json`);
+    assert.equal(latest.manifest, result.manifest);
+    assert.equal(latest.logicalTime, '2024-05-01T00:00:00.000Z');
+
+    // Runs can be found by export name, logical time and connection; progress reads as done.
+    const described = await handle.describe();
+    assert.equal(described.typedSearchAttributes.getAll().find((p) => p.key.name === 'MzExportName')?.value, input.exportName);
+    assert.equal(described.typedSearchAttributes.getAll().find((p) => p.key.name === 'MzConnection')?.value, conn.connectionName);
+    const lt = described.typedSearchAttributes.getAll().find((p) => p.key.name === 'MzLogicalTime')?.value as Date;
+    assert.equal(new Date(lt).toISOString(), '2024-05-01T00:00:00.000Z');
+    const progress = await progressOf(handle);
+    assert.equal(progress.phase, 'succeeded');
+    assert.equal(progress.rows, source.rows.length);
+    assert.deepEqual(progress.attempts.map((a) => a.outcome), ['succeeded']);
+  });
+
+  it('exports the sample view as Parquet: footer row counts, schema and rows match the source', async () => {
+    const input = exportInput(conn, { object: 'public.order_totals', format: 'parquet' });
+    const result = await runExport(stack, input);
+    const source = await sourceRows(stack, 'SELECT * FROM public.order_totals');
+    const manifest = await readManifest(stack, result.manifest);
+    assert.equal(manifest.format, 'parquet');
+    assert.deepEqual(manifest.rowCountVerifiedBy, ['copy-tag', 'parquet-footers']);
+    assert.equal(manifest.files.reduce((s, f) => s + (f.rows ?? 0), 0), source.rows.length);
+    assert.deepEqual(manifest.schema?.map((c) => c.name), source.columns);
+    const rows = await readParquetRows(stack, manifest);
+    assertSameRows(rows.map((r) => canonicalParquetRow(r, source.columns, source.types)), source.rows.map(canonicalTextRow(source.types)));
+  });
+
+  it('exports the whole sample table as Parquet with every type compared (numeric, timestamptz, uuid, jsonb, text[] and NULLs)', async () => {
+    const input = exportInput(conn, { object: 'public.orders', format: 'parquet' });
+    const result = await runExport(stack, input);
+    const source = await sourceRows(stack, 'SELECT * FROM public.orders');
+    const manifest = await readManifest(stack, result.manifest);
+    const rows = await readParquetRows(stack, manifest);
+    assert.equal(rows.length, source.rows.length);
+    assertSameRows(rows.map((r) => canonicalParquetRow(r, source.columns, source.types)), source.rows.map(canonicalTextRow(source.types)));
+  });
+
+  it('exports a query as Parquet and the materialized view as CSV with a header row', async () => {
+    const query = "SELECT order_id, customer, quantity * 2 AS doubled FROM public.orders WHERE shipped AND customer <> 'it''s'";
+    const q = await runExport(stack, exportInput(conn, { query, format: 'parquet' }));
+    const qSource = await sourceRows(stack, query);
+    const qManifest = await readManifest(stack, q.manifest);
+    assert.equal(qManifest.source.kind, 'query');
+    assert.equal(q.rows, qSource.rows.length);
+    const qRows = await readParquetRows(stack, qManifest);
+    assertSameRows(qRows.map((r) => canonicalParquetRow(r, qSource.columns, qSource.types)), qSource.rows.map(canonicalTextRow(qSource.types)));
+
+    const mv = await runExport(stack, exportInput(conn, { object: 'public.large_orders', format: 'csv', csvHeader: true }));
+    const mvSource = await sourceRows(stack, 'SELECT * FROM public.large_orders');
+    const mvManifest = await readManifest(stack, mv.manifest);
+    assert.deepEqual(mvManifest.csv, { header: true });
+    const first = await stack.aws.s3.send(new GetObjectCommand({ Bucket: conn.bucket, Key: mvManifest.files[0].key }));
+    assert.equal((await first.Body!.transformToString()).split('\n')[0], mvSource.columns.join(','));
+    const csv = await readCsvRows(stack, mvManifest);
+    const canonical = canonicalTextRow(mvSource.types);
+    assertSameRows(csv.map((r) => canonical(r.map((v) => (v === '' ? null : v)))), mvSource.rows.map(canonical));
+  });
+
+  it('returns the already published manifest when the same export and logical time run again, exporting nothing', async () => {
+    const input = exportInput(conn, { object: 'public.order_totals', format: 'csv', logicalTime: '2024-06-01T12:00:00Z' });
+    const first = await runExport(stack, input);
+    const keysBefore = await listKeys(stack, conn.bucket, `${conn.prefix}/${input.exportName}/`);
+    const second = await runExport(stack, input);
+    assert.equal(second.reusedExisting, true);
+    assert.equal(second.manifest, first.manifest);
+    assert.equal(second.attempt, 1);
+    assert.equal(second.rows, first.rows);
+    assert.deepEqual(second.attempts, []);
+    const keysAfter = await listKeys(stack, conn.bucket, `${conn.prefix}/${input.exportName}/`);
+    assert.deepEqual(keysAfter, keysBefore);
+    // A backfill of an earlier logical time publishes its own attempt but does not move _latest.json back.
+    const older = await runExport(stack, { ...input, logicalTime: '2024-05-31T12:00:00Z' });
+    assert.equal(older.latestUpdated, false);
+    const latest = await getJson<{ manifest: string }>(stack, conn.bucket, `${conn.prefix}/${input.exportName}/_latest.json`);
+    assert.equal(latest.manifest, first.manifest);
+    assert.equal((await publishedKeys(stack, input)).filter((k) => k.endsWith('manifest.json')).length, 2);
+  });
+
+  it('CLI: `export --json` starts the workflow, waits and prints the result; bad input fails before starting', () => {
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'client', 'main.ts'), ...args], {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, ...stack.env },
+        encoding: 'utf8',
+        timeout: 90_000,
+      });
+    const name = `cli-${Date.now()}`;
+    const ok = cli([
+      'export', '--name', name, '--connection', conn.connectionName, '--object', 'public.order_totals',
+      '--to', `s3://${conn.bucket}/${conn.prefix}`, '--format', 'csv', '--logical-time', '2024-07-01T00:00:00Z', '--json',
+    ]);
+    assert.equal(ok.status, 0, ok.stderr);
+    const result = JSON.parse(ok.stdout) as BulkExportResult;
+    assert.equal(result.exportName, name);
+    assert.equal(result.manifest, `s3://${conn.bucket}/${conn.prefix}/${name}/20240701T000000.000Z/attempt-001/manifest.json`);
+    assert.match(ok.stderr, /started export-.*20240701T000000\.000Z/);
+
+    const bad = cli(['export', '--name', name, '--connection', conn.connectionName, '--object', 'x', '--query', 'SELECT 1', '--to', `s3://${conn.bucket}/${conn.prefix}`]);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /give exactly one: an object .* or a SELECT query/);
+  });
+});

@@ -1,0 +1,96 @@
+/** COPY ... TO validations: Materialize's messages and SQLSTATEs, and that nothing reaches S3 when they fail. */
+import * as assert from 'node:assert/strict';
+import type { Client } from 'pg';
+import { connect, expectPgError, listKeys, putObject, setupExport, sharedStack, type ExportSetup, type SharedStack } from './helpers';
+
+describe('mz-local COPY TO validation', function () {
+  let stack: SharedStack;
+  let c: Client;
+  let s: ExportSetup;
+  let n = 0;
+  const target = () => `s3://${s.bucket}/${s.prefix}/val-${String(++n).padStart(3, '0')}`;
+
+  before(async function () {
+    this.timeout(60_000);
+    stack = await sharedStack();
+    c = await connect(stack.server);
+    s = await setupExport(stack.moto, c);
+    await c.query('CREATE TABLE IF NOT EXISTS val_t (a int, i interval, n39 numeric(39,39), ok text)');
+  });
+  after(async () => {
+    await c?.end();
+  });
+
+  const cases: { name: string; sql: () => string; message: string | RegExp; code?: string }[] = [
+    { name: 'no AWS CONNECTION', sql: () => `COPY val_t TO '${target()}' WITH (FORMAT = 'csv')`, message: 'AWS CONNECTION is required for COPY ... TO <expr>' },
+    { name: 'no FORMAT', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, MAX FILE SIZE = '20MB')`, message: 'COPY TO <expr> requires a FORMAT option' },
+    { name: 'FORMAT text', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'text')`, message: 'FORMAT TEXT not yet supported' },
+    { name: 'FORMAT binary', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'binary')`, message: 'FORMAT BINARY not yet supported' },
+    { name: 'unknown FORMAT', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'xml')`, message: 'unknown FORMAT: xml' },
+    { name: 'a non-s3 URL', sql: () => `COPY val_t TO '/path/' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`, message: "only 's3://...' urls are supported as COPY TO target" },
+    { name: 'another scheme', sql: () => `COPY val_t TO 'gs://${s.bucket}/x' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`, message: "only 's3://...' urls are supported as COPY TO target" },
+    { name: 'a NULL target', sql: () => `COPY val_t TO NULL WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`, message: 'COPY TO target value can not be null' },
+    { name: 'a NULL-valued expression', sql: () => `COPY val_t TO 's3://' || NULL::text WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`, message: 'COPY TO target value can not be null' },
+    { name: 'a non-text target', sql: () => `COPY val_t TO 1234 WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`, message: 'COPY TO target must have type text, not type integer' },
+    { name: 'mz_now() in the target', sql: () => `COPY val_t TO 's3://${s.bucket}/${s.prefix}/' || mz_now()::text WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`, message: /^cannot call mz_now in this/ },
+    { name: 'ORDER BY', sql: () => `COPY (SELECT * FROM val_t ORDER BY 1) TO NULL WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`, message: 'ORDER BY is not supported in SELECT query for COPY statements' },
+    { name: 'a column list', sql: () => `COPY val_t (a) TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`, message: /^specifying columns for COPY <table_name> TO commands not yet supported/ },
+    { name: 'SUBSCRIBE', sql: () => `COPY (SUBSCRIBE val_t) TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`, message: /^COPY TO '.*' not supported$/ },
+    { name: 'MAX FILE SIZE below 16MB', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', MAX FILE SIZE = '1kB')`, message: 'MAX FILE SIZE cannot be less than 16MB' },
+    { name: 'MAX FILE SIZE above 4GB', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', MAX FILE SIZE = '5GB')`, message: 'MAX FILE SIZE cannot be greater than 4GB' },
+    { name: 'an unparsable MAX FILE SIZE', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', MAX FILE SIZE = '16mb')`, message: /^invalid MAX FILE SIZE: couldn't parse "mb" into a known SI unit/ },
+    { name: 'a bucket-only URL', sql: () => `COPY val_t TO 's3://${s.bucket}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`, message: /names only a bucket; it must include a path/ },
+    { name: 'an unknown connection', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = nope, FORMAT = 'csv')`, message: "unknown catalog item 'nope'", code: '42704' },
+    { name: 'an unknown relation', sql: () => `COPY no_such_table TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`, message: "unknown catalog item 'no_such_table'", code: '42704' },
+    { name: 'a multi-byte delimiter', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', DELIMITER = '||')`, message: 'COPY delimiter must be a single one-byte character' },
+    { name: 'delimiter equal to quote', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', DELIMITER = '"')`, message: 'COPY delimiter and quote must be different' },
+    { name: 'a repeated option', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', FORMAT = 'csv')`, message: 'COPY option FORMAT specified more than once' },
+    {
+      name: 'interval and numeric(39,39) in Parquet',
+      sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'parquet')`,
+      message: 'Cannot encode the following columns/types: ["i: Interval", "n39: Numeric { max_scale: Some(NumericMaxScale(39)) }"]',
+    },
+  ];
+
+  for (const tc of cases) {
+    it(`rejects ${tc.name}`, async () => {
+      const e = await expectPgError(() => c.query(tc.sql()));
+      if (typeof tc.message === 'string') assert.equal(e.message, tc.message);
+      else assert.match(e.message, tc.message);
+      assert.equal(e.code, tc.code ?? '58000');
+    });
+  }
+
+  it('wrote nothing to S3 for any of them', async () => {
+    assert.deepEqual(await listKeys(stack.moto, s.bucket, `${s.prefix}/val-`), []);
+  });
+
+  it('evaluates the target expression with the engine (now() allowed)', async () => {
+    const r = await c.query(
+      `COPY (SELECT 1 AS one) TO 's3://${s.bucket}/${s.prefix}/expr/' || to_char(now(), 'YYYY-MM-DD') WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`,
+    );
+    assert.equal(r.rowCount, 1);
+    const day = (await c.query(`SELECT to_char(now(), 'YYYY-MM-DD') AS d`)).rows[0].d;
+    const keys = await listKeys(stack.moto, s.bucket, `${s.prefix}/expr/${day}/`);
+    assert.equal(keys.length, 1);
+    assert.match(keys[0], new RegExp(`^${s.prefix}/expr/${day}/mz-t\\d+-batch-0000-0001\\.csv$`));
+  });
+
+  it('refuses a non-empty path, matching it as a bare prefix (run1 is not empty when run10/ exists)', async () => {
+    await putObject(stack.moto, s.bucket, `${s.prefix}/prefix/run10/existing.csv`);
+    await putObject(stack.moto, s.bucket, `${s.prefix}/prefix/run10/other.csv`);
+    const e = await expectPgError(() => c.query(`COPY val_t TO 's3://${s.bucket}/${s.prefix}/prefix/run1/' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`));
+    assert.equal(e.message, 'S3 bucket path is not empty, contains 2 objects');
+    assert.equal(e.code, '58000');
+    assert.deepEqual(await listKeys(stack.moto, s.bucket, `${s.prefix}/prefix/run1/`), [], 'no sentinel was written');
+    const ok = await c.query(`COPY val_t TO 's3://${s.bucket}/${s.prefix}/prefix/run2/' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`);
+    assert.equal(ok.command, 'COPY');
+  });
+
+  it('a path used once can never be used again', async () => {
+    const t = `s3://${s.bucket}/${s.prefix}/once`;
+    await c.query(`COPY (SELECT 1) TO '${t}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`);
+    const e = await expectPgError(() => c.query(`COPY (SELECT 1) TO '${t}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`));
+    assert.equal(e.message, 'S3 bucket path is not empty, contains 1 objects');
+  });
+});
