@@ -36,6 +36,9 @@ export interface BenchEnv {
 }
 
 export async function startBenchEnv(opts: { log: (line: string) => void }): Promise<BenchEnv> {
+  // The bench's own AWS clients talk to moto, which takes any key; the default chain needs one to be set.
+  process.env.AWS_ACCESS_KEY_ID ??= 'testing';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'testing';
   const dir = path.join(PROJECT_ROOT, '.local', `bench-${process.pid}`);
   fs.rmSync(dir, { recursive: true, force: true });
   opts.log(`starting the bench stack in ${dir}`);

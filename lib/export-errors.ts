@@ -90,12 +90,23 @@ export function classifyCopyError(e: CopyErrorFacts, ctx: CopyErrorContext): Cla
   if (/bucket path is not empty/i.test(e.message)) {
     return { type: COPY_FAILURE.pathNotEmpty, message: `${ctx.targetUri} already holds objects: ${e.message}` };
   }
+  // Materialize could not assume the connection's role: right after a trust-policy change that is IAM still
+  // propagating, so another attempt may pass; the S3 advice below would mislead.
+  if (/sts:AssumeRole|AssumeRole/i.test(words)) {
+    return {
+      type: COPY_FAILURE.failed,
+      message: `Materialize could not assume the role of connection ${ctx.connectionName}: ${words}. If its trust policy just changed, IAM may still be propagating; otherwise run onboarding again (it rewrites the trust policy) and check VALIDATE CONNECTION ${ctx.connectionName}.`,
+    };
+  }
   for (const rule of USER_FIXABLE) {
     if (rule.test.test(words)) return { type: COPY_FAILURE.userFixable, message: `${words}. To fix: ${rule.advice(ctx)}.` };
   }
   const code = e.code ?? '';
   if ((e.errno && TRANSIENT_ERRNO.test(e.errno)) || TRANSIENT_MESSAGE.test(words) || /^(08|57P|53)/.test(code)) {
     return { type: COPY_FAILURE.transient, message: `lost the COPY's connection to Materialize: ${words}` };
+  }
+  if (/^(28|3D)/.test(code)) {
+    return { type: COPY_FAILURE.userFixable, message: `${words}. To fix: check the user, password and database in the worker's MZ_URL (or MZ_URL_<PROFILE>).` };
   }
   // Syntax, undefined objects and privileges (class 42), unsupported features (0A) and data errors (22)
   // do not change by retrying.

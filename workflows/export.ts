@@ -9,6 +9,7 @@
  * and the next attempt gets the next folder. Deterministic code only: activities do every side effect.
  */
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -100,6 +101,9 @@ export async function bulkExport(rawInput: BulkExportInput): Promise<BulkExportR
     // A COPY is never retried into the same folder (Materialize refuses a non-empty path): the loop below
     // starts the next attempt in the next folder.
     retry: { maximumAttempts: 1 },
+    // Cleanup after a cancellation must not start before the COPY has really stopped (explicit: leaving it
+    // unset means TRY_CANCEL, which reports the cancellation at once).
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
 
   const settleAndClean = async (key: string, copy: 'ended' | 'lost'): Promise<{ settled: AwaitCompleteResult; cleaned: number }> => {

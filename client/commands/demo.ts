@@ -121,7 +121,7 @@ export async function run(args: ParsedArgs): Promise<void> {
         format,
         ...(format === 'csv' ? { csvHeader: true } : {}),
       };
-      const result = await runWithProgress<BulkExportResult>(client, 'bulkExport', `demo-${spec.exportName}-${Date.now()}`, input, exportLine);
+      const result = await runWithProgress<BulkExportResult>(client, 'bulkExport', `${spec.exportName}-${Date.now()}`, input, exportLine);
       detail(`${spec.object} → ${result.rows} rows in ${result.files} ${format} file(s), ${result.bytes} bytes; manifest ${result.manifest}`);
       exports.push(result);
     }

@@ -65,7 +65,7 @@ export async function run(args: ParsedArgs): Promise<void> {
       result = (await waitWithProgress(handle, say)) as BulkExportResult;
     } catch (e) {
       // The workflow's own message says what failed and what to change; no stack trace.
-      console.error(`mz-s3-export: export ${resolved.exportName} failed: ${failureMessage(e)}`);
+      console.error(`mz-s3-export: ${failureMessage(e)}`);
       process.exitCode = 1;
       return;
     }
@@ -105,9 +105,10 @@ async function waitWithProgress(handle: WorkflowHandle, say: (l: string) => void
   const poll = (async () => {
     while (!done) {
       const p = await handle.query(progressQuery).catch(() => undefined);
-      const line = p ? progressLine(p) : '';
-      if (line && line !== last && !done) say(line);
-      last = line || last;
+      // A new line when something but the clock changed.
+      const key = p ? progressLine({ ...p, elapsedSeconds: 0, startedAt: new Date().toISOString() }) : '';
+      if (p && key !== last && !done) say(progressLine(p));
+      last = key || last;
       await new Promise((r) => setTimeout(r, 1000));
     }
   })();

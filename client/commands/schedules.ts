@@ -59,7 +59,8 @@ export async function run(args: ParsedArgs): Promise<void> {
         if (!rows.length) return console.log("No schedules managed by mz-s3-export; create them with 'schedules apply -f FILE'.");
         for (const r of rows) {
           console.log(`${r.scheduleId}  (set ${r.scheduleSet})  ${r.when}`);
-          console.log(`    ${r.paused ? `PAUSED: ${r.note ?? ''}` : 'active'}; next fire ${r.nextFire ?? '(none)'}; runs taken ${r.actionsTaken}, skipped for overlap ${r.skippedOverlap}`);
+          const next = r.nextFire ? `${r.paused ? 'would fire next' : 'next fire'} ${r.nextFire}` : 'no further fires';
+          console.log(`    ${r.paused ? `PAUSED: ${r.note ?? ''}` : 'active'}; ${next}; runs taken ${r.actionsTaken}, skipped for overlap ${r.skippedOverlap}`);
           if (r.lastFire) console.log(`    last fire ${r.lastFire.scheduledAt} → ${r.lastFire.workflowId}`);
           for (const w of r.running) console.log(`    running ${w}`);
         }
@@ -159,6 +160,8 @@ async function waitForScheduledRuns(client: Client, nameOrId: string, from: Date
   const query =
     `TemporalScheduledById = '${toScheduleId(nameOrId)}' AND TemporalScheduledStartTime >= '${from.toISOString()}'` +
     ` AND TemporalScheduledStartTime <= '${to.toISOString()}'`;
+  let last = '';
+  let idleSince = Date.now();
   for (;;) {
     const ids: string[] = [];
     let open = 0;
@@ -167,7 +170,14 @@ async function waitForScheduledRuns(client: Client, nameOrId: string, from: Date
       if (info.status.name === 'RUNNING') open++;
     }
     if (ids.length >= count && open === 0) return waitForRuns(client, ids.sort());
-    process.stdout.write(`  waiting: ${ids.length - open} of ${count} done\r`);
+    if (open > 0) idleSince = Date.now();
+    else if (Date.now() - idleSince > 30_000) {
+      // Nothing runs and nothing new starts: the overlap policy skipped the remaining fires.
+      console.log(`  only ${ids.length} of ${count} fires started; the overlap policy skipped the others`);
+      return waitForRuns(client, ids.sort());
+    }
+    const line = `  waiting: ${ids.length - open} of ${count} done, ${open} running`;
+    if (line !== last) console.log((last = line));
     await sleep(1000);
   }
 }

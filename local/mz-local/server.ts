@@ -150,9 +150,10 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
         srv.close(() => resolve());
         for (const s of sockets) s.destroy();
       });
+      // let sessions stop and roll back before the engine goes
+      const deadline = Date.now() + 3000;
+      while (sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       aws.close();
-      // let sessions roll back before the engine goes
-      await new Promise((r) => setTimeout(r, 20));
       await engine.close();
       log.info('mz-local stopped');
     })());

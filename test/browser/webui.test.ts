@@ -87,14 +87,25 @@ describe('Temporal Web UI (chromium)', function () {
     assert.equal(result.exportName, input.exportName);
     await stack.aws.s3.send(new HeadObjectCommand({ Bucket: input.bucket, Key: result.manifestKey.replace(/manifest\.json$/, '_SUCCESS') }));
 
-    // And the UI shows it completed, with the run's result.
-    await page.goto(`${ui}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`);
-    await waitFor('the run page to show Completed', async () => {
-      if (await isVisible(page, page.getByText('Completed', { exact: true }))) return true;
-      await page.reload();
-      return false;
-    });
+    // And the UI shows it completed: follow the form's "Workflow started successfully" link to the run's page.
+    await page.getByRole('link', { name: 'Workflow started successfully' }).first().click();
+    await page.waitForURL(new RegExp(`/workflows/${workflowId}/[0-9a-f-]{36}/`));
     fs.mkdirSync(ARTIFACTS, { recursive: true });
+    fs.rmSync(path.join(ARTIFACTS, 'webui-bulkExport-run-FAILED.png'), { force: true });
+    let lastReload = Date.now();
+    await waitFor(
+      'the run page to show Completed',
+      async () => {
+        if (await isVisible(page, page.getByText(/^completed$/i))) return true;
+        if (Date.now() - lastReload > 3000) {
+          await page.reload();
+          lastReload = Date.now();
+        }
+        return false;
+      },
+      60_000,
+      () => page.screenshot({ path: path.join(ARTIFACTS, 'webui-bulkExport-run-FAILED.png'), fullPage: true }),
+    );
     const shot = path.join(ARTIFACTS, 'webui-bulkExport-run.png');
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(fs.statSync(shot).size > 10_000, 'the screenshot was written');
@@ -105,11 +116,12 @@ async function isVisible(page: Page, locator: ReturnType<Page['getByText']>): Pr
   return locator.first().isVisible().catch(() => false);
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 90_000, onTimeout?: () => Promise<unknown>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
     await sleep(500);
   }
+  await onTimeout?.().catch(() => undefined);
   assert.fail(`timed out waiting for ${what}`);
 }

@@ -7,11 +7,13 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { PROJECT_ROOT } from '../../local/stack';
+import { renderLogicalTime } from '../../lib/export-paths';
 import type { BulkExportResult } from '../../lib/export-types';
 import { createTestAwsConnection, type TestAwsConnection } from '../helpers/aws-connection';
 import { assertSameRows, getJson, listKeys, readCsvRows, readManifest, readParquetRows, sourceRows } from '../helpers/export-readback';
-import { exportInput, progressOf, publishedKeys, runExport, startExport } from '../helpers/export-run';
+import { eventually, exportInput, progressOf, publishedKeys, runExport, startExport } from '../helpers/export-run';
 import { sharedStack, type TestStack } from '../helpers/stack';
 import { canonicalParquetRow, canonicalTextRow } from '../helpers/export-values';
 
@@ -144,6 +146,30 @@ describe('export: bulkExport on the local stack', function () {
     const latest = await getJson<{ manifest: string }>(stack, conn.bucket, `${conn.prefix}/${input.exportName}/_latest.json`);
     assert.equal(latest.manifest, first.manifest);
     assert.equal((await publishedKeys(stack, input)).filter((k) => k.endsWith('manifest.json')).length, 2);
+  });
+
+  it("takes a Temporal Schedule's fire time as the logical time when the input has none", async () => {
+    const input = exportInput(conn, { object: 'public.order_totals', format: 'csv' });
+    const schedule = await stack.temporal.schedule.create({
+      scheduleId: `export-test-${input.exportName}`,
+      spec: { intervals: [{ every: '1 day' }] },
+      action: { type: 'startWorkflow', workflowType: 'bulkExport', taskQueue: stack.taskQueue, args: [input] },
+      state: { paused: true },
+    });
+    try {
+      await schedule.trigger();
+      const started = await eventually('the schedule to start a run', async () => (await schedule.describe()).info.recentActions[0]?.action);
+      const run = stack.temporal.workflow.getHandle(started.workflow.workflowId, started.workflow.firstExecutionRunId);
+      const result = (await run.result()) as BulkExportResult;
+      const scheduledAt = (await run.describe()).typedSearchAttributes.get(
+        defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME),
+      );
+      assert.ok(scheduledAt, 'the run carries TemporalScheduledStartTime');
+      assert.equal(result.logicalTime, new Date(scheduledAt).toISOString());
+      assert.ok(result.outputPath.includes(`/${renderLogicalTime(scheduledAt)}/attempt-001/`), result.outputPath);
+    } finally {
+      await schedule.delete();
+    }
   });
 
   it('CLI: `export --json` starts the workflow, waits and prints the result; bad input fails before starting', () => {

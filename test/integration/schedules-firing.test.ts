@@ -4,6 +4,9 @@
  * fires publishes three logical-time folders; with overlap skip, fires while a run is still going are skipped.
  */
 import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Client, ScheduleHandle } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
@@ -13,6 +16,8 @@ import type { BulkExportResult } from '../../lib/export-types';
 import { applyPlan, planSchedules } from '../../client/schedules/reconcile';
 import { backfillSchedule } from '../../client/schedules/operations';
 import { sleep } from '../../local/processes';
+import { PROJECT_ROOT } from '../../local/stack';
+import type { RunSummary } from '../../client/schedules/runs';
 import { sharedStack, type TestStack } from '../helpers/stack';
 
 const ScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
@@ -74,6 +79,11 @@ ${entry}`);
     return out;
   }
 
+  const cli = (...args: string[]) =>
+    promisify(execFile)(path.join(PROJECT_ROOT, 'bin', 'mz-s3-export'), args, {
+      env: { ...process.env, ...stack.env, NODE_NO_WARNINGS: '1' },
+    });
+
   async function keysUnder(prefix: string): Promise<string[]> {
     const res = await stack.aws.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
     return (res.Contents ?? []).map((o) => o.Key!).sort();
@@ -105,6 +115,13 @@ ${entry}`);
       await (await stack.aws.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: result.manifestKey }))).Body!.transformToString(),
     );
     assert.equal(new Date(manifest.logicalTime).getTime(), new Date(scheduledAt).getTime());
+
+    // Trigger-now from the CLI on the (paused) schedule: one more run, its logical time the trigger time.
+    const triggered = JSON.parse((await cli('schedules', 'trigger', name, '--wait', '--json')).stdout.replace(/^Started .*\n/, '')) as RunSummary[];
+    assert.equal(triggered.length, 1);
+    assert.equal(triggered[0].state, 'COMPLETED');
+    assert.equal(new Date(triggered[0].logicalTime!).getTime(), new Date(triggered[0].workflowId.slice(`mz-s3-export:${name}-`.length)).getTime());
+    assert.match(triggered[0].manifest!, new RegExp(`^s3://${BUCKET}/exports/${name}/\\d{8}T\\d{6}\\.000Z/attempt-001/manifest\\.json$`));
   });
 
   it('a backfill over three past fire times publishes three distinct logical-time folders', async () => {
@@ -135,6 +152,15 @@ ${entry}`);
     assert.deepEqual(folders, ['20240301T010000.000Z', '20240301T020000.000Z', '20240301T030000.000Z']);
     for (const f of folders) assert.ok(keys.includes(`exports/${name}/${f}/attempt-001/_SUCCESS`), `${f} is published`);
     assert.equal((await runsOf(`mz-s3-export:${name}`)).length, 3, 'one run per missed fire, no more');
+
+    // The CLI lists them by export name through the search attributes.
+    const listed = JSON.parse((await cli('runs', '--export', name, '--json')).stdout) as RunSummary[];
+    assert.deepEqual(listed.map((r) => [r.state, r.logicalTime, r.scheduleId]).sort(), [
+      ['COMPLETED', '2024-03-01T01:00:00.000Z', `mz-s3-export:${name}`],
+      ['COMPLETED', '2024-03-01T02:00:00.000Z', `mz-s3-export:${name}`],
+      ['COMPLETED', '2024-03-01T03:00:00.000Z', `mz-s3-export:${name}`],
+    ]);
+    assert.ok(listed.every((r) => r.rows === results[0].rows && r.manifest?.endsWith('/attempt-001/manifest.json')));
   });
 
   it('with overlap skip, fires while a run is still going are skipped', async () => {

@@ -2,15 +2,15 @@
 import * as assert from 'node:assert/strict';
 import { S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse/sync';
-import type { Client } from 'pg';
+import type { Client, QueryConfig } from 'pg';
 import { AuthorizedS3 } from '../../local/mz-local/aws/aws-access';
 import { CsvBatchUploader } from '../../local/mz-local/copy/batch-uploaders';
 import { CsvEncoder } from '../../local/mz-local/copy/csv-encoder';
 import { S3KeyManager } from '../../local/mz-local/copy/s3-keys';
 import { silentLogger } from '../../local/mz-local/log';
-import { awsClients, connect, getObject, listKeys, setupExport, sharedStack, type ExportSetup, type SharedStack } from './helpers';
+import { awsClients, connect, fakeRole, getObject, listKeys, setupExport, sharedStack, type ExportSetup, type SharedStack } from './helpers';
 
-const rawText = { types: { getTypeParser: () => (v: string) => v } };
+const rawText = { types: { getTypeParser: (() => (v: string) => v) as never } };
 
 describe('mz-local COPY TO S3 (CSV)', function () {
   let stack: SharedStack;
@@ -52,7 +52,7 @@ describe('mz-local COPY TO S3 (CSV)', function () {
       parsed.push(...rows);
     }
     assert.equal(parsed.length, 1000);
-    const expected = await c.query({ text: 'SELECT * FROM orders', rowMode: 'array', ...rawText } as never);
+    const expected = await c.query({ text: 'SELECT * FROM orders', rowMode: 'array', ...rawText });
     const key = (row: (string | null)[]) => row[0] ?? '';
     const byId = new Map(parsed.map((row) => [row[0], row]));
     for (const row of expected.rows as (string | null)[][]) {
@@ -101,6 +101,14 @@ describe('mz-local COPY TO S3 (CSV)', function () {
       assert.match(out[0].key, /mz-t\d+-batch-0000-0001\.csv$/);
       assert.equal(out[0].body, header ? 'a,b\n' : '');
     }
+  });
+
+  it('runs over the extended protocol (Parse/Bind/Execute) as well', async () => {
+    const path = `${s.prefix}/csv-extended`;
+    const r = await c.query({ text: `COPY (SELECT 1 AS a) TO 's3://${s.bucket}/${path}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`, queryMode: 'extended' } as QueryConfig);
+    assert.equal(r.command, 'COPY');
+    assert.equal(r.rowCount, 1);
+    assert.equal((await files(path)).map((f) => f.body).join(''), '1\n');
   });
 
   it('runs inside a read transaction', async () => {
@@ -159,14 +167,3 @@ describe('mz-local COPY TO S3 (CSV)', function () {
   });
 });
 
-export function fakeRole() {
-  return {
-    roleArn: 'arn:aws:iam::123456789012:role/test',
-    roleName: 'test',
-    account: '123456789012',
-    sessionArn: 'arn:aws:sts::123456789012:assumed-role/test/s',
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    region: 'us-east-1',
-    endpoint: undefined,
-  };
-}

@@ -253,3 +253,16 @@ if (typeof after === 'function') {
     await s.moto.stop();
   });
 }
+
+/** An assumed role for tests that drive the uploaders directly (no trust checks involved). */
+export function fakeRole() {
+  return {
+    roleArn: 'arn:aws:iam::123456789012:role/test',
+    roleName: 'test',
+    account: '123456789012',
+    sessionArn: 'arn:aws:sts::123456789012:assumed-role/test/s',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    region: 'us-east-1',
+    endpoint: undefined,
+  };
+}

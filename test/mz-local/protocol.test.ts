@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { Client, Query } from 'pg';
+import { Client, Query, type QueryConfig } from 'pg';
 import type { MzLocalServer } from '../../local/mz-local/server';
 import { connect, expectPgError, freePort, sharedStack, sleep, startServer, type SharedStack } from './helpers';
 
@@ -91,13 +91,13 @@ describe('mz-local protocol', function () {
 
   it('answers Materialize statements over the extended protocol too', async () => {
     const c = await open();
-    const r = await c.query({ text: 'SHOW mz_local_batch_delay_ms', queryMode: 'extended' } as never);
+    const r = await c.query({ text: 'SHOW mz_local_batch_delay_ms', queryMode: 'extended' } as QueryConfig);
     assert.deepEqual(r.rows, [{ mz_local_batch_delay_ms: '0' }]);
     const named = await c.query({ name: 'show_conns', text: 'SHOW CONNECTIONS' });
     assert.deepEqual(named.fields.map((f) => f.name), ['name', 'type', 'comment']);
     const again = await c.query({ name: 'show_conns', text: 'SHOW CONNECTIONS' });
     assert.deepEqual(again.fields.map((f) => f.name), ['name', 'type', 'comment']);
-    const e = await expectPgError(() => c.query({ text: 'VALIDATE CONNECTION does_not_exist', queryMode: 'extended' } as never));
+    const e = await expectPgError(() => c.query({ text: 'VALIDATE CONNECTION does_not_exist', queryMode: 'extended' } as QueryConfig));
     assert.match(e.message, /unknown catalog item 'does_not_exist'/);
     assert.equal((await c.query('SELECT 1 AS ok', [])).rows[0].ok, 1);
   });

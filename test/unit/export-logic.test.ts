@@ -172,6 +172,7 @@ describe('COPY error classification', () => {
     assert.equal(denied.type, COPY_FAILURE.userFixable);
     assert.match(denied.message, /IAM role behind connection aws_conn may not write to s3:\/\/b\/p\/x/);
     assert.equal(type({ code: '42601', message: 'syntax error at or near "x"' }), COPY_FAILURE.userFixable);
+    assert.match(classifyCopyError({ code: '28P01', message: 'password authentication failed for user "materialize"' }, ctx).message, /MZ_URL/);
   });
 
   it('tells retry-in-a-fresh-folder cases apart', () => {
@@ -180,6 +181,9 @@ describe('COPY error classification', () => {
     assert.equal(type({ message: 'Connection terminated unexpectedly' }), COPY_FAILURE.transient);
     assert.equal(type({ code: '57P01', message: 'terminating connection due to administrator command' }), COPY_FAILURE.transient);
     assert.equal(type({ code: 'XX000', message: 'mz-local: injected failure after 2 files' }), COPY_FAILURE.failed);
+    const assume = classifyCopyError({ code: '58000', message: 'AccessDenied: User: arn:aws:iam::123456789012:role/MaterializeConnection is not authorized to perform: sts:AssumeRole' }, ctx);
+    assert.equal(assume.type, COPY_FAILURE.failed, 'IAM may still be propagating: worth another attempt');
+    assert.match(assume.message, /could not assume the role of connection aws_conn/);
   });
 });
 

@@ -41,7 +41,7 @@ export class TrustPropagation {
     if (prev.text !== text) {
       prev.text = text;
       prev.changedAt = now;
-      this.log.info(`trust policy of ${roleArn} changed; assumption is refused for ${this.delaySeconds()}s while it propagates`);
+      if (this.delaySeconds() > 0) this.log.info(`trust policy of ${roleArn} changed; assumption is refused for ${this.delaySeconds()}s while it propagates`);
     }
     return prev.changedAt;
   }

@@ -6,11 +6,18 @@
  * Long operations (COPY ... TO S3) take the engine only for each chunk they fetch.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { Logger } from '../log';
 import { parseBackendMessages, type ParsedMessages } from '../protocol/backend-stream';
 import { frontendMessage } from '../protocol/wire';
 import { Mutex } from './mutex';
+
+interface EmscriptenFs {
+  mkdirTree(path: string): void;
+  mount(type: unknown, opts: { root: string }, mountpoint: string): void;
+}
 
 /** Anything that can own the engine: a session, or an internal task. */
 export type EngineOwner = object;
@@ -22,6 +29,8 @@ export class Engine {
   private constructor(
     readonly db: PGlite,
     private readonly log: Logger,
+    /** Host directory holding the engine's temporary files when the data lives in memory. */
+    private readonly spillDir: string | null,
   ) {}
 
   static async open(opts: { dataDir?: string; log: Logger }): Promise<Engine> {
@@ -31,7 +40,24 @@ export class Engine {
       dataDir = fs.realpathSync(opts.dataDir);
     }
     const db = await PGlite.create(dataDir ? { dataDir } : {});
-    return new Engine(db, opts.log);
+    let spillDir: string | null = null;
+    if (!dataDir) {
+      // Temporary files (sorts, hash joins, the result a COPY's WITH HOLD cursor keeps) would otherwise
+      // live in the in-memory filesystem; put them on disk so a large COPY does not grow memory.
+      try {
+        spillDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mz-local-spill-'));
+        const res = await db.query<{ data_directory: string }>('SHOW data_directory');
+        const mountPoint = `${res.rows[0].data_directory}/base/pgsql_tmp`;
+        const mod = (db as unknown as { mod: { FS: EmscriptenFs; NODEFS: unknown } }).mod;
+        mod.FS.mkdirTree(mountPoint);
+        mod.FS.mount(mod.NODEFS, { root: spillDir }, mountPoint);
+      } catch (e) {
+        opts.log.warn(`temporary files stay in memory: ${(e as Error).message}`);
+        if (spillDir) fs.rmSync(spillDir, { recursive: true, force: true });
+        spillDir = null;
+      }
+    }
+    return new Engine(db, opts.log, spillDir);
   }
 
   /** Whether `owner` currently holds the engine. */
@@ -97,6 +123,7 @@ export class Engine {
     } catch (e) {
       this.log.warn(`engine close: ${(e as Error).message}`);
     }
+    if (this.spillDir) fs.rmSync(this.spillDir, { recursive: true, force: true });
   }
 }
 

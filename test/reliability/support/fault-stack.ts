@@ -40,6 +40,9 @@ export interface FaultStack {
 }
 
 export async function startFaultStack(): Promise<FaultStack> {
+  // The test's own AWS clients talk to moto, which takes any key; the default chain needs one to be set.
+  process.env.AWS_ACCESS_KEY_ID ??= 'testing';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'testing';
   const dir = path.join(PROJECT_ROOT, '.local', `faults-${process.pid}`);
   fs.rmSync(dir, { recursive: true, force: true });
   const logDir = path.join(dir, 'logs');
