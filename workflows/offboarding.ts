@@ -5,37 +5,16 @@
  */
 import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { InvalidInputError } from '../lib/errors';
-import { resolveOffboardInput, type ResolvedOffboardInput } from '../lib/onboarding-input';
-import { OFFBOARDING_STEPS, type OffboardResult, type StepProgress } from '../lib/onboarding-progress';
+import { resolveOffboardInput } from '../lib/onboarding-input';
+import { OFFBOARDING_STEPS, type OffboardResult } from '../lib/onboarding-progress';
 import type { OffboardInput } from '../lib/onboarding-types';
-import { StepRunner } from './onboarding-messages';
+import { startSteps } from './onboarding-messages';
 
 const acts = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 1 } });
 
 export async function offboardAwsConnection(rawInput: OffboardInput): Promise<OffboardResult> {
-  const progress: StepProgress = {
-    workflow: 'offboardAwsConnection',
-    status: 'running',
-    step: 'validate-input',
-    stepNumber: 1,
-    steps: OFFBOARDING_STEPS,
-    attempts: 1,
-    found: {},
-    changes: [],
-  };
-  let input: ResolvedOffboardInput;
-  try {
-    input = resolveOffboardInput(rawInput);
-  } catch (e) {
-    if (!(e instanceof InvalidInputError)) throw e;
-    return new StepRunner(progress, { initialIntervalSeconds: 1, maximumIntervalSeconds: 1, backoffCoefficient: 1 }).fail(
-      'validate-input',
-      'InvalidInputError',
-      e.message,
-    );
-  }
-  const steps = new StepRunner(progress, input.retry);
+  const { steps, input } = startSteps('offboardAwsConnection', OFFBOARDING_STEPS, () => resolveOffboardInput(rawInput));
+  const progress = steps.progress;
   const bound = { boundSeconds: input.stepTimeoutSeconds };
   upsertSearchAttributes({ MzConnection: [input.connectionName] });
 

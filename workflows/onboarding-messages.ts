@@ -13,7 +13,7 @@ import {
   defineSignal,
   setHandler,
 } from '@temporalio/workflow';
-import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
+import { InvalidInputError, NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
 import { backoffMs, type ResolvedRetry } from '../lib/onboarding-input';
 import type { StepProgress } from '../lib/onboarding-progress';
 
@@ -111,4 +111,37 @@ export class StepRunner {
     this.progress.lastError = `${type}: ${message}`;
     throw ApplicationFailure.create({ type, message: `${step}: ${message}`, nonRetryable: true });
   }
+}
+
+/**
+ * Installs the `progress` query and `retryNow` signal and resolves the raw input. Invalid input ends the run at
+ * once as a non-retryable InvalidInputError of the step 'validate-input', before any side effect.
+ */
+export function startSteps<I extends { retry: ResolvedRetry }>(
+  workflow: StepProgress['workflow'],
+  steps: readonly string[],
+  resolve: () => I,
+): { steps: StepRunner; input: I } {
+  const progress: StepProgress = {
+    workflow,
+    status: 'running',
+    step: 'validate-input',
+    stepNumber: 1,
+    steps,
+    attempts: 1,
+    found: {},
+    changes: [],
+  };
+  let input: I;
+  try {
+    input = resolve();
+  } catch (e) {
+    if (!(e instanceof InvalidInputError)) throw e;
+    return new StepRunner(progress, { initialIntervalSeconds: 1, maximumIntervalSeconds: 1, backoffCoefficient: 1 }).fail(
+      'validate-input',
+      'InvalidInputError',
+      e.message,
+    );
+  }
+  return { steps: new StepRunner(progress, input.retry), input };
 }

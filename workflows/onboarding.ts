@@ -5,41 +5,19 @@
  */
 import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { InvalidInputError } from '../lib/errors';
 import { placeholderTrustPolicy, trustPolicy } from '../lib/iam-policies';
-import { resolveOnboardInput, type ResolvedOnboardInput } from '../lib/onboarding-input';
-import { ONBOARDING_STEPS, type OnboardResult, type StepProgress } from '../lib/onboarding-progress';
+import { resolveOnboardInput } from '../lib/onboarding-input';
+import { ONBOARDING_STEPS, type OnboardResult } from '../lib/onboarding-progress';
 import type { OnboardInput } from '../lib/onboarding-types';
-import { StepRunner } from './onboarding-messages';
+import { startSteps } from './onboarding-messages';
 
 // One attempt per activity call: the step runner retries, so the query sees every attempt and `retryNow` works.
 const quick = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 1 } });
 const slow = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 1 } });
 
 export async function onboardAwsConnection(rawInput: OnboardInput): Promise<OnboardResult> {
-  const progress: StepProgress = {
-    workflow: 'onboardAwsConnection',
-    status: 'running',
-    step: 'validate-input',
-    stepNumber: 1,
-    steps: ONBOARDING_STEPS,
-    attempts: 1,
-    found: {},
-    changes: [],
-  };
-  let input: ResolvedOnboardInput;
-  try {
-    input = resolveOnboardInput(rawInput);
-  } catch (e) {
-    if (!(e instanceof InvalidInputError)) throw e;
-    // The runner's handlers are not installed yet; report through a throwaway runner to keep one failure shape.
-    return new StepRunner(progress, { initialIntervalSeconds: 1, maximumIntervalSeconds: 1, backoffCoefficient: 1 }).fail(
-      'validate-input',
-      'InvalidInputError',
-      e.message,
-    );
-  }
-  const steps = new StepRunner(progress, input.retry);
+  const { steps, input } = startSteps('onboardAwsConnection', ONBOARDING_STEPS, () => resolveOnboardInput(rawInput));
+  const progress = steps.progress;
   const found = progress.found;
   const profile = input.materializeProfile;
   const bound = { boundSeconds: input.stepTimeoutSeconds };

@@ -87,7 +87,7 @@ export async function run(args: ParsedArgs): Promise<void> {
           process.exitCode = 1;
           return;
         }
-        console.log(`Started ${workflowId}`);
+        (json ? console.error : console.log)(`Started ${workflowId}`);
         if (args.flags.wait) printRuns(await waitForRuns(client, [workflowId]), json);
       });
       return;

@@ -117,7 +117,7 @@ ${entry}`);
     assert.equal(new Date(manifest.logicalTime).getTime(), new Date(scheduledAt).getTime());
 
     // Trigger-now from the CLI on the (paused) schedule: one more run, its logical time the trigger time.
-    const triggered = JSON.parse((await cli('schedules', 'trigger', name, '--wait', '--json')).stdout.replace(/^Started .*\n/, '')) as RunSummary[];
+    const triggered = JSON.parse((await cli('schedules', 'trigger', name, '--wait', '--json')).stdout) as RunSummary[];
     assert.equal(triggered.length, 1);
     assert.equal(triggered[0].state, 'COMPLETED');
     assert.equal(new Date(triggered[0].logicalTime!).getTime(), new Date(triggered[0].workflowId.slice(`mz-s3-export:${name}-`.length)).getTime());

@@ -325,23 +325,20 @@ describe('faults: crashes, restarts and outages end in the right state', functio
     const copying = stack.awsProxy.hold({ when: 'before', match: (r) => r.op === 'PutObject' && r.path.includes(`${root}/attempt-001/mz-`) && !r.path.endsWith('-INCOMPLETE') });
     const exportHandle = await startExport('temporal-restart', logicalTime);
     const onboard = onboardInput('tr');
-    await stack.knob('mz_local_propagation_delay_seconds', 4);
+    // The onboarding is inside its policy step (the request not yet sent) when Temporal goes away.
+    const policy = stack.awsProxy.hold({ when: 'before', match: (r) => r.service === 'iam' && r.op === 'CreatePolicy' && formParam('PolicyName', onboard.policyName)(r) });
     const onboardHandle = await stack.temporal.workflow.start('onboardAwsConnection', {
       taskQueue: stack.taskQueue,
       workflowId: `faults-onboard-temporal-restart-${suffix}`,
-      args: [{ ...onboard, retry: { initialIntervalSeconds: 2, maximumIntervalSeconds: 2 } }],
+      args: [onboard],
       workflowExecutionTimeout: '3 minutes',
     });
     try {
-      await copying.engaged;
-      await waitFor('onboarding to wait for IAM', async () => {
-        const p = await onboardHandle.query<StepProgress>('progress');
-        return p.step === 'validate-connection' && p.status === 'waiting-to-retry' ? p : undefined;
-      }, 60_000);
+      await engagedWithin([copying, policy], 60_000, 'Temporal restart');
       await stack.restartTemporal();
     } finally {
       copying.release();
-      await stack.knob('mz_local_propagation_delay_seconds');
+      policy.release();
     }
     const [exported] = await awaitAll<BulkExportResult>([exportHandle], 120_000);
     const [onboarded] = await awaitAll<OnboardResult>([onboardHandle], 120_000);
@@ -360,7 +357,7 @@ describe('faults: crashes, restarts and outages end in the right state', functio
     const copying = stack.awsProxy.hold({ when: 'before', match: (r) => r.op === 'PutObject' && r.path.includes(`${root}/attempt-001/mz-`) && !r.path.endsWith('-INCOMPLETE') });
     const handle = await startExport('mz-restart', logicalTime);
     try {
-      await copying.engaged;
+      await engagedWithin([copying], 60_000, 'mz-local restart');
       await stack.stopMzLocal();
     } finally {
       copying.release({ drop: true });

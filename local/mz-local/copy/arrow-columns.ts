@@ -305,7 +305,7 @@ class ArrayStructBuilder implements ColumnBuilder {
   private validity = new Validity();
   constructor(
     private readonly type: arrow.DataType,
-    private readonly item: ArrowColumnType,
+    item: ArrowColumnType,
   ) {
     this.items = columnBuilder(item);
   }

@@ -33,8 +33,3 @@ export class S3KeyManager {
 function pad4(n: number): string {
   return String(n).padStart(4, '0');
 }
-
-export interface S3Target {
-  bucket: string;
-  path: string;
-}
