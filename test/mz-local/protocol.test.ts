@@ -175,6 +175,28 @@ describe('mz-local protocol', function () {
     assert.equal(r.rows[0].n, 0, 'the open transaction was rolled back');
   });
 
+  it('leaves SQL it cannot tokenize to the engine, which reports the syntax error', async () => {
+    const c = await open();
+    const e = await expectPgError(() => c.query('SELECT {1}'));
+    assert.equal(e.code, '42601');
+    assert.match(e.message, /syntax error/);
+  });
+
+  it('survives port probes and garbage, and keeps serving', async () => {
+    await new Promise<void>((resolve) => {
+      const probe = net.connect({ host: stack.server.host, port: stack.server.port }, () => probe.destroy());
+      probe.on('close', () => resolve());
+    });
+    await new Promise<void>((resolve) => {
+      const junk = net.connect({ host: stack.server.host, port: stack.server.port }, () => junk.write(Buffer.from([0, 0, 0, 9, 1, 2, 3, 4, 5])));
+      junk.on('data', () => undefined);
+      junk.on('close', () => resolve());
+      junk.on('error', () => resolve());
+    });
+    const c = await open();
+    assert.equal((await c.query('SELECT 1 AS x')).rows[0].x, 1);
+  });
+
   it('refuses SSL (like a server without TLS) and accepts the plain connection', async () => {
     const c = new Client({ host: stack.server.host, port: stack.server.port, user: 'materialize', ssl: { rejectUnauthorized: false } });
     c.on('error', () => undefined);

@@ -108,6 +108,7 @@ export class ClientConnection {
       this.write(backend.errorResponse({ ...err.toFields(), severity: 'FATAL' }));
       this.socket.end();
       this.phase = 'closed';
+      this.endSession();
     }
   }
 

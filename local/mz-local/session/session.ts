@@ -102,9 +102,15 @@ export class Session implements SessionLike {
 
   private async simpleQuery(sql: string, signal: AbortSignal): Promise<void> {
     let stmts;
-    let specials: (Statement | null)[];
     try {
       stmts = splitStatements(sql);
+    } catch {
+      // not something mz-local can tokenize: the engine reports its own syntax error
+      await this.forwardQuery(frontendMessage('Q', Buffer.from(sql + '\0', 'utf8')), signal, false);
+      return;
+    }
+    let specials: (Statement | null)[];
+    try {
       specials = stmts.map((s) => parseSpecial(s.text, s.tokens));
     } catch (e) {
       this.sendError(toMzError(e, SqlState.SyntaxError));
@@ -191,8 +197,13 @@ export class Session implements SessionLike {
       case 'P': {
         const p = readParse(msg.body);
         let stmt: Statement | null = null;
+        let stmts: ReturnType<typeof splitStatements> = [];
         try {
-          const stmts = splitStatements(p.query);
+          stmts = splitStatements(p.query);
+        } catch {
+          // left to the engine, which reports its own syntax error
+        }
+        try {
           if (stmts.length === 1) stmt = parseSpecial(stmts[0].text, stmts[0].tokens);
         } catch (e) {
           return this.extendedError(toMzError(e, SqlState.SyntaxError));
