@@ -4,6 +4,10 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsConfig } from './config';
 
+// The SDK warns on every process start that its 2027 releases will need Node 22; Node 20 is supported by
+// the pinned version, so the warning only hides real output. An explicit setting of the variable wins.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export interface AwsClients {
   s3: S3Client;
   iam: IAMClient;

@@ -2,6 +2,7 @@
  * One local stack (Temporal dev server, moto, mz-local) and one worker process shared by all integration
  * tests of a run, started on free ports the first time a suite asks for it and stopped by the root hook.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
@@ -70,4 +71,6 @@ export async function stopSharedStack(): Promise<void> {
   await stack.worker.stop();
   await connection?.close();
   await stopStack(stack.info);
+  // Logs and data of a run are kept only when asked, so repeated runs do not pile up folders.
+  if (!process.env.MZ_S3_EXPORT_KEEP_TEST_STATE) fs.rmSync(stack.info.dir, { recursive: true, force: true });
 }
