@@ -46,6 +46,9 @@ const EXPORT_TUNING = {
 
 const formParam = (name: string, value: string) => (r: RequestInfo) => new RegExp(`(^|&)${name}=${escapeRe(value)}(&|$)`).test(r.body);
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Materialize starting to write a data file of that attempt folder (mz-local uploads each file in parts). */
+const dataFileWrite = (attemptKey: string) => (r: RequestInfo) =>
+  (r.op === 'PutObject' || r.op === 'CreateMultipartUpload') && r.path.includes(`${attemptKey}/mz-`) && r.path.includes('-batch-');
 
 function onboardInput(tag: string) {
   return {
@@ -150,7 +153,7 @@ describe('faults: crashes, restarts and outages end in the right state', functio
       assert.ok(!l.manifest && !l.success, `${exportName}: attempt ${n} has a manifest or _SUCCESS`);
     }
     const leftovers = others.reduce((s, [, o]) => s + o.length, 0);
-    return `published once (attempt ${attempt} of ${folders.size}, ${result.rows} rows${leftovers ? `, ${leftovers} unproven file(s) kept in failed attempts` : ''})`;
+    return `published once by attempt ${attempt} (${result.rows} rows; ${folders.size - 1} other attempt folder(s) left${leftovers ? `, holding ${leftovers} unproven file(s)` : ''})`;
   }
 
   async function checkOnboarded(input: ReturnType<typeof onboardInput>, result: OnboardResult): Promise<void> {
@@ -284,12 +287,7 @@ describe('faults: crashes, restarts and outages end in the right state', functio
         holds.push(stack.awsProxy.hold({ when: 'before', match: (r) => r.op === 'ListObjectsV2' && r.query.prefix === `${root}/` }));
       // mz-local's first data file: the COPY has started and is running when the worker dies.
       if (phase === 'copying')
-        holds.push(
-          stack.awsProxy.hold({
-            when: 'before',
-            match: (r) => (r.op === 'PutObject' || r.op === 'CreateMultipartUpload') && r.path.includes(`${attempt1}/mz-`) && !r.path.endsWith('-INCOMPLETE'),
-          }),
-        );
+        holds.push(stack.awsProxy.hold({ when: 'before', match: dataFileWrite(attempt1) }));
       if (phase === 'awaiting-completion')
         holds.push(stack.awsProxy.hold({ when: 'before', match: (r) => r.op === 'ListObjectsV2' && r.query.prefix === `${attempt1}/` }));
       if (phase === 'verifying')
@@ -322,7 +320,7 @@ describe('faults: crashes, restarts and outages end in the right state', functio
     const t0 = Date.now();
     const logicalTime = nextLogicalTime();
     const root = logicalTimeKey({ bucket: main.bucket, prefix: main.prefix, exportName: 'temporal-restart' }, logicalTime);
-    const copying = stack.awsProxy.hold({ when: 'before', match: (r) => r.op === 'PutObject' && r.path.includes(`${root}/attempt-001/mz-`) && !r.path.endsWith('-INCOMPLETE') });
+    const copying = stack.awsProxy.hold({ when: 'before', match: dataFileWrite(`${root}/attempt-001`) });
     const exportHandle = await startExport('temporal-restart', logicalTime);
     const onboard = onboardInput('tr');
     // The onboarding is inside its policy step (the request not yet sent) when Temporal goes away.
@@ -345,7 +343,7 @@ describe('faults: crashes, restarts and outages end in the right state', functio
     const outcome = await checkPublishedOnce('temporal-restart', logicalTime, exported);
     await checkOnboarded(onboard, onboarded);
     const workerAlive = stack.worker().proc.pid && !(await Promise.race([stack.worker().proc.exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 10))]));
-    record('Temporal restart', 'dev server stopped and started mid-COPY and mid-validation', t0, `export ${outcome}; onboarding converged; worker ${workerAlive ? 'kept running' : 'EXITED'}`);
+    record('Temporal restart', 'dev server stopped and started mid-COPY and mid-onboarding', t0, `export ${outcome}; onboarding converged; worker ${workerAlive ? 'kept running' : 'EXITED'}`);
     assert.ok(workerAlive, 'the worker exited when Temporal went away; it should wait and reconnect');
   });
 
@@ -354,7 +352,7 @@ describe('faults: crashes, restarts and outages end in the right state', functio
     const t0 = Date.now();
     const logicalTime = nextLogicalTime();
     const root = logicalTimeKey({ bucket: main.bucket, prefix: main.prefix, exportName: 'mz-restart' }, logicalTime);
-    const copying = stack.awsProxy.hold({ when: 'before', match: (r) => r.op === 'PutObject' && r.path.includes(`${root}/attempt-001/mz-`) && !r.path.endsWith('-INCOMPLETE') });
+    const copying = stack.awsProxy.hold({ when: 'before', match: dataFileWrite(`${root}/attempt-001`) });
     const handle = await startExport('mz-restart', logicalTime);
     try {
       await engagedWithin([copying], 60_000, 'mz-local restart');
