@@ -43,11 +43,18 @@ const LEADING_KEYWORDS = ['select', 'with', 'values', 'table'];
  * Why a query cannot be the source of a COPY, or undefined. Walks it like the SQL lexer would: strings
  * ('...', E'...' with backslash escapes), quoted identifiers, line and nested block comments.
  */
+/** Longest SELECT accepted as an export source. */
+export const MAX_QUERY_CHARS = 100_000;
+
 export function queryProblem(query: unknown): string | undefined {
   if (typeof query !== 'string') return 'must be a string';
   const q = normalizeQuery(query);
   if (q === '') return 'must not be empty';
   if (q.includes('\0')) return 'contains a NUL byte';
+  // The query travels in activity inputs, the manifest and the history: keep it far below Temporal's payload
+  // limits. A longer one belongs in a view, exported by name.
+  if (q.length > MAX_QUERY_CHARS)
+    return `is ${q.length} characters; at most ${MAX_QUERY_CHARS}. Create a view for it and export the view by name`;
   let depth = 0;
   let i = 0;
   const words: { word: string; depth: number }[] = [];

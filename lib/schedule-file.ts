@@ -129,7 +129,14 @@ export function parseScheduleFile(text: string, fileName = 'schedules.yaml'): Sc
     throw new InvalidInputError(`schedule file ${fileName} is not valid YAML:\n  - ${doc.errors.map((e) => e.message.trim()).join('\n  - ')}`);
   }
   const problems = new FileProblems(fileName, doc, lines);
-  const result = validate(doc.toJS(), problems);
+  let raw: unknown;
+  try {
+    // The yaml package refuses to expand excessive aliases (a "billion laughs" file) with a ReferenceError.
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw new InvalidInputError(`schedule file ${fileName} cannot be read: ${(e as Error).message}`);
+  }
+  const result = validate(raw, problems);
   problems.throwIfAny();
   return result;
 }
