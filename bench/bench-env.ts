@@ -46,6 +46,8 @@ export async function startBenchEnv(opts: { log: (line: string) => void }): Prom
   const closers: (() => Promise<void>)[] = [() => stopStack(info)];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
+    // The numbers are in bench/results; logs and data are kept only when asked.
+    if (!process.env.MZ_S3_EXPORT_KEEP_TEST_STATE) fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
     const mzPort = Number(new URL(info.mzUrl).port);

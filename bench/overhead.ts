@@ -20,6 +20,9 @@ export interface OverheadResult {
   medianOverheadSeconds: number;
   filesPerExport: number;
   bytesPerExport: number;
+  /** Per bulkExport run (median): what reached the worker from Materialize (pg) and from S3 object reads. */
+  workerBytesFromMaterialize: number;
+  workerS3ObjectBytesRead: number;
 }
 
 export async function benchOverhead(
@@ -29,10 +32,14 @@ export async function benchOverhead(
 ): Promise<OverheadResult> {
   const workflowSeconds: number[] = [];
   const directSeconds: number[] = [];
+  const pgBytes: number[] = [];
+  const s3Bytes: number[] = [];
   let last: BulkExportResult | undefined;
   const base = Date.UTC(2030, 0, 1);
 
   const viaWorkflow = async (round: number) => {
+    env.s3Proxy.reset();
+    env.pgProxy.reset();
     const t0 = performance.now();
     last = await env.temporal.client.workflow.execute('bulkExport', {
       taskQueue: env.taskQueue,
@@ -51,7 +58,10 @@ export async function benchOverhead(
       ],
       workflowExecutionTimeout: '30 minutes',
     });
-    return (performance.now() - t0) / 1000;
+    const seconds = (performance.now() - t0) / 1000;
+    pgBytes.push(env.pgProxy.counts.bytesFromServer);
+    s3Bytes.push(env.s3Proxy.counts.s3ObjectBytesRead);
+    return seconds;
   };
   const direct = async (round: number) => {
     const c = await env.mz();
@@ -91,6 +101,8 @@ export async function benchOverhead(
     medianOverheadSeconds: round2(median(workflowSeconds.map((w, i) => w - directSeconds[i]))),
     filesPerExport: last?.files ?? 0,
     bytesPerExport: last?.bytes ?? 0,
+    workerBytesFromMaterialize: median(pgBytes),
+    workerS3ObjectBytesRead: median(s3Bytes),
   };
 }
 

@@ -74,6 +74,12 @@ export function reportRows(r: Results): string[][] {
     add('overhead', 'bulkExport median', `${o.medianWorkflowSeconds} s`, `${o.filesPerExport} file(s), ${formatBytes(o.bytesPerExport)}`);
     add('overhead', 'bare COPY over pg median', `${o.medianDirectSeconds} s`, '');
     add('overhead', 'added by orchestration (median)', `${o.medianOverheadSeconds} s`, 'completion check, verification, manifest, _SUCCESS, _latest.json');
+    add(
+      'overhead',
+      'bytes reaching the worker per export',
+      formatBytes(o.workerBytesFromMaterialize + o.workerS3ObjectBytesRead),
+      `of ${formatBytes(o.bytesPerExport)} exported: pg ${formatBytes(o.workerBytesFromMaterialize)} (COPY tag), S3 ${formatBytes(o.workerS3ObjectBytesRead)} (Parquet footers)`,
+    );
   }
   if (r.completion) {
     const c = r.completion;
@@ -93,7 +99,7 @@ export function reportRows(r: Results): string[][] {
       b,
       'bytes reaching the worker / exported',
       `${formatBytes(s.workerBytesFromMaterialize + s.workerS3ObjectBytesRead)} / ${formatBytes(s.exportedBytes)}`,
-      `pg ${formatBytes(s.workerBytesFromMaterialize)} (COPY tags), S3 reads ${formatBytes(s.workerS3ObjectBytesRead)} (Parquet footers)`,
+      `pg ${formatBytes(s.workerBytesFromMaterialize)} (COPY tags, no rows); S3 ${formatBytes(s.workerS3ObjectBytesRead)} in ${s.workerS3ObjectReads} footer reads of ${s.exportedFiles} files (a file under 64 KiB is read whole)`,
     );
   }
   if (r.schedules) {

@@ -21,6 +21,9 @@ export interface ScaleResult {
   workerBytesFromMaterialize: number;
   workerS3ObjectBytesRead: number;
   workerS3Requests: number;
+  /** Object reads (GetObject, ranged: Parquet footers) and data files exported. */
+  workerS3ObjectReads: number;
+  exportedFiles: number;
   /** Share of the exported bytes that reached the worker by any path (pg or S3 object reads). */
   dataThroughWorkerRatio: number;
   firstFailure?: string;
@@ -80,6 +83,8 @@ export async function benchScale(
     workerBytesFromMaterialize: env.pgProxy.counts.bytesFromServer,
     workerS3ObjectBytesRead: env.s3Proxy.counts.s3ObjectBytesRead,
     workerS3Requests: env.s3Proxy.counts.requests,
+    workerS3ObjectReads: env.s3Proxy.counts.byOperation['s3 GET GetObject'] ?? 0,
+    exportedFiles: ok.reduce((s, r) => s + r.files, 0),
     dataThroughWorkerRatio: exportedBytes ? round(throughWorker / exportedBytes, 4) : NaN,
     ...(failures.length ? { firstFailure: failureMessage(failures[0].reason) } : {}),
   };

@@ -93,7 +93,7 @@ export async function triggerSchedule(
   client: Client,
   nameOrId: string,
   overlap: OverlapPolicy = 'allowAll',
-  timeoutMs = 15_000,
+  timeoutMs = 60_000,
 ): Promise<string | undefined> {
   const { handle, description } = await getManagedSchedule(client, nameOrId);
   const before = new Set(description.info.recentActions.map((a) => a.action.workflow.workflowId));

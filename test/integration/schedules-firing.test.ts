@@ -82,6 +82,10 @@ ${entry}`);
   const cli = (...args: string[]) =>
     promisify(execFile)(path.join(PROJECT_ROOT, 'bin', 'mz-s3-export'), args, {
       env: { ...process.env, ...stack.env, NODE_NO_WARNINGS: '1' },
+    }).catch((e: Error & { stdout?: string }) => {
+      // Show what the command printed on stdout too, so a failure says why.
+      e.message += `\nstdout:\n${e.stdout ?? ''}`;
+      throw e;
     });
 
   async function keysUnder(prefix: string): Promise<string[]> {

@@ -158,8 +158,7 @@ describe('bad input, part 1: every field rejects malformed and hostile values be
       }
     });
 
-    // lib/export-input.ts (queryProblem) sets no upper bound on a query's length: a megabyte query is accepted,
-    // and it is then copied into several activity inputs and the manifest, towards Temporal's payload limits.
+    // The query travels in activity inputs, the manifest and the history: it must stay far below Temporal's limits.
     it('query: a megabyte of SQL is rejected with a readable message', () => {
       assertRejected(() => resolveExportInput({ ...VALID_EXPORT, object: undefined, query: `SELECT ${HUGE}` }), 'query', 'SELECT aaaa...');
     });
@@ -280,8 +279,6 @@ describe('bad input, part 1: every field rejects malformed and hostile values be
       assert.equal(parseScheduleFile(entry('')).entries.length, 1);
     });
 
-    // lib/schedule-file.ts lets the yaml package's ReferenceError ("Excessive alias count...") escape from
-    // doc.toJS() instead of reporting it as InvalidInputError, so the CLI prints a stack trace.
     it('rejects an alias bomb (billion laughs) quickly instead of expanding it', () => {
       const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
       for (let i = 1; i < 10; i++) {

@@ -51,6 +51,8 @@ export async function startFaultStack(): Promise<FaultStack> {
   const stopAll = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
     for (const p of [procs.mz, procs.temporal, procs.moto]) if (p) await stopProcessGroup(p.pid);
+    // Logs and data are kept only when asked, as for the shared test stack.
+    if (!process.env.MZ_S3_EXPORT_KEEP_TEST_STATE) fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
     const ports = { grpc: await freePort(), ui: await freePort(), moto: await freePort(), mz: await freePort() };
