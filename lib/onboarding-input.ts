@@ -73,7 +73,8 @@ const ONBOARD_FIELDS: readonly (keyof OnboardInput)[] = [
   'stepTimeoutSeconds',
 ];
 
-const OFFBOARD_FIELDS: readonly (keyof OffboardInput)[] = [
+/** Every field of an offboarding input (the CLI keeps only these from an onboarding input file). */
+export const OFFBOARD_FIELDS: readonly (keyof OffboardInput)[] = [
   'connectionName',
   'roleName',
   'policyName',
@@ -151,6 +152,12 @@ function resolveRetry(problems: Problems, value: unknown): ResolvedRetry {
   return { initialIntervalSeconds: initial, maximumIntervalSeconds: maximum, backoffCoefficient: coefficient };
 }
 
+/** How each step of either workflow is timed and retried: the last fields both inputs resolve, in this order. */
+function resolveStepping(problems: Problems, i: Record<string, unknown>): { stepTimeoutSeconds: number; retry: ResolvedRetry } {
+  const stepTimeoutSeconds = numberField(problems, 'stepTimeoutSeconds', i.stepTimeoutSeconds, ONBOARDING_DEFAULTS.stepTimeoutSeconds, 1, 24 * 3600);
+  return { stepTimeoutSeconds, retry: resolveRetry(problems, i.retry) };
+}
+
 function unknownFields(problems: Problems, prefix: string, obj: object, known: readonly string[]): void {
   for (const k of Object.keys(obj)) {
     if (!known.includes(k)) problems.add(`${prefix}${k}`, `is not a known field; the fields are ${known.join(', ')}`);
@@ -198,15 +205,7 @@ export function resolveOnboardInput(input: unknown): ResolvedOnboardInput {
     1,
     24 * 3600,
   );
-  const stepTimeoutSeconds = numberField(
-    problems,
-    'stepTimeoutSeconds',
-    i.stepTimeoutSeconds,
-    ONBOARDING_DEFAULTS.stepTimeoutSeconds,
-    1,
-    24 * 3600,
-  );
-  const retry = resolveRetry(problems, i.retry);
+  const stepping = resolveStepping(problems, i);
   problems.throwIfAny('the onboarding input');
   return {
     bucket: i.bucket as string,
@@ -219,8 +218,7 @@ export function resolveOnboardInput(input: unknown): ResolvedOnboardInput {
     materializePrincipal: i.materializePrincipal as string | undefined,
     materializeProfile: (i.materializeProfile as string | undefined) ?? ONBOARDING_DEFAULTS.materializeProfile,
     validationTimeoutSeconds,
-    stepTimeoutSeconds,
-    retry,
+    ...stepping,
   };
 }
 
@@ -235,15 +233,7 @@ export function resolveOffboardInput(input: unknown): ResolvedOffboardInput {
   const deleteData = optionalBoolean(problems, 'deleteData', i.deleteData, false);
   if (i.bucket !== undefined || deleteData) checkField(problems, 'bucket', bucketNameProblem(i.bucket));
   if (i.prefix !== undefined || deleteData) checkField(problems, 'prefix', onboardingPrefixProblem(i.prefix));
-  const stepTimeoutSeconds = numberField(
-    problems,
-    'stepTimeoutSeconds',
-    i.stepTimeoutSeconds,
-    ONBOARDING_DEFAULTS.stepTimeoutSeconds,
-    1,
-    24 * 3600,
-  );
-  const retry = resolveRetry(problems, i.retry);
+  const stepping = resolveStepping(problems, i);
   problems.throwIfAny('the offboarding input');
   return {
     connectionName: i.connectionName as string,
@@ -253,8 +243,7 @@ export function resolveOffboardInput(input: unknown): ResolvedOffboardInput {
     deleteData,
     bucket: i.bucket as string | undefined,
     prefix: i.prefix === undefined ? undefined : normalizePrefix(i.prefix as string),
-    stepTimeoutSeconds,
-    retry,
+    ...stepping,
   };
 }
 

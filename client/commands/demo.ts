@@ -16,7 +16,7 @@ import type { OnboardInput } from '../../lib/onboarding-types';
 import type { StepProgress } from '../../lib/onboarding-progress';
 import { dataConverterFromEnv } from '../../lib/payload-codec';
 import { parseScheduleFile } from '../../lib/schedule-file';
-import { isPortOpen, sleep, spawnLogged, stopProcessGroup, tailFile, waitUntil, type StartedProcess } from '../../local/processes';
+import { isAlive, isPortOpen, spawnLogged, stopProcessGroup, tailFile, waitUntil, type StartedProcess } from '../../local/processes';
 import {
   defaultStackDir,
   loadStackState,
@@ -27,12 +27,11 @@ import {
   stopStack,
   type StackInfo,
 } from '../../local/stack';
-import { isAlive } from '../../local/processes';
 import type { ParsedArgs } from '../args';
 import { formatPlan } from '../schedules/format';
 import { applyPlan, planSchedules } from '../schedules/reconcile';
 import { triggerSchedule } from '../schedules/operations';
-import { describeProgress } from './onboard';
+import { describeProgress, resultWithProgress } from '../follow';
 
 export const usage = `demo [--keep] [--random-ports]                             the whole path on a local stack in a few minutes (npm run demo)`;
 
@@ -225,27 +224,11 @@ async function runWithProgress<T>(
 
 /** Waits for the result, printing each new progress line from the `progress` query. */
 async function followRun<T>(handle: WorkflowHandle, line: (p: never) => string): Promise<T> {
-  let done = false;
-  let last = '';
-  const poll = (async () => {
-    while (!done) {
-      try {
-        const text = line(await handle.query<never>('progress'));
-        if (text !== last) detail(`  ${(last = text)}`);
-      } catch {
-        // not picked up yet, or already closed: the result tells
-      }
-      await sleep(300);
-    }
-  })();
   try {
-    return (await handle.result()) as T;
+    return await resultWithProgress<T, never>(handle, { key: line, show: (_, text) => detail(`  ${text}`), intervalMs: 300 });
   } catch (e) {
     if (e instanceof WorkflowFailedError) throw new Error(`${handle.workflowId} failed: ${e.cause?.message ?? e.message}`);
     throw e;
-  } finally {
-    done = true;
-    await poll;
   }
 }
 

@@ -9,6 +9,7 @@ import { renderLogicalTime } from '../../lib/export-paths';
 import type { BulkExportInput, BulkExportResult, ExportFormat, ExportProgress } from '../../lib/export-types';
 import { progressQuery } from '../../workflows/export-messages';
 import { stringFlag, UsageError, type ParsedArgs } from '../args';
+import { printStarted, resultWithProgress } from '../follow';
 import { withTemporalClient } from '../temporal';
 
 export const usage = `export --name NAME --connection CONN (--object NAME | --query SQL) --to s3://BUCKET/PREFIX
@@ -54,12 +55,7 @@ export async function run(args: ParsedArgs): Promise<void> {
 
   await withTemporalClient(async (client, config) => {
     const handle = await startOrAttach(client, input, workflowId, config.temporal.taskQueue, say);
-    if (args.flags['no-wait']) {
-      const ids = { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
-      if (json) console.log(JSON.stringify(ids));
-      else say(`started ${ids.workflowId} (run ${ids.runId}); follow it with the Web UI or 'mz-s3-export runs'`);
-      return;
-    }
+    if (args.flags['no-wait']) return printStarted(handle, json, "; follow it with the Web UI or 'mz-s3-export runs'");
     let result: BulkExportResult;
     try {
       result = (await waitWithProgress(handle, say)) as BulkExportResult;
@@ -99,25 +95,14 @@ async function startOrAttach(
   }
 }
 
-async function waitWithProgress(handle: WorkflowHandle, say: (l: string) => void): Promise<BulkExportResult> {
-  let last = '';
-  let done = false;
-  const poll = (async () => {
-    while (!done) {
-      const p = await handle.query(progressQuery).catch(() => undefined);
-      // A new line when something but the clock changed.
-      const key = p ? progressLine({ ...p, elapsedSeconds: 0, startedAt: new Date().toISOString() }) : '';
-      if (p && key !== last && !done) say(progressLine(p));
-      last = key || last;
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  })();
-  try {
-    return (await handle.result()) as BulkExportResult;
-  } finally {
-    done = true;
-    await poll;
-  }
+function waitWithProgress(handle: WorkflowHandle, say: (l: string) => void): Promise<BulkExportResult> {
+  return resultWithProgress<BulkExportResult, ExportProgress>(handle, {
+    query: progressQuery,
+    // A new line when something but the clock changed.
+    key: (p) => progressLine({ ...p, elapsedSeconds: 0, startedAt: new Date().toISOString() }),
+    show: (p) => say(progressLine(p)),
+    intervalMs: 1000,
+  });
 }
 
 export function progressLine(p: ExportProgress): string {

@@ -2,12 +2,11 @@
  * `mz-s3-export offboard`: starts offboardAwsConnection (drop the connection, delete the policy and the role;
  * the bucket's data only with --delete-data). --plan prints what it would delete.
  */
-import { resolveOffboardInput } from '../../lib/onboarding-input';
+import { OFFBOARD_FIELDS, resolveOffboardInput } from '../../lib/onboarding-input';
 import { renderOffboardingPlan } from '../../lib/onboarding-plan';
 import type { OffboardInput } from '../../lib/onboarding-types';
-import { withTemporalClient } from '../temporal';
-import { stringFlag, type ParsedArgs } from '../args';
-import { readInputFile, startAndWait } from './onboard';
+import { inputFromFileAndFlags, stringFlag, type ParsedArgs } from '../args';
+import { startAndWait } from '../follow';
 
 export const usage = `offboard --connection C --role R --policy P [--profile NAME] [--delete-data --bucket B --prefix P]
         | --file input.json [--plan] [--json] [--no-wait]      drop the connection, delete the IAM policy and role`;
@@ -22,19 +21,14 @@ const FLAGS: Record<string, keyof OffboardInput> = {
 };
 
 export function offboardInputFromArgs(args: ParsedArgs): OffboardInput {
-  const input: Record<string, unknown> = { ...readInputFile(args) };
-  for (const [flag, field] of Object.entries(FLAGS)) {
-    const v = stringFlag(args, flag);
-    if (v !== undefined) input[field] = v;
-  }
+  const input = inputFromFileAndFlags(args, FLAGS);
   if (args.flags['delete-data']) input.deleteData = true;
   // An onboarding input file names more than offboarding needs; keep only what offboarding reads.
-  const known: (keyof OffboardInput)[] = ['connectionName', 'roleName', 'policyName', 'materializeProfile', 'deleteData', 'bucket', 'prefix', 'retry', 'stepTimeoutSeconds'];
   if (!input.deleteData && stringFlag(args, 'file')) {
     delete input.bucket;
     delete input.prefix;
   }
-  return Object.fromEntries(Object.entries(input).filter(([k]) => known.includes(k as keyof OffboardInput))) as unknown as OffboardInput;
+  return Object.fromEntries(Object.entries(input).filter(([k]) => OFFBOARD_FIELDS.includes(k as keyof OffboardInput))) as unknown as OffboardInput;
 }
 
 export async function run(args: ParsedArgs): Promise<void> {
@@ -44,17 +38,8 @@ export async function run(args: ParsedArgs): Promise<void> {
     console.log(args.flags.json ? JSON.stringify({ input }, null, 2) : renderOffboardingPlan(input));
     return;
   }
-  await withTemporalClient((client, config) =>
-    startAndWait(
-      client,
-      {
-        workflowType: 'offboardAwsConnection',
-        workflowId: stringFlag(args, 'workflow-id') ?? `offboard-${input.connectionName}`,
-        taskQueue: config.temporal.taskQueue,
-        input: raw,
-      },
-      args,
-      (r: { changes: string[] }) => console.log(r.changes.length ? r.changes.join('\n') : 'nothing to remove: it was all gone already'),
-    ),
+  const workflow = { workflowType: 'offboardAwsConnection', defaultWorkflowId: `offboard-${input.connectionName}`, input: raw };
+  await startAndWait(args, workflow, (r: { changes: string[] }) =>
+    console.log(r.changes.length ? r.changes.join('\n') : 'nothing to remove: it was all gone already'),
   );
 }

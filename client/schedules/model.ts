@@ -50,15 +50,7 @@ export function markerOf(memo: Record<string, unknown> | undefined): ScheduleMar
 }
 
 /** The timing part of an entry, as stored in the action memo and compared on plan. */
-export interface ScheduleTiming {
-  cron?: string[];
-  interval?: { everyMs: number; offsetMs: number };
-  timezone: string;
-  jitterMs: number;
-  catchupWindowMs: number;
-  overlap: OverlapPolicy;
-  pauseOnFailure: boolean;
-}
+export type ScheduleTiming = Pick<ScheduleEntry, 'cron' | 'interval' | 'timezone' | 'jitterMs' | 'catchupWindowMs' | 'overlap' | 'pauseOnFailure'>;
 
 export function timingOf(entry: ScheduleEntry): ScheduleTiming {
   return {

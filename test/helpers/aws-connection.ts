@@ -14,8 +14,9 @@ import {
   DetachRolePolicyCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
+import { placeholderTrustPolicy, s3AccessPolicy, serializePolicy, trustPolicy } from '../../lib/iam-policies';
 import { quoteIdent, quoteLiteral } from '../../lib/sql';
-import type { TestStack } from './stack';
+import { sharedStack, type TestStack } from './stack';
 
 export interface TestAwsConnection {
   bucket: string;
@@ -25,19 +26,6 @@ export interface TestAwsConnection {
   externalId: string;
   cleanup(): Promise<void>;
 }
-
-const trustPolicy = (principal: string, externalId: string) =>
-  JSON.stringify({
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Effect: 'Allow',
-        Principal: { AWS: principal },
-        Action: 'sts:AssumeRole',
-        Condition: { StringEquals: { 'sts:ExternalId': externalId } },
-      },
-    ],
-  });
 
 export async function createTestAwsConnection(
   stack: TestStack,
@@ -54,22 +42,11 @@ export async function createTestAwsConnection(
   const policy = await iam.send(
     new CreatePolicyCommand({
       PolicyName: `export-test-${suffix}`,
-      PolicyDocument: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          { Effect: 'Allow', Action: ['s3:PutObject', 's3:DeleteObject'], Resource: [`arn:aws:s3:::${bucket}/${prefix}/*`] },
-          {
-            Effect: 'Allow',
-            Action: ['s3:ListBucket'],
-            Resource: [`arn:aws:s3:::${bucket}`],
-            Condition: { StringLike: { 's3:prefix': [`${prefix}/*`] } },
-          },
-        ],
-      }),
+      PolicyDocument: serializePolicy(s3AccessPolicy(bucket, prefix)),
     }),
   );
   const RoleName = `export-test-${suffix}`;
-  const role = await iam.send(new CreateRoleCommand({ RoleName, AssumeRolePolicyDocument: trustPolicy(principal, 'PENDING') }));
+  const role = await iam.send(new CreateRoleCommand({ RoleName, AssumeRolePolicyDocument: serializePolicy(placeholderTrustPolicy(principal)) }));
   await iam.send(new AttachRolePolicyCommand({ RoleName, PolicyArn: policy.Policy!.Arn }));
 
   const mz = await stack.mz();
@@ -79,7 +56,7 @@ export async function createTestAwsConnection(
       `SELECT awsc.external_id FROM mz_internal.mz_aws_connections awsc JOIN mz_connections c ON awsc.id = c.id WHERE c.name = ${quoteLiteral(connectionName)}`,
     );
     const externalId = String(rows[0].external_id);
-    await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName, PolicyDocument: trustPolicy(principal, externalId) }));
+    await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName, PolicyDocument: serializePolicy(trustPolicy(principal, externalId)) }));
     await validateWithRetry(mz, connectionName);
     return {
       bucket,
@@ -100,6 +77,24 @@ export async function createTestAwsConnection(
   } finally {
     await mz.end();
   }
+}
+
+/**
+ * The hooks of a suite that exports through its own connection: before it, the shared stack (started by the
+ * first suite that asks) and a fresh validated connection, handed to `ready`; after it, the connection's cleanup.
+ */
+export function useTestAwsConnection(ready: (suite: { stack: TestStack; conn: TestAwsConnection }) => void): void {
+  let conn: TestAwsConnection | undefined;
+  before(async function () {
+    this.timeout(180_000);
+    const stack = await sharedStack();
+    conn = await createTestAwsConnection(stack);
+    ready({ stack, conn });
+  });
+  after(async function () {
+    this.timeout(30_000);
+    await conn?.cleanup();
+  });
 }
 
 /** IAM changes take a moment (mz-local can simulate the propagation delay): validate until it passes. */

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { BulkExportResult } from '../../lib/export-types';
-import { createTestAwsConnection, emptyBucket, type TestAwsConnection } from '../helpers/aws-connection';
+import { emptyBucket, useTestAwsConnection, type TestAwsConnection } from '../helpers/aws-connection';
 import { listKeys } from '../helpers/export-readback';
 import {
   alterSystem,
@@ -21,25 +21,17 @@ import {
   publishedKeys,
   startExport,
 } from '../helpers/export-run';
-import { sharedStack, type TestStack } from '../helpers/stack';
+import type { TestStack } from '../helpers/stack';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 
 describe('export: failures, cancellation and crashes', function () {
   let stack: TestStack;
   let conn: TestAwsConnection;
-  before(async function () {
-    this.timeout(180_000);
-    stack = await sharedStack();
-    conn = await createTestAwsConnection(stack);
-  });
+  useTestAwsConnection((suite) => ({ stack, conn } = suite));
   afterEach(async () => {
     // Fault knobs are global to mz-local: never leave one set for the next test.
     await alterSystem(stack, 'ALTER SYSTEM RESET mz_local_fail_after_files');
     await alterSystem(stack, 'ALTER SYSTEM RESET mz_local_batch_delay_ms');
-  });
-  after(async function () {
-    this.timeout(30_000);
-    await conn?.cleanup();
   });
 
   const attemptPrefix = (exportName: string, attempt: number) =>

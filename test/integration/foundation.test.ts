@@ -24,6 +24,7 @@ import {
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { serializePolicy, trustPolicy } from '../../lib/iam-policies';
 import { sharedStack, type TestStack } from '../helpers/stack';
 
 describe('foundation: the local stack', function () {
@@ -74,18 +75,7 @@ describe('foundation: the local stack', function () {
 
   it('does the IAM and STS calls onboarding needs, with an external ID on AssumeRole', async () => {
     const suffix = randomUUID().slice(0, 8);
-    const trust = (externalId: string) =>
-      JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { AWS: 'arn:aws:iam::123456789012:role/MaterializeConnection' },
-            Action: 'sts:AssumeRole',
-            Condition: { StringEquals: { 'sts:ExternalId': externalId } },
-          },
-        ],
-      });
+    const trust = (externalId: string) => serializePolicy(trustPolicy('arn:aws:iam::123456789012:role/MaterializeConnection', externalId));
     const policy = await stack.aws.iam.send(
       new CreatePolicyCommand({
         PolicyName: `foundation-${suffix}`,

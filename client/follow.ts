@@ -1,0 +1,116 @@
+/**
+ * Starting workflows from the CLI and following them to their result with a progress line: the one polling loop
+ * every waiting command uses (export, onboard, offboard, the demo), what --no-wait prints, and the start-and-wait
+ * of the onboarding workflows.
+ */
+import { WorkflowFailedError, type QueryDefinition, type WorkflowHandle } from '@temporalio/client';
+import type { StepProgress } from '../lib/onboarding-progress';
+import { stringFlag, type ParsedArgs } from './args';
+import { withTemporalClient } from './temporal';
+
+export interface ProgressOptions<P> {
+  /** What identifies a progress value: a value is shown when its key differs from the last one shown. */
+  key: (p: P) => string;
+  show: (p: P, key: string) => void;
+  intervalMs: number;
+  /** The workflow's progress query; by default the one named `progress`. */
+  query?: QueryDefinition<P> | string;
+}
+
+/**
+ * Waits for the run's result while polling its progress query. A query that fails (the run not yet picked up by a
+ * worker, or already closed) shows nothing: the result tells. Nothing is shown once the result is in.
+ */
+export async function resultWithProgress<T, P>(handle: WorkflowHandle, opts: ProgressOptions<P>): Promise<T> {
+  let last = '';
+  let done = false;
+  const poll = (async () => {
+    while (!done) {
+      try {
+        const p = await handle.query<P, []>(opts.query ?? 'progress');
+        const key = opts.key(p);
+        if (key !== last && !done) {
+          opts.show(p, key);
+          last = key;
+        }
+      } catch {
+        // Not yet picked up by a worker, or already closed: the result tells.
+      }
+      await new Promise((r) => setTimeout(r, opts.intervalMs));
+    }
+  })();
+  try {
+    return (await handle.result()) as T;
+  } finally {
+    done = true;
+    await poll;
+  }
+}
+
+/** What --no-wait prints: the ids as JSON with --json, else one line (and a hint on what to do next). */
+export function printStarted(handle: { workflowId: string; firstExecutionRunId?: string }, json: boolean, hint = ''): void {
+  const started = { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
+  console.log(json ? JSON.stringify(started) : `started ${started.workflowId} (run ${started.runId})${hint}`);
+}
+
+/** An onboarding or offboarding progress value in one line. */
+export function describeProgress(p: StepProgress): string {
+  const head = `[${p.stepNumber}/${p.steps.length} ${p.step}]`;
+  if (p.status === 'waiting-to-retry') {
+    const at = p.nextAttemptAt ? new Date(p.nextAttemptAt).toISOString().slice(11, 19) : '?';
+    return `${head} attempt ${p.attempts} failed, next at ${at}Z (signal retryNow to retry at once): ${p.lastError}`;
+  }
+  return `${head} ${p.status}${p.attempts > 1 ? `, attempt ${p.attempts}` : ''}`;
+}
+
+/**
+ * Waits for an onboarding workflow's result while printing its progress (one line per change; rewritten in place
+ * on a terminal). Prints the result as JSON with --json, else as readable lines; a failure says which step and why.
+ */
+async function waitWithProgress<T>(handle: WorkflowHandle, args: ParsedArgs, printResult: (result: T) => void): Promise<void> {
+  const tty = process.stderr.isTTY && !args.flags.json;
+  try {
+    const result = await resultWithProgress<T, StepProgress>(handle, {
+      key: describeProgress,
+      show: (_, line) => process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`),
+      intervalMs: 1000,
+    });
+    if (tty) process.stderr.write('\n');
+    if (args.flags.json) console.log(JSON.stringify(result, null, 2));
+    else printResult(result);
+  } catch (e) {
+    if (tty) process.stderr.write('\n');
+    if (e instanceof WorkflowFailedError) {
+      const cause = e.cause as { type?: string; message?: string } | undefined;
+      const failure = { workflowId: handle.workflowId, type: cause?.type ?? 'Error', message: cause?.message ?? e.message };
+      if (args.flags.json) console.log(JSON.stringify({ failed: failure }, null, 2));
+      else console.error(`failed (${failure.type}): ${failure.message}`);
+      process.exitCode = 1;
+      return;
+    }
+    throw e;
+  }
+}
+
+/**
+ * Starts onboardAwsConnection or offboardAwsConnection on the configured task queue, with the id --workflow-id
+ * gives or the default, then waits for it (or, with --no-wait, prints the ids).
+ */
+export async function startAndWait<T>(
+  args: ParsedArgs,
+  opts: { workflowType: string; defaultWorkflowId: string; input: unknown },
+  printResult: (result: T) => void,
+): Promise<void> {
+  await withTemporalClient(async (client, config) => {
+    const handle = await client.workflow.start(opts.workflowType, {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: stringFlag(args, 'workflow-id') ?? opts.defaultWorkflowId,
+      args: [opts.input],
+      // A second `onboard` while one runs for the same connection follows that run instead of starting another.
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    if (args.flags['no-wait']) return printStarted(handle, Boolean(args.flags.json));
+    if (!args.flags.json) process.stderr.write(`${opts.workflowType} ${handle.workflowId} started; waiting (Ctrl-C stops waiting, not the run)\n`);
+    await waitWithProgress(handle, args, printResult);
+  });
+}
