@@ -41,6 +41,7 @@ import {
 } from '../lib/iam-policies';
 import { aws, awsErrorName, isNotFound } from './onboarding-aws-errors';
 import type { ActivityDeps } from './deps';
+import { heartbeating } from './heartbeat';
 
 const isManaged = (tags: { Key?: string; Value?: string }[] | undefined) =>
   (tags ?? []).some((t) => t.Key === MANAGED_BY_TAG.Key && t.Value === MANAGED_BY_TAG.Value);
@@ -147,7 +148,7 @@ export function createAwsIamActivities({ aws: clients }: ActivityDeps) {
     };
   }
 
-  return {
+  return heartbeating({
     ensureIamPolicy,
 
     /** Step 3: the role, tagged as ours, with the policy attached. An existing role keeps its trust policy here. */
@@ -304,5 +305,5 @@ export function createAwsIamActivities({ aws: clients }: ActivityDeps) {
       await aws(`delete role ${input.roleName}`, () => iam.send(new DeleteRoleCommand({ RoleName: input.roleName })));
       return { deleted: true };
     },
-  };
+  });
 }

@@ -19,6 +19,7 @@ import {
   validateConnectionSql,
 } from '../lib/onboarding-sql';
 import type { ActivityDeps } from './deps';
+import { heartbeating } from './heartbeat';
 import { deleteObjectsUnder } from './s3-bucket';
 
 export interface MzConnectionInfo {
@@ -70,7 +71,9 @@ function assertOurs(row: CatalogRow, connectionName: string, roleArn: string): v
 export function createMaterializeConnectionActivities({ aws, materialize }: ActivityDeps) {
   const mz = <T>(profile: string, fn: (c: Client) => Promise<T>) => withMaterialize(materialize, profile, fn);
 
-  return {
+  // Every activity here waits on pg (VALIDATE CONNECTION and the probe COPY can take long) or S3: heartbeat
+  // throughout, so a lost worker is noticed within the heartbeat timeout.
+  return heartbeating({
     /** The principal an existing AWS connection reports (all connections of an environment share it), if any. */
     async discoverMaterializePrincipal(input: { materializeProfile: string }): Promise<{ principal?: string }> {
       return mz(input.materializeProfile, async (c) => {
@@ -231,5 +234,5 @@ export function createMaterializeConnectionActivities({ aws, materialize }: Acti
         return { dropped: true };
       });
     },
-  };
+  });
 }

@@ -13,6 +13,7 @@ import { classifyCopyError, type CopyErrorContext } from '../lib/export-errors';
 import { InvalidInputError } from '../lib/errors';
 import { log } from '../lib/log';
 import type { ActivityDeps } from './deps';
+import { heartbeatIntervalMs } from './heartbeat';
 
 export interface CopyToS3Input {
   materializeProfile: string;
@@ -36,13 +37,15 @@ export function createMaterializeCopyActivities({ materialize }: ActivityDeps) {
     async copyToS3(input: CopyToS3Input): Promise<CopyToS3Result> {
       const ctx = Context.current();
       const started = Date.now();
-      const client = await materialize.connect(input.materializeProfile).catch((e: unknown) => {
-        throw toFailure(e, input.context, false);
-      });
-      const heartbeatMs = Math.min(10_000, Math.max(500, (ctx.info.heartbeatTimeoutMs ?? 30_000) / 3));
+      // Heartbeats start before the connection is made: a worker lost while connecting is noticed as soon as one
+      // lost mid-statement.
       const beat = () => ctx.heartbeat({ phase: 'copying', elapsedSeconds: Math.round((Date.now() - started) / 1000) });
       beat();
-      const timer = setInterval(beat, heartbeatMs);
+      const timer = setInterval(beat, heartbeatIntervalMs(ctx.info.heartbeatTimeoutMs));
+      const client = await materialize.connect(input.materializeProfile).catch((e: unknown) => {
+        clearInterval(timer);
+        throw toFailure(e, input.context, false);
+      });
       let cancelSent: Promise<void> | undefined;
       const onAbort = () => {
         log('info', 'cancelling COPY', { target: input.context.targetUri, workflowId: ctx.info.workflowExecution?.workflowId });

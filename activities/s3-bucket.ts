@@ -20,6 +20,7 @@ import { ConflictError, UserFixableError } from '../lib/errors';
 import { MANAGED_BY_TAG } from '../lib/iam-policies';
 import { aws, awsErrorName, httpStatus, isAccessDenied, isNotFound } from './onboarding-aws-errors';
 import type { ActivityDeps } from './deps';
+import { heartbeating } from './heartbeat';
 
 export interface EnsureBucketInput {
   bucket: string;
@@ -135,7 +136,7 @@ export function createS3BucketActivities({ aws: clients }: ActivityDeps) {
     };
   }
 
-  return {
+  return heartbeating({
     async ensureBucket(input: EnsureBucketInput): Promise<EnsureBucketResult> {
       // The worker's S3 client is bound to its region; a bucket elsewhere would answer every later call with a redirect.
       const region = await workerRegion();
@@ -197,7 +198,7 @@ export function createS3BucketActivities({ aws: clients }: ActivityDeps) {
       await aws(`delete bucket ${input.bucket}`, () => s3.send(new DeleteBucketCommand({ Bucket: input.bucket })));
       return { objectsDeleted, bucketDeleted: true };
     },
-  };
+  });
 }
 
 /** Deletes every object whose key starts with keyPrefix; returns how many. */

@@ -3,6 +3,10 @@
  * waiting for Materialize's sentinel to go, verification (file list, sizes, Parquet footers by range reads),
  * publication (manifest.json, then _SUCCESS, then the _latest.json pointer) and cleanup of failed attempts
  * (only keys their sentinel proves are theirs). Each activity reports facts; the workflow decides.
+ *
+ * Footers are read once, by verification, from the files' tails only; publication gets the verified facts back
+ * through the workflow and re-lists the folder to check that the files (names, sizes, ETags) are still the ones
+ * verified. Every activity heartbeats while it waits on S3, so a lost worker is noticed within seconds.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -17,10 +21,13 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import {
   attemptState,
   buildManifest,
+  changesSinceVerification,
   classifyAttemptObjects,
+  footersOfVerified,
   provenLeftovers,
   shouldReplaceLatest,
   verificationProblems,
+  verifiedFilesOf,
   type AttemptListing,
   type AttemptState,
   type ExportManifest,
@@ -28,12 +35,14 @@ import {
   type LatestPointer,
   type ManifestFacts,
   type S3ObjectInfo,
+  type VerifiedFiles,
 } from '../lib/export-manifest';
 import { COPY_FAILURE } from '../lib/export-errors';
 import { MANIFEST_FILE, SUCCESS_FILE, attemptFolder, parseAttemptFolder, s3Uri } from '../lib/export-paths';
 import type { ExportFormat } from '../lib/export-types';
-import { readParquetFooter } from '../lib/parquet-footer';
+import { readParquetFooter, type RangeReader } from '../lib/parquet-footer';
 import type { ActivityDeps } from './deps';
+import { heartbeat, heartbeating } from './heartbeat';
 
 export interface PublishedSummary {
   attempt: number;
@@ -89,12 +98,20 @@ export interface VerifyResult {
   rows: number;
   /** Parquet: the rows the footers add up to. */
   footerRows?: number;
+  /** What was verified (only when there are no problems), for publishExport: it need not read the footers again. */
+  verified?: VerifiedFiles;
 }
 
 export interface PublishInput {
   facts: Omit<ManifestFacts, 'listing' | 'footers' | 'source'> & {
     source: { kind: 'object'; object: string } | { kind: 'query'; query: string };
   };
+  /**
+   * verifyExport's facts: publication re-lists the folder, refuses when any file differs from these, and takes
+   * the row counts and schema from them. Without them (a run that verified before this field existed) it reads the
+   * footers again.
+   */
+  verified?: VerifiedFiles;
 }
 
 export interface PublishResult {
@@ -115,7 +132,8 @@ const FOOTER_READ_CONCURRENCY = 8;
 
 export function createS3ExportActivities({ aws }: ActivityDeps) {
   const s3 = aws.s3;
-  return {
+  // Every activity heartbeats on an interval while it waits on S3 (the loops also report their progress).
+  return heartbeating({
     async inspectExportAttempts(input: { bucket: string; logicalTimeKey: string }): Promise<InspectResult> {
       const objects = await listAll(s3, input.bucket, `${input.logicalTimeKey}/`);
       const byAttempt = new Map<number, S3ObjectInfo[]>();
@@ -177,7 +195,7 @@ export function createS3ExportActivities({ aws }: ActivityDeps) {
           input.copy === 'ended' || (input.copy === 'lost' && now - unchangedSince >= input.quietSeconds * 1000);
         if (stopped) return result(hasSentinel ? 'failed' : 'empty');
         if (now - started >= limitMs) return result('timed-out');
-        ctx.heartbeat({ polls, files: listing.dataFiles.length, sentinel: hasSentinel });
+        heartbeat({ polls, files: listing.dataFiles.length, sentinel: hasSentinel });
         await ctx.sleep(interval); // rejects when the activity is cancelled
         interval = Math.min(input.pollMaxMs, Math.round(interval * 1.5));
       }
@@ -186,21 +204,31 @@ export function createS3ExportActivities({ aws }: ActivityDeps) {
     async verifyExport(input: VerifyInput): Promise<VerifyResult> {
       const listing = await listAttempt(s3, input.bucket, input.attemptKey);
       const footers = input.format === 'parquet' ? await readFooters(s3, input.bucket, listing) : undefined;
+      const problems = verificationProblems({ listing, format: input.format, copyRows: input.copyRows, footers });
       return {
-        problems: verificationProblems({ listing, format: input.format, copyRows: input.copyRows, footers }),
+        problems,
         files: listing.dataFiles.length,
         bytes: listing.dataFiles.reduce((s, f) => s + f.size, 0),
         rows: input.copyRows,
         footerRows: footers?.reduce((s, f) => s + f.rows, 0),
+        ...(problems.length ? {} : { verified: verifiedFilesOf(input.attemptKey, listing, footers) }),
       };
     },
 
     async publishExport(input: PublishInput): Promise<PublishResult> {
-      const { facts } = input;
-      // Checked again at the commit point, so the manifest describes exactly what is there now.
+      const { facts, verified } = input;
+      // Checked again at the commit point: the folder must hold exactly the files verification read (same names,
+      // sizes and ETags), so the manifest describes both what was verified and what is there now.
       const listing = await listAttempt(s3, facts.bucket, facts.attemptKey);
-      const footers = facts.format === 'parquet' ? await readFooters(s3, facts.bucket, listing) : undefined;
-      const problems = verificationProblems({ listing, format: facts.format, copyRows: facts.copyRows, footers });
+      const footers = verified
+        ? footersOfVerified(facts.attemptKey, verified)
+        : facts.format === 'parquet'
+          ? await readFooters(s3, facts.bucket, listing)
+          : undefined;
+      const problems = [
+        ...(verified ? changesSinceVerification(facts.attemptKey, verified, listing) : []),
+        ...verificationProblems({ listing, format: facts.format, copyRows: facts.copyRows, footers }),
+      ];
       if (problems.length) {
         throw ApplicationFailure.create({
           type: COPY_FAILURE.verification,
@@ -265,14 +293,14 @@ export function createS3ExportActivities({ aws }: ActivityDeps) {
           new DeleteObjectsCommand({ Bucket: input.bucket, Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: true } }),
         );
         if (res.Errors?.length) throw new Error(`could not delete ${res.Errors[0].Key}: ${res.Errors[0].Message}`);
-        Context.current().heartbeat({ deleted: i + chunk.length });
+        heartbeat({ deleted: i + chunk.length });
       }
       // The sentinels go last: if this activity dies halfway, the next try still has the proof.
       for (const key of sentinels) await s3.send(new DeleteObjectCommand({ Bucket: input.bucket, Key: key }));
       const deleted = new Set(proven);
       return { deleted: proven.length, kept: all.filter((k) => !deleted.has(k)) };
     },
-  };
+  });
 }
 
 async function listAttempt(s3: S3Client, bucket: string, attemptKey: string): Promise<AttemptListing> {
@@ -299,7 +327,27 @@ async function getText(s3: S3Client, bucket: string, key: string): Promise<strin
   return res.Body!.transformToString();
 }
 
-async function readFooters(s3: S3Client, bucket: string, listing: AttemptListing): Promise<FooterFacts[]> {
+/**
+ * Ranged GETs of one listed object, with the listing's ETag as If-Match: the bytes are from the very version that
+ * was listed (whose size and ETag publication checks again), and a rewrite in between fails the read (412), so
+ * the activity's retry lists afresh.
+ */
+export function rangeReader(s3: S3Client, bucket: string, object: S3ObjectInfo): RangeReader {
+  return async (start, end) => {
+    const res = await s3.send(
+      new GetObjectCommand({
+        Bucket: bucket,
+        Key: object.key,
+        Range: `bytes=${start}-${end}`,
+        ...(object.etag ? { IfMatch: `"${object.etag}"` } : {}),
+      }),
+    );
+    return res.Body!.transformToByteArray();
+  };
+}
+
+/** The footers of the listing's Parquet files, read from their tails only, a few files at a time. */
+export async function readFooters(s3: S3Client, bucket: string, listing: AttemptListing): Promise<FooterFacts[]> {
   const files = listing.dataFiles.filter((f) => f.extension === 'parquet');
   const out: FooterFacts[] = new Array(files.length);
   let next = 0;
@@ -307,14 +355,15 @@ async function readFooters(s3: S3Client, bucket: string, listing: AttemptListing
     while (next < files.length) {
       const k = next++;
       const f = files[k];
-      const footer = await readParquetFooter(f.size, async (start, end) => {
-        const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: f.key, Range: `bytes=${start}-${end}` }));
-        return res.Body!.transformToByteArray();
-      }).catch((e: Error) => {
+      const footer = await readParquetFooter(f.size, rangeReader(s3, bucket, f)).catch((e: Error) => {
+        if (e.name !== 'ParquetFooterError') {
+          // A read that failed (the object rewritten since it was listed, a throttled or cut-short GET): retried.
+          throw new Error(`could not read the footer of s3://${bucket}/${f.key}: ${e.name}: ${e.message}`);
+        }
         throw ApplicationFailure.create({
           type: COPY_FAILURE.verification,
           message: `s3://${bucket}/${f.key} is not a readable Parquet file: ${e.message}`,
-          nonRetryable: e.name === 'ParquetFooterError',
+          nonRetryable: true,
         });
       });
       out[k] = { key: f.key, rows: footer.numRows, rowGroupRows: footer.rowGroupRows, schema: footer.schema };

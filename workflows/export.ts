@@ -85,14 +85,17 @@ export async function bulkExport(rawInput: BulkExportInput): Promise<BulkExportR
   ]);
 
   const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES, ...EXPORT_FATAL_TYPES];
+  // The S3 activities heartbeat on an interval while they wait (activities/heartbeat.ts): a worker lost mid-phase is
+  // noticed after the heartbeat timeout, and the start-to-close timeouts stay the bound for a live but stuck one.
+  const heartbeatTimeout = '15 seconds';
   const s3 = proxyActivities<Activities>({
     startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: '1 minute',
+    heartbeatTimeout,
     retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes },
   });
   const waits = proxyActivities<Activities>({
     startToCloseTimeout: `${tuning.completionTimeoutSeconds + tuning.settleQuietSeconds * 4 + 120} seconds`,
-    heartbeatTimeout: `${Math.max(30, Math.ceil(tuning.pollMaxMs / 1000) * 3)} seconds`,
+    heartbeatTimeout,
     retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes },
   });
   const { copyToS3 } = proxyActivities<Activities>({
@@ -256,7 +259,10 @@ export async function bulkExport(rawInput: BulkExportInput): Promise<BulkExportR
           }
           const verifiedAt = new Date(Date.now()).toISOString();
           enter('publishing', `writing manifest.json and _SUCCESS to ${targetUri}/`);
+          // What verification read (files, sizes, ETags, footer rows, schema) goes to publication, which checks the
+          // folder still holds exactly those files instead of reading the footers again.
           const published = await s3.publishExport({
+            verified: verified.verified,
             facts: {
               exportName: input.exportName,
               logicalTime,

@@ -10,7 +10,12 @@ import { OFFBOARDING_STEPS, type OffboardResult } from '../lib/onboarding-progre
 import type { OffboardInput } from '../lib/onboarding-types';
 import { startSteps } from './onboarding-messages';
 
-const acts = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 1 } });
+// The activities heartbeat while they wait on AWS or pg, so a lost worker is noticed within the heartbeat timeout.
+const acts = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: { maximumAttempts: 1 },
+});
 
 export async function offboardAwsConnection(rawInput: OffboardInput): Promise<OffboardResult> {
   const { steps, input } = startSteps('offboardAwsConnection', OFFBOARDING_STEPS, () => resolveOffboardInput(rawInput));

@@ -12,8 +12,11 @@ import type { OnboardInput } from '../lib/onboarding-types';
 import { startSteps } from './onboarding-messages';
 
 // One attempt per activity call: the step runner retries, so the query sees every attempt and `retryNow` works.
-const quick = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 1 } });
-const slow = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 1 } });
+// The activities heartbeat while they wait on AWS or pg: a worker lost mid-step is noticed after the heartbeat
+// timeout, not the start-to-close bound, which stays the limit for a step that is alive but stuck.
+const heartbeatTimeout = '10 seconds';
+const quick = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', heartbeatTimeout, retry: { maximumAttempts: 1 } });
+const slow = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout, retry: { maximumAttempts: 1 } });
 
 export async function onboardAwsConnection(rawInput: OnboardInput): Promise<OnboardResult> {
   const { steps, input } = startSteps('onboardAwsConnection', ONBOARDING_STEPS, () => resolveOnboardInput(rawInput));

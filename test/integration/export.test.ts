@@ -6,29 +6,27 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { PROJECT_ROOT } from '../../local/stack';
+import { createS3ExportActivities, rangeReader } from '../../activities/s3-export';
+import { createAwsClients, destroyAwsClients } from '../../lib/aws-clients';
+import { loadConfig } from '../../lib/config';
+import type { ExportManifest } from '../../lib/export-manifest';
+import type { MaterializeConnector } from '../../lib/materialize';
+import { FOOTER_GUESS_BYTES, readParquetFooter } from '../../lib/parquet-footer';
 import { renderLogicalTime } from '../../lib/export-paths';
 import type { BulkExportResult } from '../../lib/export-types';
-import { createTestAwsConnection, type TestAwsConnection } from '../helpers/aws-connection';
-import { assertSameRows, getJson, listKeys, readCsvRows, readManifest, readParquetRows, sourceRows } from '../helpers/export-readback';
+import { useTestAwsConnection, type TestAwsConnection } from '../helpers/aws-connection';
+import { assertSameRows, getBytes, getJson, listKeys, readCsvRows, readManifest, readParquetRows, sourceRows } from '../helpers/export-readback';
 import { eventually, exportInput, progressOf, publishedKeys, runExport, startExport } from '../helpers/export-run';
-import { sharedStack, type TestStack } from '../helpers/stack';
+import type { TestStack } from '../helpers/stack';
 import { canonicalParquetRow, canonicalTextRow } from '../helpers/export-values';
 
 describe('export: bulkExport on the local stack', function () {
   let stack: TestStack;
   let conn: TestAwsConnection;
-  before(async function () {
-    this.timeout(180_000);
-    stack = await sharedStack();
-    conn = await createTestAwsConnection(stack);
-  });
-  after(async function () {
-    this.timeout(30_000);
-    await conn?.cleanup();
-  });
+  useTestAwsConnection((suite) => ({ stack, conn } = suite));
 
   it('exports the sample table as CSV: rows match the source; manifest, _SUCCESS and _latest.json are published', async () => {
     const input = exportInput(conn, { object: 'public.orders', format: 'csv', logicalTime: '2024-05-01T00:00:00Z' });
@@ -194,5 +192,102 @@ describe('export: bulkExport on the local stack', function () {
     const bad = cli(['export', '--name', name, '--connection', conn.connectionName, '--object', 'x', '--query', 'SELECT 1', '--to', `s3://${conn.bucket}/${conn.prefix}`]);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /give exactly one: an object .* or a SELECT query/);
+  });
+
+  it('reads only each Parquet footer, once: verification reads the tails, publication reuses them and refuses changed files', async () => {
+    const result = await runExport(stack, exportInput(conn, { object: 'public.orders', format: 'parquet' }));
+    const manifest = await readManifest(stack, result.manifest);
+    const attemptKey = result.manifestKey.slice(0, -'/manifest.json'.length);
+
+    // The export activities on an S3 client that records every GetObject: key, range and bytes returned.
+    const aws = createAwsClients(loadConfig(stack.env).aws);
+    const gets: { key: string; range?: string; bytes: number }[] = [];
+    aws.s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        if (context.commandName === 'GetObjectCommand') {
+          const input = args.input as { Key: string; Range?: string };
+          gets.push({ key: input.Key, range: input.Range, bytes: Number((out.output as { ContentLength?: number }).ContentLength ?? 0) });
+        }
+        return out;
+      },
+      { step: 'initialize', name: 'countGets' },
+    );
+    const acts = createS3ExportActivities({ aws, materialize: {} as MaterializeConnector });
+    try {
+      const verified = await acts.verifyExport({ bucket: conn.bucket, attemptKey, format: 'parquet', copyRows: result.rows });
+      assert.deepEqual(verified.problems, []);
+      assert.equal(verified.footerRows, result.rows);
+      assert.deepEqual(verified.verified?.files.map((f) => [f.name, f.size, f.rows]), manifest.files.map((f) => [f.key.slice(attemptKey.length + 1), f.sizeBytes, f.rows]));
+      assert.deepEqual(verified.verified?.schema, manifest.schema);
+
+      // Per file: at most two ranged GETs, at most max(guess, footer + 8) bytes, never the whole of a larger file.
+      const lines: string[] = [];
+      let exported = 0;
+      for (const f of manifest.files) {
+        const bytes = await getBytes(stack, conn.bucket, f.key);
+        const footer = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 8, 4).getUint32(0, true);
+        const mine = gets.filter((g) => g.key === f.key);
+        const read = mine.reduce((s, g) => s + g.bytes, 0);
+        const bound = Math.max(Math.min(FOOTER_GUESS_BYTES, f.sizeBytes), footer + 8);
+        assert.ok(mine.length >= 1 && mine.length <= 2, `${f.key}: ${mine.length} GETs`);
+        assert.ok(mine.every((g) => g.range?.startsWith('bytes=')), `${f.key}: a GET without a range`);
+        assert.ok(read <= bound, `${f.key}: read ${read} bytes, more than max(guess, footer ${footer} + 8) = ${bound}`);
+        if (f.sizeBytes > bound) assert.ok(read < f.sizeBytes, `${f.key}: read whole`);
+        exported += f.sizeBytes;
+        lines.push(`${f.key.split('/').pop()}: ${f.sizeBytes} bytes, footer ${footer} bytes, read ${read} bytes in ${mine.length} GET(s)`);
+      }
+      const afterVerify = gets.reduce((s, g) => s + g.bytes, 0);
+
+      // Publication with the verified facts: no GET at all, and the manifest the workflow wrote, unchanged.
+      const facts = {
+        exportName: manifest.exportName,
+        logicalTime: manifest.logicalTime,
+        attempt: manifest.attempt,
+        format: manifest.format,
+        bucket: conn.bucket,
+        attemptKey,
+        source: { kind: 'object' as const, object: 'public.orders' },
+        connection: manifest.connection,
+        materializeProfile: manifest.materializeProfile,
+        csvHeader: false,
+        copyRows: result.rows,
+        workflow: manifest.workflow,
+        timings: (({ copySeconds, ...t }) => t)(manifest.timings),
+      };
+      gets.length = 0;
+      await acts.publishExport({ facts, verified: verified.verified });
+      assert.deepEqual(gets.map((g) => g.key).filter((k) => !k.endsWith('/manifest.json')), [], 'publication read data files');
+      assert.deepEqual(await readManifest(stack, result.manifest), manifest);
+
+      // Before this change: a 64 KiB tail, read by verification and again by publication.
+      gets.length = 0;
+      for (const f of manifest.files) {
+        for (let k = 0; k < 2; k++) await readParquetFooter(f.sizeBytes, rangeReader(aws.s3, conn.bucket, { key: f.key, size: f.sizeBytes }), 64 * 1024);
+      }
+      const before = gets.reduce((s, g) => s + g.bytes, 0);
+      console.log(`      ${lines.join('\n      ')}\n      bytes read from S3 for ${exported} bytes exported: ${before} before (2 x 64 KiB tails), ${afterVerify} now`);
+      assert.ok(afterVerify < before);
+
+      // A file rewritten after verification (same size, other content): publication refuses, and a footer read of
+      // the listed version fails instead of reading the new one.
+      const victim = manifest.files[0];
+      const original = await getBytes(stack, conn.bucket, victim.key);
+      const changed = original.slice();
+      changed[4] ^= 0xff; // a data page byte, not the footer
+      await stack.aws.s3.send(new PutObjectCommand({ Bucket: conn.bucket, Key: victim.key, Body: changed }));
+      await assert.rejects(acts.publishExport({ facts, verified: verified.verified }), (e: Error & { type?: string }) => {
+        assert.equal(e.type, 'ExportVerificationError');
+        assert.match(e.message, /changed since they were verified: .* was rewritten \(ETag/);
+        return true;
+      });
+      await assert.rejects(
+        readParquetFooter(victim.sizeBytes, rangeReader(aws.s3, conn.bucket, { key: victim.key, size: victim.sizeBytes, etag: victim.etag })),
+        (e: Error) => e.name === 'PreconditionFailed' || /412|precondition/i.test(e.message),
+      );
+      assert.deepEqual(await readManifest(stack, result.manifest), manifest, 'the refused publication wrote nothing');
+    } finally {
+      destroyAwsClients(aws);
+    }
   });
 });

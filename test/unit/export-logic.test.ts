@@ -1,5 +1,8 @@
 /** The export's pure logic: paths, input validation, the COPY statement, error classification, verification. */
 import { strict as assert } from 'node:assert';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { heartbeat, heartbeating, heartbeatIntervalMs } from '../../activities/heartbeat';
 import {
   attemptFolder,
   attemptKey,
@@ -14,10 +17,13 @@ import { classifyCopyError, COPY_FAILURE } from '../../lib/export-errors';
 import {
   attemptState,
   buildManifest,
+  changesSinceVerification,
   classifyAttemptObjects,
+  footersOfVerified,
   provenLeftovers,
   shouldReplaceLatest,
   verificationProblems,
+  verifiedFilesOf,
   type FooterFacts,
 } from '../../lib/export-manifest';
 
@@ -264,9 +270,88 @@ describe('attempt folders, verification and the manifest', () => {
     assert.deepEqual(m.rowCountVerifiedBy, ['copy-tag', 'parquet-footers']);
   });
 
+  it('hands the verified files to publication, which refuses when the folder changed since', () => {
+    const schema = [{ name: 'id', physicalType: 'INT64', repetition: 'REQUIRED' as const }];
+    const files = [
+      { ...obj('mz-t1-batch-0000-0000.parquet', 100), etag: 'e1' },
+      { ...obj('mz-t1-batch-0001-0000.parquet', 200), etag: 'e2' },
+    ];
+    const listing = classifyAttemptObjects(key, files);
+    const footers: FooterFacts[] = listing.dataFiles.map((f, i) => ({ key: f.key, rows: 3 + i, rowGroupRows: 3 + i, schema }));
+    const verified = verifiedFilesOf(key, listing, footers);
+    // Compact: names within the attempt folder, and one schema for all files.
+    assert.deepEqual(verified, {
+      files: [
+        { name: 'mz-t1-batch-0000-0000.parquet', size: 100, etag: 'e1', rows: 3 },
+        { name: 'mz-t1-batch-0001-0000.parquet', size: 200, etag: 'e2', rows: 4 },
+      ],
+      schema,
+    });
+    // Through JSON (workflow history) and back, the footers are what verification read.
+    const back = JSON.parse(JSON.stringify(verified));
+    assert.deepEqual(footersOfVerified(key, back), footers);
+    assert.deepEqual(verificationProblems({ listing, format: 'parquet', copyRows: 7, footers: footersOfVerified(key, back) }), []);
+    assert.deepEqual(changesSinceVerification(key, back, listing), []);
+    // Published-then-crashed: manifest.json and _SUCCESS in the folder are no change to the data files.
+    const republish = classifyAttemptObjects(key, [...files, obj('manifest.json'), obj('_SUCCESS', 0)]);
+    assert.deepEqual(changesSinceVerification(key, back, republish), []);
+
+    const changed = (objs: typeof files) => changesSinceVerification(key, back, classifyAttemptObjects(key, objs)).join('\n');
+    assert.match(changed([files[0]]), /mz-t1-batch-0001-0000\.parquet is gone/);
+    assert.match(changed([...files, { ...obj('mz-t1-batch-0002-0000.parquet', 5), etag: 'e3' }]), /mz-t1-batch-0002-0000\.parquet appeared/);
+    assert.match(changed([files[0], { ...files[1], size: 201 }]), /is now 201 bytes, not 200/);
+    assert.match(changed([files[0], { ...files[1], etag: 'e9' }]), /was rewritten \(ETag e9, not e2\)/);
+    assert.match(changed([files[0], files[1]].reverse()), /^$/);
+    // Without ETags (an S3 that lists none) sizes and names still count.
+    assert.equal(changesSinceVerification(key, verifiedFilesOf(key, classifyAttemptObjects(key, files.map(({ etag, ...f }) => f))), listing).length, 0);
+    // CSV: no rows per file, no schema, no footers.
+    const csv = classifyAttemptObjects(key, [obj('mz-t1-batch-0000-0000.csv', 10)]);
+    const csvVerified = verifiedFilesOf(key, csv);
+    assert.deepEqual(csvVerified, { files: [{ name: 'mz-t1-batch-0000-0000.csv', size: 10 }] });
+    assert.equal(footersOfVerified(key, csvVerified), undefined);
+  });
+
   it('never moves _latest.json back to an older logical time', () => {
     assert.equal(shouldReplaceLatest(undefined, { logicalTime: '2024-01-01T00:00:00Z' }), true);
     assert.equal(shouldReplaceLatest({ logicalTime: '2024-02-01T00:00:00Z' }, { logicalTime: '2024-01-01T00:00:00Z' }), false);
     assert.equal(shouldReplaceLatest({ logicalTime: '2024-01-01T00:00:00Z' }, { logicalTime: '2024-01-01T00:00:00Z' }), true);
+  });
+});
+
+describe('activity heartbeats while waiting', () => {
+  it('beats at once and then every third of the heartbeat timeout, repeating the last progress details', async () => {
+    // A quiet logger: the failing activity below would otherwise print the SDK's warning.
+    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 300 }, { logger: new DefaultLogger('ERROR') });
+    const beats: { at: number; details: unknown }[] = [];
+    const t0 = Date.now();
+    env.on('heartbeat', (details: unknown) => beats.push({ at: Date.now() - t0, details }));
+    const acts = heartbeating({
+      async slow(ms: number) {
+        await new Promise((r) => setTimeout(r, ms / 2));
+        heartbeat({ step: 'half' });
+        await new Promise((r) => setTimeout(r, ms / 2));
+        return ms;
+      },
+    });
+    assert.equal(acts.slow.name, 'slow');
+    assert.equal(await env.run(acts.slow, 1000), 1000);
+    const n = beats.length;
+    assert.ok(n >= 4 && n <= 9, `${n} beats in 1 s at a 300 ms heartbeat timeout`);
+    assert.equal(beats[0].details, undefined);
+    assert.ok(beats[0].at < 150, 'the first beat is immediate');
+    assert.deepEqual(beats[n - 1].details, { step: 'half' }, 'interval beats carry the last reported details');
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(beats.length, n, 'no beats after the activity returned');
+    // Failures end the beats too, and outside an activity the work just runs.
+    await assert.rejects(env.run(heartbeating({ fails: async () => Promise.reject(new Error('no')) }).fails), /no/);
+    assert.equal(await heartbeating({ plain: async () => 7 }).plain(), 7);
+  });
+
+  it('picks an interval well inside the timeout', () => {
+    assert.equal(heartbeatIntervalMs(10_000), 3_333);
+    assert.equal(heartbeatIntervalMs(15_000), 5_000);
+    assert.equal(heartbeatIntervalMs(60_000), 5_000);
+    assert.equal(heartbeatIntervalMs(300), 200);
+    assert.equal(heartbeatIntervalMs(undefined), 5_000);
   });
 });
