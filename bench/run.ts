@@ -99,7 +99,7 @@ export function reportRows(r: Results): string[][] {
       b,
       'bytes reaching the worker / exported',
       `${formatBytes(s.workerBytesFromMaterialize + s.workerS3ObjectBytesRead)} / ${formatBytes(s.exportedBytes)}`,
-      `pg ${formatBytes(s.workerBytesFromMaterialize)} (COPY tags, no rows); S3 ${formatBytes(s.workerS3ObjectBytesRead)} in ${s.workerS3ObjectReads} footer reads of ${s.exportedFiles} files (a file under 64 KiB is read whole)`,
+      `pg ${formatBytes(s.workerBytesFromMaterialize)} (COPY tags, no rows); S3 ${formatBytes(s.workerS3ObjectBytesRead)} in ${s.workerS3ObjectReads} footer reads of ${s.exportedFiles} files (the last 4 KiB of each, more only for a longer footer)`,
     );
   }
   if (r.schedules) {
