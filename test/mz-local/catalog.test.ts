@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Client } from 'pg';
-import { connect, expectPgError, listKeys, setupExport, sharedStack, startServer, uniqueName, type SharedStack } from './helpers';
+import { connect, expectPgError, listKeys, setupExport, startServer, uniqueName, useSuite, type SharedStack } from './helpers';
 
 const ARN = 'arn:aws:iam::123456789012:role/some-role';
 
@@ -13,17 +13,7 @@ describe('mz-local catalog and connections', function () {
   let c: Client;
   let c2: Client;
   const name = (p: string) => uniqueName(p).replace(/-/g, '_');
-
-  before(async function () {
-    this.timeout(60_000);
-    stack = await sharedStack();
-    c = await connect(stack.server);
-    c2 = await connect(stack.server);
-  });
-  after(async () => {
-    await c?.end();
-    await c2?.end();
-  });
+  useSuite({ clients: 2 }, (t) => ({ stack, clients: [c, c2] } = t));
 
   it('creates an AWS connection visible in mz_connections and mz_aws_connections', async () => {
     const n = name('conn');
@@ -159,6 +149,44 @@ describe('mz-local catalog and connections', function () {
     const kafka = await expectPgError(() => c.query(`CREATE CONNECTION k TO KAFKA (BROKER = 'b:9092')`));
     assert.equal(kafka.code, '0A000');
     assert.equal((await c.query(`SELECT count(*)::int AS n FROM mz_connections WHERE name IN ('x', 'k')`)).rows[0].n, 0);
+  });
+
+  it('converts option values to their types, in order, like Materialize', async () => {
+    const cases: [string, string][] = [
+      [`CREATE CONNECTION x TO AWS (ASSUME ROLE ARN = '${ARN}', REGION = 5)`, 'invalid REGION: cannot use value as string'],
+      [`CREATE CONNECTION x TO AWS (ASSUME ROLE ARN = true)`, 'invalid ASSUME ROLE ARN: cannot use value as string'],
+      [`CREATE CONNECTION x TO AWS (ASSUME ROLE ARN)`, 'invalid ASSUME ROLE ARN: must provide a string value'],
+      [`CREATE CONNECTION x TO AWS (ASSUME ROLE ARN = '${ARN}', ASSUME ROLE ARN = '${ARN}')`, 'ASSUME ROLE ARN specified more than once'],
+      // the first REGION fails its conversion before the second is seen
+      [`CREATE CONNECTION x TO AWS (REGION = 5, REGION = 'us-east-1')`, 'invalid REGION: cannot use value as string'],
+      [`CREATE CONNECTION x TO AWS (ASSUME ROLE ARN = '${ARN}') WITH (VALIDATE = 'yes')`, 'invalid VALIDATE: cannot use value as boolean'],
+    ];
+    for (const [sql, msg] of cases) assert.equal((await expectPgError(() => c.query(sql))).message, msg, sql);
+    assert.equal((await c.query(`SELECT count(*)::int AS n FROM mz_connections WHERE name = 'x'`)).rows[0].n, 0);
+  });
+
+  it('refuses items of another kind: DROP (even IF EXISTS), VALIDATE, DROP MATERIALIZED VIEW', async () => {
+    await c.query('CREATE TABLE IF NOT EXISTS cat_kind_t (v int)');
+    await c.query('CREATE OR REPLACE VIEW cat_kind_v AS SELECT 1 AS one');
+    const drop = await expectPgError(() => c.query('DROP CONNECTION cat_kind_t'));
+    assert.equal(drop.message, 'cat_kind_t is a table not a connection');
+    assert.equal((await expectPgError(() => c.query('DROP CONNECTION IF EXISTS public.cat_kind_t'))).message, 'cat_kind_t is a table not a connection');
+    assert.equal((await expectPgError(() => c.query('VALIDATE CONNECTION cat_kind_t'))).message, "cannot validate table 'materialize.public.cat_kind_t'");
+    assert.equal((await expectPgError(() => c.query('DROP MATERIALIZED VIEW cat_kind_v'))).message, 'cat_kind_v is a view not a materialized view');
+    assert.equal((await c.query(`SELECT count(*)::int AS n FROM cat_kind_t`)).rows[0].n, 0, 'the table is still there');
+  });
+
+  it('accepts an ARN it cannot use (Materialize does not check it) and reports AWS validation on use', async () => {
+    const n = name('badarn');
+    await c.query(`CREATE CONNECTION ${n} TO AWS (ASSUME ROLE ARN = 'not-an-arn')`);
+    const e = await expectPgError(() => c.query(`VALIDATE CONNECTION ${n}`));
+    assert.equal(e.message, "1 validation error detected: Value 'not-an-arn' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20");
+    assert.equal(e.code, '58000');
+    const n2 = name('badarn');
+    const e2 = await expectPgError(() => c.query(`CREATE CONNECTION ${n2} TO AWS (ASSUME ROLE ARN = 'arn:aws:s3:::not-a-role-at-all') WITH (VALIDATE = true)`));
+    assert.match(e2.message, /at 'roleArn' failed to satisfy constraint/);
+    assert.equal((await c.query(`SELECT count(*)::int AS n FROM mz_connections WHERE name = $1`, [n2])).rows[0].n, 0, 'a connection that fails validation is not created');
+    await c.query(`DROP CONNECTION ${n}`);
   });
 
   it('drops connections: unknown names fail, IF EXISTS notices, CASCADE is accepted', async () => {

@@ -8,7 +8,7 @@ import { CsvBatchUploader } from '../../local/mz-local/copy/batch-uploaders';
 import { CsvEncoder } from '../../local/mz-local/copy/csv-encoder';
 import { S3KeyManager } from '../../local/mz-local/copy/s3-keys';
 import { silentLogger } from '../../local/mz-local/log';
-import { awsClients, connect, fakeRole, getObject, listKeys, setupExport, sharedStack, type ExportSetup, type SharedStack } from './helpers';
+import { awsClients, fakeRole, getObject, listKeys, useSuite, type ExportSetup, type SharedStack, type SuiteContext } from './helpers';
 
 const rawText = { types: { getTypeParser: (() => (v: string) => v) as never } };
 
@@ -16,16 +16,7 @@ describe('mz-local COPY TO S3 (CSV)', function () {
   let stack: SharedStack;
   let c: Client;
   let s: ExportSetup;
-
-  before(async function () {
-    this.timeout(60_000);
-    stack = await sharedStack();
-    c = await connect(stack.server);
-    s = await setupExport(stack.moto, c);
-  });
-  after(async () => {
-    await c?.end();
-  });
+  useSuite({ exportSetup: true }, (t) => ({ stack, clients: [c], setup: s } = t as Required<SuiteContext>));
 
   async function files(path: string): Promise<{ key: string; body: string }[]> {
     const keys = await listKeys(stack.moto, s.bucket, path + '/');
@@ -76,6 +67,16 @@ describe('mz-local COPY TO S3 (CSV)', function () {
     );
     const body = (await files(path)).map((f) => f.body).join('');
     assert.equal(body, ',"","a,b ""c""","{""a"":[1,2],""b"":1}","{1,2}",Infinity,2010-10-10 08:10:10+00,\\xaaaa,t\n');
+  });
+
+  it('prints jsonb, numeric and floats in CSV exactly as a SELECT returns them (Materialize text forms)', async () => {
+    const path = `${s.prefix}/csv-agree`;
+    const query = `SELECT '{"b": 1, "aa": [1.50, {"é": 2e3}]}'::jsonb AS j, 12.30::numeric(10,2) AS n, 1e15::float8 AS f, 0.00005::float8 AS s, 123456789::float4 AS r`;
+    await c.query(`COPY (${query}) TO 's3://${s.bucket}/${path}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', QUOTE = '\`')`);
+    const body = (await files(path)).map((f) => f.body).join('');
+    const selected = (await c.query({ text: query, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } })).rows[0] as string[];
+    assert.deepEqual(selected, ['{"aa":[1.5,{"é":2000}],"b":1}', '12.3', '1000000000000000', '0.00005', '123456792']);
+    assert.equal(body, `\`${selected[0]}\`,${selected.slice(1).join(',')}\n`);
   });
 
   it('honours DELIMITER, QUOTE, ESCAPE and NULL', async () => {
@@ -152,7 +153,7 @@ describe('mz-local COPY TO S3 (CSV)', function () {
     const keys = new S3KeyManager('t999', s.bucket, `${s.prefix}/csv-unit`);
     const written: [string, number][] = [];
     const ctx = { s3, keys, maxFileSize: 100, partSize: 5 * 1024 * 1024, onFileComplete: (k: string, n: number) => written.push([k, n]) };
-    const encoder = new CsvEncoder({ delimiter: 0x2c, quote: 0x22, escape: 0x22, header: true, null: '' }, [false]);
+    const encoder = new CsvEncoder({ delimiter: 0x2c, quote: 0x22, escape: 0x22, header: true, null: '' }, [null]);
     const up = new CsvBatchUploader(ctx, 3, encoder, encoder.encodeHeader(['value']));
     for (let i = 0; i < 31; i++) await up.appendRow([Buffer.from(`row-${String(i).padStart(4, '0')}`)]);
     await up.finish();

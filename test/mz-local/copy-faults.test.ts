@@ -5,27 +5,17 @@
 import * as assert from 'node:assert/strict';
 import { PutRolePolicyCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { Client as PgClient, Query, type Client } from 'pg';
-import { awsClients, connect, expectPgError, listKeys, setupExport, sharedStack, sleep, trustPolicy, type SharedStack } from './helpers';
+import { awsClients, connect, expectPgError, listKeys, setupExport, sleep, trustPolicy, useSuite, type SharedStack } from './helpers';
 
 describe('mz-local COPY TO S3: permissions, faults, cancellation', function () {
   let stack: SharedStack;
   let c: Client;
   let admin: Client;
-
-  before(async function () {
-    this.timeout(60_000);
-    stack = await sharedStack();
-    c = await connect(stack.server);
-    admin = await connect(stack.server);
-  });
+  useSuite({ clients: 2 }, (t) => ({ stack, clients: [c, admin] } = t));
   afterEach(async () => {
     await admin.query('ALTER SYSTEM RESET mz_local_fail_after_files');
     await admin.query('ALTER SYSTEM RESET mz_local_batch_delay_ms');
     await admin.query('ALTER SYSTEM RESET mz_local_drop_session_mid_copy');
-  });
-  after(async () => {
-    await c?.end().catch(() => undefined);
-    await admin?.end();
   });
 
   async function waitForKey(bucket: string, prefix: string, pred: (k: string) => boolean, timeoutMs = 15_000): Promise<string[]> {

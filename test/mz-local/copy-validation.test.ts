@@ -1,7 +1,7 @@
 /** COPY ... TO validations: Materialize's messages and SQLSTATEs, and that nothing reaches S3 when they fail. */
 import * as assert from 'node:assert/strict';
 import type { Client } from 'pg';
-import { connect, expectPgError, listKeys, putObject, setupExport, sharedStack, type ExportSetup, type SharedStack } from './helpers';
+import { expectPgError, listKeys, putObject, useSuite, type ExportSetup, type SharedStack, type SuiteContext } from './helpers';
 
 describe('mz-local COPY TO validation', function () {
   let stack: SharedStack;
@@ -10,15 +10,9 @@ describe('mz-local COPY TO validation', function () {
   let n = 0;
   const target = () => `s3://${s.bucket}/${s.prefix}/val-${String(++n).padStart(3, '0')}`;
 
-  before(async function () {
-    this.timeout(60_000);
-    stack = await sharedStack();
-    c = await connect(stack.server);
-    s = await setupExport(stack.moto, c);
+  useSuite({ exportSetup: true }, (t) => ({ stack, clients: [c], setup: s } = t as Required<SuiteContext>));
+  before(async () => {
     await c.query('CREATE TABLE IF NOT EXISTS val_t (a int, i interval, n39 numeric(39,39), ok text)');
-  });
-  after(async () => {
-    await c?.end();
   });
 
   const cases: { name: string; sql: () => string; message: string | RegExp; code?: string }[] = [
@@ -45,6 +39,31 @@ describe('mz-local COPY TO validation', function () {
     { name: 'a multi-byte delimiter', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', DELIMITER = '||')`, message: 'COPY delimiter must be a single one-byte character' },
     { name: 'delimiter equal to quote', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', DELIMITER = '"')`, message: 'COPY delimiter and quote must be different' },
     { name: 'a repeated option', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', FORMAT = 'csv')`, message: 'COPY option FORMAT specified more than once' },
+    // names are resolved before anything is planned
+    { name: 'an unknown connection before a missing FORMAT', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = nope)`, message: "unknown catalog item 'nope'", code: '42704' },
+    { name: 'an unknown relation before a missing FORMAT', sql: () => `COPY no_such_table TO '${target()}' WITH (AWS CONNECTION = ${s.connection})`, message: "unknown catalog item 'no_such_table'", code: '42704' },
+    { name: 'an unknown relation in a query before ORDER BY', sql: () => `COPY (SELECT * FROM no_such_table ORDER BY 1) TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`, message: "unknown catalog item 'no_such_table'", code: '42704' },
+    { name: 'an unknown schema', sql: () => `COPY nope_schema.val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`, message: "unknown schema 'nope_schema'", code: '42704' },
+    { name: 'an unknown database', sql: () => `COPY otherdb.public.val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`, message: "unknown database 'otherdb'", code: '42704' },
+    { name: 'an AWS CONNECTION that is not a connection', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = val_t, FORMAT = 'csv')`, message: 'connection "materialize.public.val_t" does not exist', code: '42704' },
+    // then the options, each converted to its type
+    { name: 'a HEADER that is not a boolean', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', HEADER = 'yes')`, message: 'invalid HEADER: cannot use value as boolean' },
+    { name: 'a DELIMITER that is not text', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', DELIMITER = 1)`, message: 'invalid DELIMITER: cannot use value as string' },
+    { name: 'a FORMAT without a value', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT)`, message: 'invalid FORMAT: must provide a string value' },
+    { name: 'a repeated option before a bad value', sql: () => `COPY val_t TO '${target()}' WITH (HEADER = 'x', FORMAT = 'csv', HEADER = true)`, message: 'invalid HEADER: cannot use value as boolean' },
+    { name: 'an unknown FORMAT before a missing connection', sql: () => `COPY val_t TO '${target()}' WITH (FORMAT = 'xml')`, message: 'unknown FORMAT: xml' },
+    { name: 'a multi-byte quote (checked before the delimiter)', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', QUOTE = 'ab', DELIMITER = '||')`, message: 'COPY quote must be a single one-byte character' },
+    { name: 'an empty escape', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', ESCAPE = '')`, message: 'COPY escape must be a single one-byte character' },
+    { name: 'a multi-byte UTF-8 delimiter', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', DELIMITER = 'é')`, message: 'COPY delimiter must be a single one-byte character' },
+    { name: 'a quote equal to the default delimiter', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', QUOTE = ',')`, message: 'COPY delimiter and quote must be different' },
+    { name: 'MAX FILE SIZE one byte under 16MB', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', MAX FILE SIZE = 16777215)`, message: 'MAX FILE SIZE cannot be less than 16MB' },
+    { name: 'MAX FILE SIZE one kB over 4GB', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', MAX FILE SIZE = '4194305kB')`, message: 'MAX FILE SIZE cannot be greater than 4GB' },
+    { name: 'a boolean MAX FILE SIZE', sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', MAX FILE SIZE = true)`, message: 'invalid MAX FILE SIZE: cannot use value as bytes' },
+    { name: 'a non-text target before MAX FILE SIZE', sql: () => `COPY val_t TO 42 WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', MAX FILE SIZE = '1kB')`, message: 'COPY TO target must have type text, not type integer' },
+    { name: 'a CSV option error before the target type', sql: () => `COPY val_t TO 42 WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', DELIMITER = '"')`, message: 'COPY delimiter and quote must be different' },
+    { name: 'MAX FILE SIZE before the NULL target', sql: () => `COPY val_t TO NULL WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', MAX FILE SIZE = '1kB')`, message: 'MAX FILE SIZE cannot be less than 16MB' },
+    { name: 'mz_now() before a NULL value', sql: () => `COPY val_t TO CASE WHEN mz_now() IS NULL THEN 'x' END WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`, message: /^cannot call mz_now in this/ },
+    { name: 'a URL with only a slash as path', sql: () => `COPY val_t TO 's3://${s.bucket}/' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`, message: /names only a bucket; it must include a path/ },
     {
       name: 'interval and numeric(39,39) in Parquet',
       sql: () => `COPY val_t TO '${target()}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'parquet')`,
@@ -74,6 +93,18 @@ describe('mz-local COPY TO validation', function () {
     const keys = await listKeys(stack.moto, s.bucket, `${s.prefix}/expr/${day}/`);
     assert.equal(keys.length, 1);
     assert.match(keys[0], new RegExp(`^${s.prefix}/expr/${day}/mz-t\\d+-batch-0000-0001\\.csv$`));
+  });
+
+  it('accepts MAX FILE SIZE at its bounds in any form, a three-part name, and ignores COPY FROM options', async () => {
+    const sizes = [`16777216`, `'16MB'`, `"4GB"`, `'4096 MB'`, `'16384.0kB'`];
+    for (const [i, size] of sizes.entries()) {
+      const r = await c.query(`COPY materialize.public.val_t TO 's3://${s.bucket}/${s.prefix}/bounds-${i}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv', MAX FILE SIZE = ${size})`);
+      assert.equal(r.command, 'COPY', size);
+    }
+    const r = await c.query(
+      `COPY (SELECT 1 AS one) TO 's3://${s.bucket}/${s.prefix}/from-opts' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'parquet', FILES = ['a.csv', 'b.csv'], PATTERN = '*.csv', HEADER = true, DELIMITER = ';')`,
+    );
+    assert.equal(r.rowCount, 1, 'FILES and PATTERN ignored; CSV options ignored for Parquet');
   });
 
   it('refuses a non-empty path, matching it as a bare prefix (run1 is not empty when run10/ exists)', async () => {

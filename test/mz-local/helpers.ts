@@ -254,6 +254,32 @@ if (typeof after === 'function') {
   });
 }
 
+export interface SuiteContext {
+  stack: SharedStack;
+  /** The sessions asked for, connected before the suite's tests and closed after them. */
+  clients: Client[];
+  /** The onboarding setup (bucket, policy, role, connection), when asked for. */
+  setup?: ExportSetup;
+}
+
+/**
+ * Registers a suite's usual hooks on the shared stack: `clients` sessions (default 1) and, with
+ * `exportSetup`, the onboarding path done with the first of them; `assign` receives them in `before`.
+ */
+export function useSuite(opts: { clients?: number; exportSetup?: boolean }, assign: (ctx: SuiteContext) => void): void {
+  let clients: Client[] = [];
+  before(async function () {
+    this.timeout(60_000);
+    const stack = await sharedStack();
+    clients = await Promise.all(Array.from({ length: opts.clients ?? 1 }, () => connect(stack.server)));
+    const setup = opts.exportSetup ? await setupExport(stack.moto, clients[0]) : undefined;
+    assign({ stack, clients, setup });
+  });
+  after(async () => {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+  });
+}
+
 /** An assumed role for tests that drive the uploaders directly (no trust checks involved). */
 export function fakeRole() {
   return {
@@ -265,4 +291,78 @@ export function fakeRole() {
     region: 'us-east-1',
     endpoint: undefined,
   };
+}
+
+/**
+ * Runs `sql` over the extended protocol the way a driver with cached statement descriptions does: Parse,
+ * Bind, Execute, Sync with no Describe, on a raw connection. Returns the text values of the DataRows.
+ */
+export async function extendedWithoutDescribe(server: MzLocalServer, sql: string): Promise<(string | null)[][]> {
+  const msg = (type: string, body: Buffer) => {
+    const head = Buffer.alloc(5);
+    head.write(type, 0, 'latin1');
+    head.writeInt32BE(body.length + 4, 1);
+    return Buffer.concat([head, body]);
+  };
+  const cstr = (s: string) => Buffer.from(s + '\0', 'utf8');
+  const startupBody = Buffer.concat([Buffer.from([0, 3, 0, 0]), cstr('user'), cstr('materialize'), cstr('database'), cstr('materialize'), Buffer.from([0])]);
+  const startup = Buffer.concat([Buffer.alloc(4), startupBody]);
+  startup.writeInt32BE(startup.length, 0);
+  const sock = net.connect({ host: server.host, port: server.port });
+  let buf = Buffer.alloc(0);
+  const waiters: (() => void)[] = [];
+  sock.on('data', (d) => {
+    buf = Buffer.concat([buf, d]);
+    waiters.splice(0).forEach((w) => w());
+  });
+  /** Reads messages until a ReadyForQuery. */
+  const untilReady = async (): Promise<{ type: string; body: Buffer }[]> => {
+    const out: { type: string; body: Buffer }[] = [];
+    for (;;) {
+      while (buf.length >= 5 && buf.length >= 1 + buf.readInt32BE(1)) {
+        const len = buf.readInt32BE(1);
+        const m = { type: String.fromCharCode(buf[0]), body: buf.subarray(5, 1 + len) };
+        buf = buf.subarray(1 + len);
+        out.push(m);
+        if (m.type === 'Z') return out;
+      }
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      sock.once('connect', resolve);
+      sock.once('error', reject);
+    });
+    sock.write(startup);
+    await untilReady();
+    const i16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
+    sock.write(
+      Buffer.concat([
+        msg('P', Buffer.concat([cstr(''), cstr(sql), i16(0)])),
+        msg('B', Buffer.concat([cstr(''), cstr(''), i16(0), i16(0), i16(0)])),
+        msg('E', Buffer.concat([cstr(''), Buffer.alloc(4)])),
+        msg('S', Buffer.alloc(0)),
+      ]),
+    );
+    const res = await untilReady();
+    const error = res.find((m) => m.type === 'E');
+    if (error) throw new Error(`error response: ${error.body.toString('utf8').replace(/\0/g, ' ')}`);
+    return res
+      .filter((m) => m.type === 'D')
+      .map((m) => {
+        const n = m.body.readInt16BE(0);
+        const row: (string | null)[] = [];
+        let p = 2;
+        for (let k = 0; k < n; k++) {
+          const len = m.body.readInt32BE(p);
+          p += 4;
+          row.push(len < 0 ? null : m.body.toString('utf8', p, p + len));
+          if (len > 0) p += len;
+        }
+        return row;
+      });
+  } finally {
+    sock.destroy();
+  }
 }

@@ -7,6 +7,12 @@ function trust(statement: Record<string, unknown>): { name: string; document: Po
   return [{ name: 'trust', document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', ...statement }] } }];
 }
 
+/** A trust policy that allows the principal, plus a Deny statement. */
+function trustWithDeny(deny: Record<string, unknown>): { name: string; document: PolicyDocument }[] {
+  const allow = { Effect: 'Allow', Principal: { AWS: PRINCIPAL.arn }, Action: 'sts:AssumeRole' };
+  return [{ name: 'trust', document: { Statement: [allow, { Effect: 'Deny', Principal: '*', ...deny }] } }];
+}
+
 function assume(doc: { name: string; document: PolicyDocument }[], externalId?: string, principal = PRINCIPAL) {
   return evaluatePolicies(doc, { action: 'sts:AssumeRole', principal, keys: { 'sts:ExternalId': externalId } }).decision;
 }
@@ -83,17 +89,7 @@ describe('mz-local policy evaluator', () => {
     });
 
     it('an explicit Deny wins over an Allow', () => {
-      const doc: { name: string; document: PolicyDocument }[] = [
-        {
-          name: 'trust',
-          document: {
-            Statement: [
-              { Effect: 'Allow', Principal: { AWS: PRINCIPAL.arn }, Action: 'sts:AssumeRole' },
-              { Effect: 'Deny', Principal: '*', Action: 'sts:*', Condition: { StringNotEquals: { 'sts:ExternalId': 'ok' } } },
-            ],
-          },
-        },
-      ];
+      const doc = trustWithDeny({ Action: 'sts:*', Condition: { StringNotEquals: { 'sts:ExternalId': 'ok' } } });
       assert.equal(assume(doc, 'ok'), 'allow');
       assert.equal(assume(doc, 'other'), 'explicit-deny');
       assert.equal(assume(doc, undefined), 'explicit-deny');
@@ -104,17 +100,7 @@ describe('mz-local policy evaluator', () => {
       const res = evaluatePolicies(numeric, { action: 'sts:AssumeRole', principal: PRINCIPAL, keys: {} });
       assert.equal(res.decision, 'implicit-deny');
       assert.match(res.notes.join('\n'), /NumericLessThan is not supported; treating this Allow as not matching/);
-      const denyUnknown: { name: string; document: PolicyDocument }[] = [
-        {
-          name: 'trust',
-          document: {
-            Statement: [
-              { Effect: 'Allow', Principal: { AWS: PRINCIPAL.arn }, Action: 'sts:AssumeRole' },
-              { Effect: 'Deny', Principal: '*', Action: 'sts:AssumeRole', Condition: { DateGreaterThan: { 'aws:CurrentTime': '2020-01-01T00:00:00Z' } } },
-            ],
-          },
-        },
-      ];
+      const denyUnknown = trustWithDeny({ Action: 'sts:AssumeRole', Condition: { DateGreaterThan: { 'aws:CurrentTime': '2020-01-01T00:00:00Z' } } });
       const r2 = evaluatePolicies(denyUnknown, { action: 'sts:AssumeRole', principal: PRINCIPAL, keys: {} });
       assert.equal(r2.decision, 'explicit-deny');
       assert.match(r2.notes.join('\n'), /treating this Deny as matching/);

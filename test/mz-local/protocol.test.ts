@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { Client, Query, type QueryConfig } from 'pg';
 import type { MzLocalServer } from '../../local/mz-local/server';
-import { connect, expectPgError, freePort, sharedStack, sleep, startServer, type SharedStack } from './helpers';
+import { connect, expectPgError, extendedWithoutDescribe, freePort, sharedStack, sleep, startServer, type SharedStack } from './helpers';
 
 /** Sends a CancelRequest for `client` on a new connection, as any Postgres client does. */
 async function sendCancel(server: MzLocalServer, client: Client): Promise<void> {
@@ -100,6 +100,63 @@ describe('mz-local protocol', function () {
     const e = await expectPgError(() => c.query({ text: 'VALIDATE CONNECTION does_not_exist', queryMode: 'extended' } as QueryConfig));
     assert.match(e.message, /unknown catalog item 'does_not_exist'/);
     assert.equal((await c.query('SELECT 1 AS ok', [])).rows[0].ok, 1);
+  });
+
+  it('prints jsonb, numeric and floats as Materialize does, in every protocol path', async () => {
+    const c = await open({ types: { getTypeParser: () => (v: string | Buffer) => v } });
+    const sql = `SELECT '{"b": 1, "aa": [1.50, 2e3, {"é": null, "E": "x\\\\y"}]}'::jsonb AS j, 12.30::numeric(10,2) AS n, 7::numeric(39,3) AS n7,
+                        1e15::float8 AS f, 0.00005::float8 AS small, 1e-7::float8 AS tiny, 1234567::float4 AS r, '{"k": 1, "k": 2.0}'::json AS js, 'ab'::text AS t`;
+    const expected = {
+      j: '{"aa":[1.5,2000,{"E":"x\\\\y","é":null}],"b":1}',
+      n: '12.3',
+      n7: '7',
+      f: '1000000000000000',
+      small: '0.00005',
+      tiny: '1e-7',
+      r: '1234567',
+      js: '{"k":2}',
+      t: 'ab',
+    };
+    assert.deepEqual((await c.query(sql)).rows[0], expected, 'simple query');
+    assert.deepEqual((await c.query(`${sql} WHERE $1::int = 1`, [1])).rows[0], expected, 'extended, unnamed');
+    assert.deepEqual((await c.query({ name: 'mzfmt', text: `${sql} WHERE $1::int = 1`, values: [1] })).rows[0], expected, 'extended, named');
+    assert.deepEqual((await c.query({ name: 'mzfmt', text: `${sql} WHERE $1::int = 1`, values: [2] })).rows, [], 'named, again');
+    assert.deepEqual(await extendedWithoutDescribe(stack.server, sql), [Object.values(expected)], 'Parse/Bind/Execute without Describe');
+    // binary results: jsonb is a version byte and the text; numeric carries the reduced display scale
+    const binary = await open({ binary: true, types: { getTypeParser: () => (v: Buffer) => v } });
+    const bin = (await binary.query(`SELECT '{"b": 1, "a": 2}'::jsonb AS j, 12.30::numeric(10,2) AS n WHERE $1::int = 1`, [1])).rows[0];
+    assert.equal((bin.j as Buffer).subarray(1).toString(), '{"a":2,"b":1}');
+    assert.equal((bin.n as Buffer).readInt16BE(6), 1, 'dscale of 12.3');
+    // the jsonb → text cast and jsonb_pretty print like Materialize too
+    const cast = (await c.query(`SELECT '{"b": [1.0, null], "a": "x"}'::jsonb::text AS t, jsonb_pretty('{"1": 2, "a": ["b", "c"], "e": {}}') AS p`)).rows[0];
+    assert.equal(cast.t, '{"a":"x","b":[1,null]}');
+    assert.equal(cast.p, '{\n  "1": 2,\n  "a": [\n    "b",\n    "c"\n  ],\n  "e": {}\n}');
+  });
+
+  it('answers as Materialize about the session: users, database, versions', async () => {
+    const q = `SELECT current_user AS cu, session_user AS su, current_role AS cr, current_database() AS db, version() AS v, mz_version() AS mv, mz_version_num() AS n`;
+    const a = await open();
+    const r = (await a.query(q)).rows[0];
+    assert.deepEqual([r.cu, r.su, r.cr, r.db], ['materialize', 'materialize', 'materialize', 'materialize']);
+    assert.match(r.v, /^PostgreSQL 9\.5 on \S+ \(Materialize \d+\.\d+\.\d+\S*\)$/);
+    assert.match(r.mv, /^v\d+\.\d+\.\d+\S* \([0-9a-f]{9}\)$/);
+    assert.equal(typeof r.n, 'number');
+    // another user and database, in a session interleaved with the first
+    const b = await open({ user: 'alice@example.com', database: 'analytics' });
+    const rb = (await b.query(q)).rows[0];
+    assert.deepEqual([rb.cu, rb.su, rb.db], ['alice@example.com', 'alice@example.com', 'analytics']);
+    assert.equal((await a.query('SELECT current_user AS u')).rows[0].u, 'materialize');
+    await b.query(`SET database = other`);
+    assert.equal((await b.query('SELECT current_database() AS d')).rows[0].d, 'other');
+    assert.equal((await b.query('SHOW database')).rows[0].database, 'other');
+    await b.query('RESET database');
+    assert.equal((await b.query('SELECT current_database() AS d')).rows[0].d, 'analytics', 'RESET returns to the connection database');
+    // three-part names name the database
+    assert.equal((await a.query('SELECT count(*)::int AS n FROM materialize.public.orders')).rows[0].n, 1000);
+    // DISCARD ALL does not take mz_catalog off the search path
+    await a.query('DISCARD ALL');
+    assert.equal((await a.query(`SELECT count(*)::int AS n FROM mz_connections WHERE false`)).rows[0].n, 0);
+    assert.equal((await a.query('SELECT current_user AS u')).rows[0].u, 'materialize');
   });
 
   it("serializes sessions on the engine: another session waits for an open transaction's end", async () => {
@@ -252,7 +309,7 @@ describe('mz-local protocol', function () {
       }
       const c = new Client({ host: '127.0.0.1', port, user: 'materialize', database: 'materialize' });
       await c.connect();
-      assert.equal((await c.query('SELECT mz_version() AS v')).rows[0].v, 'v0.0.0 (mz-local)');
+      assert.match((await c.query('SELECT mz_version() AS v')).rows[0].v, /^v\d+\.\d+\.\d+\S* \([0-9a-f]{9}\)$/);
       await c.end();
       proc.kill('SIGTERM');
       assert.equal(await exited, 0, out);

@@ -6,7 +6,6 @@ import { CsvEncoder } from '../../local/mz-local/copy/csv-encoder';
 import {
   daysFromCivil,
   decimalToUnscaled,
-  normalizeJsonText,
   parseArrayLiteral,
   parseDate,
   parseTime,
@@ -15,6 +14,7 @@ import {
 import { S3KeyManager } from '../../local/mz-local/copy/s3-keys';
 import { dedupeNames, mzDebug, toArrowType, toMzScalar } from '../../local/mz-local/copy/type-mapping';
 import { splitStatements, tokenize } from '../../local/mz-local/sql/lexer';
+import { mzFloatText, mzJsonText, mzNumericText, TYPE_OID, valueRewrite } from '../../local/mz-local/values/mz-text';
 import { parseSpecial } from '../../local/mz-local/sql/statements';
 
 describe('mz-local SQL parsing', () => {
@@ -153,18 +153,68 @@ describe('mz-local values and formats', () => {
     assert.deepEqual(parseArrayLiteral('[0:1]={5,6}'), { elements: ['5', '6'], dimensions: 1 });
   });
 
-  it('prints jsonb like Materialize: compact, keys sorted, values exact', () => {
-    assert.equal(normalizeJsonText('{"s": "abc"}'), '{"s":"abc"}');
-    assert.equal(normalizeJsonText('{"bb": 1, "a": [1, 2.50, {"z": null, "y": "x, y"}]}'), '{"a":[1,2.50,{"y":"x, y","z":null}],"bb":1}');
-    assert.equal(normalizeJsonText('123456789012345678901234567890'), '123456789012345678901234567890');
+  it('prints jsonb like Materialize: compact, keys sorted by bytes, numbers reduced, serde_json escapes', () => {
+    assert.equal(mzJsonText('{"s": "abc"}'), '{"s":"abc"}');
+    assert.equal(mzJsonText('{"bb": 1, "a": [1, 2.50, {"z": null, "y": "x, y"}]}'), '{"a":[1,2.5,{"y":"x, y","z":null}],"bb":1}');
+    assert.equal(mzJsonText('123456789012345678901234567890'), '123456789012345678901234567890');
+    // Postgres orders keys by length first; Materialize by bytes
+    assert.equal(mzJsonText('{"b": 1, "aa": 2, "B": 3, "é": 4}'), '{"B":3,"aa":2,"b":1,"é":4}');
+    assert.equal(mzJsonText('[1.0, 0.00, -0, 1e3, 2.50E-1, 100]'), '[1,0,0,1000,0.25,100]');
+    // json (not jsonb) text keeps what was written: duplicates, escapes, whitespace
+    assert.equal(mzJsonText('{ "k" : 1 ,\n "k": 2 }'), '{"k":2}');
+    assert.equal(mzJsonText(String.raw`"\u0041\/\n\u001f\""`), String.raw`"A/\n\u001f\""`);
+    assert.equal(mzJsonText('{}'), '{}');
+    assert.equal(mzJsonText('[ ]'), '[]');
+    assert.equal(mzJsonText('true'), 'true');
+  });
+
+  it('prints numeric reduced and floats like format_float', () => {
+    assert.equal(mzNumericText('12.30'), '12.3');
+    assert.equal(mzNumericText('7.000'), '7');
+    assert.equal(mzNumericText('0.00'), '0');
+    assert.equal(mzNumericText('100'), '100');
+    assert.equal(mzNumericText('-0.0500'), '-0.05');
+    assert.equal(mzNumericText('NaN'), 'NaN');
+    const f8 = (s: string) => mzFloatText(s, 64);
+    const f4 = (s: string) => mzFloatText(s, 32);
+    assert.equal(f8('0.1'), '0.1');
+    assert.equal(f8('1e+15'), '1000000000000000');
+    assert.equal(f8('1.2345e+15'), '1234500000000000');
+    assert.equal(f8('1e+16'), '1e+16');
+    assert.equal(f8('1.5e+300'), '1.5e+300');
+    assert.equal(f8('5e-05'), '0.00005');
+    assert.equal(f8('1e-05'), '0.00001');
+    assert.equal(f8('1e-07'), '1e-7');
+    assert.equal(f8('-1.2345678912345679e-16'), '-1.2345678912345679e-16');
+    assert.equal(f8('Infinity'), 'Infinity');
+    assert.equal(f8('-0'), '-0');
+    assert.equal(f4('1.234567e+06'), '1234567');
+    assert.equal(f4('1.2345679e+08'), '123456792', 'integer floats print their exact value');
+    assert.equal(f4('1e+20'), '1e+20');
+    assert.equal(f4('1.5e+13'), '15000000266240', 'the float4 nearest 1.5e13');
+    assert.equal(f4('1e-06'), '0.000001');
+    assert.equal(f4('1e-07'), '1e-7');
+  });
+
+  it('rewrites wire values: text and binary jsonb, binary numeric display scale', () => {
+    const jsonbBin = valueRewrite(TYPE_OID.jsonb, 1)!;
+    assert.deepEqual(jsonbBin(Buffer.concat([Buffer.from([1]), Buffer.from('{"b": 1, "a": 2}')])), Buffer.concat([Buffer.from([1]), Buffer.from('{"a":2,"b":1}')]));
+    const numBin = valueRewrite(TYPE_OID.numeric, 1)!;
+    // 12.30 as Postgres sends it: ndigits 2, weight 0, sign +, dscale 2, digits 12 3000
+    const pg = Buffer.from([0, 2, 0, 0, 0, 0, 0, 2, 0, 12, 0x0b, 0xb8]);
+    assert.equal(numBin(pg).readInt16BE(6), 1, '12.3');
+    const seven = Buffer.from([0, 1, 0, 0, 0, 0, 0, 3, 0, 7]);
+    assert.equal(numBin(seven).readInt16BE(6), 0, '7.000 → 7');
+    assert.equal(valueRewrite(25, 0), null);
+    assert.equal(valueRewrite(TYPE_OID.float8, 1), null, 'binary floats are exact');
   });
 
   it('encodes CSV like Materialize', () => {
-    const enc = new CsvEncoder({ delimiter: 0x2c, quote: 0x22, escape: 0x22, header: false, null: '' }, [false, false, false, true]);
-    const row = enc.encodeRow([Buffer.from('1,2,"3"'), null, Buffer.from(''), Buffer.from('{"a": 1}')]);
-    assert.equal(row.toString(), '"1,2,""3""",,"","{""a"":1}"\n');
-    assert.equal(new CsvEncoder({ delimiter: 0x2c, quote: 0x22, escape: 0x22, header: false, null: '' }, [false]).encodeRow([Buffer.from('\\.')]).toString(), '"\\."\n');
-    const custom = new CsvEncoder({ delimiter: 0x3b, quote: 0x60, escape: 0x5c, header: true, null: 'NULL' }, [false, false, false]);
+    const enc = new CsvEncoder({ delimiter: 0x2c, quote: 0x22, escape: 0x22, header: false, null: '' }, [null, null, null, valueRewrite(TYPE_OID.jsonb, 0), valueRewrite(TYPE_OID.numeric, 0)]);
+    const row = enc.encodeRow([Buffer.from('1,2,"3"'), null, Buffer.from(''), Buffer.from('{"a": 1}'), Buffer.from('2.50')]);
+    assert.equal(row.toString(), '"1,2,""3""",,"","{""a"":1}",2.5\n');
+    assert.equal(new CsvEncoder({ delimiter: 0x2c, quote: 0x22, escape: 0x22, header: false, null: '' }, [null]).encodeRow([Buffer.from('\\.')]).toString(), '"\\."\n');
+    const custom = new CsvEncoder({ delimiter: 0x3b, quote: 0x60, escape: 0x5c, header: true, null: 'NULL' }, [null, null, null]);
     assert.equal(custom.encodeRow([Buffer.from('a;b'), null, Buffer.from('NULL')]).toString(), '`a;b`;NULL;`NULL`\n');
     assert.equal(custom.encodeRow([Buffer.from('x`y\\z'), Buffer.from('p'), Buffer.from('line\nbreak')]).toString(), '`x\\`y\\\\z`;p;`line\nbreak`\n');
     assert.equal(custom.encodeHeader(['a', 'b;c', 'd']).toString(), 'a;`b;c`;d\n');

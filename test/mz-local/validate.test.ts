@@ -2,22 +2,19 @@
 import * as assert from 'node:assert/strict';
 import { CreateRoleCommand, DeleteRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import type { Client } from 'pg';
-import { awsClients, connect, expectPgError, sharedStack, sleep, trustPolicy, uniqueName, PRINCIPAL, type SharedStack } from './helpers';
+import { awsClients, expectPgError, PRINCIPAL, sleep, trustPolicy, uniqueName, useSuite, type SharedStack } from './helpers';
 
 describe('mz-local VALIDATE CONNECTION', function () {
   let stack: SharedStack;
   let c: Client;
   let iam: ReturnType<typeof awsClients>['iam'];
 
-  before(async function () {
-    this.timeout(60_000);
-    stack = await sharedStack();
-    c = await connect(stack.server);
+  useSuite({}, (t) => {
+    ({ stack, clients: [c] } = t);
     iam = awsClients(stack.moto).iam;
   });
   after(async () => {
     await c?.query('ALTER SYSTEM RESET mz_local_propagation_delay_seconds').catch(() => undefined);
-    await c?.end();
     iam?.destroy();
   });
 

@@ -3,8 +3,13 @@
  * mz_catalog.mz_connections (a table mz-local maintains) and mz_internal.mz_aws_connections (a view whose
  * principal, external_id and example_trust_policy derive from the environment id and principal), plus
  * views shaped like mz_catalog's mz_schemas, mz_databases, mz_tables, mz_views, mz_materialized_views and
- * mz_objects over the engine's own catalog.
+ * mz_objects over the engine's own catalog; Materialize's functions (mz_version, mz_version_num,
+ * mz_environment_id, mz_now) and, in mz_catalog ahead of pg_catalog on the search path, its versions of
+ * version(), current_database() and jsonb_pretty(); and a jsonb → text cast that prints like Materialize.
  */
+import { HUMAN_VERSION, VERSION_NUM, VERSION_STRING } from '../build-info';
+
+const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /** Idempotent DDL run at every start (also over a persisted data directory). */
 export const CATALOG_DDL = `
@@ -77,7 +82,7 @@ CREATE OR REPLACE VIEW mz_internal.mz_aws_connections AS
 
 CREATE OR REPLACE VIEW mz_catalog.mz_databases AS
   SELECT 'u1'::text AS id, d.oid, 'materialize'::text AS name, 'u1'::text AS owner_id, '{u1=UC/u1}'::text[] AS privileges
-  FROM pg_database d WHERE d.datname = current_database();
+  FROM pg_database d WHERE d.datname = pg_catalog.current_database();
 
 CREATE OR REPLACE VIEW mz_catalog.mz_schemas AS
   SELECT mz_internal.mz_local_schema_id(n.nspname, n.oid) AS id, n.oid,
@@ -120,9 +125,47 @@ CREATE OR REPLACE VIEW mz_catalog.mz_objects AS
   UNION ALL SELECT id, oid, schema_id, name, 'materialized-view', owner_id, cluster_id, privileges FROM mz_catalog.mz_materialized_views
   UNION ALL SELECT id, oid, schema_id, name, 'connection', owner_id, NULL, privileges FROM mz_catalog.mz_connections;
 
-CREATE OR REPLACE FUNCTION mz_catalog.mz_version() RETURNS text LANGUAGE sql STABLE AS $$ SELECT 'v0.0.0 (mz-local)'::text $$;
+CREATE OR REPLACE FUNCTION mz_catalog.mz_version() RETURNS text LANGUAGE sql STABLE AS $$ SELECT ${literal(HUMAN_VERSION)}::text $$;
+CREATE OR REPLACE FUNCTION mz_catalog.mz_version_num() RETURNS integer LANGUAGE sql STABLE AS $$ SELECT ${VERSION_NUM} $$;
 CREATE OR REPLACE FUNCTION mz_catalog.mz_environment_id() RETURNS text LANGUAGE sql STABLE AS
   $$ SELECT value FROM mz_internal.mz_local_meta WHERE key = 'environment_id' $$;
 CREATE OR REPLACE FUNCTION mz_catalog.mz_now() RETURNS numeric LANGUAGE sql STABLE AS
   $$ SELECT floor(extract(epoch FROM now()) * 1000) $$;
+
+-- Materialize's answers where Postgres's differ (mz_catalog comes before pg_catalog on the search path).
+CREATE OR REPLACE FUNCTION mz_catalog.version() RETURNS text LANGUAGE sql STABLE AS $$ SELECT ${literal(VERSION_STRING)}::text $$;
+-- the session's database (the session sets mz_local.database when it takes the engine)
+CREATE OR REPLACE FUNCTION mz_catalog.current_database() RETURNS text LANGUAGE sql STABLE AS
+  $$ SELECT coalesce(nullif(current_setting('mz_local.database', true), ''), 'materialize') $$;
+
+-- jsonb as Materialize prints it (compact, keys sorted by bytes, numbers reduced); jsonb::text uses it.
+CREATE OR REPLACE FUNCTION mz_internal.mz_local_jsonb_text(j jsonb) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT CASE jsonb_typeof(j)
+    WHEN 'object' THEN '{' || coalesce((SELECT string_agg(to_json(e.key)::text || ':' || mz_internal.mz_local_jsonb_text(e.value), ',' ORDER BY convert_to(e.key, 'UTF8'))
+                                        FROM jsonb_each(j) e), '') || '}'
+    WHEN 'array' THEN '[' || coalesce((SELECT string_agg(mz_internal.mz_local_jsonb_text(e.value), ',' ORDER BY e.n)
+                                       FROM jsonb_array_elements(j) WITH ORDINALITY e(value, n)), '') || ']'
+    WHEN 'number' THEN trim_scale((j #>> '{}')::numeric)::text
+    WHEN 'string' THEN to_json(j #>> '{}')::text
+    WHEN 'null' THEN 'null'
+    ELSE j #>> '{}' END
+$$;
+-- serde_json's pretty printer: two-space indent, "key": value
+CREATE OR REPLACE FUNCTION mz_internal.mz_local_jsonb_pretty(j jsonb, depth integer) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT CASE
+    WHEN jsonb_typeof(j) = 'object' AND j <> '{}'::jsonb THEN
+      E'{\\n' || (SELECT string_agg(repeat('  ', depth + 1) || to_json(e.key)::text || ': ' || mz_internal.mz_local_jsonb_pretty(e.value, depth + 1), E',\\n' ORDER BY convert_to(e.key, 'UTF8'))
+                 FROM jsonb_each(j) e) || E'\\n' || repeat('  ', depth) || '}'
+    WHEN jsonb_typeof(j) = 'array' AND j <> '[]'::jsonb THEN
+      E'[\\n' || (SELECT string_agg(repeat('  ', depth + 1) || mz_internal.mz_local_jsonb_pretty(e.value, depth + 1), E',\\n' ORDER BY e.n)
+                 FROM jsonb_array_elements(j) WITH ORDINALITY e(value, n)) || E'\\n' || repeat('  ', depth) || ']'
+    ELSE mz_internal.mz_local_jsonb_text(j) END
+$$;
+CREATE OR REPLACE FUNCTION mz_catalog.jsonb_pretty(jsonb) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS
+  $$ SELECT mz_internal.mz_local_jsonb_pretty($1, 0) $$;
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_cast WHERE castsource = 'jsonb'::regtype AND casttarget = 'text'::regtype) THEN
+    CREATE CAST (jsonb AS text) WITH FUNCTION mz_internal.mz_local_jsonb_text(jsonb) AS ASSIGNMENT;
+  END IF;
+END $$;
 `;

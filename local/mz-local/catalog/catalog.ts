@@ -12,28 +12,41 @@ import type { ObjectName } from '../sql/token-stream';
 import { CATALOG_DDL } from './catalog-schema';
 
 export const DATABASE_NAME = 'materialize';
+const SEARCH_PATH = 'public, mz_catalog, pg_catalog';
 
-export interface AwsConnectionRecord {
-  id: string;
+/** What an AWS connection is created with (its options, where it lives). */
+interface AwsConnectionFields {
   schema: string;
   name: string;
   assumeRoleArn: string | null;
   assumeRoleSessionName: string | null;
   region: string | null;
   endpoint: string | null;
+}
+
+export interface AwsConnectionRecord extends AwsConnectionFields {
+  id: string;
   accessKeyId: string | null;
   externalId: string | null;
   principal: string | null;
 }
 
-export interface NewAwsConnection {
-  schema: string;
-  name: string;
-  assumeRoleArn: string | null;
-  assumeRoleSessionName: string | null;
-  region: string | null;
-  endpoint: string | null;
+export interface NewAwsConnection extends AwsConnectionFields {
   createSql: string;
+}
+
+export interface ResolvedItem {
+  schema: string;
+  item: string;
+  kind: string;
+  fullName: string;
+  minimalName: string;
+}
+
+/** Materialize's error for an item of another kind than the statement expects (PlanError::MismatchedObjectType). */
+export function mismatchedObjectType(found: ResolvedItem, expected: string): MzError {
+  const article = (kind: string) => (kind === 'index' ? 'an' : 'a');
+  return new MzError(SqlState.SystemError, `${found.minimalName} is ${article(found.kind)} ${found.kind} not ${article(expected)} ${expected}`);
 }
 
 export class Catalog {
@@ -62,10 +75,10 @@ export class Catalog {
       await this.setMeta('principal', opts.principal);
       this.environmentId = env;
       this.principal = opts.principal;
-      // Materialize's catalog schema is always searchable: keep mz_catalog on the search path.
-      const sp = await this.engine.simpleQuery(
-        `ALTER DATABASE ${quoteIdent((await this.engine.query('SELECT current_database()'))[0][0]!)} SET search_path = public, mz_catalog; SET search_path = public, mz_catalog`,
-      );
+      // Materialize's catalog schema is always searchable: keep mz_catalog on the search path, ahead of
+      // pg_catalog so its version(), current_database() and jsonb_pretty() are Materialize's.
+      const db = quoteIdent((await this.engine.query('SELECT pg_catalog.current_database()'))[0][0]!);
+      const sp = await this.engine.simpleQuery(`ALTER DATABASE ${db} SET search_path = ${SEARCH_PATH}; SET search_path = ${SEARCH_PATH}`);
       if (sp.error) throw new Error(`setting the search path failed: ${sp.error.message}`);
     });
   }
@@ -162,6 +175,27 @@ export class Catalog {
       );
       return rel.length > 0 ? rel[0][0] : null;
     });
+  }
+
+  /**
+   * The item of any kind a (possibly qualified) name resolves to, or null: its schema, name, kind
+   * ('connection', 'table', 'view', 'materialized view', ...), full name (`materialize.<schema>.<item>`)
+   * and minimal qualification (what Materialize's errors print: the name alone when it resolves unqualified).
+   */
+  async resolveItem(name: ObjectName, owner?: EngineOwner): Promise<ResolvedItem | null> {
+    const parts = name.parts;
+    if (parts.length === 3 && parts[0] !== DATABASE_NAME) throw new MzError(SqlState.UndefinedObject, `unknown database '${parts[0]}'`);
+    const item = parts[parts.length - 1];
+    const path = await this.searchPath(owner);
+    const schemas = parts.length >= 2 ? [parts[parts.length - 2]] : path;
+    for (const schema of schemas) {
+      const kind = await this.itemExists(schema, item, owner);
+      if (!kind) continue;
+      let unqualified: string | null = null;
+      for (const s of path) if (!unqualified && (await this.itemExists(s, item, owner))) unqualified = s;
+      return { schema, item, kind, fullName: `${DATABASE_NAME}.${schema}.${item}`, minimalName: unqualified === schema ? item : `${schema}.${item}` };
+    }
+    return null;
   }
 
   /** Inserts a new AWS connection; returns its new id (`u<N>`, never reused). */

@@ -8,13 +8,16 @@ import type { EngineOwner } from '../engine/engine';
 import { MzError, SqlState, type ErrorFields } from '../errors';
 import { quoteIdent, quoteLiteral } from '../sql/lexer';
 import type { Statement } from '../sql/statements';
-import { objectNameToString, optionText } from '../sql/token-stream';
-import { DATABASE_NAME, type Catalog } from './catalog';
+import { objectNameToString, optionString } from '../sql/token-stream';
+import { DATABASE_NAME, mismatchedObjectType, type Catalog } from './catalog';
 
 type CreateConnection = Extract<Statement, { kind: 'create_connection' }>;
 type DropConnection = Extract<Statement, { kind: 'drop_connection' }>;
 
 const AWS_OPTIONS = ['ACCESS KEY ID', 'SECRET ACCESS KEY', 'SESSION TOKEN', 'ENDPOINT', 'REGION', 'ASSUME ROLE ARN', 'ASSUME ROLE SESSION NAME'];
+/** Option value types (src/sql/src/plan/statement/ddl/connection.rs, generate_extracted_config!). */
+const STRING_OPTIONS = ['ENDPOINT', 'REGION', 'ASSUME ROLE ARN', 'ASSUME ROLE SESSION NAME', 'HOST', 'DATABASE', 'URL', 'SERVICE NAME', 'SSL MODE', 'SECURITY PROTOCOL', 'SASL MECHANISMS', 'PROGRESS TOPIC', 'PUBLIC KEY 1', 'PUBLIC KEY 2'];
+const STRING_OR_SECRET_OPTIONS = ['ACCESS KEY ID', 'SESSION TOKEN', 'USER', 'SASL USERNAME', 'SSL CERTIFICATE', 'SSL CERTIFICATE AUTHORITY'];
 
 export interface DdlResult {
   notices: ErrorFields[];
@@ -28,18 +31,17 @@ export async function createConnection(
   if (stmt.connectionType !== 'aws') {
     throw new MzError(SqlState.FeatureNotSupported, `mz-local supports only AWS connections, not ${stmt.connectionType.toUpperCase()} connections`);
   }
+  // ConnectionOptionExtracted: in order, each option once, each value converted to its type
   const values = new Map<string, string>();
   const seen = new Set<string>();
   for (const o of stmt.options) {
     if (seen.has(o.name)) throw new MzError(SqlState.SystemError, `${o.name} specified more than once`);
     seen.add(o.name);
+    if (STRING_OPTIONS.includes(o.name)) values.set(o.name, optionString(o.value, o.name));
+    else if (STRING_OR_SECRET_OPTIONS.includes(o.name) && o.value.kind !== 'object') values.set(o.name, optionString(o.value, o.name));
   }
   const invalid = [...seen].filter((n) => !AWS_OPTIONS.includes(n)).sort();
   if (invalid.length > 0) throw new MzError(SqlState.SystemError, `AWS connections do not support ${invalid.join(', ')} values`);
-  for (const o of stmt.options) {
-    if (o.name === 'SECRET ACCESS KEY') continue;
-    values.set(o.name, optionText(o.value, o.name));
-  }
   const hasKey = seen.has('ACCESS KEY ID');
   const hasSecret = seen.has('SECRET ACCESS KEY');
   const hasToken = seen.has('SESSION TOKEN');
@@ -105,6 +107,9 @@ export async function dropConnections(stmt: DropConnection, deps: { catalog: Cat
   for (const name of stmt.names) {
     const conn = await deps.catalog.findConnection(name, deps.owner);
     if (!conn) {
+      // an item of another kind is an error even with IF EXISTS (resolve_item_or_type)
+      const other = await deps.catalog.resolveItem(name, deps.owner);
+      if (other) throw mismatchedObjectType(other, 'connection');
       if (stmt.ifExists) {
         notices.push({ severity: 'NOTICE', code: SqlState.UndefinedObject, message: `connection ${quoteIdent(objectNameToString(name))} does not exist, skipping` });
         continue;

@@ -4,7 +4,8 @@
  * objects.
  */
 import * as arrow from 'apache-arrow';
-import { decimalToUnscaled, normalizeJsonText, parseArrayLiteral, parseBytea, parseDate, parseTime, parseTimestamp, parseUuid } from './pg-text';
+import { mzJsonText } from '../values/mz-text';
+import { decimalToUnscaled, parseArrayLiteral, parseBytea, parseDate, parseTime, parseTimestamp, parseUuid } from './pg-text';
 import type { ArrowColumnType } from './type-mapping';
 
 const EXTENSION_PREFIX = 'materialize.v1.';
@@ -141,7 +142,7 @@ export function columnBuilder(type: ArrowColumnType): ColumnBuilder {
     case 'utf8':
       return new VarBinaryBuilder(dt, false, asBytes);
     case 'largeutf8':
-      return new VarBinaryBuilder(dt, true, k.json ? (v) => utf8.encode(normalizeJsonText(asString(v))) : asBytes);
+      return new VarBinaryBuilder(dt, true, k.json ? (v) => utf8.encode(mzJsonText(asString(v))) : asBytes);
     case 'array':
       return new ArrayStructBuilder(dt, k.item);
   }

@@ -34,44 +34,52 @@ export interface BatchUploader {
   finish(): Promise<void>;
 }
 
-export class CsvBatchUploader implements BatchUploader {
-  private fileIndex = 0;
-  private current: MultipartUpload | null = null;
+/** A file a batch writes: a multipart upload, or something that writes into one. */
+interface BatchFile {
+  readonly upload: MultipartUpload;
+  /** Completes the file; returns its size. */
+  finish(): Promise<number>;
+}
+
+/**
+ * What both formats share: a batch writes numbered files one at a time, each a multipart upload under
+ * `<path>/mz-<id>-batch-<batch>-<file>.<ext>`, reported when complete.
+ */
+abstract class FileSequenceUploader<F extends BatchFile> implements BatchUploader {
+  protected current: F | null = null;
+  private nextFileIndex: number;
 
   constructor(
-    private readonly ctx: UploadContext,
+    protected readonly ctx: UploadContext,
     private readonly batch: number,
-    private readonly encoder: CsvEncoder,
-    private readonly header: Buffer | null,
-  ) {}
+    private readonly extension: 'csv' | 'parquet',
+    firstFileIndex: number,
+  ) {
+    this.nextFileIndex = firstFileIndex;
+  }
+
+  abstract appendRow(values: (Buffer | null)[], rawSize: number): Promise<void>;
+
+  /** Opens the format's file on a started upload. */
+  protected abstract open(upload: MultipartUpload): Promise<F>;
+
+  /** The size limit the multipart upload itself enforces. */
+  protected abstract uploadSizeLimit(): number;
 
   async forceNewFile(): Promise<void> {
     await this.startNewFile();
   }
 
-  async appendRow(values: (Buffer | null)[]): Promise<void> {
-    const row = this.encoder.encodeRow(values);
-    if (!this.current) await this.startNewFile();
-    try {
-      this.current!.bufferChunk(row);
-    } catch (e) {
-      if (!(e instanceof ExceedsMaxFileSize)) throw e;
-      await this.startNewFile();
-      this.current!.bufferChunk(row);
-    }
-    await this.current!.drain();
-  }
-
-  private async startNewFile(): Promise<void> {
+  protected async startNewFile(): Promise<F> {
     await this.finish();
-    this.fileIndex += 1;
-    const key = this.ctx.keys.dataKey(this.batch, this.fileIndex, 'csv');
-    this.current = await MultipartUpload.start(this.ctx.s3, this.ctx.keys.bucket, key, {
+    const key = this.ctx.keys.dataKey(this.batch, this.nextFileIndex++, this.extension);
+    const upload = await MultipartUpload.start(this.ctx.s3, this.ctx.keys.bucket, key, {
       partSize: this.ctx.partSize,
-      fileSizeLimit: this.ctx.maxFileSize,
+      fileSizeLimit: this.uploadSizeLimit(),
       signal: this.ctx.signal,
     });
-    if (this.header) this.current.bufferChunk(this.header);
+    this.current = await this.open(upload);
+    return this.current;
   }
 
   async finish(): Promise<void> {
@@ -79,7 +87,48 @@ export class CsvBatchUploader implements BatchUploader {
     if (!file) return;
     this.current = null;
     const bytes = await file.finish();
-    this.ctx.onFileComplete(file.key, bytes);
+    this.ctx.onFileComplete(file.upload.key, bytes);
+  }
+}
+
+/** A CSV file is the upload itself, started with the header when there is one. */
+class CsvFile implements BatchFile {
+  constructor(readonly upload: MultipartUpload) {}
+  finish(): Promise<number> {
+    return this.upload.finish();
+  }
+}
+
+export class CsvBatchUploader extends FileSequenceUploader<CsvFile> {
+  constructor(
+    ctx: UploadContext,
+    batch: number,
+    private readonly encoder: CsvEncoder,
+    private readonly header: Buffer | null,
+  ) {
+    super(ctx, batch, 'csv', 1);
+  }
+
+  async appendRow(values: (Buffer | null)[]): Promise<void> {
+    const row = this.encoder.encodeRow(values);
+    const file = this.current ?? (await this.startNewFile());
+    try {
+      file.upload.bufferChunk(row);
+    } catch (e) {
+      if (!(e instanceof ExceedsMaxFileSize)) throw e;
+      (await this.startNewFile()).upload.bufferChunk(row);
+    }
+    await this.current!.upload.drain();
+  }
+
+  protected async open(upload: MultipartUpload): Promise<CsvFile> {
+    if (this.header) upload.bufferChunk(this.header);
+    return new CsvFile(upload);
+  }
+
+  protected uploadSizeLimit(): number {
+    // a CSV file never exceeds MAX FILE SIZE: the upload refuses the row that would, which starts the next file
+    return this.ctx.maxFileSize;
   }
 }
 
@@ -89,46 +138,29 @@ export const PARQUET_ROW_GROUP_RATIO = 0.2;
 const ARROW_BATCH_BYTES = 4 * 1024 * 1024;
 const ARROW_BATCH_ROWS = 16_384;
 
-export class ParquetBatchUploader implements BatchUploader {
-  private nextFileIndex = 0;
-  private active: ParquetFile | null = null;
-
+export class ParquetBatchUploader extends FileSequenceUploader<ParquetFile> {
   constructor(
-    private readonly ctx: UploadContext,
-    private readonly batch: number,
+    ctx: UploadContext,
+    batch: number,
     private readonly schema: arrow.Schema,
     private readonly types: ArrowColumnType[],
-  ) {}
-
-  async forceNewFile(): Promise<void> {
-    await this.startNewFile();
+  ) {
+    super(ctx, batch, 'parquet', 0);
   }
 
   async appendRow(values: (Buffer | null)[], rawSize: number): Promise<void> {
-    if (!this.active) await this.startNewFile();
-    await this.active!.addRow(values, rawSize);
-    if (this.active!.sizeEstimate() >= this.ctx.maxFileSize) await this.startNewFile();
+    const file = this.current ?? (await this.startNewFile());
+    await file.addRow(values, rawSize);
+    if (file.sizeEstimate() >= this.ctx.maxFileSize) await this.startNewFile();
   }
 
-  private async startNewFile(): Promise<void> {
-    await this.finish();
-    const key = this.ctx.keys.dataKey(this.batch, this.nextFileIndex, 'parquet');
-    this.nextFileIndex += 1;
-    const upload = await MultipartUpload.start(this.ctx.s3, this.ctx.keys.bucket, key, {
-      partSize: this.ctx.partSize,
-      // the size limit is enforced by this uploader, not the multipart upload
-      fileSizeLimit: this.ctx.partSize * 10_000,
-      signal: this.ctx.signal,
-    });
-    this.active = await ParquetFile.open(upload, this.schema, this.types, Math.max(1, Math.floor(this.ctx.maxFileSize * PARQUET_ROW_GROUP_RATIO)));
+  protected open(upload: MultipartUpload): Promise<ParquetFile> {
+    return ParquetFile.open(upload, this.schema, this.types, Math.max(1, Math.floor(this.ctx.maxFileSize * PARQUET_ROW_GROUP_RATIO)));
   }
 
-  async finish(): Promise<void> {
-    const file = this.active;
-    if (!file) return;
-    this.active = null;
-    const bytes = await file.finish();
-    this.ctx.onFileComplete(file.upload.key, bytes);
+  protected uploadSizeLimit(): number {
+    // the size limit is enforced by this uploader (after each row), not by the multipart upload
+    return this.ctx.partSize * 10_000;
   }
 }
 
@@ -148,7 +180,7 @@ export function writerProperties(rowGroupBytes: number): pw.WriterProperties {
  * The writer pulls one Arrow batch at a time, and its output is uploaded as it comes, so memory holds at
  * most a batch, the row group being encoded and a few upload parts.
  */
-class ParquetFile {
+class ParquetFile implements BatchFile {
   private builders: ColumnBuilder[];
   private builderBytes = 0;
   private rows = 0;

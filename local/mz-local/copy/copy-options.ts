@@ -3,7 +3,7 @@
  * (src/sql/src/plan/statement/dml.rs: plan_copy, plan_copy_to_expr; src/pgcopy: CopyCsvFormatParams).
  */
 import { MzError, SqlState } from '../errors';
-import { optionBool, optionText, type ObjectName, type OptionValue } from '../sql/token-stream';
+import { invalidOption, optionBool, optionString, optionText, type ObjectName, type OptionValue } from '../sql/token-stream';
 import { DEFAULT_MAX_FILE_SIZE, formatByteSize, MAX_FILE_SIZE, MIN_FILE_SIZE, parseByteSize } from './byte-size';
 
 export interface CsvParams {
@@ -17,6 +17,7 @@ export interface CsvParams {
 export type CopyFormat = { kind: 'csv'; params: CsvParams } | { kind: 'parquet' } | { kind: 'text' } | { kind: 'binary' };
 
 export interface ExtractedCopyOptions {
+  formatText?: string;
   format?: 'text' | 'csv' | 'binary' | 'parquet';
   delimiter?: string;
   null?: string;
@@ -29,32 +30,24 @@ export interface ExtractedCopyOptions {
 
 const err = (message: string) => new MzError(SqlState.SystemError, message);
 
-/** Extracts options; unknown values and repeated options fail the way Materialize's do. */
+/** The text options and where they go. */
+const TEXT_OPTIONS = { FORMAT: 'formatText', DELIMITER: 'delimiter', NULL: 'null', ESCAPE: 'escape', QUOTE: 'quote' } as const;
+
+/**
+ * Extracts options like Materialize's CopyOptionExtracted: in order, each option once (`<OPTION> specified
+ * more than once`), each value converted to its type (`invalid <OPTION>: ...`); then FORMAT is parsed.
+ */
 export function extractCopyOptions(options: { name: string; value: OptionValue }[]): ExtractedCopyOptions {
   const seen = new Set<string>();
   const out: ExtractedCopyOptions = { maxFileSize: DEFAULT_MAX_FILE_SIZE };
   for (const { name, value } of options) {
     if (seen.has(name)) throw err(`COPY option ${name} specified more than once`);
     seen.add(name);
+    if (name in TEXT_OPTIONS) {
+      out[TEXT_OPTIONS[name as keyof typeof TEXT_OPTIONS]] = optionString(value, name);
+      continue;
+    }
     switch (name) {
-      case 'FORMAT': {
-        const f = optionText(value, 'FORMAT').toLowerCase();
-        if (f !== 'text' && f !== 'csv' && f !== 'binary' && f !== 'parquet') throw err(`unknown FORMAT: ${optionText(value, 'FORMAT')}`);
-        out.format = f;
-        break;
-      }
-      case 'DELIMITER':
-        out.delimiter = optionText(value, 'DELIMITER');
-        break;
-      case 'NULL':
-        out.null = optionText(value, 'NULL');
-        break;
-      case 'ESCAPE':
-        out.escape = optionText(value, 'ESCAPE');
-        break;
-      case 'QUOTE':
-        out.quote = optionText(value, 'QUOTE');
-        break;
       case 'HEADER':
         out.header = optionBool(value, 'HEADER');
         break;
@@ -64,6 +57,7 @@ export function extractCopyOptions(options: { name: string; value: OptionValue }
         else throw err('invalid AWS CONNECTION: expected a connection name');
         break;
       case 'MAX FILE SIZE': {
+        if (value.kind === 'bool') throw invalidOption('MAX FILE SIZE', 'cannot use value as bytes');
         const text = optionText(value, 'MAX FILE SIZE');
         try {
           out.maxFileSize = parseByteSize(text);
@@ -74,10 +68,17 @@ export function extractCopyOptions(options: { name: string; value: OptionValue }
       }
       case 'FILES':
       case 'PATTERN':
-        throw err(`COPY TO does not support ${name}`);
+        // options of COPY FROM: Materialize's COPY TO accepts and ignores them
+        break;
       default:
         throw err(`unknown COPY option ${name}`);
     }
+  }
+  // Materialize parses FORMAT after extracting all options (plan_copy)
+  if (out.formatText !== undefined) {
+    const f = out.formatText.toLowerCase();
+    if (f !== 'text' && f !== 'csv' && f !== 'binary' && f !== 'parquet') throw err(`unknown FORMAT: ${out.formatText}`);
+    out.format = f;
   }
   return out;
 }

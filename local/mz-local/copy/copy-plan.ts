@@ -5,7 +5,7 @@
  */
 import type { AwsConnectionRecord, Catalog } from '../catalog/catalog';
 import { describeStatement, type Engine, type EngineOwner } from '../engine/engine';
-import { MzError, SqlState } from '../errors';
+import { MzError, SqlState, type ErrorFields } from '../errors';
 import type { ColumnDescription } from '../protocol/backend-stream';
 import { parseBackendMessages } from '../protocol/backend-stream';
 import { tokenize, type Token } from '../sql/lexer';
@@ -41,44 +41,49 @@ export async function planCopyTo(
   deps: { engine: Engine; owner: EngineOwner; catalog: Catalog; signal?: AbortSignal },
 ): Promise<CopyPlan> {
   const { engine, owner, catalog } = deps;
+
+  // Name resolution comes first (Materialize resolves every name of a statement before planning it): the
+  // relation or the relations the query reads, then the AWS CONNECTION's name.
+  const query = relationQuery(stmt);
+  const described = query === null ? null : await engine.withEngine(owner, () => describeQuery(engine, query), deps.signal);
+  if (described?.error && isResolutionError(described.error)) throw await resolutionError(described.error, stmt, catalog, owner);
+  let connection: AwsConnectionRecord | null = null;
+  let notAConnection: string | null = null;
+  const connectionName = stmt.options.find((o) => o.name === 'AWS CONNECTION')?.value;
+  if (connectionName?.kind === 'object') {
+    connection = await catalog.findConnection(connectionName.name, owner);
+    if (!connection) {
+      const item = await catalog.resolveItem(connectionName.name, owner);
+      if (!item) throw new MzError(SqlState.UndefinedObject, `unknown catalog item '${objectNameToString(connectionName.name)}'`);
+      notAConnection = `connection "${item.fullName}" does not exist`;
+    }
+  }
+
+  // plan_copy: the options, FORMAT, the relation's form
   const options = extractCopyOptions(stmt.options);
   if (!options.format) throw sysErr('COPY TO <expr> requires a FORMAT option');
-
-  let query: string;
   if (stmt.relation.kind === 'named') {
     if (stmt.relation.columns.length > 0) {
       throw sysErr('specifying columns for COPY <table_name> TO commands not yet supported; use COPY (SELECT...) TO ... instead');
     }
-    query = `SELECT * FROM ${stmt.relation.nameText}`;
   } else {
     if (stmt.relation.isSubscribe) throw sysErr(`COPY TO ${stmt.target} not supported`);
     if (hasTopLevelOrderBy(tokenize(stmt.relation.query))) throw sysErr('ORDER BY is not supported in SELECT query for COPY statements');
-    query = stmt.relation.query;
   }
+  // the SELECT planned: its columns and their types
+  if (!described || !query) throw sysErr(`COPY TO ${stmt.target} not supported`);
+  if (described.error) throw translateRelationError(described.error, stmt);
 
-  // plan the SELECT: its columns and their types
-  const { columns: described, nullability } = await engine.withEngine(
-    owner,
-    async () => {
-      const res = parseBackendMessages([await execDescribe(engine, query)]);
-      if (res.error) throw translateRelationError(res.error, stmt);
-      const cols = res.columns ?? [];
-      const nulls = await columnNullability(engine, cols);
-      return { columns: cols, nullability: nulls };
-    },
-    deps.signal,
-  );
-
+  // plan_copy_to_expr
   if (!options.awsConnection) throw sysErr('AWS CONNECTION is required for COPY ... TO <expr>');
-  const connection = await catalog.findConnection(options.awsConnection, owner);
-  if (!connection) throw new MzError(SqlState.UndefinedObject, `unknown catalog item '${objectNameToString(options.awsConnection)}'`);
+  if (!connection) throw new MzError(SqlState.UndefinedObject, notAConnection ?? `unknown catalog item '${objectNameToString(options.awsConnection)}'`);
 
-  const types = await engine.withEngine(owner, () => lookupTypes(engine, described), deps.signal);
-  const columns: PlannedColumn[] = described.map((d, i) => ({
+  const types = await engine.withEngine(owner, () => lookupTypes(engine, described.columns), deps.signal);
+  const columns: PlannedColumn[] = described.columns.map((d, i) => ({
     name: d.name,
     description: d,
     scalar: toMzScalar(d.typeOid, d.typeMod, types),
-    nullable: !nullability[i],
+    nullable: !described.notNull[i],
   }));
 
   let format: CopyFormat;
@@ -137,6 +142,42 @@ export async function planCopyTo(
   return { query, columns, format, connection, maxFileSize: options.maxFileSize, bucket, path, uri: value };
 }
 
+/** The SELECT a COPY reads (`SELECT * FROM <name>` for a named relation); null for SUBSCRIBE. */
+function relationQuery(stmt: CopyToStatement): string | null {
+  if (stmt.relation.kind === 'named') return `SELECT * FROM ${stmt.relation.nameText}`;
+  return stmt.relation.isSubscribe ? null : stmt.relation.query;
+}
+
+interface DescribedQuery {
+  columns: ColumnDescription[];
+  /** Per column: read straight from a NOT NULL table column. */
+  notNull: boolean[];
+  error: ErrorFields | null;
+}
+
+/** The query's columns as the engine plans them (the caller holds the engine). */
+async function describeQuery(engine: Engine, query: string): Promise<DescribedQuery> {
+  const res = parseBackendMessages([await execDescribe(engine, query)]);
+  if (res.error) return { columns: [], notNull: [], error: res.error };
+  const columns = res.columns ?? [];
+  return { columns, notNull: await columnNullability(engine, columns), error: null };
+}
+
+/** A missing relation named with a schema that does not exist is Materialize's `unknown schema`. */
+async function resolutionError(e: ErrorFields, stmt: CopyToStatement, catalog: Catalog, owner: EngineOwner): Promise<MzError> {
+  if (e.code === '42P01') {
+    const parts = stmt.relation.kind === 'named' ? stmt.relation.name.parts : (/relation "(.*)" does not exist/.exec(e.message)?.[1].split('.') ?? []);
+    const schema = parts.length >= 2 ? parts[parts.length - 2] : null;
+    if (schema && !(await catalog.schemaExists(schema, owner))) return new MzError(SqlState.UndefinedObject, `unknown schema '${schema}'`);
+  }
+  return translateRelationError(e, stmt);
+}
+
+/** Engine errors that Materialize raises while resolving names, before planning. */
+function isResolutionError(e: ErrorFields): boolean {
+  return e.code === '42P01' || e.code === '3F000' || (e.code === '0A000' && /^cross-database references/.test(e.message));
+}
+
 async function execDescribe(engine: Engine, sql: string): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   await engine.execRaw(describeStatement(sql), (c) => chunks.push(Uint8Array.from(c)));
@@ -178,12 +219,17 @@ async function lookupTypes(engine: Engine, cols: ColumnDescription[]): Promise<M
   return types;
 }
 
-function translateRelationError(e: { code: string; message: string; detail?: string; hint?: string }, stmt: CopyToStatement): MzError {
+/** The engine's name-resolution errors in Materialize's words; other errors as the engine words them. */
+function translateRelationError(e: ErrorFields, stmt: CopyToStatement): MzError {
   if (e.code === '42P01') {
     const m = /relation "(.*)" does not exist/.exec(e.message);
     const name = stmt.relation.kind === 'named' ? objectNameToString(stmt.relation.name) : (m?.[1] ?? '');
     return new MzError(SqlState.UndefinedObject, `unknown catalog item '${name}'`);
   }
+  const schema = /^schema "(.*)" does not exist/.exec(e.message);
+  if (e.code === '3F000' && schema) return new MzError(SqlState.UndefinedObject, `unknown schema '${schema[1]}'`);
+  const db = /^cross-database references are not implemented: "?([^".]+)/.exec(e.message);
+  if (e.code === '0A000' && db) return new MzError(SqlState.UndefinedObject, `unknown database '${db[1]}'`);
   return new MzError(e.code, e.message, { detail: e.detail, hint: e.hint });
 }
 

@@ -26,7 +26,7 @@ import { planCopyTo } from './copy-plan';
 import { CsvEncoder } from './csv-encoder';
 import { CursorRowSource } from './row-source';
 import { S3KeyManager } from './s3-keys';
-import { dedupeNames } from './type-mapping';
+import { dedupeNames, mzTextRewrite } from './type-mapping';
 
 /** Materialize's default multipart part size for COPY TO (8 MiB). */
 export const PART_SIZE_BYTES = 8 * 1024 * 1024;
@@ -145,7 +145,7 @@ async function writeData(plan: Awaited<ReturnType<typeof planCopyTo>>, s3: Autho
     const params = plan.format.params;
     const encoder = new CsvEncoder(
       params,
-      plan.columns.map((c) => c.scalar.kind === 'jsonb'),
+      plan.columns.map((c) => mzTextRewrite(c.scalar)),
     );
     const header = params.header ? encoder.encodeHeader(plan.columns.map((c) => c.name)) : null;
     makeUploader = (b) => new CsvBatchUploader(ctx, b, encoder, header);

@@ -3,10 +3,11 @@
  * their text form; NULL as the NULL string (empty by default) unquoted; a value is quoted when it contains
  * the delimiter, the quote character, CR or LF, when it equals the NULL string, or when it is `\.` alone in
  * a single-column row; inside quotes the quote and escape characters are preceded by the escape character.
- * Every row ends with LF.
+ * Every row ends with LF. Values whose text Materialize prints differently from the engine (jsonb, numeric,
+ * floats: ../values/mz-text.ts) are rewritten first.
  */
+import type { ValueRewrite } from '../values/mz-text';
 import type { CsvParams } from './copy-options';
-import { normalizeJsonText } from './pg-text';
 
 const END_OF_COPY_MARKER = Buffer.from('\\.');
 
@@ -15,8 +16,8 @@ export class CsvEncoder {
 
   constructor(
     private readonly p: CsvParams,
-    /** Per column: whether its text needs Materialize's jsonb formatting. */
-    private readonly jsonColumns: boolean[],
+    /** Per column: the rewrite from the engine's text to Materialize's, if they differ. */
+    private readonly rewrites: (ValueRewrite | null)[],
   ) {
     this.nullBytes = Buffer.from(p.null, 'utf8');
   }
@@ -32,7 +33,8 @@ export class CsvEncoder {
         parts.push(this.nullBytes);
         continue;
       }
-      if (this.jsonColumns[i]) v = Buffer.from(normalizeJsonText(v.toString('utf8')), 'utf8');
+      const rewrite = this.rewrites[i];
+      if (rewrite) v = rewrite(v);
       parts.push(this.field(v, single));
     }
     parts.push(Buffer.from('\n'));

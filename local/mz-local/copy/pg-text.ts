@@ -1,6 +1,6 @@
 /**
  * Parsing of Postgres text-format values (what the engine returns) into the typed values the Parquet
- * writer needs, and Materialize's text form where it differs from Postgres's (jsonb).
+ * writer needs. Materialize's text forms where they differ from Postgres's are in ../values/mz-text.ts.
  */
 
 /** Days since 1970-01-01 for a proleptic Gregorian date (year 0 = 1 BC). */
@@ -173,80 +173,4 @@ export function parseArrayLiteral(s: string, delimiter = ','): ParsedArray {
     }
   }
   return { elements, dimensions: elements.length === 0 ? 0 : maxDepth };
-}
-
-/**
- * Materialize prints jsonb compactly (no spaces) with object keys in sorted order, where Postgres prints
- * `{"a": 1}` and orders keys by length. Numbers and strings are kept exactly as written.
- */
-export function normalizeJsonText(s: string): string {
-  let i = 0;
-  const ws = () => {
-    while (i < s.length && (s[i] === ' ' || s[i] === '\n' || s[i] === '\t' || s[i] === '\r')) i++;
-  };
-  const str = (): string => {
-    const start = i;
-    i++;
-    while (s[i] !== '"') {
-      if (s[i] === '\\') i++;
-      i++;
-    }
-    i++;
-    return s.slice(start, i);
-  };
-  const value = (): string => {
-    ws();
-    const c = s[i];
-    if (c === '{') {
-      i++;
-      const members: [string, string, string][] = [];
-      ws();
-      if (s[i] === '}') {
-        i++;
-        return '{}';
-      }
-      for (;;) {
-        ws();
-        const k = str();
-        ws();
-        i++; // ':'
-        const v = value();
-        members.push([JSON.parse(k) as string, k, v]);
-        ws();
-        if (s[i] === ',') {
-          i++;
-          continue;
-        }
-        i++; // '}'
-        break;
-      }
-      members.sort((a, b) => Buffer.compare(Buffer.from(a[0], 'utf8'), Buffer.from(b[0], 'utf8')));
-      return '{' + members.map(([, k, v]) => `${k}:${v}`).join(',') + '}';
-    }
-    if (c === '[') {
-      i++;
-      const items: string[] = [];
-      ws();
-      if (s[i] === ']') {
-        i++;
-        return '[]';
-      }
-      for (;;) {
-        items.push(value());
-        ws();
-        if (s[i] === ',') {
-          i++;
-          continue;
-        }
-        i++;
-        break;
-      }
-      return '[' + items.join(',') + ']';
-    }
-    if (c === '"') return str();
-    const start = i;
-    while (i < s.length && !',]} \n\t\r'.includes(s[i])) i++;
-    return s.slice(start, i);
-  };
-  return value();
 }

@@ -12,6 +12,7 @@
  * Every field carries the extension name `materialize.v1.<type>` in its metadata, as Materialize writes it.
  */
 import type { ColumnDescription } from '../protocol/backend-stream';
+import { textRewrite, TYPE_OID, type ValueRewrite } from '../values/mz-text';
 
 export type MzScalar =
   | { kind: 'bool' | 'int16' | 'int32' | 'int64' | 'float32' | 'float64' | 'date' | 'time' | 'timestamp' | 'timestamptz' }
@@ -82,6 +83,22 @@ export function toMzScalar(oid: number, typmod: number, types: Map<number, PgTyp
   if (t.typtype === 'c') return { kind: 'unsupported', debug: 'Record { fields: [..], custom_id: None }' };
   if (t.typtype === 'r') return { kind: 'unsupported', debug: `Range { element_type: ${t.name} }` };
   return { kind: 'unsupported', debug: `Unsupported(${JSON.stringify(t.name)})` };
+}
+
+/** The rewrite from the engine's text of a value of this type to Materialize's (CSV), if they differ. */
+export function mzTextRewrite(s: MzScalar): ValueRewrite | null {
+  switch (s.kind) {
+    case 'jsonb':
+      return textRewrite(TYPE_OID.jsonb);
+    case 'numeric':
+      return textRewrite(TYPE_OID.numeric);
+    case 'float32':
+      return textRewrite(TYPE_OID.float4);
+    case 'float64':
+      return textRewrite(TYPE_OID.float8);
+    default:
+      return null;
+  }
 }
 
 /** Materialize's Debug rendering of a scalar type, as its "Cannot encode" error shows it. */

@@ -12,6 +12,7 @@ import { PGlite } from '@electric-sql/pglite';
 import type { Logger } from '../log';
 import { parseBackendMessages, type ParsedMessages } from '../protocol/backend-stream';
 import { frontendMessage } from '../protocol/wire';
+import { quoteIdent, quoteLiteral } from '../sql/lexer';
 import { Mutex } from './mutex';
 
 interface EmscriptenFs {
@@ -19,12 +20,17 @@ interface EmscriptenFs {
   mount(type: unknown, opts: { root: string }, mountpoint: string): void;
 }
 
+/** The engine's own superuser. */
+const BOOTSTRAP_USER = 'postgres';
+
 /** Anything that can own the engine: a session, or an internal task. */
 export type EngineOwner = object;
 
 export class Engine {
   private readonly mutex = new Mutex();
   private owner: EngineOwner | null = null;
+  /** The session identity (user and database) last applied to the engine. */
+  private identity: string | null = null;
 
   private constructor(
     readonly db: PGlite,
@@ -39,7 +45,7 @@ export class Engine {
       fs.mkdirSync(opts.dataDir, { recursive: true });
       dataDir = fs.realpathSync(opts.dataDir);
     }
-    const db = await PGlite.create(dataDir ? { dataDir } : {});
+    const db = await openOnMaterializeDatabase(dataDir, opts.log);
     let spillDir: string | null = null;
     if (!dataDir) {
       // Temporary files (sorts, hash joins, the result a COPY's WITH HOLD cursor keeps) would otherwise
@@ -90,6 +96,45 @@ export class Engine {
     }
   }
 
+  /**
+   * Makes the engine answer as a session would in Materialize: session_user/current_user are the
+   * connecting user (a superuser role created on first use) and current_database() the session's
+   * database. Applied only when it differs from the last identity applied (or was forgotten). The caller
+   * holds the engine, outside a transaction.
+   */
+  async adoptIdentity(id: { user: string; database: string }): Promise<void> {
+    const key = `${id.user}\0${id.database}`;
+    if (this.identity === key) return;
+    this.identity = key;
+    // the database, and mz_catalog back on the search path if a RESET or DISCARD took it off (Materialize
+    // always searches its catalog schemas)
+    const setDatabase = `SELECT set_config('mz_local.database', ${quoteLiteral(id.database)}, false);
+       SELECT set_config('search_path', current_setting('search_path') || ', mz_catalog, pg_catalog', false)
+       WHERE NOT 'mz_catalog' = ANY (current_schemas(false))`;
+    try {
+      const res = await this.simpleQuery(
+        `DO $mzl$ BEGIN
+           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${quoteLiteral(id.user)}) THEN CREATE ROLE ${quoteIdent(id.user)} SUPERUSER; END IF;
+         END $mzl$;
+         SET SESSION AUTHORIZATION ${quoteIdent(id.user)};
+         ${setDatabase}`,
+      );
+      if (res.error) {
+        // e.g. a reserved role name (pg_...): answer as the engine's own superuser
+        this.log.debug(`session identity ${id.user}: ${res.error.message}`);
+        await this.simpleQuery(`SET SESSION AUTHORIZATION ${quoteIdent(BOOTSTRAP_USER)}; ${setDatabase}`);
+      }
+    } catch (e) {
+      this.identity = null;
+      this.log.warn(`applying the session identity of ${id.user} failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Forgets the applied identity (a client statement may have changed it), so the next adopt re-applies it. */
+  forgetIdentity(): void {
+    this.identity = null;
+  }
+
   /** Sends raw frontend messages to the engine, streaming its raw output. The caller holds the engine. */
   async execRaw(message: Uint8Array, onData: (chunk: Uint8Array) => void): Promise<void> {
     await this.db.execProtocolRawStream(message, { syncToFs: false, onRawData: onData });
@@ -124,6 +169,37 @@ export class Engine {
       this.log.warn(`engine close: ${(e as Error).message}`);
     }
     if (this.spillDir) fs.rmSync(this.spillDir, { recursive: true, force: true });
+  }
+}
+
+/** Materialize's default database: the engine's database too. */
+const DATABASE = 'materialize';
+
+/**
+ * Opens the engine on a database named `materialize`, so current_database(), pg_database and three-part
+ * names (`materialize.public.t`) are as in Materialize. initdb makes only `postgres`: the database is created
+ * on first use and the engine reopened on it (in memory: from a dump of the fresh cluster, about half a
+ * second). A data directory written by an older mz-local (its catalog in `postgres`) keeps `postgres`.
+ */
+async function openOnMaterializeDatabase(dataDir: string | undefined, log: Logger): Promise<PGlite> {
+  const first = await PGlite.create(dataDir ? { dataDir } : {});
+  let reopen = false;
+  try {
+    const exists = (await first.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [DATABASE])).rows.length > 0;
+    if (!exists) {
+      if ((await first.query(`SELECT 1 FROM pg_namespace WHERE nspname = 'mz_internal'`)).rows.length > 0) {
+        log.warn(`the data directory was written by an older mz-local: its database stays "postgres" (current_database() is still "${DATABASE}")`);
+        return first;
+      }
+      await first.exec(`CREATE DATABASE ${DATABASE}`);
+    }
+    reopen = true;
+    const dump = dataDir ? null : await first.dumpDataDir('none');
+    await first.close();
+    return await PGlite.create(dump ? { loadDataDir: dump, database: DATABASE } : { dataDir, database: DATABASE });
+  } catch (e) {
+    if (!reopen) await first.close().catch(() => undefined);
+    throw e;
   }
 }
 

@@ -1,9 +1,12 @@
 /**
  * Follows the engine's raw backend output across chunk boundaries: finds ReadyForQuery (to learn the
  * transaction status), notices ErrorResponses, and can drop ReadyForQuery messages when several engine
- * round-trips make up one client response. Everything else is forwarded byte for byte.
+ * round-trips make up one client response. It learns the columns of each RowDescription and, when a
+ * result has columns whose values Materialize prints differently (jsonb, numeric, floats), rewrites its
+ * DataRows (../values/mz-text.ts). Everything else is forwarded byte for byte.
  */
 import type { ErrorFields } from '../errors';
+import { valueRewrite, type ValueRewrite } from '../values/mz-text';
 import { Reader } from './wire';
 
 export class BackendStreamScanner {
@@ -13,15 +16,27 @@ export class BackendStreamScanner {
   error: ErrorFields | null = null;
   /** Message types seen, in order (for tests and diagnostics). */
   readonly types: string[] = [];
+  /** The columns of the last RowDescription seen. */
+  lastDescription: ColumnDescription[] | null = null;
+  /** Whether a NoData was seen. */
+  sawNoData = false;
+  /**
+   * The rewrite applied to DataRows: set from each RowDescription, or by the caller before an Execute
+   * (whose rows come without a description).
+   */
+  rows: RowRewriter | null;
 
   private header = Buffer.alloc(5);
   private headerLen = 0;
   private remaining = 0;
   private dropping = false;
+  private holding = false;
   private capture: Buffer[] | null = null;
   private type = '';
 
-  constructor(private readonly opts: { dropReadyForQuery?: boolean; recordTypes?: boolean } = {}) {}
+  constructor(private readonly opts: { dropReadyForQuery?: boolean; recordTypes?: boolean; rows?: RowRewriter | null } = {}) {
+    this.rows = opts.rows ?? null;
+  }
 
   /** Returns the parts of `chunk` to forward to the client. */
   feed(chunk: Uint8Array): Buffer[] {
@@ -31,6 +46,7 @@ export class BackendStreamScanner {
     let fwdStart = 0;
     const flushForward = (end: number) => {
       if (end > fwdStart) out.push(buf.subarray(fwdStart, end));
+      fwdStart = end;
     };
     while (i < buf.length) {
       if (this.remaining === 0 && this.headerLen < 5) {
@@ -38,43 +54,105 @@ export class BackendStreamScanner {
         if (this.headerLen === 0) {
           this.type = String.fromCharCode(buf[i]);
           this.dropping = this.type === 'Z' && !!this.opts.dropReadyForQuery;
-          if (this.dropping) {
-            flushForward(i);
-          }
+          // a DataRow to rewrite is held back until it is complete
+          this.holding = this.type === 'D' && this.rows !== null;
+          if (this.dropping || this.holding) flushForward(i);
         }
         const take = Math.min(5 - this.headerLen, buf.length - i);
         buf.copy(this.header, this.headerLen, i, i + take);
         this.headerLen += take;
         i += take;
-        if (this.dropping) fwdStart = i;
+        if (this.dropping || this.holding) fwdStart = i;
         if (this.headerLen === 5) {
           this.remaining = this.header.readInt32BE(1) - 4;
           if (this.opts.recordTypes !== false) this.types.push(this.type);
-          this.capture = this.type === 'Z' || this.type === 'E' ? [] : null;
-          if (this.remaining === 0) this.finishMessage();
+          this.capture = this.holding || this.type === 'Z' || this.type === 'E' || this.type === 'T' ? [] : null;
+          if (this.remaining === 0) this.finishMessage(out);
         }
         continue;
       }
       // reading a body
       const take = Math.min(this.remaining, buf.length - i);
-      if (this.capture) this.capture.push(Buffer.from(buf.subarray(i, i + take)));
+      if (this.capture) {
+        // a body wholly inside this chunk is used in place (it is consumed before feed returns); parts of
+        // a body spread over chunks are copied, since the engine may reuse a chunk's memory
+        const whole = this.capture.length === 0 && take === this.remaining;
+        this.capture.push(whole ? buf.subarray(i, i + take) : Buffer.from(buf.subarray(i, i + take)));
+      }
       i += take;
       this.remaining -= take;
-      if (this.dropping) fwdStart = i;
-      if (this.remaining === 0) this.finishMessage();
+      if (this.dropping || this.holding) fwdStart = i;
+      if (this.remaining === 0) this.finishMessage(out);
     }
     flushForward(buf.length);
     return out;
   }
 
-  private finishMessage(): void {
-    const body = this.capture ? Buffer.concat(this.capture) : null;
+  private finishMessage(out: Buffer[]): void {
+    const body = this.capture ? (this.capture.length === 1 ? this.capture[0] : Buffer.concat(this.capture)) : null;
     if (this.type === 'Z' && body && body.length > 0) this.status = String.fromCharCode(body[0]) as 'I' | 'T' | 'E';
     if (this.type === 'E' && body && !this.error) this.error = parseErrorFields(body);
+    if (this.type === 'T' && body) {
+      this.lastDescription = readRowDescription(body);
+      this.rows = RowRewriter.forColumns(this.lastDescription);
+    }
+    if (this.type === 'n') this.sawNoData = true;
+    if (this.holding && body) out.push(this.rows!.rewrite(body));
     this.headerLen = 0;
     this.remaining = 0;
     this.capture = null;
     this.dropping = false;
+    this.holding = false;
+  }
+}
+
+/** Rewrites the values of DataRows whose columns Materialize prints differently from the engine. */
+export class RowRewriter {
+  private constructor(private readonly rewrites: (ValueRewrite | null)[]) {}
+
+  /** A rewriter for columns of these types and formats (0 text, 1 binary), or null when none need one. */
+  static forColumns(columns: { typeOid: number; format: number }[]): RowRewriter | null {
+    const rewrites = columns.map((c) => valueRewrite(c.typeOid, c.format));
+    return rewrites.some((r) => r !== null) ? new RowRewriter(rewrites) : null;
+  }
+
+  /** The whole DataRow message (header included) for a DataRow body. */
+  rewrite(body: Buffer): Buffer {
+    const n = body.readInt16BE(0);
+    const values: (Buffer | null)[] = new Array(n);
+    let size = 2;
+    let p = 2;
+    for (let k = 0; k < n; k++) {
+      const len = body.readInt32BE(p);
+      p += 4;
+      size += 4;
+      if (len < 0) {
+        values[k] = null;
+        continue;
+      }
+      let v = body.subarray(p, p + len);
+      p += len;
+      const rewrite = this.rewrites[k];
+      if (rewrite) v = rewrite(v);
+      values[k] = v;
+      size += v.length;
+    }
+    const out = Buffer.allocUnsafe(5 + size);
+    out[0] = 0x44; // 'D'
+    out.writeInt32BE(size + 4, 1);
+    out.writeInt16BE(n, 5);
+    let q = 7;
+    for (const v of values) {
+      if (v === null) {
+        out.writeInt32BE(-1, q);
+        q += 4;
+      } else {
+        out.writeInt32BE(v.length, q);
+        v.copy(out, q + 4);
+        q += 4 + v.length;
+      }
+    }
+    return out;
   }
 }
 
@@ -103,6 +181,8 @@ export interface ColumnDescription {
   typeOid: number;
   typeSize: number;
   typeMod: number;
+  /** 0 text, 1 binary (always 0 in a statement's description). */
+  format: number;
 }
 
 export interface ParsedMessages {
@@ -170,8 +250,8 @@ export function readRowDescription(body: Buffer): ColumnDescription[] {
     const typeOid = r.int32();
     const typeSize = r.int16();
     const typeMod = r.int32();
-    r.int16();
-    cols.push({ name, tableOid, columnAttr, typeOid, typeSize, typeMod });
+    const format = r.int16();
+    cols.push({ name, tableOid, columnAttr, typeOid, typeSize, typeMod, format });
   }
   return cols;
 }

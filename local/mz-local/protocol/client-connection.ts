@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { HUMAN_VERSION, SERVER_VERSION } from '../build-info';
 import { MzError, SqlState } from '../errors';
 import type { Logger } from '../log';
 import { backend, CANCEL_REQUEST, GSSENC_REQUEST, PROTOCOL_V3, Reader, SSL_REQUEST, type FrontendMessage } from './wire';
@@ -36,7 +37,7 @@ export interface SessionLike {
 /** Parameter statuses sent after authentication (Materialize reports Postgres 9.5 compatibility). */
 export function startupParameters(params: Record<string, string>): [string, string][] {
   return [
-    ['server_version', '9.5.0'],
+    ['server_version', SERVER_VERSION],
     ['server_encoding', 'UTF8'],
     ['client_encoding', 'UTF8'],
     ['DateStyle', 'ISO, MDY'],
@@ -46,7 +47,7 @@ export function startupParameters(params: Record<string, string>): [string, stri
     ['standard_conforming_strings', 'on'],
     ['is_superuser', 'off'],
     ['application_name', params.application_name ?? ''],
-    ['mz_version', 'v0.0.0 (mz-local)'],
+    ['mz_version', HUMAN_VERSION],
   ];
 }
 

@@ -9,7 +9,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { canceledError, MzError, SqlState, toMzError, type ErrorFields } from '../errors';
-import { BackendStreamScanner } from '../protocol/backend-stream';
+import { BackendStreamScanner, RowRewriter } from '../protocol/backend-stream';
 import type { ClientConnection, SessionLike } from '../protocol/client-connection';
 import {
   backend,
@@ -23,9 +23,12 @@ import {
 } from '../protocol/wire';
 import { splitStatements } from '../sql/lexer';
 import { parseSpecial, type Statement } from '../sql/statements';
-import { describeSpecial, executeSpecial, type ServerContext, type SessionState, type SpecialResult } from './special-statements';
+import { describeSpecial, executeSpecial, sessionVar, type ServerContext, type SessionState, type SpecialResult } from './special-statements';
 
 let nextProcessId = 1000 + randomInt(1000);
+
+/** Statements that can change the session authorization, the search path or mz-local's settings in the engine. */
+const IDENTITY_CHANGING_SQL = /\b(authorization|role|discard|reset|search_path)\b|mz_local\.database/i;
 
 interface PreparedSpecial {
   stmt: Statement;
@@ -40,7 +43,13 @@ export class Session implements SessionLike {
   private readonly specialPortals = new Map<string, PreparedSpecial>();
   /** Engine-side names of this session's named prepared statements. */
   private readonly engineStatements = new Set<string>();
+  /** Result column types of the session's engine statements (by client name), learned at Parse. */
+  private readonly statementTypes = new Map<string, number[]>();
+  /** How to rewrite the rows of the session's engine portals (by client name), set at Bind and Describe. */
+  private readonly portalRows = new Map<string, RowRewriter | null>();
   private skipUntilSync = false;
+  /** Whether SQL that may change the engine's session identity was sent (see noteIdentityChanges). */
+  private identityDirty = false;
   private current: AbortController | null = null;
   private closed = false;
   private readonly state: SessionState;
@@ -51,9 +60,12 @@ export class Session implements SessionLike {
     readonly params: Record<string, string>,
     private readonly onEnd: (s: Session) => void,
   ) {
+    const defaults = new Map<string, string>();
+    if (params.database) defaults.set('database', params.database);
     this.state = {
       owner: this,
       vars: this.vars,
+      defaults,
       txStatus: () => this.txStatus,
       dropConnection: () => this.conn.destroy(),
     };
@@ -101,6 +113,7 @@ export class Session implements SessionLike {
   // simple query protocol
 
   private async simpleQuery(sql: string, signal: AbortSignal): Promise<void> {
+    this.noteIdentityChanges(sql);
     let stmts;
     try {
       stmts = splitStatements(sql);
@@ -151,7 +164,7 @@ export class Session implements SessionLike {
   /** Sends a simple query to the engine; returns false if it failed. */
   private async forwardQuery(message: Buffer, signal: AbortSignal, dropReadyForQuery: boolean): Promise<boolean> {
     try {
-      await this.ctx.engine.acquire(this, signal);
+      await this.takeEngine(signal);
     } catch {
       this.sendError(canceledError());
       if (!dropReadyForQuery) this.conn.write(backend.readyForQuery(this.txStatus));
@@ -196,6 +209,7 @@ export class Session implements SessionLike {
     switch (msg.type) {
       case 'P': {
         const p = readParse(msg.body);
+        this.noteIdentityChanges(p.query);
         let stmt: Statement | null = null;
         let stmts: ReturnType<typeof splitStatements> = [];
         try {
@@ -216,7 +230,9 @@ export class Session implements SessionLike {
         this.specialStatements.delete(p.name);
         const renamed = frontendMessage('P', renameLeadingStrings(msg.body, 1, (s) => this.engineName(s)));
         if (p.name) this.engineStatements.add(this.engineName(p.name));
-        return this.forwardExtended(renamed, signal);
+        await this.forwardExtended(renamed, signal);
+        await this.learnStatementTypes(p.name);
+        return;
       }
       case 'B': {
         const b = readBind(msg.body);
@@ -227,7 +243,11 @@ export class Session implements SessionLike {
           return;
         }
         this.specialPortals.delete(b.portal);
-        return this.forwardExtended(frontendMessage('B', renameLeadingStrings(msg.body, 2, (s) => this.engineName(s))), signal);
+        const types = this.statementTypes.get(b.statement);
+        const format = (i: number) => (b.resultFormats.length === 1 ? b.resultFormats[0] : (b.resultFormats[i] ?? 0));
+        this.portalRows.set(b.portal, types ? RowRewriter.forColumns(types.map((typeOid, i) => ({ typeOid, format: format(i) }))) : null);
+        await this.forwardExtended(frontendMessage('B', renameLeadingStrings(msg.body, 2, (s) => this.engineName(s))), signal);
+        return;
       }
       case 'D': {
         const d = readDescribeOrClose(msg.body);
@@ -238,7 +258,9 @@ export class Session implements SessionLike {
           this.conn.write(cols ? backend.rowDescription(cols) : backend.noData());
           return;
         }
-        return this.forwardExtended(frontendMessage('D', renameLeadingStrings(msg.body, -1, (s) => this.engineName(s))), signal);
+        const scanner = await this.forwardExtended(frontendMessage('D', renameLeadingStrings(msg.body, -1, (s) => this.engineName(s))), signal);
+        if (scanner && !scanner.error) this.learnDescription(d, scanner);
+        return;
       }
       case 'E': {
         const e = readExecute(msg.body);
@@ -248,7 +270,8 @@ export class Session implements SessionLike {
           if (!ok) this.skipUntilSync = true;
           return;
         }
-        return this.forwardExtended(frontendMessage('E', renameLeadingStrings(msg.body, 1, (s) => this.engineName(s))), signal);
+        await this.forwardExtended(frontendMessage('E', renameLeadingStrings(msg.body, 1, (s) => this.engineName(s))), signal, this.portalRows.get(e.portal) ?? null);
+        return;
       }
       case 'C': {
         const c = readDescribeOrClose(msg.body);
@@ -258,8 +281,12 @@ export class Session implements SessionLike {
           this.conn.write(backend.closeComplete());
           return;
         }
-        if (c.kind === 'S') this.engineStatements.delete(this.engineName(c.name));
-        return this.forwardExtended(frontendMessage('C', renameLeadingStrings(msg.body, -1, (s) => this.engineName(s))), signal);
+        if (c.kind === 'S') {
+          this.engineStatements.delete(this.engineName(c.name));
+          this.statementTypes.delete(c.name);
+        } else this.portalRows.delete(c.name);
+        await this.forwardExtended(frontendMessage('C', renameLeadingStrings(msg.body, -1, (s) => this.engineName(s))), signal);
+        return;
       }
       case 'H':
         if (this.ctx.engine.holds(this)) await this.forward(msg.raw, signal, { dropReadyForQuery: false });
@@ -281,35 +308,80 @@ export class Session implements SessionLike {
     this.skipUntilSync = true;
   }
 
-  private async forwardExtended(message: Buffer, signal: AbortSignal): Promise<void> {
+  private async forwardExtended(message: Buffer, signal: AbortSignal, rows: RowRewriter | null = null): Promise<BackendStreamScanner | null> {
     try {
-      await this.ctx.engine.acquire(this, signal);
+      await this.takeEngine(signal);
     } catch {
-      return this.extendedError(canceledError());
+      this.extendedError(canceledError());
+      return null;
     }
-    const scanner = await this.forward(message, signal, { dropReadyForQuery: false });
+    const scanner = await this.forward(message, signal, { dropReadyForQuery: false, rows });
     if (scanner.error) this.skipUntilSync = true;
+    return scanner;
+  }
+
+  /**
+   * After a Parse: the statement's result column types, from a Describe of our own (its output is not
+   * forwarded), so the rows of portals bound to it can be rewritten even when the client never describes.
+   */
+  private async learnStatementTypes(name: string): Promise<void> {
+    this.statementTypes.delete(name);
+    if (this.skipUntilSync || !this.ctx.engine.holds(this)) return;
+    const res = await this.ctx.engine.execCollect(frontendMessage('D', Buffer.from('S' + this.engineName(name) + '\0', 'utf8')));
+    if (res.columns) this.statementTypes.set(name, res.columns.map((c) => c.typeOid));
+  }
+
+  /** A client's Describe: the statement's column types, or the portal's row rewrite (with its formats). */
+  private learnDescription(d: { kind: 'S' | 'P'; name: string }, scanner: BackendStreamScanner): void {
+    const cols = scanner.lastDescription;
+    if (d.kind === 'S') {
+      if (cols) this.statementTypes.set(d.name, cols.map((c) => c.typeOid));
+      else if (scanner.sawNoData) this.statementTypes.delete(d.name);
+    } else if (cols) this.portalRows.set(d.name, RowRewriter.forColumns(cols));
+    else if (scanner.sawNoData) this.portalRows.delete(d.name);
   }
 
   // ------------------------------------------------------------------------------------------------------
   // engine plumbing
 
   /**
+   * Takes the engine (if this session does not hold it yet) as this session: its user (session_user and
+   * current_user) and database (current_database()), as Materialize answers them.
+   */
+  private async takeEngine(signal: AbortSignal): Promise<void> {
+    if (this.ctx.engine.holds(this)) return;
+    await this.ctx.engine.acquire(this, signal);
+    await this.ctx.engine.adoptIdentity({ user: this.params.user ?? 'materialize', database: sessionVar(this.state, 'database') });
+  }
+
+  /** SQL that may change the engine's session authorization or settings: re-apply the identity after it ran. */
+  private noteIdentityChanges(sql: string): void {
+    if (IDENTITY_CHANGING_SQL.test(sql)) this.identityDirty = true;
+  }
+
+  /**
    * Sends raw messages to the engine (which this session holds) and streams the output to the client.
    * Releases the engine when a ReadyForQuery shows the session idle again.
    */
-  private async forward(message: Buffer, signal: AbortSignal, opts: { dropReadyForQuery: boolean }): Promise<BackendStreamScanner> {
-    const scanner = new BackendStreamScanner({ dropReadyForQuery: opts.dropReadyForQuery, recordTypes: false });
-    if (!this.ctx.engine.holds(this)) await this.ctx.engine.acquire(this, signal);
+  private async forward(message: Buffer, signal: AbortSignal, opts: { dropReadyForQuery: boolean; rows?: RowRewriter | null }): Promise<BackendStreamScanner> {
+    const scanner = new BackendStreamScanner({ dropReadyForQuery: opts.dropReadyForQuery, recordTypes: false, rows: opts.rows });
+    await this.takeEngine(signal);
     try {
       await this.ctx.engine.execRaw(message, (chunk) => {
-        for (const part of scanner.feed(chunk)) this.conn.write(Buffer.from(part));
+        const parts = scanner.feed(chunk);
+        // copied: the engine may reuse the chunk's memory
+        if (parts.length === 1) this.conn.write(Buffer.from(parts[0]));
+        else if (parts.length > 1) this.conn.write(Buffer.concat(parts));
       });
     } catch (e) {
       this.ctx.log.error(`engine failure: ${(e as Error).message}`);
       this.sendError(new MzError(SqlState.InternalError, `internal error: ${(e as Error).message}`));
     }
     if (scanner.status) {
+      if (this.identityDirty) {
+        this.ctx.engine.forgetIdentity();
+        this.identityDirty = false;
+      }
       this.txStatus = scanner.status;
       if (scanner.status === 'I') this.ctx.engine.release(this);
     }

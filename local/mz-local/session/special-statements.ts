@@ -3,7 +3,7 @@
  */
 import type { AwsAccess } from '../aws/aws-access';
 import { validateAwsConnection } from '../aws/validate-connection';
-import type { Catalog } from '../catalog/catalog';
+import { mismatchedObjectType, type Catalog } from '../catalog/catalog';
 import { createConnection, dropConnections } from '../catalog/connection-ddl';
 import { copyToS3 } from '../copy/copy-to-s3';
 import type { Engine, EngineOwner } from '../engine/engine';
@@ -29,6 +29,8 @@ export interface ServerContext {
 export interface SessionState {
   owner: EngineOwner;
   vars: Map<string, string>;
+  /** Values the connection started with (the startup message's `database`), which RESET returns to. */
+  defaults?: Map<string, string>;
   /** Transaction status the client sees ('I' idle, 'T' in a transaction, 'E' failed transaction). */
   txStatus(): 'I' | 'T' | 'E';
   dropConnection(): void;
@@ -67,6 +69,11 @@ export function describeSpecial(stmt: Statement): ResultColumn[] | null {
   }
 }
 
+/** A Materialize session variable's current value. */
+export function sessionVar(session: Pick<SessionState, 'vars' | 'defaults'>, name: string): string {
+  return session.vars.get(name) ?? session.defaults?.get(name) ?? MATERIALIZE_SESSION_VARS[name];
+}
+
 function requireNoTransaction(session: SessionState, what: string): void {
   if (session.txStatus() !== 'I') throw new MzError(SqlState.ActiveSqlTransaction, `${what} cannot be run inside a transaction block`);
 }
@@ -86,7 +93,11 @@ export async function executeSpecial(stmt: Statement, ctx: ServerContext, sessio
     }
     case 'validate_connection': {
       const conn = await ctx.catalog.findConnection(stmt.name, owner);
-      if (!conn) throw new MzError(SqlState.UndefinedObject, `unknown catalog item '${objectNameToString(stmt.name)}'`);
+      if (!conn) {
+        const other = await ctx.catalog.resolveItem(stmt.name, owner);
+        if (other) throw new MzError(SqlState.SystemError, `cannot validate ${other.kind} '${other.fullName}'`);
+        throw new MzError(SqlState.UndefinedObject, `unknown catalog item '${objectNameToString(stmt.name)}'`);
+      }
       await validateAwsConnection(ctx.aws, conn, ctx.catalog.environmentId);
       return { tag: 'VALIDATE CONNECTION' };
     }
@@ -109,7 +120,7 @@ export async function executeSpecial(stmt: Statement, ctx: ServerContext, sessio
       else session.vars.set(stmt.name, stmt.value.replace(/^'(.*)'$/, '$1'));
       return { tag: stmt.value === null ? 'RESET' : 'SET' };
     case 'show_var': {
-      const value = Faults.isKnob(stmt.name) ? ctx.faults.show(stmt.name) : (session.vars.get(stmt.name) ?? MATERIALIZE_SESSION_VARS[stmt.name]);
+      const value = Faults.isKnob(stmt.name) ? ctx.faults.show(stmt.name) : sessionVar(session, stmt.name);
       return { tag: 'SHOW', columns: [{ name: stmt.name, typeOid: TEXT }], rows: [[value]] };
     }
     case 'copy_to': {
@@ -194,6 +205,8 @@ async function dropMaterializedViews(stmt: DropMv, ctx: ServerContext, owner: En
       }
     }
     if (!found) {
+      const other = await ctx.catalog.resolveItem(name, owner);
+      if (other) throw mismatchedObjectType(other, 'materialized view');
       if (stmt.ifExists) {
         notices.push({ severity: 'NOTICE', code: SqlState.UndefinedObject, message: `materialized view ${quoteIdent(objectNameToString(name))} does not exist, skipping` });
         continue;

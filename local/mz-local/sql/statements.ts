@@ -4,7 +4,7 @@
  */
 import { MzError, SqlState } from '../errors';
 import { tokenize, type Token } from './lexer';
-import { TokenStream, type ObjectName, type OptionValue } from './token-stream';
+import { optionBool, TokenStream, type ObjectName, type OptionValue } from './token-stream';
 
 export interface AwsConnectionOption {
   /** Upper-case option name as Materialize prints it, e.g. "ASSUME ROLE ARN". */
@@ -187,8 +187,7 @@ function parseCreateConnection(s: TokenStream): Statement {
     s.expectPunct('(');
     for (;;) {
       if (!s.acceptKeywords('validate')) throw s.expected('VALIDATE');
-      const v = s.optionValue();
-      validate = v.kind === 'none' ? true : v.kind === 'bool' ? v.value : parseBoolText(v);
+      validate = optionBool(s.optionValue(), 'VALIDATE');
       if (s.acceptPunct(',')) continue;
       s.expectPunct(')');
       break;
@@ -196,13 +195,6 @@ function parseCreateConnection(s: TokenStream): Statement {
   }
   if (!s.atEnd()) throw s.expected('end of statement');
   return { kind: 'create_connection', name, ifNotExists, connectionType, options, validate };
-}
-
-function parseBoolText(v: OptionValue): boolean {
-  const t = 'value' in v ? String(v.value).toLowerCase() : '';
-  if (t === 'true' || t === 'on') return true;
-  if (t === 'false' || t === 'off') return false;
-  throw new MzError(SqlState.InvalidParameterValue, 'invalid VALIDATE: cannot use value as boolean');
 }
 
 function isWord(t: Token, word: string): boolean {
@@ -244,6 +236,19 @@ function parseCreateMaterializedView(s: TokenStream): Statement {
   const query = s.restFrom(s.pos);
   if (!query) throw s.expected('SELECT, VALUES, or WITH');
   return { kind: 'create_materialized_view', name, orReplace, ifNotExists, columns, query };
+}
+
+/** Skips a balanced ( ... ) or [ ... ] group. */
+function skipBrackets(s: TokenStream): void {
+  const open = s.next().value;
+  const close = open === '(' ? ')' : ']';
+  let depth = 1;
+  while (depth > 0) {
+    const t = s.next();
+    if (t.kind === 'eof') throw s.expected(close);
+    if ((t.kind === 'punct' || t.kind === 'op') && t.value === open) depth++;
+    if ((t.kind === 'punct' || t.kind === 'op') && t.value === close) depth--;
+  }
 }
 
 function skipParens(s: TokenStream): void {
@@ -431,6 +436,12 @@ function parseCopyOption(s: TokenStream): { name: string; value: OptionValue } {
   if (name === 'AWS CONNECTION') {
     s.acceptPunct('=');
     return { name, value: { kind: 'object', name: s.objectName() } };
+  }
+  if ((name === 'FILES' || name === 'PATTERN') && (s.isPunct('(') || s.isPunct('[') || (s.isPunct('=') && (s.isPunct('(', 1) || s.isPunct('[', 1))))) {
+    // a list of file names (COPY FROM's): skipped, COPY TO ignores it
+    s.acceptPunct('=');
+    skipBrackets(s);
+    return { name, value: { kind: 'none' } };
   }
   return { name, value: s.optionValue() };
 }

@@ -175,12 +175,33 @@ export function optionText(v: OptionValue, what: string): string {
   }
 }
 
-/** Reads an option value as a boolean the way Materialize does (a bare option means true). */
+/** Materialize's error for an option value of the wrong type (`invalid <OPTION>: <why>`). */
+export function invalidOption(what: string, why: string): MzError {
+  return new MzError(SqlState.SystemError, `invalid ${what}: ${why}`);
+}
+
+/**
+ * A text option as Materialize converts it (TryFromValue for String, src/sql/src/plan/with_options.rs): a
+ * string literal or an identifier; numbers and booleans are refused.
+ */
+export function optionString(v: OptionValue, what: string): string {
+  switch (v.kind) {
+    case 'string':
+    case 'ident':
+      return v.value;
+    case 'none':
+      throw invalidOption(what, 'must provide a string value');
+    case 'object':
+      throw invalidOption(what, 'incompatible value types: cannot convert object names to text');
+    default:
+      throw invalidOption(what, 'cannot use value as string');
+  }
+}
+
+/** A boolean option as Materialize converts it: TRUE or FALSE, or the bare option name meaning true. */
 export function optionBool(v: OptionValue, what: string): boolean {
   if (v.kind === 'none') return true;
   if (v.kind === 'bool') return v.value;
-  const s = optionText(v, what).toLowerCase();
-  if (['true', 'on', 't', 'yes', '1'].includes(s)) return true;
-  if (['false', 'off', 'f', 'no', '0'].includes(s)) return false;
-  throw new MzError(SqlState.InvalidParameterValue, `invalid ${what}: cannot use value as boolean`);
+  if (v.kind === 'object') throw invalidOption(what, 'incompatible value types: cannot convert object names to bool');
+  throw invalidOption(what, 'cannot use value as boolean');
 }
