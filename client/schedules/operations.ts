@@ -96,7 +96,12 @@ export async function triggerSchedule(
   timeoutMs = 60_000,
 ): Promise<string | undefined> {
   const { handle, description } = await getManagedSchedule(client, nameOrId);
-  const before = new Set(description.info.recentActions.map((a) => a.action.workflow.workflowId));
+  const recent = description.info.recentActions;
+  const before = new Set(recent.map((a) => a.action.workflow.workflowId));
+  // A triggered run's workflow id is the schedule's id plus the trigger time in whole seconds, so a trigger in
+  // the same second as the last fire would reuse that fire's id and start nothing: wait for the next second.
+  const second = (t: number) => Math.floor(t / 1000);
+  if (recent.some((a) => second(a.scheduledAt.getTime()) >= second(Date.now()))) await sleep(1050 - (Date.now() % 1000));
   await handle.trigger(toTemporalOverlap(overlap));
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
