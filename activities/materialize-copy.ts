@@ -47,9 +47,17 @@ export function createMaterializeCopyActivities({ materialize }: ActivityDeps) {
         throw toFailure(e, input.context, false);
       });
       let cancelSent: Promise<void> | undefined;
+      let closeTimer: NodeJS.Timeout | undefined;
       const onAbort = () => {
         log('info', 'cancelling COPY', { target: input.context.targetUri, workflowId: ctx.info.workflowExecution?.workflowId });
         cancelSent = sendCancelRequest(client);
+        // If the server does not end the statement (a refused cancel request, e.g. a TLS-only endpoint), close the
+        // session: Materialize stops a COPY whose connection goes away, so a cancelled run never waits for the
+        // whole COPY.
+        closeTimer = setTimeout(() => {
+          log('warn', 'the COPY did not stop after the cancel request; closing its session', { target: input.context.targetUri });
+          (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+        }, CANCEL_CONFIRM_MS);
       };
       ctx.cancellationSignal.addEventListener('abort', onAbort);
       if (ctx.cancellationSignal.aborted) onAbort();
@@ -65,6 +73,7 @@ export function createMaterializeCopyActivities({ materialize }: ActivityDeps) {
         throw toFailure(e, input.context, true);
       } finally {
         clearInterval(timer);
+        clearTimeout(closeTimer);
         ctx.cancellationSignal.removeEventListener('abort', onAbort);
         await endClient(client, cancelSent);
       }

@@ -5,6 +5,8 @@
  *   mz_local_batch_delay_ms             0 | D: each output batch of a COPY is slowed by D ms
  *   mz_local_drop_session_mid_copy      false | true: the server drops the client's connection mid-COPY
  *   mz_local_propagation_delay_seconds  N: IAM trust-policy changes take N seconds to be honoured
+ *   mz_local_ignore_cancel_requests     false | true: CancelRequests are dropped, as by an endpoint that accepts
+ *                                       only TLS; a statement then stops only when its session closes
  */
 import { MzError, SqlState } from './errors';
 
@@ -13,9 +15,18 @@ export interface KnobValues {
   mz_local_batch_delay_ms: number;
   mz_local_drop_session_mid_copy: boolean;
   mz_local_propagation_delay_seconds: number;
+  mz_local_ignore_cancel_requests: boolean;
 }
 
 export type KnobName = keyof KnobValues;
+
+const KNOB_KINDS: Record<KnobName, true> = {
+  mz_local_fail_after_files: true,
+  mz_local_batch_delay_ms: true,
+  mz_local_drop_session_mid_copy: true,
+  mz_local_propagation_delay_seconds: true,
+  mz_local_ignore_cancel_requests: true,
+};
 
 export class Faults {
   private values: KnobValues;
@@ -25,7 +36,7 @@ export class Faults {
   }
 
   static isKnob(name: string): name is KnobName {
-    return name === 'mz_local_fail_after_files' || name === 'mz_local_batch_delay_ms' || name === 'mz_local_drop_session_mid_copy' || name === 'mz_local_propagation_delay_seconds';
+    return name in KNOB_KINDS;
   }
 
   get<K extends KnobName>(name: K): KnobValues[K] {
@@ -44,7 +55,8 @@ export class Faults {
         detail: `got ${JSON.stringify(raw)}`,
       });
     switch (name) {
-      case 'mz_local_drop_session_mid_copy': {
+      case 'mz_local_drop_session_mid_copy':
+      case 'mz_local_ignore_cancel_requests': {
         const v = raw.toLowerCase();
         if (['true', 'on', 't', '1', 'yes'].includes(v)) this.values[name] = true;
         else if (['false', 'off', 'f', '0', 'no'].includes(v)) this.values[name] = false;

@@ -60,6 +60,7 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
     mz_local_batch_delay_ms: 0,
     mz_local_drop_session_mid_copy: false,
     mz_local_propagation_delay_seconds: opts.propagationDelaySeconds ?? 0,
+    mz_local_ignore_cancel_requests: false,
   });
 
   const aws = new AwsAccess({
@@ -112,7 +113,8 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
       new ClientConnection(socket, auth, {
         onCancelRequest: (pid, key) => {
           const s = sessions.get(pid);
-          if (s && s.secretKey === key) {
+          if (faults.get('mz_local_ignore_cancel_requests')) log.info(`cancel request for session ${pid} ignored (mz_local_ignore_cancel_requests)`);
+          else if (s && s.secretKey === key) {
             log.info(`cancel request for session ${pid}`);
             s.cancel();
           } else log.info(`ignored cancel request for unknown session ${pid}`);

@@ -32,6 +32,7 @@ describe('export: failures, cancellation and crashes', function () {
     // Fault knobs are global to mz-local: never leave one set for the next test.
     await alterSystem(stack, 'ALTER SYSTEM RESET mz_local_fail_after_files');
     await alterSystem(stack, 'ALTER SYSTEM RESET mz_local_batch_delay_ms');
+    await alterSystem(stack, 'ALTER SYSTEM RESET mz_local_ignore_cancel_requests');
   });
 
   const attemptPrefix = (exportName: string, attempt: number) =>
@@ -86,6 +87,26 @@ describe('export: failures, cancellation and crashes', function () {
     const progress = await progressOf(handle);
     assert.equal(progress.phase, 'cancelled');
     assert.equal(progress.attempts[0].outcome, 'cancelled');
+    assert.deepEqual(await publishedKeys(stack, input), []);
+    assert.deepEqual(await listKeys(stack, conn.bucket, attemptPrefix(input.exportName, 1)), []);
+  });
+
+  it('cancelled while the server ignores cancel requests: the session is closed, which stops the COPY; nothing is published', async () => {
+    await alterSystem(stack, 'ALTER SYSTEM SET mz_local_batch_delay_ms = 15000');
+    await alterSystem(stack, 'ALTER SYSTEM SET mz_local_ignore_cancel_requests = true');
+    const input = exportInput(conn, { object: 'public.orders', format: 'csv', logicalTime: '2024-08-01T00:00:00Z' });
+    const handle = await startExport(stack, input);
+    const sentinel = await eventually('the COPY to start writing', () => sentinelOf(input.exportName, 1));
+    const sinkId = /mz-(t\d+)-INCOMPLETE$/.exec(sentinel)![1];
+    await handle.cancel();
+    const failure = await exportFailure(handle);
+    assert.equal(failure.name, 'CancelledFailure');
+
+    // The cancel request was dropped; 10 s later the activity closed its session, and that is what stopped the
+    // COPY (it would have run 30 s with the batch delay).
+    const mzLog = fs.readFileSync(stack.info.services.find((s) => s.name === 'mz-local')!.logFile, 'utf8');
+    assert.match(mzLog, /ignored \(mz_local_ignore_cancel_requests\)/);
+    assert.match(mzLog, new RegExp(`COPY ${sinkId}: canceled \\(client connection closed\\)`));
     assert.deepEqual(await publishedKeys(stack, input), []);
     assert.deepEqual(await listKeys(stack, conn.bucket, attemptPrefix(input.exportName, 1)), []);
   });
