@@ -36,7 +36,8 @@ export class Faults {
   }
 
   static isKnob(name: string): name is KnobName {
-    return name in KNOB_KINDS;
+    // Own keys only: `in` would also accept inherited names such as toString.
+    return Object.hasOwn(KNOB_KINDS, name);
   }
 
   get<K extends KnobName>(name: K): KnobValues[K] {

@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import type { BulkExportResult } from '../../lib/export-types';
+import type { BulkExportInput, BulkExportResult } from '../../lib/export-types';
 import { emptyBucket, useTestAwsConnection, type TestAwsConnection } from '../helpers/aws-connection';
 import { listKeys } from '../helpers/export-readback';
 import {
@@ -70,8 +70,9 @@ describe('export: failures, cancellation and crashes', function () {
     assert.deepEqual(await listKeys(stack, conn.bucket, attemptPrefix(input.exportName, 1)), []);
   });
 
-  it('cancelled mid-COPY: the pg cancel request stops the COPY in mz-local, its files are removed, nothing is published', async () => {
-    await alterSystem(stack, 'ALTER SYSTEM SET mz_local_batch_delay_ms = 5000');
+  /** Starts a CSV export slowed by the batch delay, cancels it once its sentinel is written, expects CancelledFailure. */
+  async function cancelMidCopy(batchDelayMs: number) {
+    await alterSystem(stack, `ALTER SYSTEM SET mz_local_batch_delay_ms = ${batchDelayMs}`);
     const input = exportInput(conn, { object: 'public.orders', format: 'csv', logicalTime: '2024-08-01T00:00:00Z' });
     const handle = await startExport(stack, input);
     const sentinel = await eventually('the COPY to start writing', () => sentinelOf(input.exportName, 1));
@@ -79,36 +80,34 @@ describe('export: failures, cancellation and crashes', function () {
     await handle.cancel();
     const failure = await exportFailure(handle);
     assert.equal(failure.name, 'CancelledFailure');
+    const mzLog = fs.readFileSync(stack.info.services.find((s) => s.name === 'mz-local')!.logFile, 'utf8');
+    return { input, handle, sinkId, mzLog };
+  }
 
+  async function assertNothingLeft(input: BulkExportInput): Promise<void> {
+    assert.deepEqual(await publishedKeys(stack, input), []);
+    assert.deepEqual(await listKeys(stack, conn.bucket, attemptPrefix(input.exportName, 1)), []);
+  }
+
+  it('cancelled mid-COPY: the pg cancel request stops the COPY in mz-local, its files are removed, nothing is published', async () => {
+    const { input, handle, sinkId, mzLog } = await cancelMidCopy(5000);
     // mz-local received pg's CancelRequest and aborted that very statement while it ran (the COPY takes 10 s
     // with the batch delay; a finished or dropped COPY logs differently).
-    const mzLog = fs.readFileSync(stack.info.services.find((s) => s.name === 'mz-local')!.logFile, 'utf8');
     assert.match(mzLog, new RegExp(`COPY ${sinkId}: canceled \\(canceled by request\\)`));
     const progress = await progressOf(handle);
     assert.equal(progress.phase, 'cancelled');
     assert.equal(progress.attempts[0].outcome, 'cancelled');
-    assert.deepEqual(await publishedKeys(stack, input), []);
-    assert.deepEqual(await listKeys(stack, conn.bucket, attemptPrefix(input.exportName, 1)), []);
+    await assertNothingLeft(input);
   });
 
   it('cancelled while the server ignores cancel requests: the session is closed, which stops the COPY; nothing is published', async () => {
-    await alterSystem(stack, 'ALTER SYSTEM SET mz_local_batch_delay_ms = 15000');
     await alterSystem(stack, 'ALTER SYSTEM SET mz_local_ignore_cancel_requests = true');
-    const input = exportInput(conn, { object: 'public.orders', format: 'csv', logicalTime: '2024-08-01T00:00:00Z' });
-    const handle = await startExport(stack, input);
-    const sentinel = await eventually('the COPY to start writing', () => sentinelOf(input.exportName, 1));
-    const sinkId = /mz-(t\d+)-INCOMPLETE$/.exec(sentinel)![1];
-    await handle.cancel();
-    const failure = await exportFailure(handle);
-    assert.equal(failure.name, 'CancelledFailure');
-
+    const { input, sinkId, mzLog } = await cancelMidCopy(15_000);
     // The cancel request was dropped; 10 s later the activity closed its session, and that is what stopped the
     // COPY (it would have run 30 s with the batch delay).
-    const mzLog = fs.readFileSync(stack.info.services.find((s) => s.name === 'mz-local')!.logFile, 'utf8');
     assert.match(mzLog, /ignored \(mz_local_ignore_cancel_requests\)/);
     assert.match(mzLog, new RegExp(`COPY ${sinkId}: canceled \\(client connection closed\\)`));
-    assert.deepEqual(await publishedKeys(stack, input), []);
-    assert.deepEqual(await listKeys(stack, conn.bucket, attemptPrefix(input.exportName, 1)), []);
+    await assertNothingLeft(input);
   });
 
   it('a worker killed mid-COPY: the COPY counts as lost, a new worker cleans it up and finishes in a fresh attempt', async function () {
