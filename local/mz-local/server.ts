@@ -4,7 +4,9 @@
  */
 import * as net from 'node:net';
 import { AwsAccess } from './aws/aws-access';
+import { ActivityLog } from './catalog/activity-log';
 import { Catalog } from './catalog/catalog';
+import { Clusters } from './catalog/clusters';
 import { SAMPLE_MATERIALIZED_VIEW, SAMPLE_TABLE_DDL } from './catalog/sample-data';
 import { Engine } from './engine/engine';
 import { Faults } from './faults';
@@ -84,9 +86,12 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
   }
   const catalog = new Catalog(engine, log);
   let sinkCounter = 0;
+  const clusters = new Clusters(engine);
   const ctx: ServerContext = {
     engine,
     catalog,
+    clusters,
+    activity: new ActivityLog(engine, log),
     aws,
     faults,
     log,
@@ -99,6 +104,7 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
   let server: net.Server | null = null;
   try {
     await catalog.init({ environmentId: opts.environmentId, principal });
+    await engine.withEngine({}, () => clusters.load());
     await principalReady;
     // watch the roles of existing connections for trust-policy changes
     for (const row of await engine.withEngine({}, () => engine.query(`SELECT assume_role_arn FROM mz_internal.mz_aws_connections WHERE assume_role_arn IS NOT NULL`))) {
@@ -155,6 +161,7 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
       // let sessions stop and roll back before the engine goes
       const deadline = Date.now() + 3000;
       while (sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await ctx.activity.flushed();
       aws.close();
       await engine.close();
       log.info('mz-local stopped');
@@ -169,7 +176,13 @@ async function loadSampleData(ctx: ServerContext): Promise<void> {
     if (res.error) throw new Error(`loading the sample data failed: ${res.error.message}`);
   });
   const stmt = parseSpecial(SAMPLE_MATERIALIZED_VIEW)!;
-  await executeSpecial(stmt, ctx, { owner, vars: new Map(), txStatus: () => 'I', dropConnection: () => undefined }, new AbortController().signal);
+  await executeSpecial(stmt, ctx, {
+    owner,
+    vars: new Map(),
+    txStatus: () => 'I',
+    dropConnection: () => undefined,
+    info: () => ({ sessionId: '00000000-0000-0000-0000-000000000000', connectedAt: new Date(), user: 'mz_system', applicationName: 'mz-local' }),
+  }, new AbortController().signal);
   ctx.log.info('sample data loaded: public.orders (table), public.order_totals (view), public.large_orders (materialized view)');
 }
 

@@ -45,6 +45,88 @@ CREATE TABLE IF NOT EXISTS mz_internal.mz_local_aws_connection_store (
   assume_role_session_name text
 );
 
+-- Clusters (src/catalog/src/builtin.rs MZ_CLUSTERS, MZ_CLUSTER_REPLICAS): the built-in ones and quickstart
+-- (size 25cc, replication factor 1), as a fresh Materialize environment has them. mz-local runs every
+-- query on its one engine; the cluster is recorded, not used.
+CREATE TABLE IF NOT EXISTS mz_catalog.mz_clusters (
+  id text PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  owner_id text NOT NULL,
+  privileges text[] NOT NULL,
+  managed boolean NOT NULL,
+  size text,
+  replication_factor integer,
+  disk boolean,
+  availability_zones text[],
+  introspection_debugging boolean,
+  introspection_interval interval
+);
+CREATE TABLE IF NOT EXISTS mz_catalog.mz_cluster_replicas (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  cluster_id text NOT NULL REFERENCES mz_catalog.mz_clusters (id) ON DELETE CASCADE,
+  size text,
+  availability_zone text,
+  owner_id text NOT NULL,
+  disk boolean
+);
+INSERT INTO mz_catalog.mz_clusters VALUES
+  ('s1', 'mz_system', 's1', '{s1=UC/s1}', true, '25cc', 1, true, '{}', false, '1 second'),
+  ('s2', 'mz_catalog_server', 's1', '{s1=UC/s1}', true, '25cc', 1, true, '{}', false, '1 second'),
+  ('s3', 'mz_probe', 's1', '{s1=UC/s1}', true, '25cc', 1, true, '{}', false, '1 second'),
+  ('s4', 'mz_support', 's1', '{s1=UC/s1}', true, '25cc', 0, true, '{}', false, '1 second'),
+  ('s5', 'mz_analytics', 's1', '{s1=UC/s1}', true, '25cc', 0, true, '{}', false, '1 second'),
+  ('u1', 'quickstart', 'u1', '{u1=UC/u1}', true, '25cc', 1, true, '{}', false, '1 second')
+ON CONFLICT DO NOTHING;
+INSERT INTO mz_catalog.mz_cluster_replicas VALUES
+  ('s1', 'r1', 's1', '25cc', NULL, 's1', true),
+  ('s2', 'r1', 's2', '25cc', NULL, 's1', true),
+  ('s3', 'r1', 's3', '25cc', NULL, 's1', true),
+  ('u1', 'r1', 'u1', '25cc', NULL, 'u1', true)
+ON CONFLICT DO NOTHING;
+CREATE SEQUENCE IF NOT EXISTS mz_internal.mz_local_cluster_id_seq START 2;
+CREATE SEQUENCE IF NOT EXISTS mz_internal.mz_local_replica_id_seq START 2;
+CREATE OR REPLACE VIEW mz_internal.mz_show_clusters AS
+  SELECT c.name, coalesce(string_agg(r.name || ' (' || r.size || ')', ', ' ORDER BY r.name), '') AS replicas, ''::text AS comment
+  FROM mz_catalog.mz_clusters c LEFT JOIN mz_catalog.mz_cluster_replicas r ON r.cluster_id = c.id
+  GROUP BY c.id, c.name;
+
+-- Statement log of the statements mz-local executes itself (COPY ... TO, AS OF reads, EXPLAIN TIMESTAMP),
+-- with the columns of Materialize's mz_internal.mz_recent_activity_log (src/catalog/src/builtin.rs).
+CREATE TABLE IF NOT EXISTS mz_internal.mz_recent_activity_log (
+  execution_id uuid NOT NULL,
+  sample_rate double precision NOT NULL,
+  cluster_id text,
+  application_name text NOT NULL,
+  cluster_name text,
+  database_name text NOT NULL,
+  search_path text[] NOT NULL,
+  transaction_isolation text NOT NULL,
+  execution_timestamp numeric,
+  transient_index_id text,
+  params text[] NOT NULL,
+  mz_version text NOT NULL,
+  began_at timestamptz NOT NULL,
+  finished_at timestamptz,
+  finished_status text,
+  error_message text,
+  result_size bigint,
+  rows_returned bigint,
+  execution_strategy text,
+  transaction_id numeric NOT NULL,
+  prepared_statement_id uuid NOT NULL,
+  sql_hash bytea NOT NULL,
+  prepared_statement_name text NOT NULL,
+  session_id uuid NOT NULL,
+  prepared_at timestamptz NOT NULL,
+  statement_type text,
+  throttled_count numeric NOT NULL,
+  connected_at timestamptz NOT NULL,
+  initial_application_name text NOT NULL,
+  authenticated_user text NOT NULL,
+  sql text NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS mz_internal.mz_local_materialized_views (view_oid oid PRIMARY KEY, cluster text NOT NULL);
 
 CREATE OR REPLACE FUNCTION mz_internal.mz_local_schema_id(nsp name, nsp_oid oid) RETURNS text

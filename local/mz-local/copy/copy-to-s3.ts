@@ -47,11 +47,18 @@ export interface CopyDeps {
   /** Drops the client's connection (the mz_local_drop_session_mid_copy fault). */
   dropSession(): void;
   partSize?: number;
+  /**
+   * Runs after planning and before the preflight, as Materialize's peek_validate does after planning and
+   * evaluating the URI: resolves the active cluster and the read timestamp. Its error leaves S3 untouched.
+   */
+  beforeSinking?: () => Promise<void>;
 }
 
 export async function copyToS3(stmt: CopyToStatement, deps: CopyDeps): Promise<number> {
   const { log, signal } = deps;
   const plan = await planCopyTo(stmt, deps);
+  throwIfAborted(signal);
+  await deps.beforeSinking?.();
   throwIfAborted(signal);
   const conn = plan.connection;
   if (!conn.assumeRoleArn) throw new MzError(SqlState.FeatureNotSupported, 'mz-local supports only AWS connections with ASSUME ROLE ARN');

@@ -7,7 +7,8 @@
  * batch until Sync) and while its transaction is open. Named prepared statements and portals are renamed
  * per session so sessions never see each other's.
  */
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
+import { defaultClusterDoesNotExistNotice } from '../catalog/clusters';
 import { canceledError, MzError, SqlState, toMzError, type ErrorFields } from '../errors';
 import { BackendStreamScanner, RowRewriter } from '../protocol/backend-stream';
 import type { ClientConnection, SessionLike } from '../protocol/client-connection';
@@ -22,7 +23,7 @@ import {
   type FrontendMessage,
 } from '../protocol/wire';
 import { splitStatements } from '../sql/lexer';
-import { parseSpecial, type Statement } from '../sql/statements';
+import { MATERIALIZE_SESSION_VARS, parseSpecial, type Statement } from '../sql/statements';
 import { describeSpecial, executeSpecial, sessionVar, type ServerContext, type SessionState, type SpecialResult } from './special-statements';
 
 let nextProcessId = 1000 + randomInt(1000);
@@ -62,13 +63,24 @@ export class Session implements SessionLike {
   ) {
     const defaults = new Map<string, string>();
     if (params.database) defaults.set('database', params.database);
+    // startup options (`options=--cluster=x` or `-c cluster=x`) are the session's defaults
+    for (const [k, v] of parseStartupOptions(params.options ?? '')) if (k in MATERIALIZE_SESSION_VARS) defaults.set(k, v);
+    const sessionId = randomUUID();
+    const connectedAt = new Date();
     this.state = {
       owner: this,
       vars: this.vars,
       defaults,
       txStatus: () => this.txStatus,
       dropConnection: () => this.conn.destroy(),
+      info: () => ({ sessionId, connectedAt, user: params.user ?? 'materialize', applicationName: params.application_name ?? '' }),
     };
+  }
+
+  /** Notices for the client right after startup (src/adapter/src/client.rs: the default cluster must exist). */
+  startupNotices(): ErrorFields[] {
+    const cluster = sessionVar(this.state, 'cluster');
+    return this.ctx.clusters.idOf(cluster) ? [] : [defaultClusterDoesNotExistNotice(cluster)];
   }
 
   /** Cancels the running statement, if any (a CancelRequest with this session's key). */
@@ -421,4 +433,33 @@ export class Session implements SessionLike {
       this.onEnd(this);
     }
   }
+}
+
+/**
+ * The startup `options` parameter as Materialize reads it (src/pgwire/src/protocol.rs parse_options):
+ * space-separated `--key=value`, `-c key=value` or `-ckey=value` (a backslash escapes a space); dashes in
+ * keys become underscores.
+ */
+export function parseStartupOptions(value: string): [string, string][] {
+  const words: string[] = [];
+  let cur = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c === '\\' && value[i + 1] === ' ') {
+      cur += ' ';
+      i++;
+    } else if (c === ' ') {
+      if (cur) words.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  if (cur) words.push(cur);
+  const out: [string, string][] = [];
+  for (let i = 0; i < words.length; i++) {
+    let w = words[i];
+    if (w === '-c') w = '-c' + (words[++i] ?? '');
+    const m = /^(?:--|-c)([^=]+)=(.*)$/s.exec(w);
+    if (m) out.push([m[1].replace(/-/g, '_').toLowerCase(), m[2]]);
+  }
+  return out;
 }

@@ -4,6 +4,8 @@
 import type { AwsAccess } from '../aws/aws-access';
 import { validateAwsConnection } from '../aws/validate-connection';
 import { mismatchedObjectType, type Catalog } from '../catalog/catalog';
+import type { ActivityLog, StatementSessionInfo } from '../catalog/activity-log';
+import { clusterDoesNotExistNotice, type Clusters } from '../catalog/clusters';
 import { createConnection, dropConnections } from '../catalog/connection-ddl';
 import { copyToS3 } from '../copy/copy-to-s3';
 import type { Engine, EngineOwner } from '../engine/engine';
@@ -17,6 +19,8 @@ import { objectNameToString } from '../sql/token-stream';
 export interface ServerContext {
   engine: Engine;
   catalog: Catalog;
+  clusters: Clusters;
+  activity: ActivityLog;
   aws: AwsAccess;
   faults: Faults;
   log: Logger;
@@ -34,6 +38,44 @@ export interface SessionState {
   /** Transaction status the client sees ('I' idle, 'T' in a transaction, 'E' failed transaction). */
   txStatus(): 'I' | 'T' | 'E';
   dropConnection(): void;
+  /** Who runs the statement, for the statement log (the cluster is filled in from the session variable). */
+  info(): Omit<StatementSessionInfo, 'cluster' | 'clusterId' | 'database' | 'transactionIsolation'>;
+}
+
+/** The session's identity and its active cluster, as the statement log records them. */
+function statementSessionInfo(ctx: ServerContext, session: SessionState): StatementSessionInfo {
+  const cluster = sessionVar(session, 'cluster');
+  return {
+    ...session.info(),
+    database: sessionVar(session, 'database'),
+    transactionIsolation: sessionVar(session, 'transaction_isolation'),
+    cluster,
+    clusterId: ctx.clusters.idOf(cluster),
+  };
+}
+
+/**
+ * Runs `fn` as a logged execution (mz_internal.mz_recent_activity_log): its outcome and the rows it
+ * returned are recorded when it ends.
+ */
+async function logged<T>(
+  ctx: ServerContext,
+  session: SessionState,
+  stmt: Statement,
+  statementType: string,
+  fn: (info: StatementSessionInfo) => Promise<{ result: T; rows?: number; timestamp?: bigint | null }>,
+): Promise<T> {
+  const info = statementSessionInfo(ctx, session);
+  const id = ctx.activity.begin(info, stmt.sql ?? '', statementType);
+  try {
+    const r = await fn(info);
+    ctx.activity.finish(id, { status: 'success', rows: r.rows, executionTimestamp: r.timestamp });
+    return r.result;
+  } catch (e) {
+    const canceled = e instanceof MzError && e.code === SqlState.QueryCanceled;
+    ctx.activity.finish(id, { status: canceled ? 'canceled' : 'error', error: (e as Error).message });
+    throw e;
+  }
 }
 
 export interface ResultColumn {
@@ -64,6 +106,8 @@ export function describeSpecial(stmt: Statement): ResultColumn[] | null {
       ).map((name) => ({ name, typeOid: TEXT }));
     case 'show_var':
       return [{ name: stmt.name, typeOid: TEXT }];
+    case 'show_clusters':
+      return ['name', 'replicas', 'comment'].map((name) => ({ name, typeOid: TEXT }));
     default:
       return null;
   }
@@ -115,30 +159,54 @@ export async function executeSpecial(stmt: Statement, ctx: ServerContext, sessio
     case 'alter_system_set':
       alterSystem(stmt.name, stmt.value, ctx);
       return { tag: 'ALTER SYSTEM' };
-    case 'set_session_var':
+    case 'set_session_var': {
       if (stmt.value === null) session.vars.delete(stmt.name);
       else session.vars.set(stmt.name, stmt.value.replace(/^'(.*)'$/, '$1'));
-      return { tag: stmt.value === null ? 'RESET' : 'SET' };
+      // src/adapter/src/coord/sequencer/inner.rs sequence_set_variable: a cluster that does not exist is
+      // accepted with a notice
+      const cluster = sessionVar(session, 'cluster');
+      const notices = stmt.name === 'cluster' && stmt.value !== null && !ctx.clusters.idOf(cluster) ? [clusterDoesNotExistNotice(cluster)] : [];
+      return { tag: stmt.value === null ? 'RESET' : 'SET', notices };
+    }
+    case 'create_cluster':
+      requireNoTransaction(session, 'CREATE CLUSTER');
+      await ctx.clusters.create(stmt.name, stmt.options, owner);
+      return { tag: 'CREATE CLUSTER' };
+    case 'drop_cluster': {
+      requireNoTransaction(session, 'DROP CLUSTER');
+      const notices = await ctx.clusters.drop(stmt.names, stmt.ifExists, owner);
+      return { tag: 'DROP CLUSTER', notices };
+    }
+    case 'show_clusters': {
+      const rows = await ctx.engine.withEngine(owner, () =>
+        ctx.engine.query(`SELECT name, replicas, comment FROM mz_internal.mz_show_clusters WHERE $1::text IS NULL OR name LIKE $1 ORDER BY name`, [stmt.like ?? null]),
+      );
+      return { tag: `SELECT ${rows.length}`, columns: describeSpecial(stmt)!, rows };
+    }
     case 'show_var': {
       const value = Faults.isKnob(stmt.name) ? ctx.faults.show(stmt.name) : sessionVar(session, stmt.name);
       return { tag: 'SHOW', columns: [{ name: stmt.name, typeOid: TEXT }], rows: [[value]] };
     }
-    case 'copy_to': {
-      const n = await copyToS3(stmt, {
-        engine: ctx.engine,
-        owner,
-        catalog: ctx.catalog,
-        aws: ctx.aws,
-        faults: ctx.faults,
-        log: ctx.log,
-        workers: ctx.workers,
-        inTransaction: ctx.engine.holds(owner),
-        signal,
-        nextSinkId: ctx.nextSinkId,
-        dropSession: session.dropConnection,
+    case 'copy_to':
+      return logged(ctx, session, stmt, 'copy', async (info) => {
+        const n = await copyToS3(stmt, {
+          engine: ctx.engine,
+          owner,
+          catalog: ctx.catalog,
+          aws: ctx.aws,
+          faults: ctx.faults,
+          log: ctx.log,
+          workers: ctx.workers,
+          inTransaction: ctx.engine.holds(owner),
+          signal,
+          nextSinkId: ctx.nextSinkId,
+          dropSession: session.dropConnection,
+          beforeSinking: async () => {
+            ctx.clusters.resolve(info.cluster);
+          },
+        });
+        return { result: { tag: `COPY ${n}` }, rows: n };
       });
-      return { tag: `COPY ${n}` };
-    }
   }
 }
 

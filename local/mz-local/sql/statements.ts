@@ -12,7 +12,10 @@ export interface AwsConnectionOption {
   value: OptionValue;
 }
 
-export type Statement =
+/** A statement mz-local implements, with its SQL text (for the statement log). */
+export type Statement = StatementKind & { sql?: string };
+
+type StatementKind =
   | {
       kind: 'create_connection';
       name: ObjectName;
@@ -29,6 +32,9 @@ export type Statement =
   | { kind: 'alter_system_set'; name: string; value: string | null }
   | { kind: 'set_session_var'; name: string; value: string | null }
   | { kind: 'show_var'; name: string }
+  | { kind: 'create_cluster'; name: string; options: { name: string; value: OptionValue }[] }
+  | { kind: 'drop_cluster'; names: string[]; ifExists: boolean; cascade: boolean }
+  | { kind: 'show_clusters'; like?: string }
   | CopyToStatement;
 
 export interface CopyToStatement {
@@ -67,6 +73,12 @@ export const MZ_LOCAL_KNOBS = [
  * Throws a syntax error for malformed Materialize statements.
  */
 export function parseSpecial(sql: string, tokens: Token[] = tokenize(sql)): Statement | null {
+  const stmt = parseSpecialStatement(sql, tokens);
+  if (stmt) stmt.sql = sql;
+  return stmt;
+}
+
+function parseSpecialStatement(sql: string, tokens: Token[]): Statement | null {
   const s = new TokenStream(tokens, sql);
   if (s.isKeyword('create')) {
     let k = 1;
@@ -74,7 +86,19 @@ export function parseSpecial(sql: string, tokens: Token[] = tokenize(sql)): Stat
     if (orReplace) k = 3;
     if (s.isKeyword('connection', k)) return parseCreateConnection(s);
     if (s.isKeyword('materialized', k) && s.isKeyword('view', k + 1)) return parseCreateMaterializedView(s);
+    if (s.isKeyword('cluster', 1)) return parseCreateCluster(s);
     return null;
+  }
+  if (s.isKeyword('drop') && s.isKeyword('cluster', 1)) {
+    s.pos = 2;
+    const ifExists = s.acceptKeywords('if', 'exists');
+    const names = [s.identifier()];
+    while (s.acceptPunct(',')) names.push(s.identifier());
+    let cascade = false;
+    if (s.acceptKeywords('cascade')) cascade = true;
+    else s.acceptKeywords('restrict');
+    if (!s.atEnd()) throw s.expected('end of statement');
+    return { kind: 'drop_cluster', names, ifExists, cascade };
   }
   if (s.isKeyword('drop') && s.isKeyword('connection', 1)) return parseDropList(s, 'connection');
   if (s.isKeyword('drop') && s.isKeyword('materialized', 1) && s.isKeyword('view', 2)) return parseDropList(s, 'materialized view');
@@ -197,6 +221,46 @@ function parseCreateConnection(s: TokenStream): Statement {
   return { kind: 'create_connection', name, ifNotExists, connectionType, options, validate };
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// CREATE CLUSTER (src/sql-parser/src/parser.rs parse_create_cluster, parse_cluster_option)
+
+const CLUSTER_OPTION_NAMES: string[][] = [
+  ['availability', 'zones'],
+  ['disk'],
+  ['introspection', 'debugging'],
+  ['introspection', 'interval'],
+  ['managed'],
+  ['replicas'],
+  ['replication', 'factor'],
+  ['size'],
+  ['schedule'],
+  ['workload', 'class'],
+];
+const EXPECTED_CLUSTER_OPTIONS = 'one of AVAILABILITY or DISK or INTROSPECTION or MANAGED or REPLICAS or REPLICATION or SIZE or SCHEDULE or WORKLOAD';
+
+function parseCreateCluster(s: TokenStream): Statement {
+  s.expectKeywords('create', 'cluster');
+  const name = s.identifier();
+  const parens = s.acceptPunct('(');
+  const options: { name: string; value: OptionValue }[] = [];
+  for (;;) {
+    const words = CLUSTER_OPTION_NAMES.find((w) => w.every((word, k) => isWord(s.peek(k), word)));
+    if (!words) throw s.expected(EXPECTED_CLUSTER_OPTIONS);
+    s.pos += words.length;
+    const optName = words.join(' ').toUpperCase();
+    if (s.isPunct('(') || (s.isPunct('=') && s.isPunct('(', 1))) {
+      s.acceptPunct('=');
+      skipParens(s);
+      options.push({ name: optName, value: { kind: 'none' } });
+    } else options.push({ name: optName, value: s.optionValue() });
+    if (s.acceptPunct(',')) continue;
+    break;
+  }
+  if (parens) s.expectPunct(')');
+  if (!s.atEnd()) throw s.expected('end of statement');
+  return { kind: 'create_cluster', name, options };
+}
+
 function isWord(t: Token, word: string): boolean {
   return (t.kind === 'ident' && t.value === word) || (t.kind === 'number' && t.value === word);
 }
@@ -317,6 +381,16 @@ function parseSetSessionVar(s: TokenStream): Statement | null {
 function parseShow(s: TokenStream): Statement | null {
   s.expectKeywords('show');
   let objectType: 'connections' | 'materialized views' | 'tables' | 'views' | undefined;
+  if (s.acceptKeywords('clusters')) {
+    let like: string | undefined;
+    if (s.acceptKeywords('like')) {
+      const t = s.next();
+      if (t.kind !== 'string') throw s.expected('literal string');
+      like = t.value;
+    }
+    if (!s.atEnd()) throw s.expected('end of statement');
+    return { kind: 'show_clusters', like };
+  }
   if (s.acceptKeywords('connections')) objectType = 'connections';
   else if (s.acceptKeywords('materialized', 'views')) objectType = 'materialized views';
   else if (s.acceptKeywords('tables')) objectType = 'tables';
