@@ -12,6 +12,7 @@ export const SqlState = {
   UndefinedObject: '42704',
   DuplicateObject: '42710',
   InvalidParameterValue: '22023',
+  DataException: '22000',
   FeatureNotSupported: '0A000',
   ActiveSqlTransaction: '25001',
   UndefinedParameter: '42704',

@@ -7,6 +7,7 @@ import { AwsAccess } from './aws/aws-access';
 import { ActivityLog } from './catalog/activity-log';
 import { Catalog } from './catalog/catalog';
 import { Clusters } from './catalog/clusters';
+import { ReadTimestamps } from './timestamps/read-timestamps';
 import { SAMPLE_MATERIALIZED_VIEW, SAMPLE_TABLE_DDL } from './catalog/sample-data';
 import { Engine } from './engine/engine';
 import { Faults } from './faults';
@@ -92,6 +93,7 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
     catalog,
     clusters,
     activity: new ActivityLog(engine, log),
+    timestamps: new ReadTimestamps(engine, log),
     aws,
     faults,
     log,
@@ -111,6 +113,11 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
       aws.trust.watch(row[0]!);
     }
     if (opts.sampleData) await loadSampleData(ctx);
+    // the tables there are now count as written at start (a read AS OF an earlier time is not exact)
+    await engine.withEngine({}, async () => {
+      await ctx.timestamps.restore();
+      await ctx.timestamps.collectWrites();
+    });
 
     const auth: AuthConfig = { password: opts.password ?? null, method: opts.passwordMethod ?? 'cleartext' };
     server = net.createServer((socket) => {
@@ -181,6 +188,7 @@ async function loadSampleData(ctx: ServerContext): Promise<void> {
     vars: new Map(),
     txStatus: () => 'I',
     dropConnection: () => undefined,
+    takeEngine: (signal) => ctx.engine.acquire(owner, signal),
     info: () => ({ sessionId: '00000000-0000-0000-0000-000000000000', connectedAt: new Date(), user: 'mz_system', applicationName: 'mz-local' }),
   }, new AbortController().signal);
   ctx.log.info('sample data loaded: public.orders (table), public.order_totals (view), public.large_orders (materialized view)');

@@ -51,7 +51,7 @@ describe('mz-local clusters (src/catalog/src/builtin.rs MZ_CLUSTERS, src/sql/src
 
   it('SET cluster accepts an unknown cluster with a notice; SHOW cluster reports it (src/adapter/src/notice.rs ClusterDoesNotExist)', async () => {
     const notices: { message: string; code?: string }[] = [];
-    const listener = (n: { message: string; code?: string }) => notices.push(n);
+    const listener = (n: { message?: string; code?: string }) => void notices.push({ message: n.message ?? "", code: n.code });
     c.on('notice', listener);
     try {
       await c.query('SET cluster = nope');

@@ -211,8 +211,36 @@ CREATE OR REPLACE FUNCTION mz_catalog.mz_version() RETURNS text LANGUAGE sql STA
 CREATE OR REPLACE FUNCTION mz_catalog.mz_version_num() RETURNS integer LANGUAGE sql STABLE AS $$ SELECT ${VERSION_NUM} $$;
 CREATE OR REPLACE FUNCTION mz_catalog.mz_environment_id() RETURNS text LANGUAGE sql STABLE AS
   $$ SELECT value FROM mz_internal.mz_local_meta WHERE key = 'environment_id' $$;
+-- the oracle's read timestamp: the clock in milliseconds, never below the last write's timestamp
+-- (timestamps/read-timestamps.ts keeps oracle_ts; a read AS OF t has its mz_now() calls replaced by t)
 CREATE OR REPLACE FUNCTION mz_catalog.mz_now() RETURNS numeric LANGUAGE sql STABLE AS
-  $$ SELECT floor(extract(epoch FROM now()) * 1000) $$;
+  $$ SELECT greatest(floor(extract(epoch FROM now()) * 1000),
+                     coalesce((SELECT value::numeric FROM mz_internal.mz_local_meta WHERE key = 'oracle_ts'), 0)) $$;
+
+-- Tables written since mz-local last looked (statement triggers on every user table), so each table's
+-- last write gets a timestamp: its read frontier (see timestamps/read-timestamps.ts).
+CREATE TABLE IF NOT EXISTS mz_internal.mz_local_dirty (relid oid PRIMARY KEY);
+CREATE OR REPLACE FUNCTION mz_internal.mz_local_note_write() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO mz_internal.mz_local_dirty VALUES (TG_RELID) ON CONFLICT DO NOTHING;
+  RETURN NULL;
+END $$;
+-- Installs the trigger on user tables that lack it (those count as just written) and returns, with them,
+-- the tables written since the last call.
+CREATE OR REPLACE FUNCTION mz_internal.mz_local_collect_writes() RETURNS TABLE (relid oid) LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT c.oid, n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'mz_catalog', 'mz_internal') AND left(n.nspname, 3) <> 'pg_'
+             AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'mz_local_write_ts')
+  LOOP
+    EXECUTE format('CREATE TRIGGER mz_local_write_ts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I.%I FOR EACH STATEMENT EXECUTE FUNCTION mz_internal.mz_local_note_write()', r.nspname, r.relname);
+    relid := r.oid;
+    RETURN NEXT;
+  END LOOP;
+  RETURN QUERY DELETE FROM mz_internal.mz_local_dirty d RETURNING d.relid;
+END $$;
 
 -- Materialize's answers where Postgres's differ (mz_catalog comes before pg_catalog on the search path).
 CREATE OR REPLACE FUNCTION mz_catalog.version() RETURNS text LANGUAGE sql STABLE AS $$ SELECT ${literal(VERSION_STRING)}::text $$;

@@ -12,6 +12,7 @@ import { tokenize, type Token } from '../sql/lexer';
 import type { CopyToStatement } from '../sql/statements';
 import { objectNameToString } from '../sql/token-stream';
 import { checkMaxFileSize, csvParams, extractCopyOptions, type CopyFormat } from './copy-options';
+import { checkAsOfQuery, planAsOf, type QueryWhen } from '../timestamps/read-timestamps';
 import { mzDebug, toArrowType, toMzScalar, unknownOids, type ArrowColumnType, type MzScalar, type PgTypeRow } from './type-mapping';
 
 export interface PlannedColumn {
@@ -25,6 +26,10 @@ export interface PlannedColumn {
 
 export interface CopyPlan {
   query: string;
+  /** The query's tokens (for mz_now() at the chosen timestamp); null for a named relation. */
+  queryTokens: Token[] | null;
+  /** The SELECT's AS OF (Materialize's plan_copy keeps the SelectStatement's as_of: plan_select_inner). */
+  when: QueryWhen;
   columns: PlannedColumn[];
   format: CopyFormat;
   connection: AwsConnectionRecord;
@@ -70,9 +75,12 @@ export async function planCopyTo(
     if (stmt.relation.isSubscribe) throw sysErr(`COPY TO ${stmt.target} not supported`);
     if (hasTopLevelOrderBy(tokenize(stmt.relation.query))) throw sysErr('ORDER BY is not supported in SELECT query for COPY statements');
   }
-  // the SELECT planned: its columns and their types
+  // the SELECT planned (plan_select_inner): its AS OF first, then its columns and their types
   if (!described || !query) throw sysErr(`COPY TO ${stmt.target} not supported`);
+  const asOf = stmt.relation.kind === 'query' ? stmt.relation.asOf : null;
+  const when = await engine.withEngine(owner, () => planAsOf(engine, asOf), deps.signal);
   if (described.error) throw translateRelationError(described.error, stmt);
+  if (stmt.relation.kind === 'query') checkAsOfQuery(stmt.relation.queryTokens, asOf);
 
   // plan_copy_to_expr
   if (!options.awsConnection) throw sysErr('AWS CONNECTION is required for COPY ... TO <expr>');
@@ -139,7 +147,8 @@ export async function planCopyTo(
   );
   if (value === null) throw sysErr('COPY TO target value can not be null');
   const { bucket, path } = parseS3Uri(value);
-  return { query, columns, format, connection, maxFileSize: options.maxFileSize, bucket, path, uri: value };
+  const queryTokens = stmt.relation.kind === 'query' ? stmt.relation.queryTokens : null;
+  return { query, queryTokens, when, columns, format, connection, maxFileSize: options.maxFileSize, bucket, path, uri: value };
 }
 
 /** The SELECT a COPY reads (`SELECT * FROM <name>` for a named relation); null for SUBSCRIBE. */

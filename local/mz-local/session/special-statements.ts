@@ -15,12 +15,15 @@ import type { Logger } from '../log';
 import { quoteIdent } from '../sql/lexer';
 import { MATERIALIZE_SESSION_VARS, type Statement } from '../sql/statements';
 import { objectNameToString } from '../sql/token-stream';
+import { replaceMzNow } from '../sql/as-of';
+import { checkAsOfQuery, explainJson, explainText, isolationLevel, planAsOf, type ReadTimestamps } from '../timestamps/read-timestamps';
 
 export interface ServerContext {
   engine: Engine;
   catalog: Catalog;
   clusters: Clusters;
   activity: ActivityLog;
+  timestamps: ReadTimestamps;
   aws: AwsAccess;
   faults: Faults;
   log: Logger;
@@ -38,6 +41,8 @@ export interface SessionState {
   /** Transaction status the client sees ('I' idle, 'T' in a transaction, 'E' failed transaction). */
   txStatus(): 'I' | 'T' | 'E';
   dropConnection(): void;
+  /** Takes the engine as this session (its identity applied); it keeps it until its exchange ends idle. */
+  takeEngine(signal: AbortSignal): Promise<void>;
   /** Who runs the statement, for the statement log (the cluster is filled in from the session variable). */
   info(): Omit<StatementSessionInfo, 'cluster' | 'clusterId' | 'database' | 'transactionIsolation'>;
 }
@@ -88,6 +93,8 @@ export interface SpecialResult {
   columns?: ResultColumn[];
   rows?: (string | null)[][];
   notices?: ErrorFields[];
+  /** Ordinary SQL for the engine to answer instead (the session holds the engine already). */
+  forward?: string;
 }
 
 const TEXT = 25;
@@ -108,6 +115,8 @@ export function describeSpecial(stmt: Statement): ResultColumn[] | null {
       return [{ name: stmt.name, typeOid: TEXT }];
     case 'show_clusters':
       return ['name', 'replicas', 'comment'].map((name) => ({ name, typeOid: TEXT }));
+    case 'explain_timestamp':
+      return [{ name: 'Timestamp', typeOid: TEXT }];
     default:
       return null;
   }
@@ -187,6 +196,30 @@ export async function executeSpecial(stmt: Statement, ctx: ServerContext, sessio
       const value = Faults.isKnob(stmt.name) ? ctx.faults.show(stmt.name) : sessionVar(session, stmt.name);
       return { tag: 'SHOW', columns: [{ name: stmt.name, typeOid: TEXT }], rows: [[value]] };
     }
+    case 'select_as_of':
+    case 'explain_timestamp': {
+      // plan_select_inner: the AS OF first, then the query; then the cluster and the timestamp (peek_validate)
+      const when = await ctx.engine.withEngine(owner, () => planAsOf(ctx.engine, stmt.asOf), signal);
+      checkAsOfQuery(stmt.queryTokens, stmt.asOf);
+      const info = statementSessionInfo(ctx, session);
+      ctx.clusters.resolve(info.cluster);
+      const isolation = isolationLevel(info.transactionIsolation);
+      if (stmt.kind === 'explain_timestamp') {
+        const d = await ctx.engine.withEngine(
+          owner,
+          async () => {
+            await ctx.timestamps.collectWrites();
+            return ctx.timestamps.determine(await ctx.timestamps.sourcesOf(stmt.query), when, isolation);
+          },
+          signal,
+        );
+        return { tag: 'SELECT 1', columns: describeSpecial(stmt)!, rows: [[stmt.format === 'json' ? explainJson(d) : explainText(d)]] };
+      }
+      const { determination } = await ctx.timestamps.readAt(owner, session.takeEngine, stmt.query, when, isolation, signal, async () => undefined, {
+        releaseWhileWaiting: session.txStatus() === 'I',
+      });
+      return { tag: 'SELECT', forward: replaceMzNow(stmt.query, stmt.queryTokens, determination.chosen) };
+    }
     case 'copy_to':
       return logged(ctx, session, stmt, 'copy', async (info) => {
         const n = await copyToS3(stmt, {
@@ -204,8 +237,10 @@ export async function executeSpecial(stmt: Statement, ctx: ServerContext, sessio
           beforeSinking: async () => {
             ctx.clusters.resolve(info.cluster);
           },
+          timestamps: ctx.timestamps,
+          isolation: isolationLevel(info.transactionIsolation),
         });
-        return { result: { tag: `COPY ${n}` }, rows: n };
+        return { result: { tag: `COPY ${n.rows}` }, rows: n.rows, timestamp: n.timestamp };
       });
   }
 }

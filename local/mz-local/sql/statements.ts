@@ -3,6 +3,7 @@
  * Everything else is ordinary SQL for the engine.
  */
 import { MzError, SqlState } from '../errors';
+import { isSelectStatement, splitAsOf, type AsOf } from './as-of';
 import { tokenize, type Token } from './lexer';
 import { optionBool, TokenStream, type ObjectName, type OptionValue } from './token-stream';
 
@@ -35,12 +36,16 @@ type StatementKind =
   | { kind: 'create_cluster'; name: string; options: { name: string; value: OptionValue }[] }
   | { kind: 'drop_cluster'; names: string[]; ifExists: boolean; cascade: boolean }
   | { kind: 'show_clusters'; like?: string }
+  | { kind: 'select_as_of'; query: string; queryTokens: Token[]; asOf: AsOf }
+  | { kind: 'explain_timestamp'; format: 'text' | 'json'; query: string; queryTokens: Token[]; asOf: AsOf | null }
   | CopyToStatement;
 
 export interface CopyToStatement {
   kind: 'copy_to';
   /** A named relation (with optional column list) or a parenthesized query. */
-  relation: { kind: 'named'; name: ObjectName; nameText: string; columns: string[] } | { kind: 'query'; query: string; isSubscribe: boolean };
+  relation:
+    | { kind: 'named'; name: ObjectName; nameText: string; columns: string[] }
+    | { kind: 'query'; query: string; queryTokens: Token[]; isSubscribe: boolean; asOf: AsOf | null };
   /** The target expression's SQL text, as written. */
   target: string;
   targetTokens: Token[];
@@ -112,7 +117,30 @@ function parseSpecialStatement(sql: string, tokens: Token[]): Statement | null {
   if (s.isKeyword('show')) return parseShow(s);
   if (s.isKeyword('set') || s.isKeyword('reset')) return parseSetSessionVar(s);
   if (s.isKeyword('copy')) return parseCopyTo(s);
+  if (s.isKeyword('explain') && s.isKeyword('timestamp', 1)) return parseExplainTimestamp(s);
+  if (isSelectStatement(tokens)) {
+    const split = splitAsOf(sql, tokens);
+    return split.asOf ? { kind: 'select_as_of', query: split.query, queryTokens: split.queryTokens, asOf: split.asOf } : null;
+  }
   return null;
+}
+
+/** EXPLAIN TIMESTAMP [AS TEXT | AS JSON] FOR <select> (src/sql-parser/src/parser.rs parse_explain_timestamp). */
+function parseExplainTimestamp(s: TokenStream): Statement {
+  s.expectKeywords('explain', 'timestamp');
+  let format: 'text' | 'json' = 'text';
+  if (s.acceptKeywords('as')) {
+    if (s.acceptKeywords('json')) format = 'json';
+    else if (!s.acceptKeywords('text')) throw s.expected('one of TEXT or JSON');
+  }
+  s.expectKeywords('for');
+  const rest = s.tokens.slice(s.pos);
+  if (!isSelectStatement(rest)) throw s.expected('SELECT, VALUES, or WITH');
+  const start = rest[0].start;
+  const text = s.text.slice(start);
+  const rebased = rest.map((t) => ({ ...t, start: t.start - start, end: t.end - start }));
+  const split = splitAsOf(text, rebased);
+  return { kind: 'explain_timestamp', format, query: split.query, queryTokens: split.queryTokens, asOf: split.asOf };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -427,9 +455,15 @@ function parseCopyTo(s: TokenStream): Statement | null {
     const open = s.pos;
     skipParens(s);
     const inner = s.tokens.slice(open + 1, s.pos - 1);
-    const query = s.text.slice(s.tokens[open + 1].start, s.tokens[s.pos - 1].start).trim();
+    const start = s.tokens[open + 1].start;
+    const text = s.text.slice(start, s.tokens[s.pos - 1].start).trimEnd();
     const isSubscribe = inner.length > 0 && inner[0].kind === 'ident' && inner[0].value === 'subscribe';
-    relation = { kind: 'query', query, isSubscribe };
+    // src/sql-parser/src/parser.rs parse_copy: the parenthesized statement must be a SELECT or SUBSCRIBE,
+    // else `unsupported query in COPY` (nothing is planned or written)
+    if (!isSubscribe && !isSelectStatement(inner)) throw new MzError(SqlState.SyntaxError, 'unsupported query in COPY');
+    const rebased = inner.map((t) => ({ ...t, start: t.start - start, end: t.end - start }));
+    const split = isSubscribe ? { query: text, queryTokens: rebased, asOf: null } : splitAsOf(text, rebased);
+    relation = { kind: 'query', query: split.query, queryTokens: split.queryTokens, isSubscribe, asOf: split.asOf };
   } else {
     const from = s.pos;
     const name = s.objectName();
