@@ -7,6 +7,7 @@ import { AwsAccess } from './aws/aws-access';
 import { ActivityLog } from './catalog/activity-log';
 import { Catalog } from './catalog/catalog';
 import { Clusters } from './catalog/clusters';
+import { Secrets } from './catalog/secrets';
 import { ReadTimestamps } from './timestamps/read-timestamps';
 import { SAMPLE_MATERIALIZED_VIEW, SAMPLE_TABLE_DDL } from './catalog/sample-data';
 import { Engine } from './engine/engine';
@@ -92,6 +93,7 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
     engine,
     catalog,
     clusters,
+    secrets: new Secrets(engine, catalog, log, opts.dataDir),
     activity: new ActivityLog(engine, log),
     timestamps: new ReadTimestamps(engine, log),
     aws,

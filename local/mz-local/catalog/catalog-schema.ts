@@ -32,6 +32,16 @@ CREATE TABLE IF NOT EXISTS mz_catalog.mz_connections (
   redacted_create_sql text NOT NULL
 );
 
+-- Secrets: names only (catalog/secrets.ts keeps the values outside the engine).
+CREATE TABLE IF NOT EXISTS mz_catalog.mz_secrets (
+  id text PRIMARY KEY,
+  oid oid NOT NULL,
+  schema_id text NOT NULL,
+  name text NOT NULL,
+  owner_id text NOT NULL,
+  privileges text[] NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS mz_internal.mz_local_aws_connection_store (
   id text PRIMARY KEY REFERENCES mz_catalog.mz_connections (id) ON DELETE CASCADE,
   endpoint text,
@@ -205,7 +215,8 @@ CREATE OR REPLACE VIEW mz_catalog.mz_objects AS
   SELECT id, oid, schema_id, name, 'table'::text AS type, owner_id, NULL::text AS cluster_id, privileges FROM mz_catalog.mz_tables
   UNION ALL SELECT id, oid, schema_id, name, 'view', owner_id, NULL, privileges FROM mz_catalog.mz_views
   UNION ALL SELECT id, oid, schema_id, name, 'materialized-view', owner_id, cluster_id, privileges FROM mz_catalog.mz_materialized_views
-  UNION ALL SELECT id, oid, schema_id, name, 'connection', owner_id, NULL, privileges FROM mz_catalog.mz_connections;
+  UNION ALL SELECT id, oid, schema_id, name, 'connection', owner_id, NULL, privileges FROM mz_catalog.mz_connections
+  UNION ALL SELECT id, oid, schema_id, name, 'secret', owner_id, NULL, privileges FROM mz_catalog.mz_secrets;
 
 CREATE OR REPLACE FUNCTION mz_catalog.mz_version() RETURNS text LANGUAGE sql STABLE AS $$ SELECT ${literal(HUMAN_VERSION)}::text $$;
 CREATE OR REPLACE FUNCTION mz_catalog.mz_version_num() RETURNS integer LANGUAGE sql STABLE AS $$ SELECT ${VERSION_NUM} $$;

@@ -13,7 +13,8 @@
  */
 import type { AwsAccess, AuthorizedS3 } from '../aws/aws-access';
 import { describeAwsError, httpStatusOf } from '../aws/aws-access';
-import { defaultSessionName } from '../aws/validate-connection';
+import { connectionIdentity } from '../aws/validate-connection';
+import type { Secrets } from '../catalog/secrets';
 import type { Catalog } from '../catalog/catalog';
 import type { Engine, EngineOwner } from '../engine/engine';
 import { canceledError, MzError, SqlState } from '../errors';
@@ -54,6 +55,8 @@ export interface CopyDeps {
    * evaluating the URI: resolves the active cluster and the read timestamp. Its error leaves S3 untouched.
    */
   beforeSinking?: () => Promise<void>;
+  /** Values of the secrets an access-key connection names. */
+  secrets?: Secrets;
   /** Chooses the read timestamp of a COPY whose query has AS OF. */
   timestamps?: ReadTimestamps;
   isolation?: IsolationLevel;
@@ -103,7 +106,6 @@ export async function copyToS3(stmt: CopyToStatement, deps: CopyDeps): Promise<C
 async function sink(plan: CopyPlan, deps: CopyDeps, source: CursorRowSource | null): Promise<number> {
   const { log, signal } = deps;
   const conn = plan.connection;
-  if (!conn.assumeRoleArn) throw new MzError(SqlState.FeatureNotSupported, 'mz-local supports only AWS connections with ASSUME ROLE ARN');
 
   const sinkId = deps.nextSinkId();
   const keys = new S3KeyManager(sinkId, plan.bucket, plan.path);
@@ -111,13 +113,7 @@ async function sink(plan: CopyPlan, deps: CopyDeps, source: CursorRowSource | nu
 
   let role;
   try {
-    role = await deps.aws.assumeRole({
-      roleArn: conn.assumeRoleArn,
-      sessionName: conn.assumeRoleSessionName ?? defaultSessionName(deps.catalog.environmentId, conn.id),
-      externalId: conn.externalId,
-      region: conn.region,
-      endpoint: conn.endpoint,
-    });
+    role = await connectionIdentity(deps.aws, conn, deps.catalog.environmentId, deps.secrets!, 's3');
   } catch (e) {
     throw new MzError(SqlState.SystemError, describeAwsError(e));
   }

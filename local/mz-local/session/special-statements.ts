@@ -6,6 +6,7 @@ import { validateAwsConnection } from '../aws/validate-connection';
 import { mismatchedObjectType, type Catalog } from '../catalog/catalog';
 import type { ActivityLog, StatementSessionInfo } from '../catalog/activity-log';
 import { clusterDoesNotExistNotice, type Clusters } from '../catalog/clusters';
+import type { Secrets } from '../catalog/secrets';
 import { createConnection, dropConnections } from '../catalog/connection-ddl';
 import { copyToS3 } from '../copy/copy-to-s3';
 import type { Engine, EngineOwner } from '../engine/engine';
@@ -22,6 +23,7 @@ export interface ServerContext {
   engine: Engine;
   catalog: Catalog;
   clusters: Clusters;
+  secrets: Secrets;
   activity: ActivityLog;
   timestamps: ReadTimestamps;
   aws: AwsAccess;
@@ -109,6 +111,7 @@ export function describeSpecial(stmt: Statement): ResultColumn[] | null {
           'materialized views': ['name', 'cluster', 'comment'],
           tables: ['name', 'comment'],
           views: ['name', 'comment'],
+          secrets: ['name', 'comment'],
         }[stmt.objectType]
       ).map((name) => ({ name, typeOid: TEXT }));
     case 'show_var':
@@ -136,7 +139,7 @@ export async function executeSpecial(stmt: Statement, ctx: ServerContext, sessio
   switch (stmt.kind) {
     case 'create_connection': {
       requireNoTransaction(session, 'CREATE CONNECTION');
-      const r = await createConnection(stmt, { catalog: ctx.catalog, aws: ctx.aws, owner });
+      const r = await createConnection(stmt, { catalog: ctx.catalog, secrets: ctx.secrets, aws: ctx.aws, owner });
       return { tag: 'CREATE CONNECTION', notices: r.notices };
     }
     case 'drop_connection': {
@@ -151,7 +154,7 @@ export async function executeSpecial(stmt: Statement, ctx: ServerContext, sessio
         if (other) throw new MzError(SqlState.SystemError, `cannot validate ${other.kind} '${other.fullName}'`);
         throw new MzError(SqlState.UndefinedObject, `unknown catalog item '${objectNameToString(stmt.name)}'`);
       }
-      await validateAwsConnection(ctx.aws, conn, ctx.catalog.environmentId);
+      await validateAwsConnection(ctx.aws, conn, ctx.catalog.environmentId, ctx.secrets);
       return { tag: 'VALIDATE CONNECTION' };
     }
     case 'show_objects': {
@@ -177,6 +180,15 @@ export async function executeSpecial(stmt: Statement, ctx: ServerContext, sessio
       const notices = stmt.name === 'cluster' && stmt.value !== null && !ctx.clusters.idOf(cluster) ? [clusterDoesNotExistNotice(cluster)] : [];
       return { tag: stmt.value === null ? 'RESET' : 'SET', notices };
     }
+    case 'create_secret':
+      requireNoTransaction(session, 'CREATE SECRET');
+      return { tag: 'CREATE SECRET', notices: await ctx.secrets.create(stmt.name, stmt.ifNotExists, stmt.value, owner) };
+    case 'alter_secret':
+      requireNoTransaction(session, 'ALTER SECRET');
+      return { tag: 'ALTER SECRET', notices: await ctx.secrets.alter(stmt.name, stmt.ifExists, stmt.value, owner) };
+    case 'drop_secret':
+      requireNoTransaction(session, 'DROP SECRET');
+      return { tag: 'DROP SECRET', notices: await ctx.secrets.drop(stmt.names, stmt.ifExists, stmt.cascade, owner) };
     case 'create_cluster':
       requireNoTransaction(session, 'CREATE CLUSTER');
       await ctx.clusters.create(stmt.name, stmt.options, owner);
@@ -238,6 +250,7 @@ export async function executeSpecial(stmt: Statement, ctx: ServerContext, sessio
             ctx.clusters.resolve(info.cluster);
           },
           timestamps: ctx.timestamps,
+          secrets: ctx.secrets,
           isolation: isolationLevel(info.transactionIsolation),
         });
         return { result: { tag: `COPY ${n.rows}` }, rows: n.rows, timestamp: n.timestamp };

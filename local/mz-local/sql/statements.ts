@@ -27,7 +27,7 @@ type StatementKind =
     }
   | { kind: 'drop_connection'; names: ObjectName[]; ifExists: boolean; cascade: boolean }
   | { kind: 'validate_connection'; name: ObjectName }
-  | { kind: 'show_objects'; objectType: 'connections' | 'materialized views' | 'tables' | 'views'; schema?: ObjectName; like?: string }
+  | { kind: 'show_objects'; objectType: 'connections' | 'materialized views' | 'tables' | 'views' | 'secrets'; schema?: ObjectName; like?: string }
   | { kind: 'create_materialized_view'; name: ObjectName; orReplace: boolean; ifNotExists: boolean; columns?: string; query: string }
   | { kind: 'drop_materialized_view'; names: ObjectName[]; ifExists: boolean; cascade: boolean }
   | { kind: 'alter_system_set'; name: string; value: string | null }
@@ -36,6 +36,9 @@ type StatementKind =
   | { kind: 'create_cluster'; name: string; options: { name: string; value: OptionValue }[] }
   | { kind: 'drop_cluster'; names: string[]; ifExists: boolean; cascade: boolean }
   | { kind: 'show_clusters'; like?: string }
+  | { kind: 'create_secret'; name: ObjectName; ifNotExists: boolean; value: string }
+  | { kind: 'alter_secret'; name: ObjectName; ifExists: boolean; value: string }
+  | { kind: 'drop_secret'; names: ObjectName[]; ifExists: boolean; cascade: boolean }
   | { kind: 'select_as_of'; query: string; queryTokens: Token[]; asOf: AsOf }
   | { kind: 'explain_timestamp'; format: 'text' | 'json'; query: string; queryTokens: Token[]; asOf: AsOf | null }
   | CopyToStatement;
@@ -79,7 +82,8 @@ export const MZ_LOCAL_KNOBS = [
  */
 export function parseSpecial(sql: string, tokens: Token[] = tokenize(sql)): Statement | null {
   const stmt = parseSpecialStatement(sql, tokens);
-  if (stmt) stmt.sql = sql;
+  // not enumerable: the statement's fields stay what the parser produced
+  if (stmt) Object.defineProperty(stmt, 'sql', { value: sql, enumerable: false });
   return stmt;
 }
 
@@ -92,7 +96,36 @@ function parseSpecialStatement(sql: string, tokens: Token[]): Statement | null {
     if (s.isKeyword('connection', k)) return parseCreateConnection(s);
     if (s.isKeyword('materialized', k) && s.isKeyword('view', k + 1)) return parseCreateMaterializedView(s);
     if (s.isKeyword('cluster', 1)) return parseCreateCluster(s);
+    if (s.isKeyword('secret', 1)) {
+      s.pos = 2;
+      const ifNotExists = s.acceptKeywords('if', 'not', 'exists');
+      const name = s.objectName();
+      s.expectKeywords('as');
+      const value = s.restFrom(s.pos);
+      if (!value) throw s.expected('an expression');
+      return { kind: 'create_secret', name, ifNotExists, value };
+    }
     return null;
+  }
+  if (s.isKeyword('alter') && s.isKeyword('secret', 1)) {
+    s.pos = 2;
+    const ifExists = s.acceptKeywords('if', 'exists');
+    const name = s.objectName();
+    s.expectKeywords('as');
+    const value = s.restFrom(s.pos);
+    if (!value) throw s.expected('an expression');
+    return { kind: 'alter_secret', name, ifExists, value };
+  }
+  if (s.isKeyword('drop') && s.isKeyword('secret', 1)) {
+    s.pos = 2;
+    const ifExists = s.acceptKeywords('if', 'exists');
+    const names = [s.objectName()];
+    while (s.acceptPunct(',')) names.push(s.objectName());
+    let cascade = false;
+    if (s.acceptKeywords('cascade')) cascade = true;
+    else s.acceptKeywords('restrict');
+    if (!s.atEnd()) throw s.expected('end of statement');
+    return { kind: 'drop_secret', names, ifExists, cascade };
   }
   if (s.isKeyword('drop') && s.isKeyword('cluster', 1)) {
     s.pos = 2;
@@ -408,8 +441,9 @@ function parseSetSessionVar(s: TokenStream): Statement | null {
 
 function parseShow(s: TokenStream): Statement | null {
   s.expectKeywords('show');
-  let objectType: 'connections' | 'materialized views' | 'tables' | 'views' | undefined;
-  if (s.acceptKeywords('clusters')) {
+  let objectType: 'connections' | 'materialized views' | 'tables' | 'views' | 'secrets' | undefined;
+  if (s.acceptKeywords('secrets')) objectType = 'secrets';
+  else if (s.acceptKeywords('clusters')) {
     let like: string | undefined;
     if (s.acceptKeywords('like')) {
       const t = s.next();
