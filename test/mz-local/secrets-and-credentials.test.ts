@@ -6,10 +6,8 @@
  * (src/storage-types/src/connections/aws.rs AwsConnection::validate; doc/user/content/serve-results/sink/s3_compatible.md).
  */
 import * as assert from 'node:assert/strict';
-import { AttachUserPolicyCommand, CreateAccessKeyCommand, CreatePolicyCommand, CreateUserCommand } from '@aws-sdk/client-iam';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import type { Client } from 'pg';
-import { awsClients, expectPgError, listKeys, s3Policy, uniqueName, useSuite, type SharedStack } from './helpers';
+import { expectPgError, listKeys, setupKeyUser, uniqueName, useSuite, type SharedStack } from './helpers';
 
 describe('mz-local secrets and access-key connections (src/sql/src/plan/statement/ddl/connection.rs)', function () {
   let stack: SharedStack;
@@ -23,18 +21,7 @@ describe('mz-local secrets and access-key connections (src/sql/src/plan/statemen
 
   before(async () => {
     // an IAM user with an access key and a policy for one bucket prefix, as an S3 compatible service's keys
-    const { iam, s3 } = awsClients(stack.moto);
-    bucket = uniqueName('bucket');
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const userName = uniqueName('exporter');
-    await iam.send(new CreateUserCommand({ UserName: userName }));
-    const key = await iam.send(new CreateAccessKeyCommand({ UserName: userName }));
-    keyId = key.AccessKey!.AccessKeyId!;
-    secretKey = key.AccessKey!.SecretAccessKey!;
-    const policy = await iam.send(new CreatePolicyCommand({ PolicyName: uniqueName('p'), PolicyDocument: s3Policy(bucket, 'exports') }));
-    await iam.send(new AttachUserPolicyCommand({ UserName: userName, PolicyArn: policy.Policy!.Arn! }));
-    iam.destroy();
-    s3.destroy();
+    ({ bucket, accessKeyId: keyId, secretAccessKey: secretKey } = await setupKeyUser(stack.moto));
   });
 
   it('CREATE SECRET stores a value mz_secrets never shows; ALTER SECRET replaces it; SHOW SECRETS lists it', async () => {

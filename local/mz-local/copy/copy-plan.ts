@@ -258,22 +258,30 @@ function mentionsMzNow(tokens: Token[]): boolean {
   return tokens.some((t) => t.kind === 'ident' && t.value === 'mz_now');
 }
 
-/** Parses the evaluated target: only s3:// URLs with a bucket and a path. */
+/**
+ * Parses the evaluated target as eval_copy_to_uri does (src/adapter/src/coord/sequencer.rs: `Uri::from_str` of
+ * the http crate, then the scheme must be s3): `could not parse COPY TO target url: <InvalidUri>` for text
+ * that is no URI, before any AWS call. A bucket-only URL (`s3://bucket`, `s3://bucket/`) is a target: its
+ * path is empty, so the whole bucket is listed by the emptiness check and keys start with `/mz-<id>-`
+ * (S3KeyManager with an empty path).
+ */
 export function parseS3Uri(value: string): { bucket: string; path: string } {
+  const bad = (why: string) => sysErr(`could not parse COPY TO target url: ${why}`);
+  if (value === '') throw bad('empty string');
+  // the http crate accepts only visible ASCII in a URI (no spaces, controls or non-ASCII)
+  if (/[^\x21-\x7e]/.test(value) || /["<>\\^`{|}]/.test(value)) throw bad('invalid uri character');
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)(?:\?[^#]*)?(?:#.*)?$/.exec(value);
   if (!m) {
-    if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(value) && !/^s3:/i.test(value)) throw sysErr("only 's3://...' urls are supported as COPY TO target");
-    if (/^\s*$/.test(value) || /\s/.test(value)) throw sysErr(`could not parse COPY TO target url: invalid uri character`);
-    throw sysErr("only 's3://...' urls are supported as COPY TO target");
+    if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) throw bad('invalid format');
+    if (value.startsWith('/') || /^[A-Za-z0-9.-]+(:\d+)?$/.test(value)) throw sysErr("only 's3://...' urls are supported as COPY TO target");
+    throw bad('invalid format');
   }
+  const authority = m[2];
+  if (!authority) throw bad('invalid format');
+  const port = /:(\d*)$/.exec(authority);
+  if (port && (port[1] === '' || Number(port[1]) > 65535)) throw bad('invalid port number');
   if (m[1] !== 's3') throw sysErr("only 's3://...' urls are supported as COPY TO target");
-  const bucket = m[2];
-  if (!bucket) throw sysErr('could not parse COPY TO target url: invalid format');
+  const bucket = authority.replace(/^[^@]*@/, '').replace(/:\d+$/, '');
   const path = m[3].replace(/^\/+/, '').replace(/\/+$/, '');
-  if (!path) {
-    throw sysErr(`COPY TO target ${value} names only a bucket; it must include a path (s3://${bucket}/<path>)`, {
-      hint: 'Materialize writes its files under the URL path; give each export its own path.',
-    });
-  }
   return { bucket, path };
 }

@@ -571,7 +571,8 @@ const COPY_OPTION_NAMES: string[][] = [
 function parseCopyOption(s: TokenStream): { name: string; value: OptionValue } {
   const words = COPY_OPTION_NAMES.find((w) => w.every((word, k) => isWord(s.peek(k), word)));
   if (!words) {
-    throw s.expected('one of AWS or DELIMITER or ESCAPE or FILES or FORMAT or HEADER or MAX or NULL or PATTERN or QUOTE');
+    // src/sql-parser/src/parser.rs parse_copy_option: expect_one_of_keywords in this order
+    throw s.expected('one of FORMAT or DELIMITER or NULL or ESCAPE or QUOTE or HEADER or AWS or MAX or FILES or PATTERN');
   }
   s.pos += words.length;
   const name = words.join(' ').toUpperCase();
