@@ -3,14 +3,9 @@ import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { withMaterialize } from '../platform/materialize';
 import type { ActivityDeps } from './deps';
+import type { DependencyReport, HealthActivities } from '../common/activities';
 
-export interface DependencyReport {
-  s3: { ok: boolean; buckets?: number; error?: string };
-  sts: { ok: boolean; account?: string; error?: string };
-  materialize: { ok: boolean; version?: string; target: string; error?: string };
-}
-
-export function createHealthActivities({ aws, materialize }: ActivityDeps) {
+export function createHealthActivities({ aws, materialize }: ActivityDeps): HealthActivities {
   return {
     async checkDependencies(input: { materializeProfile?: string }): Promise<DependencyReport> {
       const attempt = async <T extends object>(fn: () => Promise<T>) => {

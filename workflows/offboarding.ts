@@ -4,7 +4,7 @@
  * when its object is already gone, so it can be run again. The bucket's data stays unless deleteData is set.
  */
 import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { Activities } from '../common/activities';
 import { resolveOffboardInput } from '../common/onboarding/input';
 import { OFFBOARDING_STEPS, type OffboardResult } from '../common/onboarding/progress';
 import type { OffboardInput } from '../common/onboarding/types';

@@ -4,7 +4,7 @@
  * second run after the connection was recreated (new external ID) repairs the trust policy.
  */
 import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { Activities } from '../common/activities';
 import { placeholderTrustPolicy, trustPolicy } from '../common/iam-policies';
 import { resolveOnboardInput } from '../common/onboarding/input';
 import { ONBOARDING_STEPS, type OnboardResult } from '../common/onboarding/progress';

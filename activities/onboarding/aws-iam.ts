@@ -42,30 +42,10 @@ import {
 import { aws, awsErrorName, isNotFound } from '../aws-errors';
 import type { ActivityDeps } from '../deps';
 import { heartbeating } from '../heartbeat';
+import type { AwsIamActivities, EnsurePolicyResult, EnsureRoleInput, TrustPolicyInput } from '../../common/onboarding/activities';
 
 const isManaged = (tags: { Key?: string; Value?: string }[] | undefined) =>
   (tags ?? []).some((t) => t.Key === MANAGED_BY_TAG.Key && t.Value === MANAGED_BY_TAG.Value);
-
-export interface EnsurePolicyResult {
-  policyArn: string;
-  accountId: string;
-  change?: string;
-}
-
-export interface EnsureRoleInput {
-  roleName: string;
-  policyArn: string;
-  /** Materialize's principal: an existing role this project did not tag is adopted only when it trusts just it. */
-  principal: string;
-  /** The trust policy a new role starts with (the placeholder, or the final one when the external ID is known). */
-  initialTrustPolicy: PolicyDocument;
-}
-
-export interface TrustPolicyInput {
-  roleName: string;
-  principal: string;
-  externalId: string;
-}
 
 async function getRole(iam: IAMClient, roleName: string): Promise<Role | undefined> {
   try {
@@ -76,7 +56,7 @@ async function getRole(iam: IAMClient, roleName: string): Promise<Role | undefin
   }
 }
 
-export function createAwsIamActivities({ aws: clients }: ActivityDeps) {
+export function createAwsIamActivities({ aws: clients }: ActivityDeps): AwsIamActivities {
   const { iam, sts } = clients;
   let accountId: string | undefined;
   const account = async () =>

@@ -21,13 +21,7 @@ import {
 import type { ActivityDeps } from '../deps';
 import { heartbeating } from '../heartbeat';
 import { deleteObjectsUnder } from './s3-bucket';
-
-export interface MzConnectionInfo {
-  connectionId: string;
-  assumeRoleArn: string;
-  principal: string;
-  externalId: string;
-}
+import type { MaterializeConnectionActivities, MzConnectionInfo, ProbeResult } from '../../common/onboarding/activities';
 
 interface CatalogRow {
   id: string;
@@ -68,7 +62,7 @@ function assertOurs(row: CatalogRow, connectionName: string, roleArn: string): v
   }
 }
 
-export function createMaterializeConnectionActivities({ aws, materialize }: ActivityDeps) {
+export function createMaterializeConnectionActivities({ aws, materialize }: ActivityDeps): MaterializeConnectionActivities {
   const mz = <T>(profile: string, fn: (c: Client) => Promise<T>) => withMaterialize(materialize, profile, fn);
 
   // Every activity here waits on pg (VALIDATE CONNECTION and the probe COPY can take long) or S3: heartbeat
@@ -174,7 +168,7 @@ export function createMaterializeConnectionActivities({ aws, materialize }: Acti
       prefix: string;
       runId: string;
       attempt: number;
-    }): Promise<{ path: string; rows: number; objectsWritten: number; objectsRemoved: number }> {
+    }): Promise<ProbeResult> {
       const keyPrefix = probeKeyPrefix(input.prefix, input.runId, input.attempt);
       const uri = `s3://${input.bucket}/${keyPrefix}/`;
       let rows = 0;

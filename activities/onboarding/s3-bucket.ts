@@ -21,22 +21,7 @@ import { MANAGED_BY_TAG } from '../../common/iam-policies';
 import { aws, awsErrorName, httpStatus, isAccessDenied, isNotFound } from '../aws-errors';
 import type { ActivityDeps } from '../deps';
 import { heartbeating } from '../heartbeat';
-
-export interface EnsureBucketInput {
-  bucket: string;
-  region?: string;
-  createBucket: boolean;
-}
-
-export interface EnsureBucketResult {
-  bucket: string;
-  region: string;
-  created: boolean;
-  managed: boolean;
-  /** Whether all four public access block settings are on (false on an adopted bucket is worth a look). */
-  publicAccessBlocked: boolean;
-  change?: string;
-}
+import type { EnsureBucketInput, EnsureBucketResult, S3BucketActivities } from '../../common/onboarding/activities';
 
 /** GetBucketLocation's answer as a region: empty means us-east-1, 'EU' is the legacy name of eu-west-1. */
 export function regionOfLocation(constraint: string | undefined | null): string {
@@ -88,7 +73,7 @@ async function applyDefaults(s3: S3Client, bucket: string): Promise<void> {
   );
 }
 
-export function createS3BucketActivities({ aws: clients }: ActivityDeps) {
+export function createS3BucketActivities({ aws: clients }: ActivityDeps): S3BucketActivities {
   const s3 = clients.s3;
   const workerRegion = async () => (await s3.config.region()) as string;
 
