@@ -36,6 +36,7 @@ import {
   deletionProblem,
   ownershipTags,
   policyAdoptionProblem,
+  principalProblem,
   roleAdoptionProblem,
   type OwnerIntent,
 } from '../lib/onboarding-ownership';
@@ -43,7 +44,6 @@ import { aws, awsErrorName } from './onboarding-aws-errors';
 import type { ActivityDeps } from './deps';
 import { heartbeating } from './heartbeat';
 import { awsIdentity, getRole, readPolicyFacts, readRoleFacts, type AwsIdentity } from './iam-ownership';
-import { principalProblem } from './onboarding-preflight';
 
 export interface EnsurePolicyResult {
   policyArn: string;

@@ -5,13 +5,13 @@
  * (principal, external ID), which only exists then; a failure there undoes that one write.
  */
 import type { Client } from 'pg';
-import { arnPartition, iamPrincipalArnProblem } from '../lib/aws-names';
 import { ConflictError } from '../lib/errors';
 import { withMaterialize } from '../lib/materialize';
 import {
   connectionBinding,
   deletionProblem,
   policyAdoptionProblem,
+  principalProblem,
   roleAdoptionProblem,
   type OwnerIntent,
 } from '../lib/onboarding-ownership';
@@ -55,17 +55,6 @@ export interface OffboardPreflightInput {
   policyName: string;
 }
 
-/** Materialize's principal goes into a trust policy only in the one shape Materialize uses, in the worker's partition. */
-export function principalProblem(principal: string, partition: string): string | undefined {
-  const shape = iamPrincipalArnProblem(principal);
-  if (shape) return shape;
-  const p = arnPartition(principal);
-  if (p !== partition) {
-    return `"${principal}" is in AWS partition ${p}, but the worker's account is in ${partition}: a role there can only trust principals of its own partition`;
-  }
-  return undefined;
-}
-
 async function connectionsAssuming(c: Client, roleArn: string, except: string): Promise<string[]> {
   const rows = (await c.query<{ name: string }>(connectionsAssumingRoleSql(roleArn))).rows;
   return rows.map((r) => r.name).filter((n) => n !== except);
@@ -93,7 +82,7 @@ export function createPreflightActivities({ aws: clients, materialize }: Activit
         const p = principalProblem(input.materializePrincipal, identity.partition);
         if (p) throw new ConflictError(`materializePrincipal: ${p}; remove materializePrincipal (it is read from Materialize) or correct it`);
       }
-      const bucket = await checkBucket(s3, input);
+      const bucket = await checkBucket(s3, input, identity.accountId);
 
       const mz = await withMaterialize(materialize, input.materializeProfile, async (c) => {
         const row = await catalogRow(c, input.connectionName);

@@ -21,6 +21,7 @@ import { MANAGED_BY_TAG } from '../lib/iam-policies';
 import { aws, awsErrorName, httpStatus, isAccessDenied, isNotFound } from './onboarding-aws-errors';
 import type { ActivityDeps } from './deps';
 import { heartbeating } from './heartbeat';
+import { awsIdentity } from './iam-ownership';
 
 export interface EnsureBucketInput {
   bucket: string;
@@ -89,9 +90,10 @@ async function applyDefaults(s3: S3Client, bucket: string): Promise<void> {
 }
 
 /** Whether the bucket exists; a bucket in another region or another account is a conflict. Read-only. */
-export async function headBucket(s3: S3Client, bucket: string): Promise<'exists' | 'missing'> {
+export async function headBucket(s3: S3Client, bucket: string, expectedOwner?: string): Promise<'exists' | 'missing'> {
   try {
-    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+    // With the owner expected, S3 answers 403 for a bucket of another account even where that account lets us in.
+    await s3.send(new HeadBucketCommand({ Bucket: bucket, ...(expectedOwner ? { ExpectedBucketOwner: expectedOwner } : {}) }));
     return 'exists';
   } catch (e) {
     if (isNotFound(e)) return 'missing';
@@ -102,7 +104,7 @@ export async function headBucket(s3: S3Client, bucket: string): Promise<'exists'
     }
     if (isAccessDenied(e))
       throw new ConflictError(
-        `bucket ${bucket} exists but the worker's credentials cannot access it (it may belong to another AWS account); choose another bucket name`,
+        `bucket ${bucket} exists but belongs to another AWS account, or the worker's credentials cannot access it; choose another bucket name`,
       );
     throw e;
   }
@@ -112,7 +114,7 @@ export async function headBucket(s3: S3Client, bucket: string): Promise<'exists'
  * The bucket checks that can fail, before anything is written: the worker's region, the bucket's region, a
  * missing bucket that may not be created. Read-only; returns the region the bucket is or will be in.
  */
-export async function checkBucket(s3: S3Client, input: EnsureBucketInput): Promise<{ region: string; exists: boolean }> {
+export async function checkBucket(s3: S3Client, input: EnsureBucketInput, accountId: string): Promise<{ region: string; exists: boolean }> {
   // The worker's S3 client is bound to its region; a bucket elsewhere would answer every later call with a redirect.
   const region = (await s3.config.region()) as string;
   if (input.region && input.region !== region) {
@@ -120,7 +122,7 @@ export async function checkBucket(s3: S3Client, input: EnsureBucketInput): Promi
       `region is ${input.region} but the worker runs with AWS_REGION=${region}; run a worker in ${input.region} (and point the task queue at it), or set region to ${region}`,
     );
   }
-  if ((await headBucket(s3, input.bucket)) === 'missing') {
+  if ((await headBucket(s3, input.bucket, accountId)) === 'missing') {
     if (!input.createBucket) {
       throw new UserFixableError(`bucket ${input.bucket} does not exist and createBucket is false; create it, or set createBucket to true`);
     }
@@ -156,7 +158,7 @@ export function createS3BucketActivities({ aws: clients }: ActivityDeps) {
 
   return heartbeating({
     async ensureBucket(input: EnsureBucketInput): Promise<EnsureBucketResult> {
-      const { region, exists } = await checkBucket(s3, input);
+      const { region, exists } = await checkBucket(s3, input, (await awsIdentity(clients.sts)).accountId);
       if (exists) return adopt(input.bucket, region);
       try {
         await aws(`create bucket ${input.bucket}`, () =>

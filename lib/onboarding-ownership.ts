@@ -5,7 +5,19 @@
  * or deleting it could take it away from someone else. Pure: the preflight, the ensure activities (again, right
  * before they write) and the unit tests use the same rules, and each refusal says what to change.
  */
+import { arnPartition, iamPrincipalArnProblem } from './aws-names';
 import { MANAGED_BY_TAG, PENDING_EXTERNAL_ID, assessTrustPolicy, type PolicyDocument } from './iam-policies';
+
+/** Materialize's principal goes into a trust policy only in the one shape Materialize uses, in the worker's partition. */
+export function principalProblem(principal: string, partition: string): string | undefined {
+  const shape = iamPrincipalArnProblem(principal);
+  if (shape) return shape;
+  const p = arnPartition(principal);
+  if (p !== partition) {
+    return `"${principal}" is in AWS partition ${p}, but the worker's account is in ${partition}: a role there can only trust principals of its own partition`;
+  }
+  return undefined;
+}
 
 /** The tag that names the connection a role or policy serves. */
 export const CONNECTION_TAG_KEY = 'mz-s3-export:connection';

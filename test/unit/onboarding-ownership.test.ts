@@ -46,3 +46,15 @@ describe('ownership of roles and policies', () => {
     assert.match(deletionProblem('policy', 'p', ownershipTags('env/conn_b'), want)!, /serves connection env\/conn_b, not/);
   });
 });
+
+describe("Materialize's principal", () => {
+  it('is trusted only as an IAM role ARN of the worker\'s partition', async () => {
+    const { principalProblem } = await import('../../lib/onboarding-ownership');
+    assert.equal(principalProblem(PRINCIPAL, 'aws'), undefined);
+    assert.equal(principalProblem('arn:aws:iam::664411391173:role/team/MaterializeConnection', 'aws'), undefined);
+    for (const p of ['arn:aws:iam::999999999999:root', 'arn:aws:iam::999999999999:user/u', '*', 'arn:aws:sts::999999999999:assumed-role/r/s', '999999999999']) {
+      assert.match(principalProblem(p, 'aws')!, /is not an IAM role ARN/, p);
+    }
+    assert.match(principalProblem('arn:aws-cn:iam::123456789012:role/MaterializeConnection', 'aws')!, /partition aws-cn, but the worker's account is in aws/);
+  });
+});
