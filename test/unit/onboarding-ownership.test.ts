@@ -5,6 +5,7 @@ import {
   deletionProblem,
   ownershipTags,
   policyAdoptionProblem,
+  principalProblem,
   roleAdoptionProblem,
   type RoleFacts,
 } from '../../lib/onboarding-ownership';
@@ -48,8 +49,7 @@ describe('ownership of roles and policies', () => {
 });
 
 describe("Materialize's principal", () => {
-  it('is trusted only as an IAM role ARN of the worker\'s partition', async () => {
-    const { principalProblem } = await import('../../lib/onboarding-ownership');
+  it("is trusted only as an IAM role ARN of the worker's partition", () => {
     assert.equal(principalProblem(PRINCIPAL, 'aws'), undefined);
     assert.equal(principalProblem('arn:aws:iam::664411391173:role/team/MaterializeConnection', 'aws'), undefined);
     for (const p of ['arn:aws:iam::999999999999:root', 'arn:aws:iam::999999999999:user/u', '*', 'arn:aws:sts::999999999999:assumed-role/r/s', '999999999999']) {
