@@ -49,6 +49,11 @@ function withWhatWasMade(e: unknown, changes: string[], input: ResolvedOnboardIn
   });
 }
 
+function withNote(e: unknown, note: string): unknown {
+  if (!(e instanceof ApplicationFailure)) return e;
+  return ApplicationFailure.create({ type: e.type ?? 'Error', nonRetryable: true, message: `${e.message} (${note})` });
+}
+
 async function onboard(steps: StepRunner, input: ResolvedOnboardInput): Promise<OnboardResult> {
   const progress = steps.progress;
   const found = progress.found;
@@ -92,14 +97,15 @@ async function onboard(steps: StepRunner, input: ResolvedOnboardInput): Promise<
       );
     } catch (e) {
       // The connection is the only write so far: one this run created is dropped again, so nothing is left.
-      if (connection.change) {
-        const drop = { materializeProfile: profile, connectionName: input.connectionName, roleName: input.roleName };
-        await quick.dropMzConnection(drop).then(
-          () => steps.change(`connection ${input.connectionName}: dropped again`),
-          (dropFailure: Error) => steps.change(`connection ${input.connectionName}: could not be dropped again (${dropFailure.message})`),
-        );
-      }
-      throw e;
+      if (!connection.change) throw e;
+      const drop = { materializeProfile: profile, connectionName: input.connectionName, roleName: input.roleName };
+      const dropped = await quick.dropMzConnection(drop).then(
+        () => true,
+        () => false,
+      );
+      if (!dropped) throw e; // reported with the creation among the run's changes
+      progress.changes.length = 0;
+      throw withNote(e, `connection ${input.connectionName}, which this run had created, was dropped again: nothing is left`);
     }
 
     // 5. Bucket: created with the guide's defaults, or adopted.

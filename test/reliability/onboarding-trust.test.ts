@@ -160,6 +160,10 @@ describe('onboarding never widens trust and never takes over what is not its own
       const f = await failureOf(onboard(input));
       assert.equal(f.type, 'ConflictError');
       assert.match(f.message, new RegExp(`materializePrincipal is ${principal} but Materialize reports ${MZ_LOCAL_PRINCIPAL}; remove materializePrincipal`));
+      // With another AWS connection in the environment the preflight knows the principal already; in a fresh one
+      // the check comes right after CREATE CONNECTION, and the connection is dropped again.
+      if (f.message.startsWith('catalog:')) assert.match(f.message, /\(connection trust_\w+, which this run had created, was dropped again: nothing is left\)$/);
+      else assert.match(f.message, /^preflight: /);
       assert.deepEqual(await rolesTrusting(principal), [], 'no role trusts the wrong principal');
       assert.deepEqual(await made(input), NOTHING, 'the connection this run made was dropped again, nothing else was made');
       rows.push(["another account's role as materializePrincipal", 'ConflictError, nothing made or left']);
