@@ -8,9 +8,9 @@
  */
 import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { resolveOffboardInput } from '../lib/onboarding-input';
-import { OFFBOARDING_STEPS, type OffboardResult } from '../lib/onboarding-progress';
-import type { OffboardInput } from '../lib/onboarding-types';
+import { resolveOffboardInput } from '../common/onboarding/input';
+import { OFFBOARDING_STEPS, type OffboardResult } from '../common/onboarding/progress';
+import type { OffboardInput } from '../common/onboarding/types';
 import { claimId, withClaims } from './iam-claims';
 import { startSteps } from './onboarding-messages';
 

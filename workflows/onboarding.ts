@@ -10,9 +10,9 @@
  */
 import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { resolveOnboardInput, type ResolvedOnboardInput } from '../lib/onboarding-input';
-import { ONBOARDING_STEPS, type OnboardResult } from '../lib/onboarding-progress';
-import type { OnboardInput } from '../lib/onboarding-types';
+import { resolveOnboardInput, type ResolvedOnboardInput } from '../common/onboarding/input';
+import { ONBOARDING_STEPS, type OnboardResult } from '../common/onboarding/progress';
+import type { OnboardInput } from '../common/onboarding/types';
 import { claimId, withClaims } from './iam-claims';
 import { startSteps, type StepRunner } from './onboarding-messages';
 

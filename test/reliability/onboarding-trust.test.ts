@@ -18,10 +18,10 @@ import {
   ListRolesCommand,
 } from '@aws-sdk/client-iam';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { parsePolicyDocument, serializePolicy, trustPolicy } from '../../lib/iam-policies';
-import type { OffboardResult, OnboardResult } from '../../lib/onboarding-progress';
-import type { OffboardInput, OnboardInput } from '../../lib/onboarding-types';
-import { quoteIdent, quoteLiteral } from '../../lib/sql';
+import { parsePolicyDocument, serializePolicy, trustPolicy } from '../../common/iam-policies';
+import type { OffboardResult, OnboardResult } from '../../common/onboarding/progress';
+import type { OffboardInput, OnboardInput } from '../../common/onboarding/types';
+import { quoteIdent, quoteLiteral } from '../../common/sql/quoting';
 import { sharedStack, type TestStack } from '../helpers/stack';
 import { printTable } from './support/report';
 

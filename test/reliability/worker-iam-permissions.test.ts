@@ -1,5 +1,5 @@
 /**
- * The worker's own AWS permissions for onboarding (docs/security.md, lib/worker-iam-policy.ts) are enough, and
+ * The worker's own AWS permissions for onboarding (docs/security.md, common/onboarding/worker-iam-policy.ts) are enough, and
  * AWS's answer when one is missing says which. On its own moto server with IAM enforcement switched on
  * (`POST /moto-api/reset-auth`), the onboarding and offboarding activities run, in the workflows' order, with an
  * access key of an IAM user that holds only the documented actions.
@@ -18,10 +18,10 @@ import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyComm
 import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { createActivities } from '../../activities';
-import { loadConfig } from '../../lib/config';
-import { serializePolicy, statementsOf, type PolicyDocument } from '../../lib/iam-policies';
-import { createMaterializeConnector } from '../../lib/materialize';
-import { WORKER_ONBOARDING_ACTIONS, workerOnboardingPolicy } from '../../lib/worker-iam-policy';
+import { loadConfig } from '../../platform/config';
+import { serializePolicy, statementsOf, type PolicyDocument } from '../../common/iam-policies';
+import { createMaterializeConnector } from '../../platform/materialize';
+import { WORKER_ONBOARDING_ACTIONS, workerOnboardingPolicy } from '../../common/onboarding/worker-iam-policy';
 import { freePort, stopProcessGroup } from '../../local/processes';
 import { PROJECT_ROOT, startMoto, startMzLocal } from '../../local/stack';
 

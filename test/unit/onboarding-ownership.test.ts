@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { trustPolicy } from '../../lib/iam-policies';
+import { trustPolicy } from '../../common/iam-policies';
 import {
   connectionBinding,
   deletionProblem,
@@ -8,7 +8,7 @@ import {
   principalProblem,
   roleAdoptionProblem,
   type RoleFacts,
-} from '../../lib/onboarding-ownership';
+} from '../../common/onboarding/ownership';
 
 const PRINCIPAL = 'arn:aws:iam::664411391173:role/MaterializeConnection';
 const ARN = 'arn:aws:iam::123456789012:role/r';

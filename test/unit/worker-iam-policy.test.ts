@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { workerOnboardingPolicy } from '../../lib/worker-iam-policy';
+import { workerOnboardingPolicy } from '../../common/onboarding/worker-iam-policy';
 
 describe("the worker's IAM policy for onboarding", () => {
   it('docs/security.md shows exactly what workerOnboardingPolicy() generates', () => {
@@ -13,8 +13,8 @@ describe("the worker's IAM policy for onboarding", () => {
   });
 
   it('every action the onboarding activities call is in it (each AWS command they import)', () => {
-    const files = ['aws-iam.ts', 'iam-ownership.ts', 'onboarding-preflight.ts', 's3-bucket.ts'].map((f) =>
-      fs.readFileSync(path.join(__dirname, '..', '..', 'activities', f), 'utf8'),
+    const files = ['aws-iam.ts', 'iam-ownership.ts', 'preflight.ts', 's3-bucket.ts'].map((f) =>
+      fs.readFileSync(path.join(__dirname, '..', '..', 'activities', 'onboarding', f), 'utf8'),
     );
     const granted = JSON.stringify(workerOnboardingPolicy());
     // The IAM action of a command is its name without 'Command' (HeadBucket and the public access block calls

@@ -1,7 +1,7 @@
 /**
  * The IAM side of onboarding and offboarding. Each ensure-activity converges: it creates what is missing,
  * adopts what matches, updates what this project owns, and fails with a ConflictError saying what differs when
- * adopting would be wrong. Documents come from lib/iam-policies.ts.
+ * adopting would be wrong. Documents come from common/iam-policies.ts.
  */
 import {
   AttachRolePolicyCommand,
@@ -21,7 +21,7 @@ import {
   TagRoleCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { ConflictError, InsecureTrustPolicyError, UserFixableError } from '../lib/errors';
+import { ConflictError, InsecureTrustPolicyError, UserFixableError } from '../../common/failures';
 import {
   assessTrustPolicy,
   parsePolicyDocument,
@@ -30,7 +30,7 @@ import {
   serializePolicy,
   trustPolicy,
   type PolicyDocument,
-} from '../lib/iam-policies';
+} from '../../common/iam-policies';
 import {
   bindingOf,
   deletionProblem,
@@ -39,10 +39,10 @@ import {
   principalProblem,
   roleAdoptionProblem,
   type OwnerIntent,
-} from '../lib/onboarding-ownership';
-import { aws, awsErrorName } from './onboarding-aws-errors';
-import type { ActivityDeps } from './deps';
-import { heartbeating } from './heartbeat';
+} from '../../common/onboarding/ownership';
+import { aws, awsErrorName } from '../aws-errors';
+import type { ActivityDeps } from '../deps';
+import { heartbeating } from '../heartbeat';
 import { awsIdentity, getRole, readPolicyFacts, readRoleFacts, type AwsIdentity } from './iam-ownership';
 
 export interface EnsurePolicyResult {
@@ -51,7 +51,7 @@ export interface EnsurePolicyResult {
   change?: string;
 }
 
-/** Whose role or policy it is: the connection it serves (see lib/onboarding-ownership.ts). */
+/** Whose role or policy it is: the connection it serves (see common/onboarding/ownership.ts). */
 export type Owner = Pick<OwnerIntent, 'binding' | 'connectionName' | 'roleName'>;
 
 export interface EnsurePolicyInput extends Owner {

@@ -3,16 +3,16 @@
  * activities build them, with the values only a run can learn (account ID, principal, external ID) shown as
  * placeholders. Pure: changes nothing, needs no server.
  */
-import { s3AccessPolicy, trustPolicy, type PolicyDocument } from './iam-policies';
-import { CONNECTION_TAG_KEY, connectionBinding, ownershipTags } from './onboarding-ownership';
-import type { ResolvedOffboardInput, ResolvedOnboardInput } from './onboarding-input';
+import { s3AccessPolicy, trustPolicy, type PolicyDocument } from '../common/iam-policies';
+import { CONNECTION_TAG_KEY, connectionBinding, ownershipTags } from '../common/onboarding/ownership';
+import type { ResolvedOffboardInput, ResolvedOnboardInput } from '../common/onboarding/input';
 import {
   connectionCatalogSql,
   createConnectionSql,
   dropConnectionSql,
   probeCopySql,
   validateConnectionSql,
-} from './onboarding-sql';
+} from '../common/onboarding/sql';
 
 const ACCOUNT = '<account id>';
 const PRINCIPAL = '<principal from mz_internal.mz_aws_connections>';

@@ -1,10 +1,10 @@
 /**
  * The IAM permissions the worker's own AWS identity needs for onboarding and offboarding, as a policy document:
- * exactly the calls activities/aws-iam.ts, iam-ownership.ts, onboarding-preflight.ts and s3-bucket.ts make, on
+ * exactly the calls activities/onboarding/{aws-iam,iam-ownership,preflight,s3-bucket}.ts make, on
  * the roles, policies and buckets they may touch. docs/security.md prints it; a test checks the two agree and
  * runs onboarding with a worker restricted to these actions. Pure.
  */
-import { POLICY_VERSION, type PolicyDocument } from './iam-policies';
+import { POLICY_VERSION, type PolicyDocument } from '../iam-policies';
 
 export interface WorkerPolicyScope {
   partition?: string;

@@ -5,8 +5,8 @@
  * (principal, external ID), which only exists then; a failure there undoes that one write.
  */
 import type { Client } from 'pg';
-import { ConflictError } from '../lib/errors';
-import { withMaterialize } from '../lib/materialize';
+import { ConflictError } from '../../common/failures';
+import { withMaterialize } from '../../platform/materialize';
 import {
   connectionBinding,
   deletionProblem,
@@ -14,10 +14,10 @@ import {
   principalProblem,
   roleAdoptionProblem,
   type OwnerIntent,
-} from '../lib/onboarding-ownership';
-import { ENVIRONMENT_ID_SQL, KNOWN_PRINCIPAL_SQL, connectionsAssumingRoleSql } from '../lib/onboarding-sql';
-import type { ActivityDeps } from './deps';
-import { heartbeating } from './heartbeat';
+} from '../../common/onboarding/ownership';
+import { ENVIRONMENT_ID_SQL, KNOWN_PRINCIPAL_SQL, connectionsAssumingRoleSql } from '../../common/onboarding/sql';
+import type { ActivityDeps } from '../deps';
+import { heartbeating } from '../heartbeat';
 import { awsIdentity, readPolicyFacts, readRoleFacts, type AwsIdentity } from './iam-ownership';
 import { assertOurs, catalogRow } from './materialize-connection';
 import { checkBucket } from './s3-bucket';

@@ -5,8 +5,8 @@
  * or deleting it could take it away from someone else. Pure: the preflight, the ensure activities (again, right
  * before they write) and the unit tests use the same rules, and each refusal says what to change.
  */
-import { arnPartition, iamPrincipalArnProblem } from './aws-names';
-import { MANAGED_BY_TAG, PENDING_EXTERNAL_ID, assessTrustPolicy, type PolicyDocument } from './iam-policies';
+import { arnPartition, iamPrincipalArnProblem } from '../aws-names';
+import { MANAGED_BY_TAG, PENDING_EXTERNAL_ID, assessTrustPolicy, type PolicyDocument } from '../iam-policies';
 
 /** Materialize's principal goes into a trust policy only in the one shape Materialize uses, in the worker's partition. */
 export function principalProblem(principal: string, partition: string): string | undefined {

@@ -1,5 +1,5 @@
 /**
- * Reads what the ownership rules of lib/onboarding-ownership.ts decide on: a role's or policy's tags, trust
+ * Reads what the ownership rules of common/onboarding/ownership.ts decide on: a role's or policy's tags, trust
  * policy and attachments. Read-only; the preflight and the ensure/delete activities (right before they write)
  * share these readers.
  */
@@ -13,10 +13,10 @@ import {
   type Role,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
-import { arnPartition } from '../lib/aws-names';
-import { parsePolicyDocument } from '../lib/iam-policies';
-import type { PolicyFacts, RoleFacts, Tags } from '../lib/onboarding-ownership';
-import { aws, isNotFound } from './onboarding-aws-errors';
+import { arnPartition } from '../../common/aws-names';
+import { parsePolicyDocument } from '../../common/iam-policies';
+import type { PolicyFacts, RoleFacts, Tags } from '../../common/onboarding/ownership';
+import { aws, isNotFound } from '../aws-errors';
 
 export interface AwsIdentity {
   accountId: string;
