@@ -9,6 +9,7 @@ import { createAwsIamActivities } from './onboarding/aws-iam';
 import { createS3BucketActivities } from './onboarding/s3-bucket';
 import { createMaterializeConnectionActivities } from './onboarding/materialize-connection';
 import { createMaterializeCopyActivities } from './export/materialize-copy';
+import { createPreflightActivities } from './onboarding/preflight';
 import { createS3ExportActivities } from './export/s3-export';
 
 export type { ActivityDeps } from './deps';
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps): Activities {
     ...createAwsIamActivities(deps),
     ...createS3BucketActivities(deps),
     ...createMaterializeConnectionActivities(deps),
+    ...createPreflightActivities(deps),
     ...createMaterializeCopyActivities(deps),
     ...createS3ExportActivities(deps),
   };

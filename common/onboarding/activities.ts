@@ -3,7 +3,7 @@
  * crosses the workflow/activity boundary). Declared here, free of Node, AWS and pg types, so workflows
  * type-check without them (tsconfig.workflows.json); activities/onboarding/ implements these interfaces.
  */
-import type { PolicyDocument } from '../iam-policies';
+import type { OwnerIntent } from './ownership';
 
 export interface EnsureBucketInput {
   bucket: string;
@@ -21,24 +21,28 @@ export interface EnsureBucketResult {
   change?: string;
 }
 
-export interface S3BucketActivities {
-  ensureBucket(input: EnsureBucketInput): Promise<EnsureBucketResult>;
-  deleteOnboardedData(input: { bucket: string; prefix: string }): Promise<{ objectsDeleted: number; bucketDeleted: boolean }>;
-}
-
 export interface EnsurePolicyResult {
   policyArn: string;
   accountId: string;
   change?: string;
 }
 
-export interface EnsureRoleInput {
-  roleName: string;
+/** Whose role or policy it is: the connection it serves (see common/onboarding/ownership.ts). */
+export type Owner = Pick<OwnerIntent, 'binding' | 'connectionName' | 'roleName'>;
+
+export interface EnsurePolicyInput extends Owner {
+  policyName: string;
+  bucket: string;
+  prefix: string;
+}
+
+export interface EnsureRoleInput extends Owner {
   policyArn: string;
-  /** Materialize's principal: an existing role this project did not tag is adopted only when it trusts just it. */
+  /** The role's ARN the connection was created with. */
+  expectedArn: string;
+  /** What Materialize reports for this connection: the only principal and external ID the role ever trusts. */
   principal: string;
-  /** The trust policy a new role starts with (the placeholder, or the final one when the external ID is known). */
-  initialTrustPolicy: PolicyDocument;
+  externalId: string;
 }
 
 export interface TrustPolicyInput {
@@ -47,13 +51,42 @@ export interface TrustPolicyInput {
   externalId: string;
 }
 
-export interface AwsIamActivities {
-  ensureIamPolicy(input: { policyName: string; bucket: string; prefix: string }): Promise<EnsurePolicyResult>;
-  ensureIamRole(input: EnsureRoleInput): Promise<{ roleArn: string; changes: string[] }>;
-  ensureTrustPolicy(input: TrustPolicyInput): Promise<{ change?: string }>;
-  checkTrustPolicy(input: TrustPolicyInput): Promise<void>;
-  deleteIamPolicy(input: { policyName: string; roleName: string }): Promise<{ deleted: boolean; versionsDeleted: number }>;
-  deleteIamRole(input: { roleName: string }): Promise<{ deleted: boolean }>;
+export interface AwsIdentity {
+  accountId: string;
+  partition: string;
+}
+
+export interface OnboardPreflightInput {
+  materializeProfile: string;
+  bucket: string;
+  region?: string;
+  createBucket: boolean;
+  roleName: string;
+  policyName: string;
+  connectionName: string;
+  materializePrincipal?: string;
+  /** The second run, after CREATE CONNECTION: what Materialize reports for this connection. */
+  reported?: { principal: string; externalId: string };
+}
+
+export interface OnboardPreflight extends AwsIdentity {
+  roleArn: string;
+  policyArn: string;
+  /** The tag value binding the role and policy to this connection (environment id and connection name). */
+  binding: string;
+  /** Materialize's principal when known: reported for this connection, or by another of the environment. */
+  principal?: string;
+  connectionExists: boolean;
+  /** The region the bucket is in, or will be created in (the worker's). */
+  region: string;
+  bucketExists: boolean;
+}
+
+export interface OffboardPreflightInput {
+  materializeProfile: string;
+  connectionName: string;
+  roleName: string;
+  policyName: string;
 }
 
 export interface MzConnectionInfo {
@@ -70,8 +103,26 @@ export interface ProbeResult {
   objectsRemoved: number;
 }
 
+export interface PreflightActivities {
+  readAwsIdentity(): Promise<AwsIdentity>;
+  preflightOnboarding(input: OnboardPreflightInput): Promise<OnboardPreflight>;
+  preflightOffboarding(input: OffboardPreflightInput): Promise<{ binding: string; roleArn: string }>;
+}
+
+export interface S3BucketActivities {
+  ensureBucket(input: EnsureBucketInput): Promise<EnsureBucketResult>;
+  deleteOnboardedData(input: { bucket: string; prefix: string }): Promise<{ objectsDeleted: number; bucketDeleted: boolean }>;
+}
+
+export interface AwsIamActivities {
+  ensureIamPolicy(input: EnsurePolicyInput): Promise<EnsurePolicyResult>;
+  ensureIamRole(input: EnsureRoleInput): Promise<{ roleArn: string; changes: string[] }>;
+  checkTrustPolicy(input: TrustPolicyInput): Promise<void>;
+  deleteIamPolicy(input: Owner & { policyName: string }): Promise<{ deleted: boolean; versionsDeleted: number }>;
+  deleteIamRole(input: Owner): Promise<{ deleted: boolean }>;
+}
+
 export interface MaterializeConnectionActivities {
-  discoverMaterializePrincipal(input: { materializeProfile: string }): Promise<{ principal?: string }>;
   ensureMzConnection(input: {
     materializeProfile: string;
     connectionName: string;
@@ -91,4 +142,4 @@ export interface MaterializeConnectionActivities {
   dropMzConnection(input: { materializeProfile: string; connectionName: string; roleName: string }): Promise<{ dropped: boolean }>;
 }
 
-export type OnboardingActivities = S3BucketActivities & AwsIamActivities & MaterializeConnectionActivities;
+export type OnboardingActivities = PreflightActivities & S3BucketActivities & AwsIamActivities & MaterializeConnectionActivities;
