@@ -2,7 +2,7 @@
  * The client script `mz-s3-export`. Each command lives in client/commands/<name>.ts and exports `usage` and
  * `run(args)`; this file only dispatches.
  */
-import { InvalidInputError } from '../lib/errors';
+import { InvalidInputError } from '../common/failures';
 import { parseArgs, UsageError, type ParsedArgs } from './args';
 
 interface Command {
@@ -21,9 +21,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   onboard: () => import('./commands/onboard'),
   offboard: () => import('./commands/offboard'),
   export: () => import('./commands/export'),
+  setup: () => import('./commands/setup'),
 };
 
-const BOOLEAN_FLAGS = ['json', 'plan', 'keep', 'random-ports', 'persist', 'no-sample-data', 'no-wait', 'help', 'delete-data', 'yes', 'wait'];
+const BOOLEAN_FLAGS = ['json', 'plan', 'keep', 'random-ports', 'persist', 'no-sample-data', 'no-wait', 'help', 'delete-data', 'yes', 'wait', 'check'];
 
 async function printHelp(): Promise<void> {
   const usages = await Promise.all(Object.values(COMMANDS).map(async (load) => (await load()).usage));

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES } from '../lib/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import {
   assertPortFree,
   freePort,
@@ -73,14 +73,16 @@ export function defaultStackDir(): string {
 export async function startTemporal(
   dir: string,
   ports: { grpc: number; ui: number },
-  opts: { persist?: boolean; detached?: boolean } = {},
+  opts: { persist?: boolean; detached?: boolean; /** false: a bare server, as a cluster nobody set up (tests) */ searchAttributes?: boolean } = {},
 ): Promise<{ proc: StartedProcess; address: string; uiUrl: string }> {
   await assertPortFree(HOST, ports.grpc, 'the Temporal dev server');
   await assertPortFree(HOST, ports.ui, 'the Temporal Web UI');
   const args = ['server', 'start-dev', '--ip', HOST, '--port', String(ports.grpc), '--ui-port', String(ports.ui)];
   args.push('--log-level', 'warn', '--namespace', 'default');
   if (opts.persist) args.push('--db-filename', path.join(dir, 'temporal.sqlite'));
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  if (opts.searchAttributes !== false) {
+    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  }
   const proc = spawnLogged('temporal', path.join(VENV_BIN, 'temporal'), args, {
     logDir: path.join(dir, 'logs'),
     detached: opts.detached,

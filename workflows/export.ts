@@ -24,19 +24,18 @@ import {
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Activities } from '../activities';
-import type { AwaitCompleteResult } from '../activities/s3-export';
-import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import { COPY_FAILURE, EXPORT_FATAL_TYPES } from '../lib/export-errors';
-import { resolveExportInput, type ResolvedExportInput } from '../lib/export-input';
-import { attemptKey, latestKey, logicalTimeKey, MAX_ATTEMPT_NUMBER, s3Uri } from '../lib/export-paths';
-import { buildCopySql } from '../lib/export-sql';
+import type { AwaitCompleteResult } from '../activities/export/s3-export';
+import { COPY_FAILURE, EXPORT_FATAL_TYPES, NON_RETRYABLE_ERROR_TYPES } from '../common/failures';
+import { resolveExportInput, type ResolvedExportInput } from '../common/export/input';
+import { attemptKey, latestKey, logicalTimeKey, MAX_ATTEMPT_NUMBER, s3Uri } from '../common/export/paths';
+import { buildCopySql } from '../common/export/sql';
 import type {
   BulkExportInput,
   BulkExportResult,
   ExportAttemptReport,
   ExportPhase,
   ExportProgress,
-} from '../lib/export-types';
+} from '../common/export/types';
 import { progressQuery } from './export-messages';
 
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);

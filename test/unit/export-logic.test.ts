@@ -10,10 +10,11 @@ import {
   parseAttemptFolder,
   parseLogicalTimeFolder,
   renderLogicalTime,
-} from '../../lib/export-paths';
-import { resolveExportInput } from '../../lib/export-input';
-import { buildCopySql, parseMaxFileSize, queryProblem } from '../../lib/export-sql';
-import { classifyCopyError, COPY_FAILURE } from '../../lib/export-errors';
+} from '../../common/export/paths';
+import { resolveExportInput } from '../../common/export/input';
+import { buildCopySql, parseMaxFileSize, queryProblem } from '../../common/export/sql';
+import { classifyCopyError } from '../../activities/export/copy-errors';
+import { COPY_FAILURE } from '../../common/failures';
 import {
   attemptState,
   buildManifest,
@@ -25,7 +26,7 @@ import {
   verificationProblems,
   verifiedFilesOf,
   type FooterFacts,
-} from '../../lib/export-manifest';
+} from '../../activities/export/manifest';
 
 const valid = {
   exportName: 'orders-daily',

@@ -36,13 +36,13 @@ import {
   type ManifestFacts,
   type S3ObjectInfo,
   type VerifiedFiles,
-} from '../lib/export-manifest';
-import { COPY_FAILURE } from '../lib/export-errors';
-import { MANIFEST_FILE, SUCCESS_FILE, attemptFolder, parseAttemptFolder, s3Uri } from '../lib/export-paths';
-import type { ExportFormat } from '../lib/export-types';
-import { readParquetFooter, type RangeReader } from '../lib/parquet-footer';
-import type { ActivityDeps } from './deps';
-import { heartbeat, heartbeating } from './heartbeat';
+} from './manifest';
+import { COPY_FAILURE } from '../../common/failures';
+import { MANIFEST_FILE, SUCCESS_FILE, attemptFolder, parseAttemptFolder, s3Uri } from '../../common/export/paths';
+import type { ExportFormat } from '../../common/export/types';
+import { readParquetFooter, type RangeReader } from './parquet-footer';
+import type { ActivityDeps } from '../deps';
+import { heartbeat, heartbeating } from '../heartbeat';
 
 export interface PublishedSummary {
   attempt: number;

@@ -3,21 +3,21 @@
  *
  * It heartbeats while the statement runs (so a dead worker is noticed within the heartbeat timeout), and when
  * Temporal cancels it, it sends pg's cancel request for the statement's backend, waits briefly for the server
- * to confirm (SQLSTATE 57014) and reports the activity as cancelled. Errors are classified (lib/export-errors)
+ * to confirm (SQLSTATE 57014) and reports the activity as cancelled. Errors are classified (activities/export/copy-errors.ts)
  * into failure types the workflow acts on; the activity itself never retries or picks another path.
  */
 import * as net from 'node:net';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Client } from 'pg';
-import { classifyCopyError, type CopyErrorContext } from '../lib/export-errors';
-import { InvalidInputError } from '../lib/errors';
-import { log } from '../lib/log';
-import type { ActivityDeps } from './deps';
-import { heartbeatIntervalMs } from './heartbeat';
+import { classifyCopyError, type CopyErrorContext } from './copy-errors';
+import { InvalidInputError } from '../../common/failures';
+import { log } from '../../platform/log';
+import type { ActivityDeps } from '../deps';
+import { heartbeatIntervalMs } from '../heartbeat';
 
 export interface CopyToS3Input {
   materializeProfile: string;
-  /** Built by lib/export-sql.ts from checked parts. */
+  /** Built by common/export/sql.ts from checked parts. */
   sql: string;
   /** For messages: what is exported, through which connection, to where. */
   context: CopyErrorContext;
