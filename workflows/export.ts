@@ -27,6 +27,7 @@ import type { Activities } from '../activities';
 import type { AwaitCompleteResult } from '../activities/export/s3-export';
 import { COPY_FAILURE, EXPORT_FATAL_TYPES, NON_RETRYABLE_ERROR_TYPES } from '../common/failures';
 import { resolveExportInput, type ResolvedExportInput } from '../common/export/input';
+import { parseLogicalTime } from '../common/export/logical-time';
 import { attemptKey, latestKey, logicalTimeKey, MAX_ATTEMPT_NUMBER, s3Uri } from '../common/export/paths';
 import { buildCopySql } from '../common/export/sql';
 import type {
@@ -334,7 +335,12 @@ export async function bulkExport(rawInput: BulkExportInput): Promise<BulkExportR
 
 /** The request's logical time, else the schedule's fire time, else the workflow's start time (ISO, ms). */
 function resolveLogicalTime(requested: string | undefined, info: ReturnType<typeof workflowInfo>): string {
-  if (requested) return new Date(requested).toISOString();
+  if (requested) {
+    // Validated already (resolveExportInput); read with the same strict parser, never with Date's roll-over.
+    const parsed = parseLogicalTime(requested);
+    if ('problem' in parsed) throw new Error(parsed.problem);
+    return new Date(parsed.ms).toISOString();
+  }
   const typed = info.typedSearchAttributes.get(SCHEDULED_START);
   if (typed) return new Date(typed).toISOString();
   const legacy = info.searchAttributes?.TemporalScheduledStartTime?.[0]; // older servers

@@ -101,6 +101,10 @@ function tokensProblem(q: string, tokens: Token[]): string | undefined {
       case 'hexString':
         if (t.continued) return `continues a string literal on the next line (${where(t)}); write it as one literal`;
         break;
+      case 'ident':
+        // Materialize's parser refuses "" (sql-parser/src/parser.rs: "zero-length delimited identifier").
+        if (t.value === '') return `has an empty quoted identifier "" (${where(t)}); write a name between the quotes`;
+        break;
       case 'word': {
         const hidden = INVISIBLE_IN_WORD.exec(q.slice(t.start, t.end));
         if (hidden)
