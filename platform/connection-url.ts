@@ -23,7 +23,7 @@ export interface ConnectionTarget {
  * may be what made it invalid.
  */
 export function connectionUrlProblem(value: string, protocols: string[]): string | undefined {
-  const expected = `${protocols[0]}//user:password@host:port/database`;
+  const expected = protocols[0].startsWith('postgres') ? `${protocols[0]}//user:password@host:port/database` : `${protocols[0]}//host:port`;
   let url: URL;
   try {
     url = new URL(value);
@@ -56,6 +56,23 @@ export function describeConnectionUrl(value: string): ConnectionTarget {
   const port = param('port') ?? url.port;
   const database = safeDecode(url.pathname.slice(1));
   return { host, port, database };
+}
+
+/**
+ * The values in a connection URL that must never be shown: the password (as written in the URL), every query
+ * value but the harmless settings.
+ */
+export function describeSensitiveUrlValues(value: string): string[] {
+  let url: URL;
+  try {
+    url = new URL(value);
+    if (hasAtAfterAuthority(value)) throw new Error('ambiguous');
+  } catch {
+    return []; // the worker refuses such a URL at start (connectionUrlProblem)
+  }
+  const values = [url.password];
+  for (const [k, v] of url.searchParams) if (!HARMLESS_PARAMS.has(k)) values.push(v);
+  return values.filter(Boolean);
 }
 
 /** "host:port/database", the one-line form of describeConnectionUrl. */

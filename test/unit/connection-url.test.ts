@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { registerSecrets, scrub, scrubDeep, secretValuesFromEnv } from '../../platform/secret-values';
 import { connectionLabel, connectionUrlProblem, describeConnectionUrl, redactUrl, redactUrlsIn } from '../../platform/connection-url';
 
 const SECRET = 'Mark3r-s3cret';
@@ -43,5 +44,23 @@ describe('connection URLs never show a secret', () => {
     assert.equal(connectionUrlProblem(SPELLINGS[2], PG), undefined);
     assert.match(connectionUrlProblem('http://h/db', PG)!, /must start with postgres:\/\//);
     assert.match(connectionUrlProblem(`postgres://me:${SECRET}@`, PG)!, /^(is not a URL|names no host)/);
+  });
+});
+
+describe('the secret net under the rules', () => {
+  it('collects every spelling of every secret the environment holds, and scrubs them from any text', () => {
+    const env = {
+      MZ_URL: `postgres://me:${encodeURIComponent('pw/' + SECRET)}@h:6875/materialize`,
+      MZ_URL_OTHER: `postgres://me@h:6875/materialize?sslmode=require&password=q-${SECRET}&sslkey=/k/${SECRET}.pem`,
+      PGPASSWORD: `pg-${SECRET}`,
+      AWS_SESSION_TOKEN: `tok-${SECRET}`,
+    };
+    const values = secretValuesFromEnv(env);
+    assert.ok(values.includes(`pw/${SECRET}`) && values.includes(`pw%2F${SECRET}`), 'decoded and encoded spellings');
+    assert.ok(!values.includes('require') && !values.includes('materialize'), 'harmless settings and names stay readable');
+    registerSecrets(values);
+    const text = `ENOENT: no such file or directory, open '/k/${SECRET}.pem'; tried pw/${SECRET} and pg-${SECRET}, tok-${SECRET}`;
+    assert.ok(!scrub(text).includes(SECRET), scrub(text));
+    assert.deepEqual(scrubDeep({ a: [`x pw%2F${SECRET}`], n: 1 }), { a: ['x ***'], n: 1 });
   });
 });
