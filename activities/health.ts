@@ -2,6 +2,7 @@
 import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { withMaterialize } from '../platform/materialize';
+import { redactUrlsIn } from '../platform/connection-url';
 import type { ActivityDeps } from './deps';
 import type { DependencyReport, HealthActivities } from '../common/activities';
 
@@ -12,7 +13,7 @@ export function createHealthActivities({ aws, materialize }: ActivityDeps): Heal
         try {
           return { ok: true, ...(await fn()) };
         } catch (e) {
-          return { ok: false, error: (e as Error).message };
+          return { ok: false, error: redactUrlsIn((e as Error).message) };
         }
       };
       const [s3, sts, mz] = await Promise.all([

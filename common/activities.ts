@@ -6,10 +6,17 @@
 import type { ExportActivities } from './export/activities';
 import type { OnboardingActivities } from './onboarding/activities';
 
+/** Where a Materialize profile points: host, port and database only; a connection URL never leaves the worker. */
+export interface ConnectionTarget {
+  host: string;
+  port: string;
+  database: string;
+}
+
 export interface DependencyReport {
   s3: { ok: boolean; buckets?: number; error?: string };
   sts: { ok: boolean; account?: string; error?: string };
-  materialize: { ok: boolean; version?: string; target: string; error?: string };
+  materialize: { ok: boolean; version?: string; target: ConnectionTarget; error?: string };
 }
 
 export interface HealthActivities {
