@@ -10,6 +10,7 @@ import { attemptKey } from '../common/export/paths';
 import type { BenchEnv } from './bench-env';
 import type { BenchTarget } from './setup';
 import { median, quantile, round } from './stats';
+import { bulkExport } from '../workflows';
 
 export interface CompletionResult {
   exports: number;
@@ -42,7 +43,7 @@ export async function benchCompletion(
     const watcher = watchSentinel(env, target.bucket, key, opts.watcherIntervalMs);
     env.s3Proxy.reset();
     const workflowId = `bench-completion-${process.pid}-${i}`;
-    await env.temporal.client.workflow.execute('bulkExport', {
+    await env.temporal.client.workflow.execute(bulkExport, {
       taskQueue: env.taskQueue,
       workflowId,
       args: [

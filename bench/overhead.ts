@@ -7,6 +7,7 @@ import type { BulkExportResult } from '../common/export/types';
 import type { BenchEnv } from './bench-env';
 import type { BenchTarget } from './setup';
 import { median, round } from './stats';
+import { bulkExport } from '../workflows';
 
 export interface OverheadResult {
   rows: number;
@@ -41,7 +42,7 @@ export async function benchOverhead(
     env.s3Proxy.reset();
     env.pgProxy.reset();
     const t0 = performance.now();
-    last = await env.temporal.client.workflow.execute('bulkExport', {
+    last = await env.temporal.client.workflow.execute(bulkExport, {
       taskQueue: env.taskQueue,
       workflowId: `bench-overhead-${process.pid}-${round}`,
       args: [

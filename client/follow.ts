@@ -3,7 +3,7 @@
  * every waiting command uses (export, onboard, offboard, the demo), what --no-wait prints, and the start-and-wait
  * of the onboarding workflows.
  */
-import { WorkflowFailedError, type QueryDefinition, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type QueryDefinition, type Workflow, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
 import type { StepProgress } from '../common/onboarding/progress';
 import { stringFlag, type ParsedArgs } from './args';
 import { withTemporalClient } from './temporal';
@@ -96,21 +96,21 @@ async function waitWithProgress<T>(handle: WorkflowHandle, args: ParsedArgs, pri
  * Starts onboardAwsConnection or offboardAwsConnection on the configured task queue, with the id --workflow-id
  * gives or the default, then waits for it (or, with --no-wait, prints the ids).
  */
-export async function startAndWait<T>(
+export async function startAndWait<W extends Workflow, T>(
   args: ParsedArgs,
-  opts: { workflowType: string; defaultWorkflowId: string; input: unknown },
+  opts: { workflow: W; defaultWorkflowId: string; input: Parameters<W>[0] },
   printResult: (result: T) => void,
 ): Promise<void> {
   await withTemporalClient(async (client, config) => {
-    const handle = await client.workflow.start(opts.workflowType, {
+    const handle = await client.workflow.start(opts.workflow, {
       taskQueue: config.temporal.taskQueue,
       workflowId: stringFlag(args, 'workflow-id') ?? opts.defaultWorkflowId,
       args: [opts.input],
       // A second `onboard` while one runs for the same connection follows that run instead of starting another.
       workflowIdConflictPolicy: 'USE_EXISTING',
-    });
+    } as unknown as WorkflowStartOptions<W>); // TS cannot resolve the SDK's conditional options type for a generic W; `input` is checked against W's parameter above
     if (args.flags['no-wait']) return printStarted(handle, Boolean(args.flags.json));
-    if (!args.flags.json) process.stderr.write(`${opts.workflowType} ${handle.workflowId} started; waiting (Ctrl-C stops waiting, not the run)\n`);
+    if (!args.flags.json) process.stderr.write(`${opts.workflow.name} ${handle.workflowId} started; waiting (Ctrl-C stops waiting, not the run)\n`);
     await waitWithProgress(handle, args, printResult);
   });
 }

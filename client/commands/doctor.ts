@@ -1,13 +1,14 @@
 /** `mz-s3-export doctor`: asks a running worker to reach S3, STS and Materialize, and prints what it found. */
 import { registerSecrets, scrub, secretValuesFromEnv } from '../../platform/secret-values';
 import { withTemporalClient } from '../temporal';
+import { healthCheck } from '../../workflows';
 import { stringFlag, type ParsedArgs } from '../args';
 
 export const usage = `doctor [--profile NAME]                                     check that a worker runs and reaches S3, STS and Materialize`;
 
 export async function run(args: ParsedArgs): Promise<void> {
   await withTemporalClient(async (client, config) => {
-    const report = await client.workflow.execute('healthCheck', {
+    const report = await client.workflow.execute(healthCheck, {
       taskQueue: config.temporal.taskQueue,
       workflowId: `health-${Date.now()}`,
       args: [{ materializeProfile: stringFlag(args, 'profile') }],

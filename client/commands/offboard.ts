@@ -7,6 +7,7 @@ import { renderOffboardingPlan } from '../onboarding-plan';
 import type { OffboardInput } from '../../common/onboarding/types';
 import { inputFromFileAndFlags, stringFlag, type ParsedArgs } from '../args';
 import { startAndWait } from '../follow';
+import { offboardAwsConnection } from '../../workflows';
 
 export const usage = `offboard --connection C --role R --policy P [--profile NAME] [--delete-data --bucket B --prefix P]
         | --file input.json [--plan] [--json] [--no-wait]      drop the connection, delete the IAM policy and role`;
@@ -38,7 +39,7 @@ export async function run(args: ParsedArgs): Promise<void> {
     console.log(args.flags.json ? JSON.stringify({ input }, null, 2) : renderOffboardingPlan(input));
     return;
   }
-  const workflow = { workflowType: 'offboardAwsConnection', defaultWorkflowId: `offboard-${input.connectionName}`, input: raw };
+  const workflow = { workflow: offboardAwsConnection, defaultWorkflowId: `offboard-${input.connectionName}`, input: raw };
   await startAndWait(args, workflow, (r: { changes: string[] }) =>
     console.log(r.changes.length ? r.changes.join('\n') : 'nothing to remove: it was all gone already'),
   );
