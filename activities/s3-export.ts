@@ -378,13 +378,18 @@ function isNotFound(e: Error & { $metadata?: { httpStatusCode?: number } }): boo
 }
 
 function rethrowS3(e: Error, what: string): never {
+  // The AWS error name is the root cause an operator searches for; the advice is what to change.
   if (e.name === 'NoSuchBucket') {
-    throw ApplicationFailure.create({ type: 'UserFixableError', message: `cannot ${what}: the bucket does not exist`, nonRetryable: true });
+    throw ApplicationFailure.create({
+      type: 'UserFixableError',
+      message: `cannot ${what}: NoSuchBucket, the bucket does not exist. To fix: check the bucket name (--to, or the schedule's bucket) or create the bucket; onboarding creates it`,
+      nonRetryable: true,
+    });
   }
   if (e.name === 'AccessDenied') {
     throw ApplicationFailure.create({
       type: 'UserFixableError',
-      message: `cannot ${what}: the worker's AWS credentials are denied (give the worker s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on the export prefix)`,
+      message: `cannot ${what}: AccessDenied for the worker's AWS credentials. To fix: check the bucket name, and give the worker s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on the export prefix`,
       nonRetryable: true,
     });
   }

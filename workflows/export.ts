@@ -26,6 +26,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import type { Activities } from '../activities';
 import type { AwaitCompleteResult } from '../activities/s3-export';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
+import { failureNamingRootCause } from '../lib/failure-root';
 import { COPY_FAILURE, EXPORT_FATAL_TYPES } from '../lib/export-errors';
 import { resolveExportInput, type ResolvedExportInput } from '../lib/export-input';
 import { attemptKey, latestKey, logicalTimeKey, MAX_ATTEMPT_NUMBER, s3Uri } from '../lib/export-paths';
@@ -327,9 +328,14 @@ export async function bulkExport(rawInput: BulkExportInput): Promise<BulkExportR
       }
     }
   } catch (err) {
-    if (isCancellation(err)) enter('cancelled', 'cancelled; nothing was published');
-    else enter('failed', (err as Error).message);
-    throw err;
+    if (isCancellation(err)) {
+      enter('cancelled', 'cancelled; nothing was published');
+      throw err;
+    }
+    // The run's own failure names the root cause, so the Web UI and every list show it, not "Activity task failed".
+    const failure = failureNamingRootCause(err);
+    enter('failed', (failure as Error).message);
+    throw failure;
   }
 }
 

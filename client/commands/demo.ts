@@ -27,11 +27,11 @@ import {
   stopStack,
   type StackInfo,
 } from '../../local/stack';
-import type { ParsedArgs } from '../args';
+import { expectPositionals, type OptionSpecs, type ParsedArgs } from '../args';
 import { formatPlan } from '../schedules/format';
 import { applyPlan, planSchedules } from '../schedules/reconcile';
 import { triggerSchedule } from '../schedules/operations';
-import { describeProgress, resultWithProgress } from '../follow';
+import { describeProgress, formatRunFailure, resultWithProgress, runFailure } from '../follow';
 
 export const usage = `demo [--keep] [--random-ports]                             the whole path on a local stack in a few minutes (npm run demo)`;
 
@@ -56,7 +56,13 @@ let stepNo = 0;
 const step = (text: string) => console.log(`\n[demo ${++stepNo}/${STEPS}] ${text}`);
 const detail = (text: string) => console.log(`    ${text}`);
 
+export const options: OptionSpecs = {
+  keep: { type: 'boolean', help: 'leave the stack and the worker running afterwards' },
+  'random-ports': { type: 'boolean', help: 'use free ports instead of the standard ones' },
+};
+
 export async function run(args: ParsedArgs): Promise<void> {
+  expectPositionals(args, 1, 'demo takes only options');
   const keep = Boolean(args.flags.keep);
   const began = Date.now();
   let stack: StackInfo | undefined;
@@ -227,7 +233,7 @@ async function followRun<T>(handle: WorkflowHandle, line: (p: never) => string):
   try {
     return await resultWithProgress<T, never>(handle, { key: line, show: (_, text) => detail(`  ${text}`), intervalMs: 300 });
   } catch (e) {
-    if (e instanceof WorkflowFailedError) throw new Error(`${handle.workflowId} failed: ${e.cause?.message ?? e.message}`);
+    if (e instanceof WorkflowFailedError) throw new Error(formatRunFailure(runFailure(handle.workflowId, e)));
     throw e;
   }
 }

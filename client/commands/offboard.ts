@@ -5,11 +5,12 @@
 import { OFFBOARD_FIELDS, resolveOffboardInput } from '../../lib/onboarding-input';
 import { renderOffboardingPlan } from '../../lib/onboarding-plan';
 import type { OffboardInput } from '../../lib/onboarding-types';
-import { inputFromFileAndFlags, stringFlag, type ParsedArgs } from '../args';
+import { COMMON_OPTIONS, expectPositionals, inputFromFileAndFlags, stringFlag, type OptionSpecs, type ParsedArgs } from '../args';
 import { startAndWait } from '../follow';
 
 export const usage = `offboard --connection C --role R --policy P [--profile NAME] [--delete-data --bucket B --prefix P]
-        | --file input.json [--plan] [--json] [--no-wait]      drop the connection, delete the IAM policy and role`;
+        [--yes] [--force] | --file input.json [--plan] [--json] [--no-wait | --wait-for-worker]
+                                                            drop the connection, delete the IAM policy and role`;
 
 const FLAGS: Record<string, keyof OffboardInput> = {
   connection: 'connectionName',
@@ -18,6 +19,24 @@ const FLAGS: Record<string, keyof OffboardInput> = {
   profile: 'materializeProfile',
   bucket: 'bucket',
   prefix: 'prefix',
+};
+
+export const options: OptionSpecs = {
+  connection: { type: 'string', value: 'C', help: 'the Materialize connection to drop' },
+  role: { type: 'string', value: 'R', help: 'the IAM role to delete' },
+  policy: { type: 'string', value: 'P', help: 'the IAM policy to detach and delete' },
+  profile: COMMON_OPTIONS.profile,
+  'delete-data': { type: 'boolean', help: 'also delete every object under s3://BUCKET/PREFIX/ (asks first; --yes skips)' },
+  bucket: { type: 'string', value: 'B', help: 'with --delete-data: the bucket' },
+  prefix: { type: 'string', value: 'P', help: 'with --delete-data: the prefix' },
+  yes: { type: 'boolean', help: 'do not ask before deleting data' },
+  force: { type: 'boolean', help: 'offboard even while managed schedules still export through the connection' },
+  file: { type: 'string', value: 'FILE', help: 'the onboarding or offboarding input as JSON' },
+  plan: { type: 'boolean', help: 'print what it would delete; change nothing' },
+  json: COMMON_OPTIONS.json,
+  'no-wait': COMMON_OPTIONS.noWait,
+  'wait-for-worker': COMMON_OPTIONS.waitForWorker,
+  'workflow-id': COMMON_OPTIONS.workflowId,
 };
 
 export function offboardInputFromArgs(args: ParsedArgs): OffboardInput {
@@ -32,6 +51,7 @@ export function offboardInputFromArgs(args: ParsedArgs): OffboardInput {
 }
 
 export async function run(args: ParsedArgs): Promise<void> {
+  expectPositionals(args, 1, 'offboard takes only options');
   const raw = offboardInputFromArgs(args);
   const input = resolveOffboardInput(raw);
   if (args.flags.plan) {

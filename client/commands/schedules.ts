@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import { parseScheduleFile, parseOverlap, type OverlapPolicy, type ScheduleFile } from '../../lib/schedule-file';
 import { logicalTimeProblem } from '../../lib/export-input';
-import { stringFlag, UsageError, type ParsedArgs } from '../args';
+import { COMMON_OPTIONS, expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs } from '../args';
 import { withTemporalClient } from '../temporal';
 import { formatPlan } from '../schedules/format';
 import {
@@ -28,8 +28,43 @@ schedules backfill NAME --from TIME --to TIME [--wait] [--overlap POLICY]
                                                             one export per fire missed in that range
 schedules delete NAME                                       delete a schedule (its runs and data stay)`;
 
+const FILE: OptionSpecs = { file: { type: 'string', short: 'f', value: 'FILE', help: 'the schedule file (YAML or JSON; see examples/schedules.yaml)' } };
+const WAIT: OptionSpecs = { wait: { type: 'boolean', help: 'wait for the runs and print them' } };
+const OVERLAP: OptionSpecs = {
+  overlap: { type: 'string', value: 'POLICY', help: 'skip, bufferOne, bufferAll, cancelOther, terminateOther or allowAll' },
+};
+const JSON_OUT: OptionSpecs = { json: COMMON_OPTIONS.json };
+
+/** Each subcommand's own options, so a flag another subcommand takes is still an error here. */
+export function options(sub: string | undefined): OptionSpecs {
+  switch (sub) {
+    case 'plan':
+    case 'apply':
+      return { ...FILE, ...JSON_OUT };
+    case 'list':
+      return JSON_OUT;
+    case 'pause':
+      return { note: { type: 'string', value: 'TEXT', help: 'why, and until when (shown in the Web UI)' } };
+    case 'unpause':
+      return { note: { type: 'string', value: 'TEXT', help: 'why it may run again' } };
+    case 'trigger':
+      return { ...WAIT, ...OVERLAP, ...JSON_OUT };
+    case 'backfill':
+      return {
+        from: { type: 'string', value: 'TIME', help: 'the first fire time to cover (ISO 8601)' },
+        to: { type: 'string', value: 'TIME', help: 'the last fire time to cover (ISO 8601, in the past)' },
+        ...WAIT,
+        ...OVERLAP,
+        ...JSON_OUT,
+      };
+    default:
+      return {};
+  }
+}
+
 export async function run(args: ParsedArgs): Promise<void> {
   const [, sub, name] = args.positionals;
+  expectPositionals(args, ['plan', 'apply', 'list'].includes(sub) ? 2 : 3, `see 'mz-s3-export schedules ${sub ?? ''} --help'`);
   const json = Boolean(args.flags.json);
   switch (sub) {
     case 'plan':
@@ -116,8 +151,7 @@ export async function run(args: ParsedArgs): Promise<void> {
 }
 
 function readFile(args: ParsedArgs): { file: ScheduleFile; fileName: string } {
-  const i = args.positionals.indexOf('-f');
-  const fileName = stringFlag(args, 'file') ?? (i >= 0 ? args.positionals[i + 1] : undefined);
+  const fileName = stringFlag(args, 'file');
   if (!fileName) throw new UsageError('give the schedule file with -f FILE (YAML or JSON; see examples/schedules.yaml)');
   let text: string;
   try {
