@@ -9,6 +9,7 @@ import { createS3BucketActivities } from './s3-bucket';
 import { createMaterializeConnectionActivities } from './materialize-connection';
 import { createMaterializeCopyActivities } from './materialize-copy';
 import { createS3ExportActivities } from './s3-export';
+import { createSchedulePauseActivities } from './schedule-pause';
 
 export type { ActivityDeps } from './deps';
 
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMaterializeConnectionActivities(deps),
     ...createMaterializeCopyActivities(deps),
     ...createS3ExportActivities(deps),
+    ...createSchedulePauseActivities(),
   };
 }
 

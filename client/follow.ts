@@ -3,7 +3,7 @@
  * every waiting command uses (export, onboard, offboard, the demo), what --no-wait prints, and the start-and-wait
  * of the onboarding workflows.
  */
-import { WorkflowFailedError, type QueryDefinition, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type Client, type QueryDefinition, type WorkflowHandle } from '@temporalio/client';
 import { rootCauseOf } from '../lib/failure-root';
 import type { StepProgress } from '../lib/onboarding-progress';
 import { stringFlag, type ParsedArgs } from './args';
@@ -138,10 +138,11 @@ async function waitWithProgress<T>(handle: WorkflowHandle, args: ParsedArgs, pri
  */
 export async function startAndWait<T>(
   args: ParsedArgs,
-  opts: { workflowType: string; defaultWorkflowId: string; input: unknown },
+  opts: { workflowType: string; defaultWorkflowId: string; input: unknown; beforeStart?: (client: Client) => Promise<void> },
   printResult: (result: T) => void,
 ): Promise<void> {
   await withTemporalClient(async (client, config) => {
+    await opts.beforeStart?.(client);
     const warn = (line: string) => process.stderr.write(`${line}\n`);
     const noWait = Boolean(args.flags['no-wait']);
     await requireWorker(client, config.temporal.taskQueue, noWorkerMode(args.flags), warn);

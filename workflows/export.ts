@@ -14,6 +14,8 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -44,6 +46,7 @@ const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', S
 const MZ_EXPORT_NAME = defineSearchAttributeKey('MzExportName', SearchAttributeType.KEYWORD);
 const MZ_LOGICAL_TIME = defineSearchAttributeKey('MzLogicalTime', SearchAttributeType.DATETIME);
 const MZ_CONNECTION = defineSearchAttributeKey('MzConnection', SearchAttributeType.KEYWORD);
+const SCHEDULED_BY_ID = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
 
 type CopyOutcome =
   | { kind: 'fatal'; type: string; message: string }
@@ -335,7 +338,27 @@ export async function bulkExport(rawInput: BulkExportInput): Promise<BulkExportR
     // The run's own failure names the root cause, so the Web UI and every list show it, not "Activity task failed".
     const failure = failureNamingRootCause(err);
     enter('failed', (failure as Error).message);
+    await pauseOwnScheduleAfterFailure(info);
     throw failure;
+  }
+}
+
+/**
+ * A scheduled run that fails pauses its schedule when the schedule has pauseOnFailure: Temporal does not for
+ * runs started with AllowAll (triggers, backfills; see activities/schedule-pause.ts). Best effort: the run's
+ * own failure is what must be reported, so a failure to pause is only logged.
+ */
+async function pauseOwnScheduleAfterFailure(info: ReturnType<typeof workflowInfo>): Promise<void> {
+  const scheduleId = info.typedSearchAttributes.get(SCHEDULED_BY_ID);
+  if (!scheduleId || !patched('pause-schedule-after-failure')) return;
+  const { pauseScheduleAfterFailure } = proxyActivities<Activities>({
+    startToCloseTimeout: '30 seconds',
+    retry: { maximumAttempts: 3 },
+  });
+  try {
+    await CancellationScope.nonCancellable(() => pauseScheduleAfterFailure({ scheduleId, workflowId: info.workflowId }));
+  } catch (e) {
+    log.warn('could not pause the schedule after a failed run', { scheduleId, error: (e as Error).message });
   }
 }
 

@@ -5,8 +5,11 @@
 import { OFFBOARD_FIELDS, resolveOffboardInput } from '../../lib/onboarding-input';
 import { renderOffboardingPlan } from '../../lib/onboarding-plan';
 import type { OffboardInput } from '../../lib/onboarding-types';
-import { COMMON_OPTIONS, expectPositionals, inputFromFileAndFlags, stringFlag, type OptionSpecs, type ParsedArgs } from '../args';
+import { CliError, COMMON_OPTIONS, expectPositionals, inputFromFileAndFlags, stringFlag, type OptionSpecs, type ParsedArgs } from '../args';
+import type { Client } from '@temporalio/client';
+import { confirmOrRefuse } from '../confirm';
 import { startAndWait } from '../follow';
+import { schedulesUsingConnection } from '../schedules/operations';
 
 export const usage = `offboard --connection C --role R --policy P [--profile NAME] [--delete-data --bucket B --prefix P]
         [--yes] [--force] | --file input.json [--plan] [--json] [--no-wait | --wait-for-worker]
@@ -58,8 +61,35 @@ export async function run(args: ParsedArgs): Promise<void> {
     console.log(args.flags.json ? JSON.stringify({ input }, null, 2) : renderOffboardingPlan(input));
     return;
   }
-  const workflow = { workflowType: 'offboardAwsConnection', defaultWorkflowId: `offboard-${input.connectionName}`, input: raw };
+  const workflow = {
+    workflowType: 'offboardAwsConnection',
+    defaultWorkflowId: `offboard-${input.connectionName}`,
+    input: raw,
+    beforeStart: async (client: Client) => {
+      await refuseWhileSchedulesExport(client, input.connectionName, Boolean(args.flags.force));
+      if (input.deleteData) await confirmOrRefuse(`delete every object under s3://${input.bucket}/${input.prefix}/`, Boolean(args.flags.yes));
+    },
+  };
   await startAndWait(args, workflow, (r: { changes: string[] }) =>
     console.log(r.changes.length ? r.changes.join('\n') : 'nothing to remove: it was all gone already'),
+  );
+}
+
+/**
+ * Offboarding drops the connection; a managed schedule exporting through it would then fail at every fire.
+ * Name those schedules and stop, unless --force.
+ */
+async function refuseWhileSchedulesExport(client: Client, connectionName: string, force: boolean): Promise<void> {
+  const using = await schedulesUsingConnection(client, connectionName);
+  if (!using.length) return;
+  const names = using.map((s) => `${s.scheduleId}${s.paused ? ' (paused)' : ''}`).join(', ');
+  if (force) {
+    console.error(`--force: offboarding ${connectionName} although these schedules export through it and will fail: ${names}`);
+    return;
+  }
+  throw new CliError(
+    `connection ${connectionName} is still used by managed schedule(s) ${names}. Remove them from the schedule file and ` +
+      `'schedules apply' (or 'mz-s3-export schedules delete NAME'), or pass --force to offboard anyway; nothing was changed`,
+    1,
   );
 }

@@ -38,13 +38,32 @@ export async function run(args: ParsedArgs): Promise<void> {
         return;
       }
       console.log('Starting the local stack (Temporal dev server with Web UI, moto, mz-local)...');
-      const info = await startStack({
-        dir,
-        detached: true,
-        randomPorts: Boolean(args.flags['random-ports']),
-        persist: Boolean(args.flags.persist),
-        mzLocalArgs: args.flags['no-sample-data'] ? [] : ['--sample-data'],
-      });
+      // The servers outlive this process (detached), so an interrupted start must stop them itself.
+      const interrupted = new AbortController();
+      const onSignal = () => {
+        console.log('\nInterrupted; stopping the servers started so far...');
+        interrupted.abort();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      let info: StackInfo;
+      try {
+        info = await startStack({
+          dir,
+          detached: true,
+          randomPorts: Boolean(args.flags['random-ports']),
+          persist: Boolean(args.flags.persist),
+          mzLocalArgs: args.flags['no-sample-data'] ? [] : ['--sample-data'],
+          signal: interrupted.signal,
+        });
+      } catch (e) {
+        if (!interrupted.signal.aborted) throw e;
+        console.log('Stopped; nothing of the local stack runs.');
+        process.exit(130);
+      } finally {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+      }
       saveStackState(info);
       printStatus(info);
       return;
