@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   onboard: () => import('./commands/onboard'),
   offboard: () => import('./commands/offboard'),
   export: () => import('./commands/export'),
+  setup: () => import('./commands/setup'),
 };
 
 async function printHelp(): Promise<void> {

