@@ -4,11 +4,10 @@
  * say which queue has no worker and how to start one, within seconds instead of after a timeout.
  */
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { CliError } from './args';
 
-/** temporal.api.enums.v1.TaskQueueType and TaskQueueKind (the client does not re-export the proto enums). */
-const TASK_QUEUE_TYPE = { workflow: 1, activity: 2 } as const;
-const TASK_QUEUE_KIND_NORMAL = 1;
+const { TaskQueueKind, TaskQueueType } = temporal.api.enums.v1;
 
 /**
  * Temporal keeps a poller in the list for minutes after its last poll; a live worker's pollers come back at
@@ -22,10 +21,10 @@ export interface QueuePollers {
 }
 
 export async function livePollers(client: Client, taskQueue: string, now = Date.now()): Promise<QueuePollers> {
-  const count = async (taskQueueType: (typeof TASK_QUEUE_TYPE)[keyof typeof TASK_QUEUE_TYPE]) => {
+  const count = async (taskQueueType: temporal.api.enums.v1.TaskQueueType) => {
     const res = await client.workflowService.describeTaskQueue({
       namespace: client.options.namespace,
-      taskQueue: { name: taskQueue, kind: TASK_QUEUE_KIND_NORMAL },
+      taskQueue: { name: taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
       taskQueueType,
     });
     return (res.pollers ?? []).filter((p) => {
@@ -33,7 +32,7 @@ export async function livePollers(client: Client, taskQueue: string, now = Date.
       return s === undefined || s === null || now - Number(s) * 1000 < LIVE_POLLER_AGE_MS;
     }).length;
   };
-  const [workflow, activity] = await Promise.all([count(TASK_QUEUE_TYPE.workflow), count(TASK_QUEUE_TYPE.activity)]);
+  const [workflow, activity] = await Promise.all([count(TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW), count(TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)]);
   return { workflow, activity };
 }
 

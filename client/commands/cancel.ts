@@ -12,7 +12,7 @@ import type { ExportProgress } from '../../lib/export-types';
 import { progressQuery } from '../../workflows/export-messages';
 import { COMMON_OPTIONS, CliError, expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs } from '../args';
 import { formatRunFailure, runFailure, stopWaitingOnInterrupt } from '../follow';
-import { EXPORT_WORKFLOW_TYPE } from '../schedules/model';
+import { EXPORT_WORKFLOW_TYPE, MzLogicalTime } from '../schedules/model';
 import { withTemporalClient } from '../temporal';
 import { livePollers, missingWorkerText } from '../worker-check';
 
@@ -80,12 +80,14 @@ async function runsToCancel(client: Client, args: ParsedArgs): Promise<string[]>
   if (!exportName || !logicalTime) throw new UsageError("cancel needs a workflow id, or --export NAME with --logical-time ISO ('mz-s3-export runs' lists both)");
   const problem = exportNameProblem(exportName) ?? logicalTimeProblem(logicalTime);
   if (problem) throw new UsageError(problem);
-  // Both values were validated above, so nothing raw reaches the visibility query.
-  const query =
-    `WorkflowType = '${EXPORT_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND MzExportName = '${exportName}'` +
-    ` AND MzLogicalTime = '${new Date(logicalTime).toISOString()}'`;
+  // Both values were validated above, so nothing raw reaches the visibility query. The logical time is compared
+  // here, not in the query: the dev server's SQLite visibility compares datetimes as text, in Go's format.
+  const wanted = new Date(logicalTime).getTime();
+  const query = `WorkflowType = '${EXPORT_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND MzExportName = '${exportName}'`;
   const ids: string[] = [];
-  for await (const info of client.workflow.list({ query })) ids.push(info.workflowId);
+  for await (const info of client.workflow.list({ query })) {
+    if (info.typedSearchAttributes.get(MzLogicalTime)?.getTime() === wanted) ids.push(info.workflowId);
+  }
   if (!ids.length) {
     throw new CliError(`no running export ${exportName} at ${new Date(logicalTime).toISOString()}; 'mz-s3-export runs --export ${exportName}' lists its runs`);
   }
