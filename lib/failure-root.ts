@@ -22,12 +22,16 @@ export interface RootCause {
   activityType?: string;
 }
 
+/** What to change for the S3 errors a user causes, by AWS error name (activities add it to their messages). */
+export const S3_ERROR_FIXES: Readonly<Record<string, string>> = {
+  NoSuchBucket: "check the bucket name (--to, or the schedule's bucket) or create the bucket; onboarding creates it",
+  AccessDenied:
+    "check the bucket name and prefix, and that the worker's AWS credentials may s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on the export prefix",
+};
+
 /** Where no layer says what to change, these do (matched against the root type and message). */
 const FIXES: { test: RegExp; fix: string }[] = [
-  {
-    test: /NoSuchBucket|bucket does not exist/i,
-    fix: 'check the bucket name (--to, or the schedule\'s bucket) or create the bucket; onboarding creates it',
-  },
+  { test: /NoSuchBucket|bucket does not exist/i, fix: S3_ERROR_FIXES.NoSuchBucket },
   {
     test: /AccessDenied|Access Denied|not authorized|\b403\b|Forbidden/,
     fix: "check the bucket and prefix against what the connection's IAM policy allows, and the worker's AWS credentials",
