@@ -8,12 +8,14 @@ import { formatPlan } from '../schedules/format';
 import {
   backfillSchedule,
   deleteSchedule,
+  getManagedSchedule,
   listManagedSchedules,
   pauseSchedule,
   triggerSchedule,
   unpauseSchedule,
 } from '../schedules/operations';
 import { toScheduleId } from '../schedules/model';
+import { noWorkerMode, requireWorker } from '../worker-check';
 import { applyPlan, planSchedules } from '../schedules/reconcile';
 import { formatRuns, runStatus, type RunSummary } from '../schedules/runs';
 import { sleep } from '../../local/processes';
@@ -29,7 +31,10 @@ schedules backfill NAME --from TIME --to TIME [--wait] [--overlap POLICY]
 schedules delete NAME                                       delete a schedule (its runs and data stay)`;
 
 const FILE: OptionSpecs = { file: { type: 'string', short: 'f', value: 'FILE', help: 'the schedule file (YAML or JSON; see examples/schedules.yaml)' } };
-const WAIT: OptionSpecs = { wait: { type: 'boolean', help: 'wait for the runs and print them' } };
+const WAIT: OptionSpecs = {
+  wait: { type: 'boolean', help: 'wait for the runs and print them' },
+  'wait-for-worker': COMMON_OPTIONS.waitForWorker,
+};
 const OVERLAP: OptionSpecs = {
   overlap: { type: 'string', value: 'POLICY', help: 'skip, bufferOne, bufferAll, cancelOther, terminateOther or allowAll' },
 };
@@ -116,6 +121,7 @@ export async function run(args: ParsedArgs): Promise<void> {
     }
     case 'trigger':
       await withTemporalClient(async (client) => {
+        await requireScheduleWorker(client, required(name, sub), args);
         const workflowId = await triggerSchedule(client, required(name, sub), overlapFlag(args) ?? 'allowAll');
         if (!workflowId) {
           console.log('The schedule did not start a run (its overlap policy skipped it, or it is slow); see schedules list.');
@@ -130,6 +136,7 @@ export async function run(args: ParsedArgs): Promise<void> {
       const from = timeFlag(args, 'from');
       const to = timeFlag(args, 'to');
       await withTemporalClient(async (client) => {
+        await requireScheduleWorker(client, required(name, sub), args);
         const fires = await backfillSchedule(client, required(name, sub), { from, to, overlap: overlapFlag(args) });
         console.log(`Backfill of ${name} from ${from.toISOString()} to ${to.toISOString()}: ${fires.length} fire(s), one export each`);
         for (const f of fires) console.log(`  ${f.toISOString()}`);
@@ -148,6 +155,14 @@ export async function run(args: ParsedArgs): Promise<void> {
     default:
       throw new UsageError(`unknown 'schedules ${sub ?? ''}'; use plan, apply, list, pause, unpause, trigger, backfill or delete`);
   }
+}
+
+/** --wait on runs nobody will take would wait forever: check the schedule's task queue first (else only warn). */
+async function requireScheduleWorker(client: Client, nameOrId: string, args: ParsedArgs): Promise<void> {
+  const { description } = await getManagedSchedule(client, nameOrId);
+  if (description.action.type !== 'startWorkflow') return;
+  const mode = args.flags.wait ? noWorkerMode(args.flags) : 'queue';
+  await requireWorker(client, description.action.taskQueue, mode, (line) => console.error(line));
 }
 
 function readFile(args: ParsedArgs): { file: ScheduleFile; fileName: string } {
