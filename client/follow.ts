@@ -4,8 +4,8 @@
  * of the onboarding workflows.
  */
 import { WorkflowFailedError, type Client, type QueryDefinition, type WorkflowHandle } from '@temporalio/client';
-import { rootCauseOf } from '../lib/failure-root';
-import type { StepProgress } from '../lib/onboarding-progress';
+import { rootCauseOf } from '../common/failure-root';
+import type { StepProgress } from '../common/onboarding/progress';
 import { stringFlag, type ParsedArgs } from './args';
 import { withTemporalClient } from './temporal';
 import { noWorkerMode, requireWorker } from './worker-check';

@@ -2,7 +2,7 @@
  * The client script `mz-s3-export`. Each command lives in client/commands/<name>.ts and exports `usage`, its
  * `options` (all it accepts: anything else is an error naming it) and `run(args)`; this file only dispatches.
  */
-import { InvalidInputError } from '../lib/errors';
+import { InvalidInputError } from '../common/failures';
 import { CliError, formatOptions, parseArgs, UsageError, type OptionSpecs, type ParsedArgs } from './args';
 
 export interface Command {

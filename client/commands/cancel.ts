@@ -6,9 +6,9 @@
  * the attempt is left running or lying in S3.
  */
 import { CancelledFailure, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { InvalidInputError } from '../../lib/errors';
-import { exportNameProblem, logicalTimeProblem } from '../../lib/export-input';
-import type { ExportProgress } from '../../lib/export-types';
+import { InvalidInputError } from '../../common/failures';
+import { exportNameProblem, logicalTimeProblem } from '../../common/export/input';
+import type { ExportProgress } from '../../common/export/types';
 import { progressQuery } from '../../workflows/export-messages';
 import { COMMON_OPTIONS, CliError, expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs } from '../args';
 import { formatRunFailure, runFailure, stopWaitingOnInterrupt } from '../follow';

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { ActivityFailure, ApplicationFailure, RetryState, TimeoutFailure, TimeoutType } from '@temporalio/common';
-import { describeRootCause, failureNamingRootCause, rootCauseOf } from '../../lib/failure-root';
+import { describeRootCause, failureNamingRootCause, rootCauseOf } from '../../common/failure-root';
 import { missingWorkerText } from '../../client/worker-check';
 
 const activityFailure = (cause: Error, activityType = 'inspectExportAttempts') =>

@@ -12,6 +12,7 @@ import {
   TerminatedFailure,
   TimeoutFailure,
 } from '@temporalio/common';
+import { S3_ERROR_FIXES } from './failures';
 
 export interface RootCause {
   /** The ApplicationFailure type (UserFixableError, NoSuchBucket, ...), or the Temporal failure kind. */
@@ -21,13 +22,6 @@ export interface RootCause {
   /** The activity that failed, when an activity did. */
   activityType?: string;
 }
-
-/** What to change for the S3 errors a user causes, by AWS error name (activities add it to their messages). */
-export const S3_ERROR_FIXES: Readonly<Record<string, string>> = {
-  NoSuchBucket: "check the bucket name (--to, or the schedule's bucket) or create the bucket; onboarding creates it",
-  AccessDenied:
-    "check the bucket name and prefix, and that the worker's AWS credentials may s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on the export prefix",
-};
 
 /** Where no layer says what to change, these do (matched against the root type and message). */
 const FIXES: { test: RegExp; fix: string }[] = [
