@@ -7,7 +7,8 @@
  */
 import { CancelledFailure, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { InvalidInputError } from '../../common/failures';
-import { exportNameProblem, logicalTimeProblem } from '../../common/export/input';
+import { exportNameProblem } from '../../common/export/input';
+import { parseLogicalTime } from '../../common/export/logical-time';
 import type { ExportProgress } from '../../common/export/types';
 import { progressQuery } from '../../workflows/export-messages';
 import { COMMON_OPTIONS, CliError, expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs } from '../args';
@@ -78,18 +79,20 @@ async function runsToCancel(client: Client, args: ParsedArgs): Promise<string[]>
     return [id];
   }
   if (!exportName || !logicalTime) throw new UsageError("cancel needs a workflow id, or --export NAME with --logical-time ISO ('mz-s3-export runs' lists both)");
-  const problem = exportNameProblem(exportName) ?? logicalTimeProblem(logicalTime);
-  if (problem) throw new UsageError(problem);
+  const nameProblem = exportNameProblem(exportName);
+  if (nameProblem) throw new UsageError(`--export: ${nameProblem}`);
+  const parsed = parseLogicalTime(logicalTime);
+  if ('problem' in parsed) throw new UsageError(`--logical-time: ${parsed.problem}`);
   // Both values were validated above, so nothing raw reaches the visibility query. The logical time is compared
   // here, not in the query: the dev server's SQLite visibility compares datetimes as text, in Go's format.
-  const wanted = new Date(logicalTime).getTime();
+  const wanted = parsed.ms;
   const query = `WorkflowType = '${EXPORT_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND MzExportName = '${exportName}'`;
   const ids: string[] = [];
   for await (const info of client.workflow.list({ query })) {
     if (info.typedSearchAttributes.get(MzLogicalTime)?.getTime() === wanted) ids.push(info.workflowId);
   }
   if (!ids.length) {
-    throw new CliError(`no running export ${exportName} at ${new Date(logicalTime).toISOString()}; 'mz-s3-export runs --export ${exportName}' lists its runs`);
+    throw new CliError(`no running export ${exportName} at ${new Date(wanted).toISOString()}; 'mz-s3-export runs --export ${exportName}' lists its runs`);
   }
   return ids;
 }

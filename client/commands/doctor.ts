@@ -1,4 +1,5 @@
 /** `mz-s3-export doctor`: asks a running worker to reach S3, STS and Materialize, and prints what it found. */
+import { registerSecrets, scrub, secretValuesFromEnv } from '../../platform/secret-values';
 import { withTemporalClient } from '../temporal';
 import { WorkflowFailedError } from '@temporalio/client';
 import { formatRunFailure, runFailure } from '../follow';
@@ -14,6 +15,8 @@ export async function run(args: ParsedArgs): Promise<void> {
   await withTemporalClient(async (client, config) => {
     // Without a worker the health check would only time out after its minute; say so at once instead.
     await requireWorker(client, config.temporal.taskQueue, noWorkerMode(args.flags), (line) => console.error(line));
+    // The worker scrubbed its own secrets; scrub this process's too, in case the two share an environment.
+    registerSecrets(secretValuesFromEnv(process.env));
     const workflowId = `health-${Date.now()}`;
     const report = await client.workflow
       .execute('healthCheck', {
@@ -23,10 +26,10 @@ export async function run(args: ParsedArgs): Promise<void> {
         workflowExecutionTimeout: args.flags['wait-for-worker'] ? undefined : '1 minute',
       })
       .catch((e: Error) => {
-        if (e instanceof WorkflowFailedError) throw new CliError(formatRunFailure(runFailure(workflowId, e)));
+        if (e instanceof WorkflowFailedError) throw new CliError(scrub(formatRunFailure(runFailure(workflowId, e))));
         throw e;
       });
-    console.log(JSON.stringify(report, null, 2));
+    console.log(scrub(JSON.stringify(report, null, 2)));
     if (!report.s3.ok || !report.materialize.ok) process.exitCode = 1;
   });
 }
