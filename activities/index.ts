@@ -1,7 +1,8 @@
 /**
- * All activities, created from injected clients. Each area adds its factory here; workflows import only the
- * type (`import type { Activities }`), never this module's code.
+ * All activities, created from injected clients. Each area adds its factory here. Their contract (names, inputs,
+ * results) is common/activities.ts, which workflows type their proxies with.
  */
+import type { Activities } from '../common/activities';
 import type { ActivityDeps } from './deps';
 import { createHealthActivities } from './health';
 import { createAwsIamActivities } from './onboarding/aws-iam';
@@ -13,8 +14,9 @@ import { createS3ExportActivities } from './export/s3-export';
 import { createSchedulePauseActivities } from './schedule-pause';
 
 export type { ActivityDeps } from './deps';
+export type { Activities } from '../common/activities';
 
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps): Activities {
   return {
     ...createHealthActivities(deps),
     ...createAwsIamActivities(deps),
@@ -26,5 +28,3 @@ export function createActivities(deps: ActivityDeps) {
     ...createSchedulePauseActivities(),
   };
 }
-
-export type Activities = ReturnType<typeof createActivities>;

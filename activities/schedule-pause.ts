@@ -11,20 +11,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
+import type { PauseAfterFailureInput, ScheduleActivities } from '../common/activities';
 
-export interface PauseAfterFailureInput {
-  scheduleId: string;
-  workflowId: string;
-}
-
-export interface PauseAfterFailureResult {
-  paused: boolean;
-  reason: string;
-}
-
-export function createSchedulePauseActivities() {
+export function createSchedulePauseActivities(): ScheduleActivities {
   return {
-    async pauseScheduleAfterFailure(input: PauseAfterFailureInput): Promise<PauseAfterFailureResult> {
+    async pauseScheduleAfterFailure(input: PauseAfterFailureInput) {
       const { client } = Context.current();
       const namespace = client.options.namespace;
       let described;
