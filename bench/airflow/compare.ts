@@ -29,6 +29,7 @@ export interface OrchestratorBatch extends TreeUsage {
   p95Ms: number;
   maxMs: number;
   firstFailure?: string;
+  triggerRetries?: number;
 }
 
 export interface OrchestratorIdle {
@@ -102,6 +103,8 @@ interface BatchOutcome {
   latenciesMs: number[];
   failed: number;
   firstFailure?: string;
+  /** Airflow: triggers refused with HTTP 5xx and sent again. */
+  triggerRetries?: number;
 }
 
 async function measure(system: Orchestrator, roots: number[], n: number, run: () => Promise<BatchOutcome>): Promise<OrchestratorBatch> {
@@ -125,6 +128,7 @@ async function measure(system: Orchestrator, roots: number[], n: number, run: ()
     maxMs: Math.round(l.length ? Math.max(...l) : NaN),
     ...tree,
     ...(outcome.firstFailure ? { firstFailure: outcome.firstFailure } : {}),
+    ...(outcome.triggerRetries !== undefined ? { triggerRetries: outcome.triggerRetries } : {}),
   };
 }
 
@@ -167,18 +171,29 @@ async function runOurs(env: BenchEnv, target: BenchTarget, table: string, n: num
   return { latenciesMs, failed: n - latenciesMs.length, firstFailure };
 }
 
-/** n DAG runs triggered at once over the REST API; latency to each run's sensor success (Airflow's clock). */
+/** n DAG runs triggered over the REST API, TRIGGERS_IN_FLIGHT at a time; latency to each run's sensor success (Airflow's clock). */
 async function runAirflow(airflow: AirflowServer, target: BenchTarget, table: string, n: number, tag: string): Promise<BatchOutcome> {
   const prefix = `bench-${process.pid}-${tag}-`;
   const runIds = Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
   const t0 = Date.now();
-  await Promise.all(
-    runIds.map((runId) => {
-      const key = `${target.prefix}/airflow/${runId}`;
-      const sql = buildCopySql({ object: table, targetUri: `s3://${target.bucket}/${key}`, connectionName: target.connectionName, format: 'parquet' });
-      return airflow.trigger(runId, { sql, bucket: target.bucket, key });
-    }),
-  );
+  // standalone keeps its metadata in SQLite, which answers a burst of concurrent triggers with "database is
+  // locked" (HTTP 500): trigger a few at a time, as a script would, and retry what was refused.
+  let retries = 0;
+  await forEachLimited(runIds, TRIGGERS_IN_FLIGHT, async (runId) => {
+    const key = `${target.prefix}/airflow/${runId}`;
+    const sql = buildCopySql({ object: table, targetUri: `s3://${target.bucket}/${key}`, connectionName: target.connectionName, format: 'parquet' });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await airflow.trigger(runId, { sql, bucket: target.bucket, key });
+      } catch (e) {
+        // A refused attempt may have created the run after all: then the retry finds it there.
+        if (attempt > 1 && /HTTP 409/.test((e as Error).message)) return;
+        if (attempt >= 5 || !/HTTP 5\d\d/.test((e as Error).message)) throw e;
+        retries++;
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
+  });
   // The sensor's own timeout is 600 s; allow for queueing behind Airflow's concurrency limits on top.
   const deadline = t0 + 10 * 60_000 + n * 6_000;
   // Latencies come from Airflow's own end times, so polling slowly only delays the bench, not the numbers.
@@ -193,7 +208,17 @@ async function runAirflow(airflow: AirflowServer, target: BenchTarget, table: st
     : runs.length < n
       ? `only ${runs.length} of ${n} runs were created`
       : undefined;
-  return { latenciesMs: done.map((r) => r.sensorEndMs! - t0), failed: n - done.length, firstFailure };
+  return { latenciesMs: done.map((r) => r.sensorEndMs! - t0), failed: n - done.length, firstFailure, triggerRetries: retries };
+}
+
+const TRIGGERS_IN_FLIGHT = 4;
+
+async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 /** Both orchestrators at rest, side by side: CPU share over IDLE_SECONDS and memory at the end. */

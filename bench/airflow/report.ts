@@ -46,7 +46,8 @@ export function ratioRow(ours: OrchestratorBatch, airflow: OrchestratorBatch): s
 
 function batchRows(b: OrchestratorBatch, rows: number): string[][] {
   const bench = `vs airflow N=${b.exports}`;
-  const ok = `${b.succeeded}/${b.exports} ok${b.firstFailure ? `; first failure: ${b.firstFailure.slice(0, 100)}` : ''}`;
+  const retried = b.triggerRetries ? `; ${b.triggerRetries} triggers refused (HTTP 5xx) and retried` : '';
+  const ok = `${b.succeeded}/${b.exports} ok${retried}${b.firstFailure ? `; first failure: ${b.firstFailure.slice(0, 100)}` : ''}`;
   return [
     [bench, `${b.system}: trigger -> published`, `p50 ${seconds(b.p50Ms)}, max ${seconds(b.maxMs)}`, `${ok}; ${WHAT_PUBLISHED[b.system]}; ${rows} rows each`],
     [
