@@ -72,6 +72,9 @@ export async function startAirflow(opts: {
     AIRFLOW__CORE__EXECUTION_API_SERVER_URL: `${apiUrl}/execution/`,
     // Lets one list call return a whole batch of runs; does not change how Airflow schedules them.
     AIRFLOW__API__MAXIMUM_PAGE_LIMIT: '1000',
+    // Task processes report to the API server over HTTP with a 5 s timeout by default; on a loaded machine that
+    // fails tasks before they run. Airflow's docs say to raise it under high load.
+    AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT: '60',
     AIRFLOW_CONN_MZ: opts.mzUrl,
     AIRFLOW_CONN_MOTO: JSON.stringify({
       conn_type: 'aws',
@@ -93,7 +96,7 @@ export async function startAirflow(opts: {
         method,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(60_000),
+        signal: AbortSignal.timeout(180_000),
       });
       const text = await res.text();
       if (!res.ok) throw new Error(`airflow ${method} ${route}: HTTP ${res.status} ${text.slice(0, 300)}`);
