@@ -179,39 +179,48 @@ async function runAirflow(airflow: AirflowServer, target: BenchTarget, table: st
   // standalone keeps its metadata in SQLite, which answers a burst of concurrent triggers with "database is
   // locked" (HTTP 500): trigger a few at a time, as a script would, and retry what was refused.
   let retries = 0;
+  let triggerFailure: string | undefined;
+  const triggered: string[] = [];
   await forEachLimited(runIds, TRIGGERS_IN_FLIGHT, async (runId) => {
     const key = `${target.prefix}/airflow/${runId}`;
     const sql = buildCopySql({ object: table, targetUri: `s3://${target.bucket}/${key}`, connectionName: target.connectionName, format: 'parquet' });
     for (let attempt = 1; ; attempt++) {
       try {
-        return await airflow.trigger(runId, { sql, bucket: target.bucket, key });
+        await airflow.trigger(runId, { sql, bucket: target.bucket, key });
+        break;
       } catch (e) {
+        const message = (e as Error).message;
         // A refused attempt may have created the run after all: then the retry finds it there.
-        if (attempt > 1 && /HTTP 409/.test((e as Error).message)) return;
-        if (attempt >= 5 || !/HTTP 5\d\d/.test((e as Error).message)) throw e;
+        if (attempt > 1 && /HTTP 409/.test(message)) break;
+        if (attempt >= TRIGGER_ATTEMPTS || !/HTTP 5\d\d/.test(message)) {
+          triggerFailure ??= `trigger ${runId}: ${message.slice(0, 200)}`;
+          return; // counted as failed; the rest of the batch goes on
+        }
         retries++;
-        await new Promise((r) => setTimeout(r, 500 * attempt));
+        await new Promise((r) => setTimeout(r, Math.min(3000, 500 * attempt)));
       }
     }
+    triggered.push(runId);
   });
   // The sensor's own timeout is 600 s; allow for queueing behind Airflow's concurrency limits on top.
   const deadline = t0 + 10 * 60_000 + n * 6_000;
   // Latencies come from Airflow's own end times, so polling slowly only delays the bench, not the numbers.
-  while ((await airflow.runs(prefix)).filter(isFinished).length < n && Date.now() < deadline) {
+  while ((await airflow.runs(prefix)).filter(isFinished).length < triggered.length && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 3000));
   }
   const runs = await airflow.runs(prefix, { tasks: true });
   const done = runs.filter((r) => r.state === 'success' && r.sensorEndMs !== undefined);
   const bad = runs.find((r) => r.state !== 'success');
-  const firstFailure = bad
+  const firstFailure = triggerFailure ?? (bad
     ? `run ${bad.runId} ${bad.state}: copy_to_s3 ${bad.copyState}, wait_for_export ${bad.sensorState} (task logs in the bench dir's airflow-home/logs; keep it with MZ_S3_EXPORT_KEEP_TEST_STATE=1)`
     : runs.length < n
       ? `only ${runs.length} of ${n} runs were created`
-      : undefined;
+      : undefined);
   return { latenciesMs: done.map((r) => r.sensorEndMs! - t0), failed: n - done.length, firstFailure, triggerRetries: retries };
 }
 
-const TRIGGERS_IN_FLIGHT = 4;
+const TRIGGERS_IN_FLIGHT = 2;
+const TRIGGER_ATTEMPTS = 10;
 
 async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
