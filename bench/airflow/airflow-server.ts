@@ -39,6 +39,8 @@ export interface AirflowServer {
    * (a second, larger call: the bench asks for it once at the end, so its polling costs Airflow little).
    */
   runs(prefix: string, opts?: { tasks?: boolean }): Promise<AirflowRunState[]>;
+  /** Undefined while the scheduler heartbeats; else why not, with the last database error in its log. */
+  schedulerProblem(): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -138,6 +140,16 @@ export async function startAirflow(opts: {
             copyState: tiOf(r.dag_run_id, 'copy_to_s3')?.state ?? undefined,
           };
         });
+      },
+      async schedulerProblem() {
+        const health = await api('GET', '/api/v2/monitor/health');
+        if (health.scheduler?.status === 'healthy') return undefined;
+        const dbError = fs
+          .readFileSync(proc.logFile, 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('scheduler') && /OperationalError/.test(l))
+          .pop();
+        return `Airflow's scheduler is ${health.scheduler?.status ?? 'gone'} (last heartbeat ${health.scheduler?.latest_scheduler_heartbeat ?? 'never'})${dbError ? `; its last database error: ${dbError.replace(/^scheduler\s*\|\s*/, '')}` : ''}`;
       },
       close,
     };

@@ -205,13 +205,18 @@ async function runAirflow(airflow: AirflowServer, target: BenchTarget, table: st
   // The sensor's own timeout is 600 s; allow for queueing behind Airflow's concurrency limits on top.
   const deadline = t0 + 10 * 60_000 + n * 6_000;
   // Latencies come from Airflow's own end times, so polling slowly only delays the bench, not the numbers.
+  let schedulerDown: { since: number; why: string } | undefined;
   while ((await airflow.runs(prefix)).filter(isFinished).length < triggered.length && Date.now() < deadline) {
+    // standalone does not restart a component that exited; stop waiting once the scheduler is gone for good.
+    const why = await airflow.schedulerProblem();
+    schedulerDown = why ? (schedulerDown ?? { since: Date.now(), why }) : undefined;
+    if (schedulerDown && Date.now() - schedulerDown.since > SCHEDULER_GONE_MS) break;
     await new Promise((r) => setTimeout(r, 3000));
   }
   const runs = await airflow.runs(prefix, { tasks: true });
   const done = runs.filter((r) => r.state === 'success' && r.sensorEndMs !== undefined);
   const bad = runs.find((r) => r.state !== 'success');
-  const firstFailure = triggerFailure ?? (bad
+  const firstFailure = triggerFailure ?? schedulerDown?.why ?? (bad
     ? `run ${bad.runId} ${bad.state}: copy_to_s3 ${bad.copyState}, wait_for_export ${bad.sensorState} (task logs in the bench dir's airflow-home/logs; keep it with MZ_S3_EXPORT_KEEP_TEST_STATE=1)`
     : runs.length < n
       ? `only ${runs.length} of ${n} runs were created`
@@ -221,6 +226,8 @@ async function runAirflow(airflow: AirflowServer, target: BenchTarget, table: st
 
 const TRIGGERS_IN_FLIGHT = 2;
 const TRIGGER_ATTEMPTS = 10;
+/** Airflow calls the scheduler unhealthy 30 s after its last heartbeat; this much longer means it is gone. */
+const SCHEDULER_GONE_MS = 60_000;
 
 async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;

@@ -28,7 +28,8 @@ export function airflowReportRows(r: AirflowCompareResult | { error: string }): 
     const batch = (system: Orchestrator) => r.batches.find((b) => b.exports === n && b.system === system);
     const [ours, airflow] = [batch('mz-s3-export'), batch('airflow')];
     for (const b of [ours, airflow]) if (b) rows.push(...batchRows(b, r.rowsPerExport));
-    if (ours && airflow) rows.push(ratioRow(ours, airflow));
+    // A ratio only where both finished every export: a partial batch has no comparable latency or cost.
+    if (ours && airflow && !ours.failed && !airflow.failed) rows.push(ratioRow(ours, airflow));
   }
   return rows;
 }
@@ -47,7 +48,7 @@ export function ratioRow(ours: OrchestratorBatch, airflow: OrchestratorBatch): s
 function batchRows(b: OrchestratorBatch, rows: number): string[][] {
   const bench = `vs airflow N=${b.exports}`;
   const retried = b.triggerRetries ? `; ${b.triggerRetries} triggers refused (HTTP 5xx) and retried` : '';
-  const ok = `${b.succeeded}/${b.exports} ok${retried}${b.firstFailure ? `; first failure: ${b.firstFailure.slice(0, 100)}` : ''}`;
+  const ok = `${b.succeeded}/${b.exports} ok${retried}${b.firstFailure ? `; first failure: ${b.firstFailure.slice(0, 200)}` : ''}`;
   return [
     [bench, `${b.system}: trigger -> published`, `p50 ${seconds(b.p50Ms)}, max ${seconds(b.maxMs)}`, `${ok}; ${WHAT_PUBLISHED[b.system]}; ${rows} rows each`],
     [
