@@ -22,10 +22,10 @@ import {
   ListRolesCommand,
 } from '@aws-sdk/client-iam';
 import type { WorkflowHandle } from '@temporalio/client';
-import { classifyAttemptObjects, type ExportManifest } from '../../lib/export-manifest';
-import { logicalTimeKey, latestKey, parseAttemptFolder } from '../../lib/export-paths';
-import type { BulkExportResult, ExportProgress } from '../../lib/export-types';
-import type { OnboardResult, StepProgress } from '../../lib/onboarding-progress';
+import { classifyAttemptObjects, type ExportManifest } from '../../activities/export/manifest';
+import { logicalTimeKey, latestKey, parseAttemptFolder } from '../../common/export/paths';
+import type { BulkExportResult, ExportProgress } from '../../common/export/types';
+import type { OnboardResult, StepProgress } from '../../common/onboarding/progress';
 import { startFaultStack, waitFor, type FaultStack } from './support/fault-stack';
 import type { Hold, RequestInfo } from './support/proxies';
 import { printTable } from './support/report';
@@ -77,8 +77,7 @@ describe('faults: crashes, restarts and outages end in the right state', functio
   before(async function () {
     this.timeout(180_000);
     stack = await startFaultStack();
-    // The connection every export scenario writes through; it also makes Materialize's principal known, so the
-    // onboarding scenario's roles start with the placeholder trust policy and then get the real one.
+    // The connection every export scenario writes through.
     await stack.temporal.workflow.execute('onboardAwsConnection', {
       taskQueue: stack.taskQueue,
       workflowId: `faults-onboard-main-${suffix}`,
@@ -121,6 +120,7 @@ describe('faults: crashes, restarts and outages end in the right state', functio
     const objects = (listed.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0 }));
     const folders = new Map<number, typeof objects>();
     for (const o of objects) {
+      if (o.key.startsWith(`${root}/_claims/`)) continue; // who owns which attempt, which one is published
       const n = parseAttemptFolder(o.key.slice(root.length + 1).split('/')[0]);
       assert.ok(n !== undefined, `unexpected key ${o.key}`);
       folders.set(n, [...(folders.get(n) ?? []), o]);
@@ -195,20 +195,22 @@ describe('faults: crashes, restarts and outages end in the right state', functio
   it('onboarding: the worker killed with SIGKILL at every step converges, with nothing created twice', async function () {
     this.timeout(240_000);
     const t0 = Date.now();
-    const steps = ['bucket', 'policy', 'role', 'connection', 'catalog', 'trust-policy', 'validate-connection'] as const;
+    const steps = ['preflight', 'connection', 'catalog', 'bucket', 'policy', 'role', 'validate-connection'] as const;
     const runs = steps.map((step, i) => ({ step, input: onboardInput(`k${i}`) }));
     const holds: Hold[] = [];
     for (const { step, input } of runs) {
       const iam = (op: string, param: string, value: string) =>
         stack.awsProxy.hold({ when: 'after', match: (r) => r.service === 'iam' && r.op === op && formParam(param, value)(r) });
+      // The preflight reads the role (read-only): the kill lands after AWS answered, before the worker heard.
+      if (step === 'preflight') holds.push(iam('GetRole', 'RoleName', input.roleName));
       if (step === 'bucket')
         holds.push(stack.awsProxy.hold({ when: 'after', match: (r) => r.op === 'CreateBucket' && r.path.replace(/\/$/, '') === `/${input.bucket}` }));
       if (step === 'policy') holds.push(iam('CreatePolicy', 'PolicyName', input.policyName));
       if (step === 'role') holds.push(iam('CreateRole', 'RoleName', input.roleName));
       if (step === 'connection') holds.push(stack.pgProxy.hold({ text: `CREATE CONNECTION "${input.connectionName}"`, when: 'after' }));
-      // The catalog query runs twice in the connection step (before and after CREATE); the third is the catalog step's.
-      if (step === 'catalog') holds.push(stack.pgProxy.hold({ text: `WHERE c.name = '${input.connectionName}'`, when: 'after', skip: 2 }));
-      if (step === 'trust-policy') holds.push(iam('UpdateAssumeRolePolicy', 'RoleName', input.roleName));
+      // The catalog query runs once in the preflight and twice in the connection step (before and after CREATE);
+      // the fourth is the catalog step's.
+      if (step === 'catalog') holds.push(stack.pgProxy.hold({ text: `WHERE c.name = '${input.connectionName}'`, when: 'after', skip: 3 }));
     }
     // validate-connection: IAM "propagates" slowly, so VALIDATE fails as not yet assumable and the run waits on
     // its durable backoff timer; the kill lands while it waits.
@@ -277,14 +279,25 @@ describe('faults: crashes, restarts and outages end in the right state', functio
   it('export: the worker killed with SIGKILL at every phase publishes each export exactly once', async function () {
     this.timeout(240_000);
     const t0 = Date.now();
-    const phases = ['checking-previous-runs', 'copying', 'awaiting-completion', 'verifying', 'publishing'] as const;
-    const runs = phases.map((phase) => ({ phase, exportName: `kill-${phase}`, logicalTime: nextLogicalTime() }));
+    // Each scenario holds the one request its step makes; `phase` is what the progress query shows meanwhile
+    // (waiting, verifying and publishing are one activity).
+    const scenarios = [
+      { step: 'claiming the attempt', phase: 'copying' },
+      { step: 'copying', phase: 'copying' },
+      { step: 'awaiting-completion', phase: 'verifying' },
+      { step: 'verifying', phase: 'verifying' },
+      { step: 'writing the manifest', phase: 'verifying' },
+      { step: 'claiming the publication', phase: 'verifying' },
+    ] as const;
+    const phases = scenarios.map((s) => s.step);
+    const runs = scenarios.map(({ step }, i) => ({ phase: step, exportName: `kill-${i}`, logicalTime: nextLogicalTime() }));
     const holds: Hold[] = [];
     for (const { phase, exportName, logicalTime } of runs) {
       const root = logicalTimeKey({ bucket: main.bucket, prefix: main.prefix, exportName }, logicalTime);
       const attempt1 = `${root}/attempt-001`;
-      if (phase === 'checking-previous-runs')
-        holds.push(stack.awsProxy.hold({ when: 'before', match: (r) => r.op === 'ListObjectsV2' && r.query.prefix === `${root}/` }));
+      // The claim is written and the worker dies before it hears so: the COPY counts as lost, its folder as ours.
+      if (phase === 'claiming the attempt')
+        holds.push(stack.awsProxy.hold({ when: 'after', match: (r) => r.op === 'PutObject' && r.path.endsWith(`${root}/_claims/attempt-001.json`) }));
       // mz-local's first data file: the COPY has started and is running when the worker dies.
       if (phase === 'copying')
         holds.push(stack.awsProxy.hold({ when: 'before', match: dataFileWrite(attempt1) }));
@@ -293,15 +306,18 @@ describe('faults: crashes, restarts and outages end in the right state', functio
       if (phase === 'verifying')
         holds.push(stack.awsProxy.hold({ when: 'before', match: (r) => r.op === 'GetObject' && r.path.includes(`${attempt1}/mz-`) }));
       // The manifest is written and the worker dies before it hears so: publishing must be idempotent.
-      if (phase === 'publishing')
+      if (phase === 'writing the manifest')
         holds.push(stack.awsProxy.hold({ when: 'after', match: (r) => r.op === 'PutObject' && r.path.endsWith(`${attempt1}/manifest.json`) }));
+      // The logical time is claimed for attempt 1 and the worker dies before `_SUCCESS`: the retry finishes it.
+      if (phase === 'claiming the publication')
+        holds.push(stack.awsProxy.hold({ when: 'after', match: (r) => r.op === 'PutObject' && r.path.endsWith(`${root}/_claims/publication.json`) }));
     }
     const handles = await Promise.all(runs.map((r) => startExport(r.exportName, r.logicalTime)));
     try {
       await engagedWithin(holds, 90_000, 'exports');
       for (const [i, h] of handles.entries()) {
         const p = await h.query<ExportProgress>('progress');
-        assert.equal(p.phase, phases[i], `export ${i} is at ${p.phase}, not ${phases[i]}, when the worker dies`);
+        assert.equal(p.phase, scenarios[i].phase, `export ${i} (${phases[i]}) is at ${p.phase}, not ${scenarios[i].phase}, when the worker dies`);
       }
       await stack.killWorker();
     } finally {

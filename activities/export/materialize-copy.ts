@@ -1,0 +1,199 @@
+/**
+ * copyToS3: claims one attempt folder, runs one COPY ... TO 's3://...' into it over pg and returns the row count
+ * from its `COPY n` tag.
+ *
+ * The attempt claim (`<logical time>/_claims/attempt-NNN.json`, created with If-None-Match: *) comes first, after
+ * the Materialize session is up: when another run holds it the activity reports `attempt-taken` and runs nothing,
+ * so two runs never COPY into one folder, and the claim later proves whose files the folder holds.
+ *
+ * It heartbeats while the statement runs (so a dead worker is noticed within the heartbeat timeout), and when
+ * Temporal cancels it, it sends pg's cancel request for the statement's backend, waits briefly for the server
+ * to confirm (SQLSTATE 57014) and reports the activity as cancelled. Errors are classified (activities/export/copy-errors.ts)
+ * into failure types the workflow acts on; the activity itself never retries or picks another path.
+ */
+import * as net from 'node:net';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import type { Client } from 'pg';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { classifyCopyError, type CopyErrorContext } from './copy-errors';
+import { COPY_FAILURE, InvalidInputError } from '../../common/failures';
+import { attemptClaimKey, attemptKey as attemptKeyOf, s3Uri } from '../../common/export/paths';
+import { buildCopySql, type CopyStatementSpec } from '../../common/export/sql';
+import { log } from '../../platform/log';
+import type { ActivityDeps } from '../deps';
+import { createOnce, sourceDigest, type AttemptClaim } from './claims';
+import { heartbeatIntervalMs } from '../heartbeat';
+
+export interface CopyToS3Input {
+  materializeProfile: string;
+  /** The statement's parts (checked by the workflow's input validation); the target is the attempt folder. */
+  statement: Omit<CopyStatementSpec, 'targetUri'>;
+  /** The attempt folder: `<prefix>/<exportName>/<logical time>/attempt-NNN`. */
+  target: { bucket: string; prefix: string; exportName: string; logicalTime: string; attempt: number };
+  /** Who claims the folder. */
+  owner: { workflowId: string; runId: string };
+  /** For messages: what is exported and through which connection. */
+  context: Omit<CopyErrorContext, 'targetUri' | 'format'>;
+}
+
+export type CopyToS3Result =
+  | { outcome: 'copied'; rows: number; startedAt: string; finishedAt: string }
+  /** Another run holds this attempt folder's claim: nothing was run. */
+  | { outcome: 'attempt-taken' };
+
+/** How long to wait for the server to end the statement after the cancel request. */
+const CANCEL_CONFIRM_MS = 10_000;
+
+export function createMaterializeCopyActivities({ materialize, aws }: ActivityDeps) {
+  return {
+    async copyToS3(input: CopyToS3Input): Promise<CopyToS3Result> {
+      const ctx = Context.current();
+      const started = Date.now();
+      const { target } = input;
+      const key = attemptKeyOf(target, target.logicalTime, target.attempt);
+      const targetUri = s3Uri(target.bucket, key);
+      const context: CopyErrorContext = { ...input.context, targetUri, format: input.statement.format };
+      const sql = buildCopySql({ ...input.statement, targetUri });
+      // Heartbeats start before the connection is made: a worker lost while connecting is noticed as soon as one
+      // lost mid-statement.
+      const beat = () => ctx.heartbeat({ phase: 'copying', elapsedSeconds: Math.round((Date.now() - started) / 1000) });
+      beat();
+      const timer = setInterval(beat, heartbeatIntervalMs(ctx.info.heartbeatTimeoutMs));
+      const client = await materialize.connect(input.materializeProfile).catch((e: unknown) => {
+        clearInterval(timer);
+        throw toFailure(e, context, false);
+      });
+      try {
+        if (!(await claimAttempt(aws.s3, input, key))) return { outcome: 'attempt-taken' };
+      } catch (e) {
+        clearInterval(timer);
+        await client.end().catch(() => undefined);
+        throw e;
+      }
+      let cancelSent: Promise<void> | undefined;
+      let closeTimer: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        log('info', 'cancelling COPY', { target: targetUri, workflowId: ctx.info.workflowExecution?.workflowId });
+        cancelSent = sendCancelRequest(client);
+        // If the server does not end the statement (a refused cancel request, e.g. a TLS-only endpoint), close the
+        // session: Materialize stops a COPY whose connection goes away, so a cancelled run never waits for the
+        // whole COPY.
+        closeTimer = setTimeout(() => {
+          log('warn', 'the COPY did not stop after the cancel request; closing its session', { target: targetUri });
+          (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+        }, CANCEL_CONFIRM_MS);
+      };
+      ctx.cancellationSignal.addEventListener('abort', onAbort);
+      if (ctx.cancellationSignal.aborted) onAbort();
+      const query = client.query(sql);
+      try {
+        const result = await query;
+        return { outcome: 'copied', rows: result.rowCount ?? 0, startedAt: new Date(started).toISOString(), finishedAt: new Date().toISOString() };
+      } catch (e) {
+        if (cancelSent) {
+          await cancelSent;
+          throw new CancelledFailure(`the COPY to ${targetUri} was cancelled (pg cancel request sent): ${(e as Error).message}`);
+        }
+        throw toFailure(e, context, true);
+      } finally {
+        clearInterval(timer);
+        clearTimeout(closeTimer);
+        ctx.cancellationSignal.removeEventListener('abort', onAbort);
+        await endClient(client, cancelSent);
+      }
+    },
+  };
+}
+
+/**
+ * Creates the attempt's claim; false when another run holds it. S3 errors are reported as the COPY's, with
+ * `started: false`: nothing ran.
+ */
+async function claimAttempt(s3: S3Client, input: CopyToS3Input, key: string): Promise<boolean> {
+  const { target } = input;
+  const claim: AttemptClaim = {
+    claim: 'attempt',
+    exportName: target.exportName,
+    logicalTime: target.logicalTime,
+    attempt: target.attempt,
+    source: sourceDigest(input.statement.object !== undefined ? { kind: 'object', object: input.statement.object } : { kind: 'query', query: input.statement.query! }),
+    format: input.statement.format,
+    ...input.owner,
+    claimedAt: new Date().toISOString(),
+  };
+  const claimKey = attemptClaimKey(key.slice(0, key.lastIndexOf('/')), target.attempt);
+  try {
+    return (await createOnce(s3, target.bucket, claimKey, claim)) !== undefined;
+  } catch (e) {
+    const err = e as Error;
+    const denied = err.name === 'AccessDenied' || err.name === 'NoSuchBucket';
+    throw ApplicationFailure.create({
+      type: denied ? COPY_FAILURE.userFixable : COPY_FAILURE.transient,
+      message: `could not claim s3://${target.bucket}/${claimKey}: ${err.name}: ${err.message}${denied ? '. To fix: give the worker s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on the export prefix' : ''}`,
+      nonRetryable: true,
+      details: [{ started: false }],
+    });
+  }
+}
+
+/** Ends the client; after a cancel, gives the server a moment to end the statement first. */
+async function endClient(client: Client, cancelSent: Promise<void> | undefined): Promise<void> {
+  const end = client.end().catch(() => undefined);
+  if (!cancelSent) return end;
+  await Promise.race([end, new Promise((r) => setTimeout(r, CANCEL_CONFIRM_MS))]);
+}
+
+/**
+ * pg's CancelRequest: a fresh connection carrying the statement's backend process id and secret key (what
+ * psql sends on Ctrl-C). Best effort: a failure here leaves the statement running until the connection closes.
+ */
+export function sendCancelRequest(client: Client): Promise<void> {
+  const { processID, secretKey } = client as unknown as { processID: number | null; secretKey: number | null };
+  if (processID === null || secretKey === null) return Promise.resolve();
+  const message = Buffer.alloc(16);
+  message.writeInt32BE(16, 0);
+  message.writeInt32BE(80877102, 4); // the CancelRequest code
+  message.writeInt32BE(processID, 8);
+  message.writeInt32BE(secretKey, 12);
+  return new Promise((resolve) => {
+    const socket = client.host.startsWith('/')
+      ? net.connect({ path: `${client.host}/.s.PGSQL.${client.port}` })
+      : net.connect({ host: client.host, port: client.port });
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.once('connect', () => socket.end(message));
+    socket.once('close', () => resolve());
+    socket.once('error', (e) => {
+      log('warn', 'could not send the pg cancel request', { error: e.message });
+      resolve();
+    });
+  });
+}
+
+/** An ApplicationFailure whose type tells the workflow what to do next. */
+function toFailure(e: unknown, context: CopyErrorContext, started: boolean): Error {
+  if (e instanceof InvalidInputError) {
+    return ApplicationFailure.create({ type: 'InvalidInputError', message: e.message, nonRetryable: true });
+  }
+  const err = e as Error & { code?: string; detail?: string; hint?: string; severity?: string };
+  // The server's errors (pg DatabaseError, with a severity) carry a SQLSTATE in `code`; Node socket errors
+  // carry their name there (ECONNRESET).
+  const isSqlState = typeof err.severity === 'string' && typeof err.code === 'string';
+  const classified = classifyCopyError(
+    {
+      code: isSqlState ? err.code : undefined,
+      errno: isSqlState ? undefined : err.code,
+      message: err.message ?? String(e),
+      detail: err.detail,
+      hint: err.hint,
+    },
+    context,
+  );
+  return ApplicationFailure.create({
+    type: classified.type,
+    message: classified.message,
+    // Only the workflow decides about another attempt (in a fresh folder); the same folder is never retried.
+    nonRetryable: true,
+    // started: false means the statement never reached the server, so nothing can still be running.
+    details: [{ sqlstate: isSqlState ? err.code : undefined, started }],
+  });
+}

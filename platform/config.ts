@@ -1,0 +1,136 @@
+/**
+ * Process configuration from environment variables with their standard names, validated once at start so a
+ * wrong value fails with a message that names the variable and says what to change. Nothing here enters a
+ * workflow: workflows name a Materialize profile and the worker resolves it (secrets stay in the worker).
+ */
+import { InvalidInputError } from '../common/failures';
+
+export interface TemporalConfig {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  apiKey?: string;
+  tls: boolean;
+}
+
+export interface AwsConfig {
+  region: string;
+  /** Set for emulators (moto); implies path-style S3 addressing. */
+  endpoint?: string;
+}
+
+export interface Config {
+  temporal: TemporalConfig;
+  aws: AwsConfig;
+  /** Materialize connection URLs by profile name; `default` comes from MZ_URL. */
+  materializeProfiles: Record<string, string>;
+}
+
+export const DEFAULTS = {
+  temporalAddress: '127.0.0.1:7233',
+  namespace: 'default',
+  taskQueue: 'mz-s3-export',
+  region: 'us-east-1',
+  mzUrl: 'postgres://materialize@127.0.0.1:6875/materialize',
+} as const;
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const check = <T>(name: string, fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (e) {
+      problems.push(`${name}: ${(e as Error).message}`);
+      return undefined;
+    }
+  };
+
+  const address = check('TEMPORAL_ADDRESS', () => parseHostPort(env.TEMPORAL_ADDRESS ?? DEFAULTS.temporalAddress));
+  const namespace = env.TEMPORAL_NAMESPACE ?? DEFAULTS.namespace;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/.test(namespace))
+    problems.push(`TEMPORAL_NAMESPACE: "${namespace}" is not a namespace name (letters, digits, '.', '_', '-')`);
+  const taskQueue = env.TEMPORAL_TASK_QUEUE ?? DEFAULTS.taskQueue;
+  if (!taskQueue.trim()) problems.push('TEMPORAL_TASK_QUEUE: must not be empty');
+  const tls = check('TEMPORAL_TLS', () => parseBool(env.TEMPORAL_TLS, Boolean(env.TEMPORAL_API_KEY)));
+
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? DEFAULTS.region;
+  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
+    problems.push(`AWS_REGION: "${region}" is not an AWS region such as us-east-1`);
+  const endpoint = env.AWS_ENDPOINT_URL
+    ? check('AWS_ENDPOINT_URL', () => parseUrl(env.AWS_ENDPOINT_URL!, ['http:', 'https:']))
+    : undefined;
+
+  const materializeProfiles: Record<string, string> = {};
+  const defaultUrl = env.MZ_URL ?? DEFAULTS.mzUrl;
+  const addProfile = (name: string, varName: string, url: string) => {
+    if (check(varName, () => parseUrl(url, ['postgres:', 'postgresql:']))) materializeProfiles[name] = url;
+  };
+  addProfile('default', 'MZ_URL', defaultUrl);
+  for (const [k, v] of Object.entries(env)) {
+    const m = /^MZ_URL_([A-Z0-9_]+)$/.exec(k);
+    if (m && v) addProfile(m[1].toLowerCase(), k, v);
+  }
+
+  if (problems.length) {
+    throw new InvalidInputError(`configuration is invalid:\n  - ${problems.join('\n  - ')}`);
+  }
+  return {
+    temporal: { address: address!, namespace, taskQueue, apiKey: env.TEMPORAL_API_KEY || undefined, tls: tls! },
+    aws: { region, endpoint },
+    materializeProfiles,
+  };
+}
+
+export function parseHostPort(value: string): string {
+  const m = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(value.trim());
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+    throw new Error(`"${value}" is not host:port, e.g. 127.0.0.1:7233 or my-ns.a1b2c.tmprl.cloud:7233`);
+  }
+  return value.trim();
+}
+
+export function parseUrl(value: string, protocols: string[]): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`"${redactUrl(value)}" is not a URL; expected ${protocols[0]}//host:port`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new Error(`"${redactUrl(value)}" must start with ${protocols.map((p) => p + '//').join(' or ')}`);
+  }
+  return value;
+}
+
+function parseBool(value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new Error(`"${value}" is not a boolean; use true or false`);
+}
+
+/** A URL with its password replaced, safe for logs and error messages. */
+export function redactUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return value.replace(/:\/\/([^:@/]+):[^@/]*@/, '://$1:***@');
+  }
+}
+
+/** The Materialize URL for a profile, or an error naming the variable to set. */
+export function materializeUrl(config: Config, profile = 'default'): string {
+  const url = config.materializeProfiles[profile];
+  if (!url) {
+    const known = Object.keys(config.materializeProfiles).join(', ');
+    throw new InvalidInputError(
+      `unknown Materialize profile "${profile}"; set MZ_URL_${profile.toUpperCase()} on the worker (known: ${known})`,
+      'materializeProfile',
+    );
+  }
+  return url;
+}
