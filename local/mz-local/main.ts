@@ -89,7 +89,7 @@ export function parseArgs(argv: string[]): MzLocalOptions {
   return opts;
 }
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   // the AWS SDK warns about Node 20 on every start; it says nothing about mz-local
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let opts: MzLocalOptions;

@@ -318,4 +318,16 @@ describe('mz-local protocol', function () {
       if (proc.exitCode === null) proc.kill('SIGKILL');
     }
   });
+
+  it('is a package of its own: `npx mz-local` (the workspace bin in local/mz-local/package.json) runs its command line', async function () {
+    this.timeout(60_000);
+    const root = path.resolve(__dirname, '..', '..');
+    const proc = spawn(path.join(root, 'node_modules', '.bin', 'mz-local'), ['--help'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout!.on('data', (d) => (out += d));
+    proc.stderr!.on('data', (d) => (out += d));
+    const code = await new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
+    assert.equal(code, 0, out);
+    assert.match(out, /^usage: mz-local \[--host H\]/m);
+  });
 });
