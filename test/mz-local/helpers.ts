@@ -17,6 +17,7 @@ import {
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import * as arrow from 'apache-arrow';
 import { Client } from 'pg';
 import { startMzLocal, type MzLocalOptions, type MzLocalServer } from '../../local/mz-local/server';
 
@@ -397,4 +398,11 @@ export async function extendedWithoutDescribe(server: MzLocalServer, sql: string
   } finally {
     sock.destroy();
   }
+}
+
+/** The Arrow schema embedded in a Parquet file's ARROW:schema metadata (an IPC message). */
+export function readArrowSchema(buf: Buffer): arrow.Schema {
+  // the value is an IPC message (optionally after a continuation marker)
+  const reader = new arrow.MessageReader(buf);
+  return reader.readSchema()!;
 }
