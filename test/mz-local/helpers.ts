@@ -302,7 +302,7 @@ export interface SuiteContext {
 export function useSuite(opts: { clients?: number; exportSetup?: boolean }, assign: (ctx: SuiteContext) => void): void {
   let clients: Client[] = [];
   before(async function () {
-    this.timeout(60_000);
+    this.timeout(180_000); // starting PGlite takes 30-40 s on a loaded 2-core machine
     const stack = await sharedStack();
     clients = await Promise.all(Array.from({ length: opts.clients ?? 1 }, () => connect(stack.server)));
     const setup = opts.exportSetup ? await setupExport(stack.moto, clients[0]) : undefined;
