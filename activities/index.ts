@@ -8,6 +8,7 @@ import { createAwsIamActivities } from './onboarding/aws-iam';
 import { createS3BucketActivities } from './onboarding/s3-bucket';
 import { createMaterializeConnectionActivities } from './onboarding/materialize-connection';
 import { createMaterializeCopyActivities } from './export/materialize-copy';
+import { createPreflightActivities } from './onboarding/preflight';
 import { createS3ExportActivities } from './export/s3-export';
 
 export type { ActivityDeps } from './deps';
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAwsIamActivities(deps),
     ...createS3BucketActivities(deps),
     ...createMaterializeConnectionActivities(deps),
+    ...createPreflightActivities(deps),
     ...createMaterializeCopyActivities(deps),
     ...createS3ExportActivities(deps),
   };

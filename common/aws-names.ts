@@ -46,12 +46,24 @@ export function iamNameProblem(name: unknown, kind: 'role' | 'policy'): string |
   return undefined;
 }
 
-const ARN = /^arn:aws[a-z-]*:iam::(\d{12}):(role|user|root)(\/[\w+=,.@\/-]+)?$/;
+/**
+ * Materialize's principal: the IAM role it assumes connections' roles from, e.g.
+ * arn:aws:iam::664411391173:role/MaterializeConnection (Materialize's cloud); self-managed deployments name their
+ * own role. Only that shape may ever appear in a trust policy: not an account root, a user, a wildcard or a
+ * session, each of which would trust far more than one role.
+ */
+const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
 
 export function iamPrincipalArnProblem(arn: unknown): string | undefined {
   if (typeof arn !== 'string') return 'must be a string';
-  if (!ARN.test(arn)) return `"${arn}" is not an IAM role ARN such as arn:aws:iam::123456789012:role/MaterializeConnection`;
+  if (!ROLE_ARN.test(arn))
+    return `"${arn}" is not an IAM role ARN such as arn:aws:iam::664411391173:role/MaterializeConnection (Materialize's principal is always a role; an account root, a user or a wildcard would trust far more)`;
   return undefined;
+}
+
+/** The partition of an ARN ('aws', 'aws-cn', 'aws-us-gov'), or undefined when it is not an ARN. */
+export function arnPartition(arn: string): string | undefined {
+  return /^arn:([a-z-]+):/.exec(arn)?.[1];
 }
 
 export function regionProblem(region: unknown): string | undefined {
