@@ -2,12 +2,14 @@
 import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { withMaterialize } from '../platform/materialize';
+import { redactUrlsIn, type ConnectionTarget } from '../platform/connection-url';
 import type { ActivityDeps } from './deps';
 
 export interface DependencyReport {
   s3: { ok: boolean; buckets?: number; error?: string };
   sts: { ok: boolean; account?: string; error?: string };
-  materialize: { ok: boolean; version?: string; target: string; error?: string };
+  /** target: host, port and database only; a connection URL never leaves the worker. */
+  materialize: { ok: boolean; version?: string; target: ConnectionTarget; error?: string };
 }
 
 export function createHealthActivities({ aws, materialize }: ActivityDeps) {
@@ -17,7 +19,7 @@ export function createHealthActivities({ aws, materialize }: ActivityDeps) {
         try {
           return { ok: true, ...(await fn()) };
         } catch (e) {
-          return { ok: false, error: (e as Error).message };
+          return { ok: false, error: redactUrlsIn((e as Error).message) };
         }
       };
       const [s3, sts, mz] = await Promise.all([
