@@ -2,17 +2,11 @@
 import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { withMaterialize } from '../platform/materialize';
-import { redactUrlsIn, type ConnectionTarget } from '../platform/connection-url';
+import { redactUrlsIn } from '../platform/connection-url';
 import type { ActivityDeps } from './deps';
+import type { DependencyReport, HealthActivities } from '../common/activities';
 
-export interface DependencyReport {
-  s3: { ok: boolean; buckets?: number; error?: string };
-  sts: { ok: boolean; account?: string; error?: string };
-  /** target: host, port and database only; a connection URL never leaves the worker. */
-  materialize: { ok: boolean; version?: string; target: ConnectionTarget; error?: string };
-}
-
-export function createHealthActivities({ aws, materialize }: ActivityDeps) {
+export function createHealthActivities({ aws, materialize }: ActivityDeps): HealthActivities {
   return {
     async checkDependencies(input: { materializeProfile?: string }): Promise<DependencyReport> {
       const attempt = async <T extends object>(fn: () => Promise<T>) => {

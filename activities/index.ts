@@ -1,7 +1,8 @@
 /**
- * All activities, created from injected clients. Each area adds its factory here; workflows import only the
- * type (`import type { Activities }`), never this module's code.
+ * All activities, created from injected clients. Each area adds its factory here. Their contract (names, inputs,
+ * results) is common/activities.ts, which workflows type their proxies with.
  */
+import type { Activities } from '../common/activities';
 import type { ActivityDeps } from './deps';
 import { createHealthActivities } from './health';
 import { createAwsIamActivities } from './onboarding/aws-iam';
@@ -12,8 +13,9 @@ import { createPreflightActivities } from './onboarding/preflight';
 import { createS3ExportActivities } from './export/s3-export';
 
 export type { ActivityDeps } from './deps';
+export type { Activities } from '../common/activities';
 
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps): Activities {
   return {
     ...createHealthActivities(deps),
     ...createAwsIamActivities(deps),
@@ -24,5 +26,3 @@ export function createActivities(deps: ActivityDeps) {
     ...createS3ExportActivities(deps),
   };
 }
-
-export type Activities = ReturnType<typeof createActivities>;

@@ -6,17 +6,14 @@
  * most host, port and database (describeConnectionUrl); redactUrl exists for the rare message that must show
  * a URL, and masks every query value that is not on a short list of harmless settings.
  */
+import type { ConnectionTarget } from '../common/activities';
+
+export type { ConnectionTarget };
 
 /** Query parameters whose values are shown; every other value is masked. */
 const HARMLESS_PARAMS = new Set(['sslmode', 'application_name', 'connect_timeout', 'sslnegotiation', 'target_session_attrs']);
 
 const MASK = '***';
-
-export interface ConnectionTarget {
-  host: string;
-  port: string;
-  database: string;
-}
 
 /**
  * Why `value` is not a usable connection URL, or undefined. The message never repeats the URL: a password

@@ -7,7 +7,7 @@
  * never edited, only the role deleted.
  */
 import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { Activities } from '../common/activities';
 import { resolveOffboardInput } from '../common/onboarding/input';
 import { OFFBOARDING_STEPS, type OffboardResult } from '../common/onboarding/progress';
 import type { OffboardInput } from '../common/onboarding/types';

@@ -9,7 +9,7 @@
  * and policy names so a concurrent run cannot slip in between check and write (see docs/security.md).
  */
 import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { Activities } from '../common/activities';
 import { resolveOnboardInput, type ResolvedOnboardInput } from '../common/onboarding/input';
 import { ONBOARDING_STEPS, type OnboardResult } from '../common/onboarding/progress';
 import type { OnboardInput } from '../common/onboarding/types';

@@ -43,39 +43,18 @@ import {
 import { aws, awsErrorName } from '../aws-errors';
 import type { ActivityDeps } from '../deps';
 import { heartbeating } from '../heartbeat';
-import { awsIdentity, getRole, readPolicyFacts, readRoleFacts, type AwsIdentity } from './iam-ownership';
+import type {
+  AwsIamActivities,
+  AwsIdentity,
+  EnsurePolicyInput,
+  EnsurePolicyResult,
+  EnsureRoleInput,
+  Owner,
+  TrustPolicyInput,
+} from '../../common/onboarding/activities';
+import { awsIdentity, getRole, readPolicyFacts, readRoleFacts } from './iam-ownership';
 
-export interface EnsurePolicyResult {
-  policyArn: string;
-  accountId: string;
-  change?: string;
-}
-
-/** Whose role or policy it is: the connection it serves (see common/onboarding/ownership.ts). */
-export type Owner = Pick<OwnerIntent, 'binding' | 'connectionName' | 'roleName'>;
-
-export interface EnsurePolicyInput extends Owner {
-  policyName: string;
-  bucket: string;
-  prefix: string;
-}
-
-export interface EnsureRoleInput extends Owner {
-  policyArn: string;
-  /** The role's ARN the connection was created with. */
-  expectedArn: string;
-  /** What Materialize reports for this connection: the only principal and external ID the role ever trusts. */
-  principal: string;
-  externalId: string;
-}
-
-export interface TrustPolicyInput {
-  roleName: string;
-  principal: string;
-  externalId: string;
-}
-
-export function createAwsIamActivities({ aws: clients }: ActivityDeps) {
+export function createAwsIamActivities({ aws: clients }: ActivityDeps): AwsIamActivities {
   const { iam, sts } = clients;
   // The worker's identity does not change while it runs: asked once (a failed call is asked again).
   let identity: AwsIdentity | undefined;

@@ -17,11 +17,7 @@ import { arnPartition } from '../../common/aws-names';
 import { parsePolicyDocument } from '../../common/iam-policies';
 import type { PolicyFacts, RoleFacts, Tags } from '../../common/onboarding/ownership';
 import { aws, isNotFound } from '../aws-errors';
-
-export interface AwsIdentity {
-  accountId: string;
-  partition: string;
-}
+import type { AwsIdentity } from '../../common/onboarding/activities';
 
 export async function awsIdentity(sts: STSClient): Promise<AwsIdentity> {
   const who = await aws('call sts:GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({})));

@@ -20,13 +20,7 @@ import {
 import type { ActivityDeps } from '../deps';
 import { heartbeating } from '../heartbeat';
 import { deleteObjectsUnder } from './s3-bucket';
-
-export interface MzConnectionInfo {
-  connectionId: string;
-  assumeRoleArn: string;
-  principal: string;
-  externalId: string;
-}
+import type { MaterializeConnectionActivities, MzConnectionInfo, ProbeResult } from '../../common/onboarding/activities';
 
 export interface CatalogRow {
   id: string;
@@ -67,7 +61,7 @@ export function assertOurs(row: CatalogRow, connectionName: string, roleArn: str
   }
 }
 
-export function createMaterializeConnectionActivities({ aws, materialize }: ActivityDeps) {
+export function createMaterializeConnectionActivities({ aws, materialize }: ActivityDeps): MaterializeConnectionActivities {
   const mz = <T>(profile: string, fn: (c: Client) => Promise<T>) => withMaterialize(materialize, profile, fn);
 
   // Every activity here waits on pg (VALIDATE CONNECTION and the probe COPY can take long) or S3: heartbeat
@@ -165,7 +159,7 @@ export function createMaterializeConnectionActivities({ aws, materialize }: Acti
       prefix: string;
       runId: string;
       attempt: number;
-    }): Promise<{ path: string; rows: number; objectsWritten: number; objectsRemoved: number }> {
+    }): Promise<ProbeResult> {
       const keyPrefix = probeKeyPrefix(input.prefix, input.runId, input.attempt);
       const uri = `s3://${input.bucket}/${keyPrefix}/`;
       let rows = 0;

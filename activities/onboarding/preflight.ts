@@ -18,42 +18,16 @@ import {
 import { ENVIRONMENT_ID_SQL, KNOWN_PRINCIPAL_SQL, connectionsAssumingRoleSql } from '../../common/onboarding/sql';
 import type { ActivityDeps } from '../deps';
 import { heartbeating } from '../heartbeat';
-import { awsIdentity, readPolicyFacts, readRoleFacts, type AwsIdentity } from './iam-ownership';
+import type {
+  AwsIdentity,
+  OffboardPreflightInput,
+  OnboardPreflight,
+  OnboardPreflightInput,
+  PreflightActivities,
+} from '../../common/onboarding/activities';
+import { awsIdentity, readPolicyFacts, readRoleFacts } from './iam-ownership';
 import { assertOurs, catalogRow } from './materialize-connection';
 import { checkBucket } from './s3-bucket';
-
-export interface OnboardPreflightInput {
-  materializeProfile: string;
-  bucket: string;
-  region?: string;
-  createBucket: boolean;
-  roleName: string;
-  policyName: string;
-  connectionName: string;
-  materializePrincipal?: string;
-  /** The second run, after CREATE CONNECTION: what Materialize reports for this connection. */
-  reported?: { principal: string; externalId: string };
-}
-
-export interface OnboardPreflight extends AwsIdentity {
-  roleArn: string;
-  policyArn: string;
-  /** The tag value binding the role and policy to this connection (environment id and connection name). */
-  binding: string;
-  /** Materialize's principal when known: reported for this connection, or by another of the environment. */
-  principal?: string;
-  connectionExists: boolean;
-  /** The region the bucket is in, or will be created in (the worker's). */
-  region: string;
-  bucketExists: boolean;
-}
-
-export interface OffboardPreflightInput {
-  materializeProfile: string;
-  connectionName: string;
-  roleName: string;
-  policyName: string;
-}
 
 async function connectionsAssuming(c: Client, roleArn: string, except: string): Promise<string[]> {
   const rows = (await c.query<{ name: string }>(connectionsAssumingRoleSql(roleArn))).rows;
@@ -64,7 +38,7 @@ async function environmentId(c: Client): Promise<string> {
   return (await c.query<{ environment_id: string }>(ENVIRONMENT_ID_SQL)).rows[0].environment_id;
 }
 
-export function createPreflightActivities({ aws: clients, materialize }: ActivityDeps) {
+export function createPreflightActivities({ aws: clients, materialize }: ActivityDeps): PreflightActivities {
   const { iam, s3, sts } = clients;
 
   return heartbeating({

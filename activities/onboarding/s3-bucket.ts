@@ -21,23 +21,8 @@ import { MANAGED_BY_TAG } from '../../common/iam-policies';
 import { aws, awsErrorName, httpStatus, isAccessDenied, isNotFound } from '../aws-errors';
 import type { ActivityDeps } from '../deps';
 import { heartbeating } from '../heartbeat';
+import type { EnsureBucketInput, EnsureBucketResult, S3BucketActivities } from '../../common/onboarding/activities';
 import { awsIdentity } from './iam-ownership';
-
-export interface EnsureBucketInput {
-  bucket: string;
-  region?: string;
-  createBucket: boolean;
-}
-
-export interface EnsureBucketResult {
-  bucket: string;
-  region: string;
-  created: boolean;
-  managed: boolean;
-  /** Whether all four public access block settings are on (false on an adopted bucket is worth a look). */
-  publicAccessBlocked: boolean;
-  change?: string;
-}
 
 /** GetBucketLocation's answer as a region: empty means us-east-1, 'EU' is the legacy name of eu-west-1. */
 export function regionOfLocation(constraint: string | undefined | null): string {
@@ -138,7 +123,7 @@ export async function checkBucket(s3: S3Client, input: EnsureBucketInput, accoun
   return { region, exists: true };
 }
 
-export function createS3BucketActivities({ aws: clients }: ActivityDeps) {
+export function createS3BucketActivities({ aws: clients }: ActivityDeps): S3BucketActivities {
   const s3 = clients.s3;
 
   /** An existing bucket, whose region checkBucket has confirmed: one this project created gets its defaults again. */

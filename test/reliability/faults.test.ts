@@ -22,7 +22,8 @@ import {
   ListRolesCommand,
 } from '@aws-sdk/client-iam';
 import type { WorkflowHandle } from '@temporalio/client';
-import { classifyAttemptObjects, type ExportManifest } from '../../activities/export/manifest';
+import { classifyAttemptObjects } from '../../activities/export/manifest';
+import type { ExportManifest } from '../../common/export/manifest';
 import { logicalTimeKey, latestKey, parseAttemptFolder } from '../../common/export/paths';
 import type { BulkExportResult, ExportProgress } from '../../common/export/types';
 import type { OnboardResult, StepProgress } from '../../common/onboarding/progress';

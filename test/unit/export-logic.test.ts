@@ -19,15 +19,8 @@ import { resolveExportInput } from '../../common/export/input';
 import { buildCopySql, parseMaxFileSize, queryProblem } from '../../common/export/sql';
 import { classifyCopyError } from '../../activities/export/copy-errors';
 import { COPY_FAILURE } from '../../common/failures';
-import {
-  attemptState,
-  buildManifest,
-  classifyAttemptObjects,
-  provenLeftovers,
-  shouldReplaceLatest,
-  verificationProblems,
-  type FooterFacts,
-} from '../../activities/export/manifest';
+import { attemptState, buildManifest, classifyAttemptObjects, provenLeftovers, shouldReplaceLatest, verificationProblems } from '../../activities/export/manifest';
+import type { FooterFacts } from '../../common/export/manifest';
 
 const valid = {
   exportName: 'orders-daily',
