@@ -5,21 +5,29 @@ import { createAwsClients } from '../lib/aws-clients';
 import type { Config } from '../lib/config';
 import { createMaterializeConnector } from '../lib/materialize';
 import { dataConverterFromEnv } from '../lib/payload-codec';
-import { temporalConnectionOptions } from '../lib/temporal-connection';
+import { explainConnectFailure, temporalConnectionOptions } from '../lib/temporal-connection';
 import { InvalidInputError } from '../lib/errors';
 import { log } from '../lib/log';
 import { describeProblems, isOperatorApiRefused, manualSteps, searchAttributeProblems, type OperatorConnection } from '../platform/temporal-search-attributes';
 
 export async function createWorker(config: Config, opts: { maxConcurrentActivities?: number } = {}) {
-  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal)).catch((e) => {
+    throw explainConnectFailure(e, config.temporal);
+  });
   try {
     await assertSearchAttributesReady(connection, config.temporal.namespace);
   } catch (e) {
     await connection.close();
     throw e;
   }
+  const aws = createAwsClients(config.aws);
+  // Resolved once here so a missing region stops the worker at start, not the first export.
+  const awsRegion = await aws.s3.config.region().catch(async (e) => {
+    await connection.close();
+    throw e;
+  });
   const activities = createActivities({
-    aws: createAwsClients(config.aws),
+    aws,
     materialize: createMaterializeConnector(config),
   });
   const worker = await Worker.create({
@@ -34,7 +42,7 @@ export async function createWorker(config: Config, opts: { maxConcurrentActiviti
     // Long COPY activities heartbeat; give them time to see the cancellation and send pg's cancel request.
     shutdownGraceTime: '10 seconds',
   });
-  return { worker, connection };
+  return { worker, connection, awsRegion };
 }
 
 /**

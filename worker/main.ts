@@ -17,11 +17,14 @@ export async function runWorker(): Promise<void> {
     ),
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
   });
-  const { worker, connection } = await createWorker(config);
+  const { worker, connection, awsRegion } = await createWorker(config);
   log('info', 'worker started', {
     temporalAddress: config.temporal.address,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
+    temporalConnection: config.temporal.description,
+    awsRegion,
+    awsProfile: config.aws.profile ?? '(none)',
     awsEndpoint: config.aws.endpoint ?? '(AWS default)',
     materializeProfiles: Object.fromEntries(Object.entries(config.materializeProfiles).map(([k, v]) => [k, redactUrl(v)])),
   });
