@@ -7,8 +7,8 @@ import { explainConnectFailure, temporalConnectionOptions } from '../lib/tempora
 export async function withTemporalClient<T>(fn: (client: Client, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const dataConverter = dataConverterFromEnv();
-  const connection = await Connection.connect(temporalConnectionOptions(config.temporal)).catch((e: Error) => {
-    throw explainConnectFailure(e, config.temporal);
+  const connection = await Connection.connect(temporalConnectionOptions(config.temporal)).catch(async (e: Error) => {
+    throw await explainConnectFailure(e, config.temporal);
   });
   try {
     return await fn(new Client({ connection, namespace: config.temporal.namespace, dataConverter }), config);

@@ -11,8 +11,8 @@ import { log } from '../lib/log';
 import { describeProblems, isOperatorApiRefused, manualSteps, searchAttributeProblems, type OperatorConnection } from '../platform/temporal-search-attributes';
 
 export async function createWorker(config: Config, opts: { maxConcurrentActivities?: number } = {}) {
-  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal)).catch((e) => {
-    throw explainConnectFailure(e, config.temporal);
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal)).catch(async (e) => {
+    throw await explainConnectFailure(e, config.temporal);
   });
   try {
     await assertSearchAttributesReady(connection, config.temporal.namespace);
