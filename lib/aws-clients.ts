@@ -5,6 +5,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { loadConfig as loadSdkConfig, NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS } from '@smithy/core/config';
 import type { AwsConfig } from './config';
 import { InvalidInputError } from './errors';
+import { log } from './log';
 
 // The SDK warns on every process start that its 2027 releases will need Node 22; Node 20 is supported by
 // the pinned version, so the warning only hides real output. An explicit setting of the variable wins.
@@ -38,9 +39,22 @@ export function regionProvider(aws: AwsConfig): string | (() => Promise<string>)
   };
 }
 
+/**
+ * The SDK's warnings (e.g. "Stream of unknown length" on a PutObject) as JSON log lines instead of console.warn;
+ * its per-request info lines are dropped.
+ */
+const sdkLogger = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (...args: unknown[]) => log('warn', 'AWS SDK warning', { detail: args.map(String).join(' ') }),
+  error: (...args: unknown[]) => log('error', 'AWS SDK error', { detail: args.map(String).join(' ') }),
+};
+
 export function createAwsClients(aws: AwsConfig): AwsClients {
   const common = {
     region: regionProvider(aws),
+    logger: sdkLogger,
     ...(aws.profile ? { profile: aws.profile } : {}),
     ...(aws.endpoint ? { endpoint: aws.endpoint } : {}),
   };

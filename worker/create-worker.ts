@@ -1,5 +1,9 @@
 /** Builds the worker: one task queue, every workflow and activity of the project, clients injected. */
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type InjectedSinks } from '@temporalio/worker';
+import type { ExportOutcomeSinks } from '../workflows/export-outcome-interceptor';
+import type { WorkerMetrics } from './metrics';
+import { prebuiltBundle, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from './workflow-bundle';
+import type { WorkerSettings } from './worker-settings';
 import { createActivities } from '../activities';
 import { createAwsClients } from '../lib/aws-clients';
 import type { Config } from '../lib/config';
@@ -10,7 +14,10 @@ import { InvalidInputError } from '../lib/errors';
 import { log } from '../lib/log';
 import { describeProblems, isOperatorApiRefused, manualSteps, searchAttributeProblems, type OperatorConnection } from '../platform/temporal-search-attributes';
 
-export async function createWorker(config: Config, opts: { maxConcurrentActivities?: number } = {}) {
+export async function createWorker(
+  config: Config,
+  opts: { maxConcurrentActivities?: number; settings?: WorkerSettings; metrics?: WorkerMetrics } = {},
+) {
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal)).catch(async (e) => {
     throw await explainConnectFailure(e, config.temporal);
   });
@@ -30,11 +37,27 @@ export async function createWorker(config: Config, opts: { maxConcurrentActiviti
     aws,
     materialize: createMaterializeConnector(config),
   });
+  const bundle = prebuiltBundle();
+  const deployment = opts.settings?.deployment;
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    workflowsPath: require.resolve('../workflows'),
+    // The bundle built at build time when it matches these sources, else webpack in memory (worker/workflow-bundle.ts).
+    ...('codePath' in bundle ? { workflowBundle: { codePath: bundle.codePath } } : { workflowsPath: WORKFLOWS_PATH }),
+    interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
+    sinks: {
+      exportOutcome: { ended: { fn: (_info, outcome) => opts.metrics?.exportEnded(outcome), callDuringReplay: false } },
+    } satisfies InjectedSinks<ExportOutcomeSinks>,
+    ...(deployment
+      ? {
+          workerDeploymentOptions: {
+            version: { deploymentName: deployment.deploymentName, buildId: deployment.buildId },
+            useWorkerVersioning: true,
+            defaultVersioningBehavior: deployment.defaultVersioningBehavior,
+          },
+        }
+      : {}),
     activities,
     // Encrypts payloads at rest when MZ_S3_EXPORT_PAYLOAD_KEY is set (lib/payload-codec.ts).
     dataConverter: dataConverterFromEnv(),
@@ -42,7 +65,7 @@ export async function createWorker(config: Config, opts: { maxConcurrentActiviti
     // Long COPY activities heartbeat; give them time to see the cancellation and send pg's cancel request.
     shutdownGraceTime: '10 seconds',
   });
-  return { worker, connection, awsRegion };
+  return { worker, connection, awsRegion, bundle: 'codePath' in bundle ? `prebuilt ${bundle.codePath} (built ${bundle.builtAt})` : `built in memory: ${bundle.reason}` };
 }
 
 /**
