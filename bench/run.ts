@@ -10,6 +10,8 @@
  *   --concurrency N[,N]   concurrent exports in the scale bench (default 10,100,500)
  *   --scale-rows N        rows per export in the scale bench (default 1000)
  *   --schedules N         definitions in the schedules bench (default 1000)
+ *   --airflow-exports N[,N]  batch sizes of the side-by-side with Airflow 3 (default 1,100)
+ *   --airflow-rows N      rows per export there (default 1000)
  *   --quick               small sizes for a smoke run
  */
 import * as fs from 'node:fs';
@@ -18,6 +20,8 @@ import * as path from 'node:path';
 import { parseArgs } from '../client/args';
 import { PROJECT_ROOT } from '../local/stack';
 import { startBenchEnv } from './bench-env';
+import { benchAirflowCompare, type AirflowCompareResult } from './airflow/compare';
+import { airflowReportRows } from './airflow/report';
 import { benchCompletion, type CompletionResult } from './completion';
 import { benchOverhead, type OverheadResult } from './overhead';
 import { benchScale, type ScaleResult } from './scale';
@@ -25,7 +29,7 @@ import { benchSchedules, type SchedulesResult } from './schedules';
 import { createRowsTable, onboardBenchConnection } from './setup';
 import { formatBytes, round, table } from './stats';
 
-const ALL = ['overhead', 'completion', 'scale', 'schedules'] as const;
+const ALL = ['overhead', 'completion', 'scale', 'schedules', 'airflow'] as const;
 type BenchName = (typeof ALL)[number];
 
 function intFlag(args: ReturnType<typeof parseArgs>, name: string, fallback: number): number {
@@ -45,6 +49,10 @@ export function benchOptions(argv: string[]) {
     .split(',')
     .map((s) => Number(s.trim()));
   if (concurrency.some((n) => !Number.isInteger(n) || n < 1 || n > 500)) throw new Error('--concurrency takes whole numbers from 1 to 500');
+  const airflowExports = String(args.flags['airflow-exports'] ?? (quick ? '1,10' : '1,100'))
+    .split(',')
+    .map((s) => Number(s.trim()));
+  if (airflowExports.some((n) => !Number.isInteger(n) || n < 1 || n > 500)) throw new Error('--airflow-exports takes whole numbers from 1 to 500');
   return {
     only: only as BenchName[],
     rows: intFlag(args, 'rows', quick ? 100_000 : 1_000_000),
@@ -54,6 +62,8 @@ export function benchOptions(argv: string[]) {
     concurrency,
     scaleRows: intFlag(args, 'scale-rows', 1000),
     schedules: intFlag(args, 'schedules', quick ? 200 : 1000),
+    airflowExports,
+    airflowRows: intFlag(args, 'airflow-rows', 1000),
   };
 }
 
@@ -62,6 +72,7 @@ interface Results {
   completion?: CompletionResult;
   scale?: ScaleResult[];
   schedules?: SchedulesResult;
+  airflow?: AirflowCompareResult | { error: string };
 }
 
 export function reportRows(r: Results): string[][] {
@@ -109,6 +120,7 @@ export function reportRows(r: Results): string[][] {
     add('schedules', 're-apply, nothing changed', `${round(s.reapply.planSeconds + s.reapply.applySeconds, 2)} s`, `${s.reapply.unchanged} unchanged`);
     add('schedules', 'Temporal calls (re-apply)', s.reapply.temporalCalls, rpcSummary(s.reapply.callsByRpc));
   }
+  if (r.airflow) rows.push(...airflowReportRows(r.airflow));
   return rows;
 }
 
@@ -152,6 +164,16 @@ async function main(): Promise<void> {
     }
     if (opts.only.includes('schedules')) {
       results.schedules = await benchSchedules(env, target, { definitions: opts.schedules, log });
+    }
+    if (opts.only.includes('airflow')) {
+      await createRowsTable(env, 'bench_airflow', opts.airflowRows);
+      // Airflow comes from PyPI at bench time; when it cannot be installed or started, the other results stand.
+      results.airflow = await benchAirflowCompare(env, target, { table: 'bench_airflow', rows: opts.airflowRows, batches: opts.airflowExports, log }).catch(
+        (e: Error) => {
+          log(`airflow: ${e.message}`);
+          return { error: e.message };
+        },
+      );
     }
   } finally {
     await env.close();
