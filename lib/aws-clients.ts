@@ -23,7 +23,8 @@ export interface AwsClients {
  */
 export function regionProvider(aws: AwsConfig): string | (() => Promise<string>) {
   if (aws.region) return aws.region;
-  const fromProfile = loadSdkConfig(NODE_REGION_CONFIG_OPTIONS, {
+  // The SDK's region selectors, except that an empty AWS_REGION (compose's `${AWS_REGION:-}`) counts as unset.
+  const fromProfile = loadSdkConfig({ ...NODE_REGION_CONFIG_OPTIONS, environmentVariableSelector: (e) => e.AWS_REGION || e.AWS_DEFAULT_REGION || undefined }, {
     ...NODE_REGION_CONFIG_FILE_OPTIONS,
     profile: aws.profile,
     configFilepath: aws.configFile,

@@ -54,7 +54,8 @@ function describe(profile: ClientConfigProfile, profileName: string | undefined,
 
 /** Loads the settings; a profile, file or certificate that cannot be read is an error saying which and why. */
 export function loadTemporalSettings(env: Env): TemporalConnectionSettings {
-  const defined = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+  // An empty variable counts as unset, as `${VAR:-}` in a compose file leaves it.
+  const defined = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => Boolean(e[1])));
   const file = configFileInUse(env);
   let profile: ClientConfigProfile;
   try {
