@@ -4,17 +4,20 @@
  *   node --import tsx local/mz-local/main.ts [--host 127.0.0.1] [--port 6875] [--aws-endpoint URL]
  *     [--region R] [--principal ARN] [--environment-id UUID] [--data-dir DIR]
  *     [--propagation-delay-seconds N] [--workers N] [--sample-data] [--password PW] [--password-method cleartext|md5]
+ *     [--tls-cert FILE --tls-key FILE]   (TLS after an SSLRequest, as Materialize serves it)
  *
  * Prints `mz-local listening on <host>:<port>` when ready; stops cleanly on SIGTERM/SIGINT.
  */
+import * as fs from 'node:fs';
 import { startMzLocal, type MzLocalOptions } from './server';
 
 const USAGE = `usage: mz-local [--host H] [--port P] [--aws-endpoint URL] [--region R] [--principal ARN]
                 [--environment-id UUID] [--data-dir DIR] [--propagation-delay-seconds N] [--workers N]
-                [--sample-data] [--password PW] [--password-method cleartext|md5]`;
+                [--sample-data] [--password PW] [--password-method cleartext|md5] [--tls-cert FILE --tls-key FILE]`;
 
 export function parseArgs(argv: string[]): MzLocalOptions {
   const opts: MzLocalOptions = {};
+  const tlsFiles: { cert?: string; key?: string } = {};
   const take = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value\n${USAGE}`);
@@ -77,6 +80,12 @@ export function parseArgs(argv: string[]): MzLocalOptions {
         opts.passwordMethod = v;
         break;
       }
+      case '--tls-cert':
+        tlsFiles.cert = take(i++, arg);
+        break;
+      case '--tls-key':
+        tlsFiles.key = take(i++, arg);
+        break;
       case '--help':
       case '-h':
         process.stdout.write(USAGE + '\n');
@@ -86,6 +95,8 @@ export function parseArgs(argv: string[]): MzLocalOptions {
         throw new Error(`unknown argument ${arg}\n${USAGE}`);
     }
   }
+  if (Boolean(tlsFiles.cert) !== Boolean(tlsFiles.key)) throw new Error(`--tls-cert and --tls-key go together\n${USAGE}`);
+  if (tlsFiles.cert) opts.tls = { cert: fs.readFileSync(tlsFiles.cert, 'utf8'), key: fs.readFileSync(tlsFiles.key!, 'utf8') };
   return opts;
 }
 

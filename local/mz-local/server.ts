@@ -10,6 +10,7 @@ import { Engine } from './engine/engine';
 import { Faults } from './faults';
 import { createLogger, type Logger } from './log';
 import { ClientConnection, type AuthConfig } from './protocol/client-connection';
+import { withOptionalTls, type TlsServing } from './protocol/tls-upgrade';
 import { Session } from './session/session';
 import { executeSpecial, type ServerContext } from './session/special-statements';
 import { parseSpecial } from './sql/statements';
@@ -36,6 +37,8 @@ export interface MzLocalOptions {
   /** Require this password (cleartext by default); trust when unset. */
   password?: string;
   passwordMethod?: 'cleartext' | 'md5';
+  /** Serve TLS after an SSLRequest with this certificate and key (PEM); plain TCP only when unset. */
+  tls?: TlsServing;
   logger?: Logger;
   /** Silence the log (tests). */
   quiet?: boolean;
@@ -107,7 +110,8 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
     if (opts.sampleData) await loadSampleData(ctx);
 
     const auth: AuthConfig = { password: opts.password ?? null, method: opts.passwordMethod ?? 'cleartext' };
-    server = net.createServer((socket) => {
+    // TLS when --tls-cert/--tls-key are given (protocol/tls-upgrade.ts); plain TCP otherwise.
+    server = net.createServer((rawSocket) => withOptionalTls(rawSocket, opts.tls, (socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
       new ClientConnection(socket, auth, {
@@ -126,7 +130,7 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
           return s;
         },
       }, log);
-    });
+    }));
     const srv = server;
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
