@@ -41,15 +41,16 @@ export function regionProvider(aws: AwsConfig): string | (() => Promise<string>)
 }
 
 /**
- * The SDK's warnings (e.g. "Stream of unknown length" on a PutObject) as JSON log lines instead of console.warn;
- * its per-request info lines are dropped.
+ * The SDK's warnings (e.g. "Stream of unknown length" on a PutObject) as JSON log lines instead of console.warn.
+ * Its per-request lines are dropped: info for every call, error for every failed one, which the caller already
+ * handles (a missing role is an expected answer, not an error to log).
  */
 const sdkLogger = {
   trace: () => undefined,
   debug: () => undefined,
   info: () => undefined,
-  warn: (...args: unknown[]) => log('warn', 'AWS SDK warning', { detail: args.map(String).join(' ') }),
-  error: (...args: unknown[]) => log('error', 'AWS SDK error', { detail: args.map(String).join(' ') }),
+  warn: (...args: unknown[]) => log('warn', 'AWS SDK warning', { detail: args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ') }),
+  error: () => undefined,
 };
 
 export function createAwsClients(aws: AwsConfig): AwsClients {
