@@ -5,7 +5,7 @@ import { buildWorkflowBundle } from './workflow-bundle';
 import { sdkLogEntry } from './sdk-logger';
 
 buildWorkflowBundle(new DefaultLogger('WARN', sdkLogEntry))
-  .then((b) => log('info', 'workflow bundle built', { file: b.file, bytes: b.bytes, sourceHash: b.sourceHash }))
+  .then((b) => log('info', 'workflow bundles built', { files: b.files, bytes: b.bytes, sourceHash: b.sourceHash }))
   .catch((e) => {
     log('error', 'workflow bundle failed', { error: (e as Error).message });
     process.exit(1);

@@ -37,7 +37,8 @@ export async function createWorker(
     aws,
     materialize: createMaterializeConnector(config),
   });
-  const bundle = prebuiltBundle();
+  const dataConverter = dataConverterFromEnv();
+  const bundle = prebuiltBundle(dataConverter?.failureConverterPath);
   const deployment = opts.settings?.deployment;
   const worker = await Worker.create({
     connection,
@@ -60,7 +61,7 @@ export async function createWorker(
       : {}),
     activities,
     // Encrypts payloads at rest when MZ_S3_EXPORT_PAYLOAD_KEY is set (lib/payload-codec.ts).
-    dataConverter: dataConverterFromEnv(),
+    dataConverter,
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 100,
     // Long COPY activities heartbeat; give them time to see the cancellation and send pg's cancel request.
     shutdownGraceTime: '10 seconds',

@@ -10,13 +10,20 @@ import * as path from 'node:path';
 import { bundleWorkflowCode, type Logger } from '@temporalio/worker';
 
 const ROOT = path.resolve(__dirname, '..');
-export const BUNDLE_FILE = path.join(ROOT, 'dist', 'workflow-bundle.js');
+/**
+ * One bundle per failure converter: the sandbox's failure converter is compiled in, and with payload encryption on
+ * (MZ_S3_EXPORT_PAYLOAD_KEY) failures must be encoded (lib/encoded-failures.ts), so there are two variants.
+ */
+export type BundleVariant = 'plain' | 'encoded-failures';
+const bundleFile = (v: BundleVariant) => path.join(ROOT, 'dist', v === 'plain' ? 'workflow-bundle.js' : `workflow-bundle-${v}.js`);
+export const BUNDLE_FILE = bundleFile('plain');
 const STAMP_FILE = path.join(ROOT, 'dist', 'workflow-bundle.json');
 /** Everything the bundle can contain: workflow code, the pure code it imports, and the locked SDK version. */
 const SOURCE_DIRS = ['workflows', 'common', 'lib'];
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/export-outcome-interceptor')];
+const ENCODED_FAILURES_PATH = require.resolve('../lib/encoded-failures');
 
 export function workflowSourceHash(): string {
   const hash = createHash('sha256');
@@ -29,19 +36,36 @@ export function workflowSourceHash(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-export async function buildWorkflowBundle(logger?: Logger): Promise<{ file: string; bytes: number; sourceHash: string }> {
-  const sourceHash = workflowSourceHash();
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger });
-  fs.mkdirSync(path.dirname(BUNDLE_FILE), { recursive: true });
-  fs.writeFileSync(BUNDLE_FILE, code);
-  fs.writeFileSync(STAMP_FILE, JSON.stringify({ sourceHash, builtAt: new Date().toISOString() }, null, 2));
-  return { file: BUNDLE_FILE, bytes: code.length, sourceHash };
+export function bundleVariant(failureConverterPath: string | undefined): BundleVariant {
+  return failureConverterPath ? 'encoded-failures' : 'plain';
 }
 
-/** The prebuilt bundle when it matches the sources, else why not (for the start log line). */
-export function prebuiltBundle(): { codePath: string; builtAt: string } | { reason: string } {
-  if (!fs.existsSync(BUNDLE_FILE) || !fs.existsSync(STAMP_FILE)) return { reason: `no prebuilt bundle at ${path.relative(ROOT, BUNDLE_FILE)} (npm run bundle)` };
+export async function buildWorkflowBundle(logger?: Logger): Promise<{ files: string[]; bytes: number; sourceHash: string }> {
+  const sourceHash = workflowSourceHash();
+  fs.mkdirSync(path.dirname(BUNDLE_FILE), { recursive: true });
+  const files: string[] = [];
+  let bytes = 0;
+  for (const [variant, failureConverterPath] of [['plain', undefined], ['encoded-failures', ENCODED_FAILURES_PATH]] as const) {
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+      failureConverterPath,
+      logger,
+    });
+    fs.writeFileSync(bundleFile(variant), code);
+    files.push(bundleFile(variant));
+    bytes += code.length;
+  }
+  fs.writeFileSync(STAMP_FILE, JSON.stringify({ sourceHash, builtAt: new Date().toISOString() }, null, 2));
+  return { files, bytes, sourceHash };
+}
+
+/** The prebuilt bundle for this failure converter when it matches the sources, else why not (for the start log line). */
+export function prebuiltBundle(failureConverterPath?: string): { codePath: string; builtAt: string } | { reason: string } {
+  const file = bundleFile(bundleVariant(failureConverterPath));
+  if (failureConverterPath && failureConverterPath !== ENCODED_FAILURES_PATH) return { reason: `no prebuilt bundle for failure converter ${failureConverterPath}` };
+  if (!fs.existsSync(file) || !fs.existsSync(STAMP_FILE)) return { reason: `no prebuilt bundle at ${path.relative(ROOT, file)} (npm run bundle)` };
   const stamp = JSON.parse(fs.readFileSync(STAMP_FILE, 'utf8')) as { sourceHash: string; builtAt: string };
-  if (stamp.sourceHash !== workflowSourceHash()) return { reason: `${path.relative(ROOT, BUNDLE_FILE)} was built from other sources than these (npm run bundle)` };
-  return { codePath: BUNDLE_FILE, builtAt: stamp.builtAt };
+  if (stamp.sourceHash !== workflowSourceHash()) return { reason: `${path.relative(ROOT, file)} was built from other sources than these (npm run bundle)` };
+  return { codePath: file, builtAt: stamp.builtAt };
 }
