@@ -1,5 +1,10 @@
 /**
- * copyToS3: runs one COPY ... TO 's3://...' over pg and returns the row count from its `COPY n` tag.
+ * copyToS3: claims one attempt folder, runs one COPY ... TO 's3://...' into it over pg and returns the row count
+ * from its `COPY n` tag.
+ *
+ * The attempt claim (`<logical time>/_claims/attempt-NNN.json`, created with If-None-Match: *) comes first, after
+ * the Materialize session is up: when another run holds it the activity reports `attempt-taken` and runs nothing,
+ * so two runs never COPY into one folder, and the claim later proves whose files the folder holds.
  *
  * It heartbeats while the statement runs (so a dead worker is noticed within the heartbeat timeout), and when
  * Temporal cancels it, it sends pg's cancel request for the statement's backend, waits briefly for the server
@@ -9,34 +14,46 @@
 import * as net from 'node:net';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Client } from 'pg';
-import { classifyCopyError, type CopyErrorContext } from '../lib/export-errors';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { classifyCopyError, COPY_FAILURE, type CopyErrorContext } from '../lib/export-errors';
 import { InvalidInputError } from '../lib/errors';
+import { attemptClaimKey, attemptKey as attemptKeyOf, s3Uri } from '../lib/export-paths';
+import { buildCopySql, type CopyStatementSpec } from '../lib/export-sql';
 import { log } from '../lib/log';
 import type { ActivityDeps } from './deps';
+import { createOnce, sourceDigest, type AttemptClaim } from './export-claims';
 import { heartbeatIntervalMs } from './heartbeat';
 
 export interface CopyToS3Input {
   materializeProfile: string;
-  /** Built by lib/export-sql.ts from checked parts. */
-  sql: string;
-  /** For messages: what is exported, through which connection, to where. */
-  context: CopyErrorContext;
+  /** The statement's parts (checked by the workflow's input validation); the target is the attempt folder. */
+  statement: Omit<CopyStatementSpec, 'targetUri'>;
+  /** The attempt folder: `<prefix>/<exportName>/<logical time>/attempt-NNN`. */
+  target: { bucket: string; prefix: string; exportName: string; logicalTime: string; attempt: number };
+  /** Who claims the folder. */
+  owner: { workflowId: string; runId: string };
+  /** For messages: what is exported and through which connection. */
+  context: Omit<CopyErrorContext, 'targetUri' | 'format'>;
 }
 
-export interface CopyToS3Result {
-  rows: number;
-  startedAt: string;
-  finishedAt: string;
-}
+export type CopyToS3Result =
+  | { outcome: 'copied'; rows: number; startedAt: string; finishedAt: string }
+  /** Another run holds this attempt folder's claim: nothing was run. */
+  | { outcome: 'attempt-taken' };
 
 /** How long to wait for the server to end the statement after the cancel request. */
 const CANCEL_CONFIRM_MS = 10_000;
 
-export function createMaterializeCopyActivities({ materialize }: ActivityDeps) {
+export function createMaterializeCopyActivities({ materialize, aws }: ActivityDeps) {
   return {
     async copyToS3(input: CopyToS3Input): Promise<CopyToS3Result> {
       const ctx = Context.current();
       const started = Date.now();
+      const { target } = input;
+      const key = attemptKeyOf(target, target.logicalTime, target.attempt);
+      const targetUri = s3Uri(target.bucket, key);
+      const context: CopyErrorContext = { ...input.context, targetUri, format: input.statement.format };
+      const sql = buildCopySql({ ...input.statement, targetUri });
       // Heartbeats start before the connection is made: a worker lost while connecting is noticed as soon as one
       // lost mid-statement.
       const beat = () => ctx.heartbeat({ phase: 'copying', elapsedSeconds: Math.round((Date.now() - started) / 1000) });
@@ -44,33 +61,40 @@ export function createMaterializeCopyActivities({ materialize }: ActivityDeps) {
       const timer = setInterval(beat, heartbeatIntervalMs(ctx.info.heartbeatTimeoutMs));
       const client = await materialize.connect(input.materializeProfile).catch((e: unknown) => {
         clearInterval(timer);
-        throw toFailure(e, input.context, false);
+        throw toFailure(e, context, false);
       });
+      try {
+        if (!(await claimAttempt(aws.s3, input, key))) return { outcome: 'attempt-taken' };
+      } catch (e) {
+        clearInterval(timer);
+        await client.end().catch(() => undefined);
+        throw e;
+      }
       let cancelSent: Promise<void> | undefined;
       let closeTimer: NodeJS.Timeout | undefined;
       const onAbort = () => {
-        log('info', 'cancelling COPY', { target: input.context.targetUri, workflowId: ctx.info.workflowExecution?.workflowId });
+        log('info', 'cancelling COPY', { target: targetUri, workflowId: ctx.info.workflowExecution?.workflowId });
         cancelSent = sendCancelRequest(client);
         // If the server does not end the statement (a refused cancel request, e.g. a TLS-only endpoint), close the
         // session: Materialize stops a COPY whose connection goes away, so a cancelled run never waits for the
         // whole COPY.
         closeTimer = setTimeout(() => {
-          log('warn', 'the COPY did not stop after the cancel request; closing its session', { target: input.context.targetUri });
+          log('warn', 'the COPY did not stop after the cancel request; closing its session', { target: targetUri });
           (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
         }, CANCEL_CONFIRM_MS);
       };
       ctx.cancellationSignal.addEventListener('abort', onAbort);
       if (ctx.cancellationSignal.aborted) onAbort();
-      const query = client.query(input.sql);
+      const query = client.query(sql);
       try {
         const result = await query;
-        return { rows: result.rowCount ?? 0, startedAt: new Date(started).toISOString(), finishedAt: new Date().toISOString() };
+        return { outcome: 'copied', rows: result.rowCount ?? 0, startedAt: new Date(started).toISOString(), finishedAt: new Date().toISOString() };
       } catch (e) {
         if (cancelSent) {
           await cancelSent;
-          throw new CancelledFailure(`the COPY to ${input.context.targetUri} was cancelled (pg cancel request sent): ${(e as Error).message}`);
+          throw new CancelledFailure(`the COPY to ${targetUri} was cancelled (pg cancel request sent): ${(e as Error).message}`);
         }
-        throw toFailure(e, input.context, true);
+        throw toFailure(e, context, true);
       } finally {
         clearInterval(timer);
         clearTimeout(closeTimer);
@@ -79,6 +103,37 @@ export function createMaterializeCopyActivities({ materialize }: ActivityDeps) {
       }
     },
   };
+}
+
+/**
+ * Creates the attempt's claim; false when another run holds it. S3 errors are reported as the COPY's, with
+ * `started: false`: nothing ran.
+ */
+async function claimAttempt(s3: S3Client, input: CopyToS3Input, key: string): Promise<boolean> {
+  const { target } = input;
+  const claim: AttemptClaim = {
+    claim: 'attempt',
+    exportName: target.exportName,
+    logicalTime: target.logicalTime,
+    attempt: target.attempt,
+    source: sourceDigest(input.statement.object !== undefined ? { kind: 'object', object: input.statement.object } : { kind: 'query', query: input.statement.query! }),
+    format: input.statement.format,
+    ...input.owner,
+    claimedAt: new Date().toISOString(),
+  };
+  const claimKey = attemptClaimKey(key.slice(0, key.lastIndexOf('/')), target.attempt);
+  try {
+    return (await createOnce(s3, target.bucket, claimKey, claim)) !== undefined;
+  } catch (e) {
+    const err = e as Error;
+    const denied = err.name === 'AccessDenied' || err.name === 'NoSuchBucket';
+    throw ApplicationFailure.create({
+      type: denied ? COPY_FAILURE.userFixable : COPY_FAILURE.transient,
+      message: `could not claim s3://${target.bucket}/${claimKey}: ${err.name}: ${err.message}${denied ? '. To fix: give the worker s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on the export prefix' : ''}`,
+      nonRetryable: true,
+      details: [{ started: false }],
+    });
+  }
 }
 
 /** Ends the client; after a cancel, gives the server a moment to end the statement first. */

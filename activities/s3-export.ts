@@ -1,33 +1,29 @@
 /**
- * The S3 side of an export, with the worker's own AWS credentials: what earlier runs left for a logical time,
- * waiting for Materialize's sentinel to go, verification (file list, sizes, Parquet footers by range reads),
- * publication (manifest.json, then _SUCCESS, then the _latest.json pointer) and cleanup of failed attempts
- * (only keys their sentinel proves are theirs). Each activity reports facts; the workflow decides.
+ * The S3 side of an export, with the worker's own AWS credentials. Each activity reports facts; the workflow
+ * decides.
  *
- * Footers are read once, by verification, from the files' tails only; publication gets the verified facts back
- * through the workflow and re-lists the folder to check that the files (names, sizes, ETags) are still the ones
- * verified. Every activity heartbeats while it waits on S3, so a lost worker is noticed within seconds.
+ * - inspectExportAttempts: what earlier or concurrent runs left for a logical time (claims, attempt folders, the
+ *   published attempt), rolling a publication forward when its writer died between the claim and `_SUCCESS`;
+ * - finishExportAttempt: after the COPY returned, in one activity (each step is idempotent, so a retry simply
+ *   repeats them): wait for Materialize's sentinel to go, verify what that listing shows (Parquet footers read in
+ *   parallel, from the files' tails), write manifest.json, claim the logical time's publication, write
+ *   `_SUCCESS` and move `_latest.json` forward. Only a digest of the manifest leaves the activity, so history
+ *   stays small whatever the number of files;
+ * - cleanupExportAttempts: removes attempts that can never be published, once their folder is quiet;
+ * - updateLatestPointer: `_latest.json` for a run that found its logical time already published.
+ *
+ * Every activity heartbeats while it waits on S3, so a lost worker is noticed within seconds.
  */
 import { createHash } from 'node:crypto';
-import {
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import {
   attemptState,
   buildManifest,
-  changesSinceVerification,
   classifyAttemptObjects,
-  footersOfVerified,
   provenLeftovers,
   shouldReplaceLatest,
   verificationProblems,
-  verifiedFilesOf,
   type AttemptListing,
   type AttemptState,
   type ExportManifest,
@@ -35,15 +31,36 @@ import {
   type LatestPointer,
   type ManifestFacts,
   type S3ObjectInfo,
-  type VerifiedFiles,
 } from '../lib/export-manifest';
 import { COPY_FAILURE } from '../lib/export-errors';
-import { MANIFEST_FILE, SUCCESS_FILE, attemptFolder, parseAttemptFolder, s3Uri } from '../lib/export-paths';
+import {
+  CLAIMS_FOLDER,
+  MANIFEST_FILE,
+  attemptClaimKey,
+  SUCCESS_FILE,
+  attemptFolder,
+  parseAttemptClaimName,
+  parseAttemptFolder,
+  publicationClaimKey,
+  s3Uri,
+} from '../lib/export-paths';
 import type { ExportFormat } from '../lib/export-types';
 import { readParquetFooter, type RangeReader } from '../lib/parquet-footer';
 import type { ActivityDeps } from './deps';
+import {
+  createOnce,
+  readJson,
+  replaceIfUnchanged,
+  sourceConflict,
+  sourceDigest,
+  type AttemptClaim,
+  type ExportSource,
+  type PublicationClaim,
+  type SourceDigest,
+} from './export-claims';
 import { heartbeat, heartbeating } from './heartbeat';
 
+/** A published export as runs report it; `conflict` says why it does not answer this run's request. */
 export interface PublishedSummary {
   attempt: number;
   manifestKey: string;
@@ -52,255 +69,443 @@ export interface PublishedSummary {
   files: number;
   bytes: number;
   format: ExportFormat;
+  conflict?: string;
+}
+
+export interface AttemptSummary {
+  attempt: number;
+  state: AttemptState;
+  objects: number;
+  /** An attempt claim proves the folder is an export run's own, so its leftovers may be removed. */
+  claimed: boolean;
+}
+
+export interface InspectInput {
+  bucket: string;
+  logicalTimeKey: string;
+  source: ExportSource;
+  format: ExportFormat;
 }
 
 export interface InspectResult {
-  attempts: { attempt: number; state: AttemptState; objects: number }[];
-  /** The first published attempt of this logical time, if any. */
+  attempts: AttemptSummary[];
   published?: PublishedSummary;
-  /** The lowest attempt number above every folder that exists. */
+  /** The lowest attempt number above every folder and claim that exists. */
   nextAttempt: number;
+  /** The publication claim names an attempt that cannot be rolled forward (its files differ from its manifest). */
+  problem?: string;
 }
 
-export interface AwaitCompleteInput {
+/** What the manifest says beyond what the attempt folder shows. */
+export type ManifestInput = Omit<ManifestFacts, 'listing' | 'footers' | 'source' | 'bucket' | 'attemptKey' | 'attempt' | 'copyRows' | 'timings'> & {
+  source: ExportSource;
+  timings: { workflowStartedAt: string; copyStartedAt: string; copyFinishedAt: string };
+};
+
+export interface FinishInput {
   bucket: string;
-  attemptKey: string;
-  /** What the COPY did: returned its tag, returned an error, or was lost (worker or connection gone). */
-  copy: 'succeeded' | 'ended' | 'lost';
-  pollInitialMs: number;
-  pollMaxMs: number;
-  /** After a successful COPY: how long the sentinel may linger. */
-  timeoutSeconds: number;
-  /** After a lost COPY: how long the folder must stay unchanged to count as stopped. */
-  quietSeconds: number;
-}
-
-export interface AwaitCompleteResult {
-  /** complete: sentinel gone, data files there. failed: sentinel there, COPY not running. empty: nothing written. */
-  state: 'complete' | 'failed' | 'empty' | 'timed-out';
-  files: number;
-  bytes: number;
-  sentinel?: string;
-  polls: number;
-}
-
-export interface VerifyInput {
-  bucket: string;
-  attemptKey: string;
-  format: ExportFormat;
+  logicalTimeKey: string;
+  attempt: number;
   copyRows: number;
-}
-
-export interface VerifyResult {
-  problems: string[];
-  files: number;
-  bytes: number;
-  rows: number;
-  /** Parquet: the rows the footers add up to. */
-  footerRows?: number;
-  /** What was verified (only when there are no problems), for publishExport: it need not read the footers again. */
-  verified?: VerifiedFiles;
-}
-
-export interface PublishInput {
-  facts: Omit<ManifestFacts, 'listing' | 'footers' | 'source'> & {
-    source: { kind: 'object'; object: string } | { kind: 'query'; query: string };
-  };
+  manifest: ManifestInput;
   /**
-   * verifyExport's facts: publication re-lists the folder, refuses when any file differs from these, and takes
-   * the row counts and schema from them. Without them (a run that verified before this field existed) it reads the
-   * footers again.
+   * publish: manifest.json, the publication claim, `_SUCCESS`, then `_latest.json` when latestKey is given.
+   * stage: verify and write manifest.json only; whoever stages several attempts commits them (a snapshot set).
    */
-  verified?: VerifiedFiles;
+  commit: 'publish' | 'stage';
+  latestKey?: string;
+  completion: { pollInitialMs: number; pollMaxMs: number; timeoutSeconds: number };
 }
 
-export interface PublishResult {
+/** The committed (or staged) manifest in a few fields: this, not the file list, is what history carries. */
+export interface ManifestDigest {
+  attempt: number;
   manifestKey: string;
   manifest: string;
+  manifestEtag: string;
+  manifestSha256: string;
   rows: number;
   files: number;
   bytes: number;
+  verifiedAt: string;
+  publishedAt: string;
+}
+
+export type FinishResult =
+  | { outcome: 'published'; digest: ManifestDigest; latestUpdated: boolean; polls: number }
+  | { outcome: 'staged'; digest: ManifestDigest; polls: number }
+  /** Another attempt holds the publication claim: this one is never published. */
+  | { outcome: 'lost'; winner: PublishedSummary }
+  /** The sentinel stayed (failed), nothing was written (empty) or the sentinel outlived the completion timeout. */
+  | { outcome: 'incomplete'; state: 'failed' | 'empty' | 'timed-out'; files: number; polls: number }
+  /** Verification found problems (at most MAX_PROBLEMS, the last saying how many more). */
+  | { outcome: 'rejected'; problems: string[] };
+
+export interface CleanupInput {
+  bucket: string;
+  logicalTimeKey: string;
+  /** The cleaning run: an attempt whose claim names it is its own. */
+  runId: string;
+  /** copyEnded: the claiming run saw its COPY end (so the folder needs no quiet wait). */
+  attempts: { attempt: number; copyEnded: boolean }[];
+  quietSeconds: number;
+  pollInitialMs: number;
+  pollMaxMs: number;
 }
 
 export interface CleanupResult {
-  deleted: number;
-  /** Keys left because no sentinel proves them ours (or the attempt is published). */
-  kept: string[];
+  attempts: { attempt: number; deleted: number; kept: number; note?: string }[];
 }
 
-const FOOTER_READ_CONCURRENCY = 8;
+const FOOTER_READ_CONCURRENCY = 16;
+const MAX_PROBLEMS = 10;
 
 export function createS3ExportActivities({ aws }: ActivityDeps) {
   const s3 = aws.s3;
-  // Every activity heartbeats on an interval while it waits on S3 (the loops also report their progress).
   return heartbeating({
-    async inspectExportAttempts(input: { bucket: string; logicalTimeKey: string }): Promise<InspectResult> {
-      const objects = await listAll(s3, input.bucket, `${input.logicalTimeKey}/`);
-      const byAttempt = new Map<number, S3ObjectInfo[]>();
-      let highest = 0;
+    async inspectExportAttempts(input: InspectInput): Promise<InspectResult> {
+      const { bucket, logicalTimeKey } = input;
+      const objects = await listAll(s3, bucket, `${logicalTimeKey}/`);
+      const folders = new Map<number, S3ObjectInfo[]>();
+      const claimed = new Set<number>();
+      let hasPublicationClaim = false;
       for (const o of objects) {
-        const folder = o.key.slice(input.logicalTimeKey.length + 1).split('/')[0];
-        const n = parseAttemptFolder(folder);
-        if (n === undefined) continue;
-        highest = Math.max(highest, n);
-        byAttempt.set(n, [...(byAttempt.get(n) ?? []), o]);
+        const [first, second] = o.key.slice(logicalTimeKey.length + 1).split('/');
+        if (first === CLAIMS_FOLDER) {
+          const n = second === undefined ? undefined : parseAttemptClaimName(second);
+          if (n !== undefined) claimed.add(n);
+          else if (o.key === publicationClaimKey(logicalTimeKey)) hasPublicationClaim = true;
+          continue;
+        }
+        const n = parseAttemptFolder(first);
+        if (n !== undefined) folders.set(n, [...(folders.get(n) ?? []), o]);
       }
-      const attempts = [...byAttempt.entries()]
-        .sort(([a], [b]) => a - b)
-        .map(([attempt, objs]) => ({
-          attempt,
-          state: attemptState(classifyAttemptObjects(`${input.logicalTimeKey}/${attemptFolder(attempt)}`, objs)),
-          objects: objs.length,
-        }));
-      const firstPublished = attempts.find((a) => a.state === 'published');
-      let published: PublishedSummary | undefined;
-      if (firstPublished) {
-        const manifestKey = `${input.logicalTimeKey}/${attemptFolder(firstPublished.attempt)}/${MANIFEST_FILE}`;
-        const manifest = JSON.parse(await getText(s3, input.bucket, manifestKey)) as ExportManifest;
-        published = {
-          attempt: firstPublished.attempt,
-          manifestKey,
-          manifest: s3Uri(input.bucket, manifestKey),
-          rows: manifest.totals.rows,
-          files: manifest.totals.files,
-          bytes: manifest.totals.bytes,
-          format: manifest.format,
-        };
+      const listings = new Map([...folders.entries()].map(([n, objs]) => [n, classifyAttemptObjects(attemptKeyOf(logicalTimeKey, n), objs)]));
+      const numbers = [...new Set([...folders.keys(), ...claimed])].sort((a, b) => a - b);
+      const attempts = numbers.map((attempt) => ({
+        attempt,
+        state: listings.has(attempt) ? attemptState(listings.get(attempt)!) : ('empty' as const),
+        objects: folders.get(attempt)?.length ?? 0,
+        claimed: claimed.has(attempt),
+      }));
+      const nextAttempt = (numbers.at(-1) ?? 0) + 1;
+      const requested = sourceDigest(input.source);
+
+      let claim = hasPublicationClaim ? (await readJson<PublicationClaim>(s3, bucket, publicationClaimKey(logicalTimeKey)))?.value : undefined;
+      if (!claim) {
+        // Published before claims existed: claim it now, so no later attempt is published beside it.
+        const legacy = attempts.find((a) => a.state === 'published');
+        if (legacy) claim = await claimLegacyPublication(s3, bucket, logicalTimeKey, legacy.attempt);
       }
-      return { attempts, published, nextAttempt: highest + 1 };
+      if (!claim) return { attempts, nextAttempt };
+      const listing = listings.get(claim.attempt) ?? classifyAttemptObjects(attemptKeyOf(logicalTimeKey, claim.attempt), []);
+      const problem = await rollForward(s3, bucket, logicalTimeKey, claim, listing);
+      const published = summaryOf(bucket, claim, requested, input.format);
+      return { attempts, nextAttempt, published, ...(problem ? { problem } : {}) };
     },
 
-    async awaitExportComplete(input: AwaitCompleteInput): Promise<AwaitCompleteResult> {
-      const ctx = Context.current();
-      const started = Date.now();
-      const limitMs = (input.copy === 'succeeded' ? input.timeoutSeconds : Math.max(input.timeoutSeconds, input.quietSeconds * 4)) * 1000;
-      let interval = input.pollInitialMs;
-      let fingerprint = '';
-      let unchangedSince = started;
-      for (let polls = 1; ; polls++) {
-        const listing = await listAttempt(s3, input.bucket, input.attemptKey);
-        const now = Date.now();
-        const fp = [...listing.sentinels, ...listing.dataFiles, ...listing.others].map((o) => `${o.key}:${o.size}`).join('|');
-        if (fp !== fingerprint) (fingerprint = fp), (unchangedSince = now);
-        const result = (state: AwaitCompleteResult['state']): AwaitCompleteResult => ({
-          state,
-          files: listing.dataFiles.length,
-          bytes: listing.dataFiles.reduce((s, f) => s + f.size, 0),
-          sentinel: listing.sentinels[0]?.key,
-          polls,
-        });
-        const hasSentinel = listing.sentinels.length > 0;
-        if (!hasSentinel && listing.dataFiles.length > 0) return result('complete');
-        const stopped =
-          input.copy === 'ended' || (input.copy === 'lost' && now - unchangedSince >= input.quietSeconds * 1000);
-        if (stopped) return result(hasSentinel ? 'failed' : 'empty');
-        if (now - started >= limitMs) return result('timed-out');
-        heartbeat({ polls, files: listing.dataFiles.length, sentinel: hasSentinel });
-        await ctx.sleep(interval); // rejects when the activity is cancelled
-        interval = Math.min(input.pollMaxMs, Math.round(interval * 1.5));
+    async finishExportAttempt(input: FinishInput): Promise<FinishResult> {
+      const { bucket, logicalTimeKey, attempt } = input;
+      const attemptKey = attemptKeyOf(logicalTimeKey, attempt);
+      const claimKey = publicationClaimKey(logicalTimeKey);
+      const requested = sourceDigest(input.manifest.source);
+
+      // A retry after an earlier try of this activity claimed the publication: finish that one, never rewrite
+      // the manifest the claim names.
+      if (input.commit === 'publish' && Context.current().info.attempt > 1) {
+        const earlier = (await readJson<PublicationClaim>(s3, bucket, claimKey))?.value;
+        if (earlier && earlier.attempt !== attempt) return { outcome: 'lost', winner: summaryOf(bucket, earlier, requested, input.manifest.format) };
+        if (earlier) return commitClaimed(earlier, 0);
       }
-    },
 
-    async verifyExport(input: VerifyInput): Promise<VerifyResult> {
-      const listing = await listAttempt(s3, input.bucket, input.attemptKey);
-      const footers = input.format === 'parquet' ? await readFooters(s3, input.bucket, listing) : undefined;
-      const problems = verificationProblems({ listing, format: input.format, copyRows: input.copyRows, footers });
-      return {
-        problems,
-        files: listing.dataFiles.length,
-        bytes: listing.dataFiles.reduce((s, f) => s + f.size, 0),
-        rows: input.copyRows,
-        footerRows: footers?.reduce((s, f) => s + f.rows, 0),
-        ...(problems.length ? {} : { verified: verifiedFilesOf(input.attemptKey, listing, footers) }),
-      };
-    },
-
-    async publishExport(input: PublishInput): Promise<PublishResult> {
-      const { facts, verified } = input;
-      // Checked again at the commit point: the folder must hold exactly the files verification read (same names,
-      // sizes and ETags), so the manifest describes both what was verified and what is there now.
-      const listing = await listAttempt(s3, facts.bucket, facts.attemptKey);
-      const footers = verified
-        ? footersOfVerified(facts.attemptKey, verified)
-        : facts.format === 'parquet'
-          ? await readFooters(s3, facts.bucket, listing)
-          : undefined;
-      const problems = [
-        ...(verified ? changesSinceVerification(facts.attemptKey, verified, listing) : []),
-        ...verificationProblems({ listing, format: facts.format, copyRows: facts.copyRows, footers }),
-      ];
+      const done = await awaitCompletion(s3, bucket, attemptKey, input.completion);
+      if (done.state !== 'complete') return { outcome: 'incomplete', state: done.state, files: done.listing.dataFiles.length, polls: done.polls };
+      const { listing } = done;
+      const footers = input.manifest.format === 'parquet' ? await readFooters(s3, bucket, listing) : undefined;
+      const problems = verificationProblems({ listing, format: input.manifest.format, copyRows: input.copyRows, footers });
       if (problems.length) {
-        throw ApplicationFailure.create({
-          type: COPY_FAILURE.verification,
-          message: `not published: ${problems.join('; ')}`,
-          nonRetryable: true,
-        });
+        const shown = problems.slice(0, MAX_PROBLEMS);
+        if (problems.length > MAX_PROBLEMS) shown.push(`and ${problems.length - MAX_PROBLEMS} more`);
+        return { outcome: 'rejected', problems: shown };
       }
-      const text = facts.source.kind === 'object' ? facts.source.object : facts.source.query;
-      const sha256 = createHash('sha256').update(text).digest('hex');
-      const manifest = buildManifest({ ...facts, source: { ...facts.source, sha256 }, listing, footers });
-      const manifestKey = `${facts.attemptKey}/${MANIFEST_FILE}`;
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: facts.bucket,
-          Key: manifestKey,
-          Body: JSON.stringify(manifest, null, 2) + '\n',
-          ContentType: 'application/json',
-        }),
-      );
-      // _SUCCESS last: downstream loaders that see it can trust the manifest next to it.
-      await s3.send(new PutObjectCommand({ Bucket: facts.bucket, Key: `${facts.attemptKey}/${SUCCESS_FILE}`, Body: '' }));
-      return {
+      const verifiedAt = new Date().toISOString();
+
+      heartbeat({ step: 'writing manifest.json', files: listing.dataFiles.length });
+      const publishedAt = new Date().toISOString();
+      const manifest = buildManifest({
+        ...input.manifest,
+        source: { ...input.manifest.source, sha256: requested.sha256 },
+        bucket,
+        attemptKey,
+        attempt,
+        copyRows: input.copyRows,
+        listing,
+        footers,
+        timings: { ...input.manifest.timings, verifiedAt, publishedAt },
+      });
+      const manifestKey = `${attemptKey}/${MANIFEST_FILE}`;
+      const body = JSON.stringify(manifest, null, 2) + '\n';
+      const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: manifestKey, Body: body, ContentType: 'application/json' }));
+      const digest: ManifestDigest = {
+        attempt,
         manifestKey,
-        manifest: s3Uri(facts.bucket, manifestKey),
+        manifest: s3Uri(bucket, manifestKey),
+        manifestEtag: unquote(put.ETag ?? ''),
+        manifestSha256: createHash('sha256').update(body).digest('hex'),
         rows: manifest.totals.rows,
         files: manifest.totals.files,
         bytes: manifest.totals.bytes,
+        verifiedAt,
+        publishedAt,
       };
+      if (input.commit === 'stage') return { outcome: 'staged', digest, polls: done.polls };
+
+      // The commit point: the first attempt to create the publication claim is the one published.
+      const claim: PublicationClaim = {
+        claim: 'publication',
+        exportName: input.manifest.exportName,
+        logicalTime: input.manifest.logicalTime,
+        attempt,
+        manifestKey,
+        manifestEtag: digest.manifestEtag,
+        source: requested,
+        format: input.manifest.format,
+        totals: manifest.totals,
+        workflowId: input.manifest.workflow.workflowId,
+        runId: input.manifest.workflow.runId,
+        claimedAt: publishedAt,
+      };
+      if ((await createOnce(s3, bucket, claimKey, claim)) === undefined) {
+        const holder = (await readJson<PublicationClaim>(s3, bucket, claimKey))?.value;
+        if (!holder) throw new Error(`${claimKey} exists but cannot be read as a publication claim; retrying`);
+        if (holder.attempt !== attempt) return { outcome: 'lost', winner: summaryOf(bucket, holder, requested, input.manifest.format) };
+      }
+      return commitClaimed(claim, done.polls, digest);
+
+      /** `_SUCCESS` next to the claimed manifest, then `_latest.json`. */
+      async function commitClaimed(c: PublicationClaim, polls: number, known?: ManifestDigest): Promise<FinishResult> {
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${attemptKey}/${SUCCESS_FILE}`, Body: '' }));
+        const d: ManifestDigest = known ?? {
+          attempt,
+          manifestKey: c.manifestKey,
+          manifest: s3Uri(bucket, c.manifestKey),
+          manifestEtag: c.manifestEtag,
+          manifestSha256: '',
+          ...c.totals,
+          verifiedAt: c.claimedAt,
+          publishedAt: c.claimedAt,
+        };
+        const latestUpdated = input.latestKey
+          ? await advanceLatest(s3, bucket, input.latestKey, {
+              exportName: c.exportName,
+              logicalTime: c.logicalTime,
+              attempt,
+              manifest: d.manifest,
+              manifestKey: d.manifestKey,
+              rows: d.rows,
+              files: d.files,
+              bytes: d.bytes,
+              publishedAt: d.publishedAt,
+              workflowId: c.workflowId,
+              runId: c.runId,
+            })
+          : false;
+        return { outcome: 'published', digest: d, latestUpdated, polls };
+      }
+    },
+
+    async cleanupExportAttempts(input: CleanupInput): Promise<CleanupResult> {
+      const { bucket, logicalTimeKey } = input;
+      const published = (await readJson<PublicationClaim>(s3, bucket, publicationClaimKey(logicalTimeKey)))?.value;
+      const results = await Promise.all(
+        input.attempts.map(async ({ attempt, copyEnded }) => {
+          if (published?.attempt === attempt) return { attempt, deleted: 0, kept: 0, note: 'published' };
+          // The attempt's claim says whose folder it is; only the claiming run knows its COPY has ended.
+          const claim = (await readJson<AttemptClaim>(s3, bucket, attemptClaimKey(logicalTimeKey, attempt)))?.value;
+          const own = claim?.runId === input.runId;
+          // Another run's attempt may still be verified and published by that run until some attempt of this
+          // logical time is published; from then on it never can be.
+          if (!own && !published) return { attempt, deleted: 0, kept: 0, note: 'not published yet: its run may still publish it' };
+          const key = attemptKeyOf(logicalTimeKey, attempt);
+          const quiet = own && copyEnded ? { listing: await listAttempt(s3, bucket, key), settled: true } : await awaitQuiet(s3, bucket, key, input);
+          if (!quiet.settled) return { attempt, deleted: 0, kept: 0, note: `still changing after ${Math.max(60, input.quietSeconds * 4)} s` };
+          const doomed = removableKeys(quiet.listing, claim !== undefined);
+          await deleteKeys(s3, bucket, doomed);
+          const kept = countObjects(quiet.listing) - doomed.length;
+          // An own attempt whose statement is over and whose folder is now empty leaves no trace, not even its
+          // claim (a failed COPY into a bucket the role may not write to leaves nothing behind). The publication
+          // claim, not the attempt claims, decides what is published, so a later reuse of the number is harmless.
+          if (own && copyEnded && kept === 0) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: attemptClaimKey(logicalTimeKey, attempt) }));
+          return { attempt, deleted: doomed.length, kept };
+        }),
+      );
+      return { attempts: results };
     },
 
     async updateLatestPointer(input: { bucket: string; latestKey: string; pointer: LatestPointer }): Promise<{ updated: boolean }> {
-      const current = await getText(s3, input.bucket, input.latestKey).then(
-        (t) => safeJson(t) as LatestPointer | undefined,
-        (e: Error) => {
-          if (isNotFound(e)) return undefined;
-          throw e;
-        },
-      );
-      if (!shouldReplaceLatest(current, input.pointer)) return { updated: false };
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: input.bucket,
-          Key: input.latestKey,
-          Body: JSON.stringify(input.pointer, null, 2) + '\n',
-          ContentType: 'application/json',
-        }),
-      );
-      return { updated: true };
-    },
-
-    async cleanupExportAttempt(input: { bucket: string; attemptKey: string }): Promise<CleanupResult> {
-      const listing = await listAttempt(s3, input.bucket, input.attemptKey);
-      const proven = provenLeftovers(listing);
-      const all = [...listing.sentinels, ...listing.dataFiles, ...listing.others, listing.manifest, listing.success]
-        .filter((o): o is S3ObjectInfo => Boolean(o))
-        .map((o) => o.key);
-      const sentinels = new Set(listing.sentinels.map((s) => s.key));
-      const dataKeys = proven.filter((k) => !sentinels.has(k));
-      for (let i = 0; i < dataKeys.length; i += 1000) {
-        const chunk = dataKeys.slice(i, i + 1000);
-        const res = await s3.send(
-          new DeleteObjectsCommand({ Bucket: input.bucket, Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: true } }),
-        );
-        if (res.Errors?.length) throw new Error(`could not delete ${res.Errors[0].Key}: ${res.Errors[0].Message}`);
-        heartbeat({ deleted: i + chunk.length });
-      }
-      // The sentinels go last: if this activity dies halfway, the next try still has the proof.
-      for (const key of sentinels) await s3.send(new DeleteObjectCommand({ Bucket: input.bucket, Key: key }));
-      const deleted = new Set(proven);
-      return { deleted: proven.length, kept: all.filter((k) => !deleted.has(k)) };
+      return { updated: await advanceLatest(s3, input.bucket, input.latestKey, input.pointer) };
     },
   });
+}
+
+function attemptKeyOf(logicalTimeKey: string, attempt: number): string {
+  return `${logicalTimeKey}/${attemptFolder(attempt)}`;
+}
+
+function unquote(etag: string): string {
+  return etag.replace(/"/g, '');
+}
+
+function summaryOf(bucket: string, claim: PublicationClaim, requested: SourceDigest, format: ExportFormat): PublishedSummary {
+  const conflict = sourceConflict(claim, requested, format);
+  return {
+    attempt: claim.attempt,
+    manifestKey: claim.manifestKey,
+    manifest: s3Uri(bucket, claim.manifestKey),
+    ...claim.totals,
+    format: claim.format,
+    ...(conflict ? { conflict } : {}),
+  };
+}
+
+/** A publication from before claims existed (manifest and `_SUCCESS`, no claim): claimed now from its manifest. */
+async function claimLegacyPublication(s3: S3Client, bucket: string, logicalTimeKey: string, attempt: number): Promise<PublicationClaim | undefined> {
+  const manifestKey = `${attemptKeyOf(logicalTimeKey, attempt)}/${MANIFEST_FILE}`;
+  const read = await readJson<ExportManifest>(s3, bucket, manifestKey);
+  const m = read?.value;
+  if (!m) return undefined;
+  const claim: PublicationClaim = {
+    claim: 'publication',
+    exportName: m.exportName,
+    logicalTime: m.logicalTime,
+    attempt,
+    manifestKey,
+    manifestEtag: unquote(read.etag),
+    source: m.source.kind === 'object' ? { kind: 'object', sha256: m.source.sha256, object: m.source.object } : { kind: 'query', sha256: m.source.sha256 },
+    format: m.format,
+    totals: m.totals,
+    workflowId: m.workflow.workflowId,
+    runId: m.workflow.runId,
+    claimedAt: m.timings.publishedAt,
+  };
+  if ((await createOnce(s3, bucket, publicationClaimKey(logicalTimeKey), claim)) !== undefined) return claim;
+  return (await readJson<PublicationClaim>(s3, bucket, publicationClaimKey(logicalTimeKey)))?.value;
+}
+
+/**
+ * The claimed attempt without `_SUCCESS` (its writer died between the claim and `_SUCCESS`): write it when the
+ * folder still holds exactly the files its claimed manifest lists. Returns a problem when it does not.
+ */
+async function rollForward(
+  s3: S3Client,
+  bucket: string,
+  logicalTimeKey: string,
+  claim: PublicationClaim,
+  listing: AttemptListing,
+): Promise<string | undefined> {
+  if (listing.success) return undefined;
+  const read = await readJson<ExportManifest>(s3, bucket, claim.manifestKey);
+  const m = read?.value;
+  const broken = (why: string) =>
+    `the publication claim ${s3Uri(bucket, publicationClaimKey(logicalTimeKey))} names attempt ${claim.attempt}, but ${why}; nothing was published. Look at that folder, then delete the claim to let a new run publish`;
+  if (!m || unquote(read.etag) !== claim.manifestEtag) return broken('its manifest.json is missing or was rewritten');
+  const listed = new Map(listing.dataFiles.map((f) => [f.key, f]));
+  const differs = m.files.some((f) => listed.get(f.key)?.size !== f.sizeBytes || (f.etag && listed.get(f.key)?.etag !== f.etag));
+  if (differs || listed.size !== m.files.length) return broken('its files differ from its manifest');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${claim.manifestKey.slice(0, -MANIFEST_FILE.length)}${SUCCESS_FILE}`, Body: '' }));
+  return undefined;
+}
+
+/**
+ * Moves `_latest.json` to `pointer` unless it names a newer logical time: read it with its ETag, write with
+ * If-Match on that ETag (If-None-Match when there is none), and read again when another run wrote in between.
+ * True when it now names this pointer's manifest.
+ */
+async function advanceLatest(s3: S3Client, bucket: string, key: string, pointer: LatestPointer): Promise<boolean> {
+  for (let tries = 1; tries <= 20; tries++) {
+    const current = await readJson<LatestPointer>(s3, bucket, key);
+    if (current?.value?.manifestKey === pointer.manifestKey) return true;
+    if (!shouldReplaceLatest(current?.value, pointer)) return false;
+    if ((await replaceIfUnchanged(s3, bucket, key, pointer, current?.etag)) !== undefined) return true;
+    heartbeat({ step: 'updating _latest.json', conflicts: tries });
+  }
+  throw new Error(`${key}: 20 conflicting writes in a row; retrying`);
+}
+
+/** Polls the attempt folder until Materialize's sentinel is gone with data files there, or the COPY's fate shows. */
+async function awaitCompletion(
+  s3: S3Client,
+  bucket: string,
+  attemptKey: string,
+  opts: FinishInput['completion'],
+): Promise<{ state: 'complete' | 'empty' | 'failed' | 'timed-out'; listing: AttemptListing; polls: number }> {
+  const ctx = Context.current();
+  const started = Date.now();
+  let interval = opts.pollInitialMs;
+  for (let polls = 1; ; polls++) {
+    const listing = await listAttempt(s3, bucket, attemptKey);
+    if (!listing.sentinels.length && listing.dataFiles.length) return { state: 'complete', listing, polls };
+    // The COPY returned its tag: a folder with nothing in it will stay so.
+    if (!listing.sentinels.length && !listing.dataFiles.length) return { state: 'empty', listing, polls };
+    if (Date.now() - started >= opts.timeoutSeconds * 1000) return { state: 'timed-out', listing, polls };
+    heartbeat({ step: 'awaiting completion', polls, files: listing.dataFiles.length });
+    await ctx.sleep(interval); // rejects when the activity is cancelled
+    interval = Math.min(opts.pollMaxMs, Math.round(interval * 1.5));
+  }
+}
+
+/** Polls until the folder has not changed for quietSeconds (at most 4 x that, at least a minute). */
+async function awaitQuiet(
+  s3: S3Client,
+  bucket: string,
+  attemptKey: string,
+  opts: { quietSeconds: number; pollInitialMs: number; pollMaxMs: number },
+): Promise<{ listing: AttemptListing; settled: boolean }> {
+  const ctx = Context.current();
+  const started = Date.now();
+  const limitMs = Math.max(60, opts.quietSeconds * 4) * 1000;
+  let interval = opts.pollInitialMs;
+  let fingerprint = '';
+  let unchangedSince = started;
+  for (let polls = 1; ; polls++) {
+    const listing = await listAttempt(s3, bucket, attemptKey);
+    const now = Date.now();
+    const fp = [...listing.sentinels, ...listing.dataFiles, ...listing.others].map((o) => `${o.key}:${o.size}:${o.etag ?? ''}`).join('|');
+    if (fp !== fingerprint) (fingerprint = fp), (unchangedSince = now);
+    if (now - unchangedSince >= opts.quietSeconds * 1000) return { listing, settled: true };
+    if (now - started >= limitMs) return { listing, settled: false };
+    heartbeat({ step: 'waiting for the folder to settle', polls });
+    await ctx.sleep(Math.min(interval, opts.quietSeconds * 1000 || interval));
+    interval = Math.min(opts.pollMaxMs, Math.round(interval * 1.5));
+  }
+}
+
+/**
+ * What cleanup may delete from an attempt that will never be published. A claimed folder is an export run's own:
+ * Materialize's files (any sink id) and our manifest.json go, sentinels last. An unclaimed one (from before claims
+ * existed) loses only what its sentinel proves. Foreign objects and `_SUCCESS` always stay.
+ */
+function removableKeys(listing: AttemptListing, claimed: boolean): string[] {
+  if (listing.success) return [];
+  if (!claimed) return provenLeftovers(listing);
+  return [...listing.dataFiles.map((f) => f.key), ...(listing.manifest ? [listing.manifest.key] : []), ...listing.sentinels.map((s) => s.key)];
+}
+
+function countObjects(l: AttemptListing): number {
+  return l.sentinels.length + l.dataFiles.length + l.others.length + (l.manifest ? 1 : 0) + (l.success ? 1 : 0);
+}
+
+/** Deletes in order, data files in batches of 1,000 and sentinels one by one at the end (the proof goes last). */
+async function deleteKeys(s3: S3Client, bucket: string, keys: string[]): Promise<void> {
+  const sentinels = keys.filter((k) => k.endsWith('-INCOMPLETE'));
+  const rest = keys.filter((k) => !k.endsWith('-INCOMPLETE'));
+  for (let i = 0; i < rest.length; i += 1000) {
+    const chunk = rest.slice(i, i + 1000);
+    const res = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: true } }));
+    if (res.Errors?.length) throw new Error(`could not delete ${res.Errors[0].Key}: ${res.Errors[0].Message}`);
+    heartbeat({ step: 'deleting', deleted: i + chunk.length });
+  }
+  for (const key of sentinels) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
 }
 
 async function listAttempt(s3: S3Client, bucket: string, attemptKey: string): Promise<AttemptListing> {
@@ -315,22 +520,16 @@ async function listAll(s3: S3Client, bucket: string, prefix: string): Promise<S3
       .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }))
       .catch((e: Error) => rethrowS3(e, `list s3://${bucket}/${prefix}`));
     for (const o of res.Contents ?? []) {
-      out.push({ key: o.Key!, size: o.Size ?? 0, ...(o.ETag ? { etag: o.ETag.replace(/"/g, '') } : {}) });
+      out.push({ key: o.Key!, size: o.Size ?? 0, ...(o.ETag ? { etag: unquote(o.ETag) } : {}) });
     }
     token = res.IsTruncated ? res.NextContinuationToken : undefined;
   } while (token);
   return out;
 }
 
-async function getText(s3: S3Client, bucket: string, key: string): Promise<string> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return res.Body!.transformToString();
-}
-
 /**
  * Ranged GETs of one listed object, with the listing's ETag as If-Match: the bytes are from the very version that
- * was listed (whose size and ETag publication checks again), and a rewrite in between fails the read (412), so
- * the activity's retry lists afresh.
+ * was listed, and a rewrite in between fails the read (412), so the activity's retry lists afresh.
  */
 export function rangeReader(s3: S3Client, bucket: string, object: S3ObjectInfo): RangeReader {
   return async (start, end) => {
@@ -346,7 +545,7 @@ export function rangeReader(s3: S3Client, bucket: string, object: S3ObjectInfo):
   };
 }
 
-/** The footers of the listing's Parquet files, read from their tails only, a few files at a time. */
+/** The footers of the listing's Parquet files, read from their tails only, many files at a time. */
 export async function readFooters(s3: S3Client, bucket: string, listing: AttemptListing): Promise<FooterFacts[]> {
   const files = listing.dataFiles.filter((f) => f.extension === 'parquet');
   const out: FooterFacts[] = new Array(files.length);
@@ -367,14 +566,11 @@ export async function readFooters(s3: S3Client, bucket: string, listing: Attempt
         });
       });
       out[k] = { key: f.key, rows: footer.numRows, rowGroupRows: footer.rowGroupRows, schema: footer.schema };
+      if (k % 100 === 99) heartbeat({ step: 'reading Parquet footers', read: k + 1, of: files.length });
     }
   };
   await Promise.all(Array.from({ length: Math.min(FOOTER_READ_CONCURRENCY, files.length) }, worker));
   return out;
-}
-
-function isNotFound(e: Error & { $metadata?: { httpStatusCode?: number } }): boolean {
-  return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
 }
 
 function rethrowS3(e: Error, what: string): never {
@@ -389,12 +585,4 @@ function rethrowS3(e: Error, what: string): never {
     });
   }
   throw e;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

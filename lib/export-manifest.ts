@@ -114,59 +114,6 @@ export function verificationProblems(args: {
   return problems;
 }
 
-/**
- * What verification established about an attempt, handed to publication through the workflow so publication does
- * not read the footers again: every data file as it was verified (its name in the attempt folder, size, ETag and,
- * for Parquet, its footer's row count) and the schema all footers agreed on. Compact on purpose: it travels
- * through workflow history (about 100 bytes a file).
- */
-export interface VerifiedFiles {
-  files: { name: string; size: number; etag?: string; rows?: number }[];
-  schema?: ParquetColumn[];
-}
-
-/** The verified facts of a listing that passed verificationProblems (so the footers agree on one schema). */
-export function verifiedFilesOf(attemptKey: string, listing: AttemptListing, footers?: FooterFacts[]): VerifiedFiles {
-  const rows = new Map((footers ?? []).map((f) => [f.key, f.rows]));
-  return {
-    files: listing.dataFiles.map((d) => ({
-      name: d.key.slice(attemptKey.length + 1),
-      size: d.size,
-      ...(d.etag ? { etag: d.etag } : {}),
-      ...(rows.has(d.key) ? { rows: rows.get(d.key) } : {}),
-    })),
-    ...(footers?.length ? { schema: footers[0].schema } : {}),
-  };
-}
-
-/** The footer facts verification read, rebuilt from VerifiedFiles (verification checked row groups against rows). */
-export function footersOfVerified(attemptKey: string, verified: VerifiedFiles): FooterFacts[] | undefined {
-  if (!verified.schema) return undefined;
-  const schema = verified.schema;
-  return verified.files
-    .filter((f) => f.rows !== undefined)
-    .map((f) => ({ key: `${attemptKey}/${f.name}`, rows: f.rows!, rowGroupRows: f.rows!, schema }));
-}
-
-/**
- * How the data files listed now differ from the ones verified, or an empty list: publication checks this just
- * before it writes manifest.json, so what is published is exactly what was verified. A file added, removed,
- * resized or rewritten (another ETag) since verification is a reason not to publish.
- */
-export function changesSinceVerification(attemptKey: string, verified: VerifiedFiles, listing: AttemptListing): string[] {
-  const before = new Map(verified.files.map((f) => [`${attemptKey}/${f.name}`, f]));
-  const now = new Map(listing.dataFiles.map((d) => [d.key, d]));
-  const changes: string[] = [];
-  for (const [key, f] of before) {
-    const d = now.get(key);
-    if (!d) changes.push(`${key} is gone`);
-    else if (d.size !== f.size) changes.push(`${key} is now ${d.size} bytes, not ${f.size}`);
-    else if (d.etag && f.etag && d.etag !== f.etag) changes.push(`${key} was rewritten (ETag ${d.etag}, not ${f.etag})`);
-  }
-  for (const key of now.keys()) if (!before.has(key)) changes.push(`${key} appeared`);
-  return changes.length ? [`the data files changed since they were verified: ${changes.join('; ')}`] : [];
-}
-
 export interface ManifestFile {
   key: string;
   uri: string;

@@ -4,6 +4,8 @@
  *   <prefix>/<exportName>/<logical time>/attempt-NNN/            one COPY attempt (Materialize's target path)
  *   <prefix>/<exportName>/<logical time>/attempt-NNN/manifest.json  written after verification
  *   <prefix>/<exportName>/<logical time>/attempt-NNN/_SUCCESS       the commit point, written last
+ *   <prefix>/<exportName>/<logical time>/_claims/attempt-NNN.json  who owns attempt folder NNN (created once)
+ *   <prefix>/<exportName>/<logical time>/_claims/publication.json  which attempt is published (created once)
  *   <prefix>/<exportName>/_latest.json                            pointer to the newest published manifest
  *
  * The logical time is ISO 8601 basic format in UTC with milliseconds (20240501T120000.000Z): fixed width, so
@@ -17,6 +19,12 @@ export const MAX_ATTEMPT_NUMBER = 999;
 export const MANIFEST_FILE = 'manifest.json';
 export const SUCCESS_FILE = '_SUCCESS';
 export const LATEST_FILE = '_latest.json';
+/**
+ * Claims live beside the attempt folders, never inside one, and their names are never a key prefix of an attempt
+ * path: Materialize's emptiness check of `<logical time>/attempt-NNN` must not see them. The leading '_' makes
+ * Hadoop-style readers skip the folder.
+ */
+export const CLAIMS_FOLDER = '_claims';
 
 /** 2024-05-01T12:00:00Z -> 20240501T120000.000Z. Throws on anything that is not a valid instant. */
 export function renderLogicalTime(iso: string | Date): string {
@@ -75,4 +83,20 @@ export function latestKey(loc: ExportLocation): string {
 
 export function s3Uri(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`;
+}
+
+/** <logical time key>/_claims/attempt-NNN.json: the claim that makes attempt folder NNN one run's own. */
+export function attemptClaimKey(logicalTimeKey: string, attempt: number): string {
+  return `${logicalTimeKey}/${CLAIMS_FOLDER}/${attemptFolder(attempt)}.json`;
+}
+
+/** <logical time key>/_claims/publication.json: names the one attempt published for this logical time. */
+export function publicationClaimKey(logicalTimeKey: string): string {
+  return `${logicalTimeKey}/${CLAIMS_FOLDER}/publication.json`;
+}
+
+/** The attempt number of a claim key under `<logical time key>/_claims/`, or undefined. */
+export function parseAttemptClaimName(name: string): number | undefined {
+  const m = /^(attempt-\d{3})\.json$/.exec(name);
+  return m ? parseAttemptFolder(m[1]) : undefined;
 }

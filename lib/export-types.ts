@@ -67,7 +67,8 @@ export type ExportPhase =
 export interface ExportAttemptReport {
   attempt: number;
   path: string;
-  outcome: 'running' | 'succeeded' | 'failed' | 'lost' | 'cancelled' | 'path-not-empty';
+  /** superseded: verified, but another run published this logical time first; removed. */
+  outcome: 'running' | 'succeeded' | 'failed' | 'lost' | 'cancelled' | 'path-not-empty' | 'superseded';
   error?: string;
   /** Keys removed because the attempt's sentinel proved them ours. */
   cleanedFiles?: number;

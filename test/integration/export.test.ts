@@ -8,8 +8,9 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { PROJECT_ROOT } from '../../local/stack';
-import { createS3ExportActivities, rangeReader } from '../../activities/s3-export';
+import { createS3ExportActivities, rangeReader, type FinishInput, type FinishResult } from '../../activities/s3-export';
 import { createAwsClients, destroyAwsClients } from '../../lib/aws-clients';
 import { loadConfig } from '../../lib/config';
 import type { ExportManifest } from '../../lib/export-manifest';
@@ -194,12 +195,20 @@ describe('export: bulkExport on the local stack', function () {
     assert.match(bad.stderr, /give exactly one: an object .* or a SELECT query/);
   });
 
-  it('reads only each Parquet footer, once: verification reads the tails, publication reuses them and refuses changed files', async () => {
-    const result = await runExport(stack, exportInput(conn, { object: 'public.orders', format: 'parquet' }));
-    const manifest = await readManifest(stack, result.manifest);
-    const attemptKey = result.manifestKey.slice(0, -'/manifest.json'.length);
-
-    // The export activities on an S3 client that records every GetObject: key, range and bytes returned.
+  it('reads each Parquet footer once, from its tail, in the one activity that verifies and writes the manifest', async () => {
+    // A COPY of our own into a fresh attempt folder, finished by the activity in `stage` mode (verify and write
+    // manifest.json, no claim or _SUCCESS), on an S3 client that records every GetObject: key, range and bytes.
+    const loc = { bucket: conn.bucket, prefix: conn.prefix, exportName: `footers-${Date.now()}` };
+    const logicalTime = '2024-09-01T00:00:00.000Z';
+    const attemptKey = `${conn.prefix}/${loc.exportName}/${renderLogicalTime(logicalTime)}/attempt-001`;
+    const mz = await stack.mz();
+    let rows: number;
+    try {
+      const res = await mz.query(`COPY public.orders TO 's3://${conn.bucket}/${attemptKey}' WITH (AWS CONNECTION = ${conn.connectionName}, FORMAT = 'parquet')`);
+      rows = res.rowCount ?? 0;
+    } finally {
+      await mz.end();
+    }
     const aws = createAwsClients(loadConfig(stack.env).aws);
     const gets: { key: string; range?: string; bytes: number }[] = [];
     aws.s3.middlewareStack.add(
@@ -215,11 +224,37 @@ describe('export: bulkExport on the local stack', function () {
     );
     const acts = createS3ExportActivities({ aws, materialize: {} as MaterializeConnector });
     try {
-      const verified = await acts.verifyExport({ bucket: conn.bucket, attemptKey, format: 'parquet', copyRows: result.rows });
-      assert.deepEqual(verified.problems, []);
-      assert.equal(verified.footerRows, result.rows);
-      assert.deepEqual(verified.verified?.files.map((f) => [f.name, f.size, f.rows]), manifest.files.map((f) => [f.key.slice(attemptKey.length + 1), f.sizeBytes, f.rows]));
-      assert.deepEqual(verified.verified?.schema, manifest.schema);
+      const now = new Date().toISOString();
+      const input: FinishInput = {
+        bucket: conn.bucket,
+        logicalTimeKey: attemptKey.slice(0, -'/attempt-001'.length),
+        attempt: 1,
+        copyRows: rows,
+        commit: 'stage',
+        completion: { pollInitialMs: 100, pollMaxMs: 400, timeoutSeconds: 20 },
+        manifest: {
+          exportName: loc.exportName,
+          logicalTime,
+          format: 'parquet',
+          source: { kind: 'object', object: 'public.orders' },
+          connection: conn.connectionName,
+          materializeProfile: 'default',
+          csvHeader: false,
+          workflow: { namespace: 'default', workflowId: 'w', runId: 'r', taskQueue: 'q' },
+          timings: { workflowStartedAt: now, copyStartedAt: now, copyFinishedAt: now },
+        },
+      };
+      const finished = (await new MockActivityEnvironment().run(acts.finishExportAttempt, input)) as FinishResult;
+      assert.equal(finished.outcome, 'staged');
+      const manifest = await readManifest(stack, `s3://${conn.bucket}/${attemptKey}/manifest.json`);
+      assert.equal(manifest.totals.rows, rows);
+      assert.equal(manifest.files.reduce((s, f) => s + (f.rows ?? 0), 0), rows);
+      assert.ok(Date.parse(manifest.timings.publishedAt) >= Date.parse(manifest.timings.verifiedAt));
+      assert.deepEqual(
+        (await listKeys(stack, conn.bucket, `${attemptKey}/`)).filter((k) => !/mz-.*-batch-/.test(k)),
+        [`${attemptKey}/manifest.json`],
+        'stage mode writes no _SUCCESS',
+      );
 
       // Per file: at most two ranged GETs, at most max(guess, footer + 8) bytes, never the whole of a larger file.
       const lines: string[] = [];
@@ -237,55 +272,19 @@ describe('export: bulkExport on the local stack', function () {
         exported += f.sizeBytes;
         lines.push(`${f.key.split('/').pop()}: ${f.sizeBytes} bytes, footer ${footer} bytes, read ${read} bytes in ${mine.length} GET(s)`);
       }
-      const afterVerify = gets.reduce((s, g) => s + g.bytes, 0);
+      assert.deepEqual(gets.map((g) => g.key).filter((k) => !manifest.files.some((f) => f.key === k)), [], 'only footers were read');
+      console.log(`      ${lines.join('\n      ')}\n      bytes read from S3 for ${exported} bytes exported: ${gets.reduce((s, g) => s + g.bytes, 0)}`);
 
-      // Publication with the verified facts: no GET at all, and the manifest the workflow wrote, unchanged.
-      const facts = {
-        exportName: manifest.exportName,
-        logicalTime: manifest.logicalTime,
-        attempt: manifest.attempt,
-        format: manifest.format,
-        bucket: conn.bucket,
-        attemptKey,
-        source: { kind: 'object' as const, object: 'public.orders' },
-        connection: manifest.connection,
-        materializeProfile: manifest.materializeProfile,
-        csvHeader: false,
-        copyRows: result.rows,
-        workflow: manifest.workflow,
-        timings: (({ copySeconds, ...t }) => t)(manifest.timings),
-      };
-      gets.length = 0;
-      await acts.publishExport({ facts, verified: verified.verified });
-      assert.deepEqual(gets.map((g) => g.key).filter((k) => !k.endsWith('/manifest.json')), [], 'publication read data files');
-      assert.deepEqual(await readManifest(stack, result.manifest), manifest);
-
-      // Before this change: a 64 KiB tail, read by verification and again by publication.
-      gets.length = 0;
-      for (const f of manifest.files) {
-        for (let k = 0; k < 2; k++) await readParquetFooter(f.sizeBytes, rangeReader(aws.s3, conn.bucket, { key: f.key, size: f.sizeBytes }), 64 * 1024);
-      }
-      const before = gets.reduce((s, g) => s + g.bytes, 0);
-      console.log(`      ${lines.join('\n      ')}\n      bytes read from S3 for ${exported} bytes exported: ${before} before (2 x 64 KiB tails), ${afterVerify} now`);
-      assert.ok(afterVerify < before);
-
-      // A file rewritten after verification (same size, other content): publication refuses, and a footer read of
-      // the listed version fails instead of reading the new one.
+      // A file rewritten after it was listed (same size, other content): the footer read of the listed version
+      // fails instead of reading the new one, so verification never mixes versions.
       const victim = manifest.files[0];
-      const original = await getBytes(stack, conn.bucket, victim.key);
-      const changed = original.slice();
+      const changed = (await getBytes(stack, conn.bucket, victim.key)).slice();
       changed[4] ^= 0xff; // a data page byte, not the footer
       await stack.aws.s3.send(new PutObjectCommand({ Bucket: conn.bucket, Key: victim.key, Body: changed }));
-      await assert.rejects(acts.publishExport({ facts, verified: verified.verified }), (e: Error & { type?: string }) => {
-        assert.equal(e.type, 'ExportVerificationError');
-        assert.match(e.message, /changed since they were verified: .* was rewritten \(ETag/);
-        return true;
-      });
       await assert.rejects(
         readParquetFooter(victim.sizeBytes, rangeReader(aws.s3, conn.bucket, { key: victim.key, size: victim.sizeBytes, etag: victim.etag })),
         (e: Error) => e.name === 'PreconditionFailed' || /412|precondition/i.test(e.message),
       );
-      assert.deepEqual(await readManifest(stack, result.manifest), manifest, 'the refused publication wrote nothing');
     } finally {
       destroyAwsClients(aws);
     }

@@ -121,6 +121,7 @@ describe('faults: crashes, restarts and outages end in the right state', functio
     const objects = (listed.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0 }));
     const folders = new Map<number, typeof objects>();
     for (const o of objects) {
+      if (o.key.startsWith(`${root}/_claims/`)) continue; // who owns which attempt, which one is published
       const n = parseAttemptFolder(o.key.slice(root.length + 1).split('/')[0]);
       assert.ok(n !== undefined, `unexpected key ${o.key}`);
       folders.set(n, [...(folders.get(n) ?? []), o]);
@@ -277,14 +278,25 @@ describe('faults: crashes, restarts and outages end in the right state', functio
   it('export: the worker killed with SIGKILL at every phase publishes each export exactly once', async function () {
     this.timeout(240_000);
     const t0 = Date.now();
-    const phases = ['checking-previous-runs', 'copying', 'awaiting-completion', 'verifying', 'publishing'] as const;
-    const runs = phases.map((phase) => ({ phase, exportName: `kill-${phase}`, logicalTime: nextLogicalTime() }));
+    // Each scenario holds the one request its step makes; `phase` is what the progress query shows meanwhile
+    // (waiting, verifying and publishing are one activity).
+    const scenarios = [
+      { step: 'claiming the attempt', phase: 'copying' },
+      { step: 'copying', phase: 'copying' },
+      { step: 'awaiting-completion', phase: 'verifying' },
+      { step: 'verifying', phase: 'verifying' },
+      { step: 'writing the manifest', phase: 'verifying' },
+      { step: 'claiming the publication', phase: 'verifying' },
+    ] as const;
+    const phases = scenarios.map((s) => s.step);
+    const runs = scenarios.map(({ step }, i) => ({ phase: step, exportName: `kill-${i}`, logicalTime: nextLogicalTime() }));
     const holds: Hold[] = [];
     for (const { phase, exportName, logicalTime } of runs) {
       const root = logicalTimeKey({ bucket: main.bucket, prefix: main.prefix, exportName }, logicalTime);
       const attempt1 = `${root}/attempt-001`;
-      if (phase === 'checking-previous-runs')
-        holds.push(stack.awsProxy.hold({ when: 'before', match: (r) => r.op === 'ListObjectsV2' && r.query.prefix === `${root}/` }));
+      // The claim is written and the worker dies before it hears so: the COPY counts as lost, its folder as ours.
+      if (phase === 'claiming the attempt')
+        holds.push(stack.awsProxy.hold({ when: 'after', match: (r) => r.op === 'PutObject' && r.path.endsWith(`${root}/_claims/attempt-001.json`) }));
       // mz-local's first data file: the COPY has started and is running when the worker dies.
       if (phase === 'copying')
         holds.push(stack.awsProxy.hold({ when: 'before', match: dataFileWrite(attempt1) }));
@@ -293,15 +305,18 @@ describe('faults: crashes, restarts and outages end in the right state', functio
       if (phase === 'verifying')
         holds.push(stack.awsProxy.hold({ when: 'before', match: (r) => r.op === 'GetObject' && r.path.includes(`${attempt1}/mz-`) }));
       // The manifest is written and the worker dies before it hears so: publishing must be idempotent.
-      if (phase === 'publishing')
+      if (phase === 'writing the manifest')
         holds.push(stack.awsProxy.hold({ when: 'after', match: (r) => r.op === 'PutObject' && r.path.endsWith(`${attempt1}/manifest.json`) }));
+      // The logical time is claimed for attempt 1 and the worker dies before `_SUCCESS`: the retry finishes it.
+      if (phase === 'claiming the publication')
+        holds.push(stack.awsProxy.hold({ when: 'after', match: (r) => r.op === 'PutObject' && r.path.endsWith(`${root}/_claims/publication.json`) }));
     }
     const handles = await Promise.all(runs.map((r) => startExport(r.exportName, r.logicalTime)));
     try {
       await engagedWithin(holds, 90_000, 'exports');
       for (const [i, h] of handles.entries()) {
         const p = await h.query<ExportProgress>('progress');
-        assert.equal(p.phase, phases[i], `export ${i} is at ${p.phase}, not ${phases[i]}, when the worker dies`);
+        assert.equal(p.phase, scenarios[i].phase, `export ${i} (${phases[i]}) is at ${p.phase}, not ${scenarios[i].phase}, when the worker dies`);
       }
       await stack.killWorker();
     } finally {

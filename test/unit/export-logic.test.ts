@@ -3,9 +3,13 @@ import { strict as assert } from 'node:assert';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { heartbeat, heartbeating, heartbeatIntervalMs } from '../../activities/heartbeat';
+import { sourceConflict, sourceDigest } from '../../activities/export-claims';
 import {
+  attemptClaimKey,
   attemptFolder,
   attemptKey,
+  parseAttemptClaimName,
+  publicationClaimKey,
   latestKey,
   parseAttemptFolder,
   parseLogicalTimeFolder,
@@ -17,13 +21,10 @@ import { classifyCopyError, COPY_FAILURE } from '../../lib/export-errors';
 import {
   attemptState,
   buildManifest,
-  changesSinceVerification,
   classifyAttemptObjects,
-  footersOfVerified,
   provenLeftovers,
   shouldReplaceLatest,
   verificationProblems,
-  verifiedFilesOf,
   type FooterFacts,
 } from '../../lib/export-manifest';
 
@@ -270,45 +271,28 @@ describe('attempt folders, verification and the manifest', () => {
     assert.deepEqual(m.rowCountVerifiedBy, ['copy-tag', 'parquet-footers']);
   });
 
-  it('hands the verified files to publication, which refuses when the folder changed since', () => {
-    const schema = [{ name: 'id', physicalType: 'INT64', repetition: 'REQUIRED' as const }];
-    const files = [
-      { ...obj('mz-t1-batch-0000-0000.parquet', 100), etag: 'e1' },
-      { ...obj('mz-t1-batch-0001-0000.parquet', 200), etag: 'e2' },
-    ];
-    const listing = classifyAttemptObjects(key, files);
-    const footers: FooterFacts[] = listing.dataFiles.map((f, i) => ({ key: f.key, rows: 3 + i, rowGroupRows: 3 + i, schema }));
-    const verified = verifiedFilesOf(key, listing, footers);
-    // Compact: names within the attempt folder, and one schema for all files.
-    assert.deepEqual(verified, {
-      files: [
-        { name: 'mz-t1-batch-0000-0000.parquet', size: 100, etag: 'e1', rows: 3 },
-        { name: 'mz-t1-batch-0001-0000.parquet', size: 200, etag: 'e2', rows: 4 },
-      ],
-      schema,
-    });
-    // Through JSON (workflow history) and back, the footers are what verification read.
-    const back = JSON.parse(JSON.stringify(verified));
-    assert.deepEqual(footersOfVerified(key, back), footers);
-    assert.deepEqual(verificationProblems({ listing, format: 'parquet', copyRows: 7, footers: footersOfVerified(key, back) }), []);
-    assert.deepEqual(changesSinceVerification(key, back, listing), []);
-    // Published-then-crashed: manifest.json and _SUCCESS in the folder are no change to the data files.
-    const republish = classifyAttemptObjects(key, [...files, obj('manifest.json'), obj('_SUCCESS', 0)]);
-    assert.deepEqual(changesSinceVerification(key, back, republish), []);
+  it('keeps claims beside the attempt folders, never under a key prefix Materialize checks for emptiness', () => {
+    const lt = 'exports/x/20240501T000000.000Z';
+    assert.equal(attemptClaimKey(lt, 7), `${lt}/_claims/attempt-007.json`);
+    assert.equal(publicationClaimKey(lt), `${lt}/_claims/publication.json`);
+    assert.equal(parseAttemptClaimName('attempt-007.json'), 7);
+    assert.equal(parseAttemptClaimName('publication.json'), undefined);
+    for (const n of [1, 10, 100]) {
+      const target = attemptKey({ bucket: 'b', prefix: 'exports', exportName: 'x' }, '2024-05-01T00:00:00Z', n);
+      for (const claim of [attemptClaimKey(lt, 1), attemptClaimKey(lt, n), publicationClaimKey(lt)]) assert.ok(!claim.startsWith(target), `${claim} is under ${target}`);
+    }
+  });
 
-    const changed = (objs: typeof files) => changesSinceVerification(key, back, classifyAttemptObjects(key, objs)).join('\n');
-    assert.match(changed([files[0]]), /mz-t1-batch-0001-0000\.parquet is gone/);
-    assert.match(changed([...files, { ...obj('mz-t1-batch-0002-0000.parquet', 5), etag: 'e3' }]), /mz-t1-batch-0002-0000\.parquet appeared/);
-    assert.match(changed([files[0], { ...files[1], size: 201 }]), /is now 201 bytes, not 200/);
-    assert.match(changed([files[0], { ...files[1], etag: 'e9' }]), /was rewritten \(ETag e9, not e2\)/);
-    assert.match(changed([files[0], files[1]].reverse()), /^$/);
-    // Without ETags (an S3 that lists none) sizes and names still count.
-    assert.equal(changesSinceVerification(key, verifiedFilesOf(key, classifyAttemptObjects(key, files.map(({ etag, ...f }) => f))), listing).length, 0);
-    // CSV: no rows per file, no schema, no footers.
-    const csv = classifyAttemptObjects(key, [obj('mz-t1-batch-0000-0000.csv', 10)]);
-    const csvVerified = verifiedFilesOf(key, csv);
-    assert.deepEqual(csvVerified, { files: [{ name: 'mz-t1-batch-0000-0000.csv', size: 10 }] });
-    assert.equal(footersOfVerified(key, csvVerified), undefined);
+  it('tells a published export of another source or format apart from the same one', () => {
+    const orders = sourceDigest({ kind: 'object', object: 'public.orders' });
+    assert.match(orders.sha256, /^[0-9a-f]{64}$/);
+    assert.equal(sourceConflict({ source: orders, format: 'csv' }, sourceDigest({ kind: 'object', object: 'public.orders' }), 'csv'), undefined);
+    assert.match(
+      sourceConflict({ source: orders, format: 'csv' }, sourceDigest({ kind: 'object', object: 'public.order_totals' }), 'csv')!,
+      /exported object public\.orders, this run asks for object public\.order_totals/,
+    );
+    assert.match(sourceConflict({ source: orders, format: 'csv' }, sourceDigest({ kind: 'query', query: 'public.orders' }), 'csv')!, /asks for a query/);
+    assert.match(sourceConflict({ source: orders, format: 'csv' }, orders, 'parquet')!, /it is csv, this run asks for parquet/);
   });
 
   it('never moves _latest.json back to an older logical time', () => {

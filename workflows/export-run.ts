@@ -1,0 +1,402 @@
+/**
+ * One bulkExport run as a small state object: the resolved input, what the progress query shows, and the steps.
+ *
+ *   runAttempt(n): COPY into attempt-NNN (its claim first) -> wait, verify, publish -> a typed AttemptOutcome
+ *   execute():     attempts until one is published, another run's publication is found, or a fatal failure
+ *
+ * Publication is decided in S3 by conditional writes (activities/export-claims.ts), never here: two runs of one
+ * export and logical time (any workflow ids) end with one published attempt, the loser returning the winner's
+ * manifest. Deterministic code only: activities do every side effect.
+ */
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  sleep,
+  TimeoutFailure,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { InspectResult, ManifestDigest, PublishedSummary } from '../activities/s3-export';
+import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
+import { COPY_FAILURE, EXPORT_FATAL_TYPES } from '../lib/export-errors';
+import type { ResolvedExportInput } from '../lib/export-input';
+import { attemptKey, latestKey, logicalTimeKey, MAX_ATTEMPT_NUMBER, s3Uri, type ExportLocation } from '../lib/export-paths';
+import type { BulkExportResult, ExportAttemptReport, ExportPhase, ExportProgress } from '../lib/export-types';
+
+/** What one attempt came to. */
+export type AttemptOutcome =
+  | { kind: 'published'; digest: ManifestDigest; latestUpdated: boolean }
+  /** Another run published this logical time first; this attempt was removed. */
+  | { kind: 'lost-race'; winner: PublishedSummary }
+  /** Another run holds this attempt folder (or it holds objects that are not ours): look again, take the next. */
+  | { kind: 'taken' }
+  /** Failed or lost, and cleaned up: another attempt may succeed. */
+  | { kind: 'retry'; message: string }
+  /** Retrying cannot help. */
+  | { kind: 'fatal'; type: string; message: string };
+
+type ExportActivities = ReturnType<typeof proxies>;
+
+function proxies(tuning: ResolvedExportInput['tuning']) {
+  const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES, ...EXPORT_FATAL_TYPES];
+  const retry = { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes };
+  // S3 activities heartbeat while they wait (activities/heartbeat.ts): a lost worker is noticed after the heartbeat
+  // timeout; the start-to-close timeouts bound a live but stuck one.
+  const heartbeatTimeout = '15 seconds';
+  const s3 = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout, retry });
+  const finish = proxyActivities<Activities>({
+    // Completion, then verification (footer reads: seconds per thousand files), then publication.
+    startToCloseTimeout: `${tuning.completionTimeoutSeconds + 1800} seconds`,
+    heartbeatTimeout,
+    retry,
+  });
+  const cleanup = proxyActivities<Activities>({
+    startToCloseTimeout: `${Math.max(60, tuning.settleQuietSeconds * 4) + 600} seconds`,
+    heartbeatTimeout,
+    retry,
+  });
+  const copy = proxyActivities<Activities>({
+    startToCloseTimeout: `${tuning.copyTimeoutSeconds} seconds`,
+    heartbeatTimeout: `${tuning.copyHeartbeatTimeoutSeconds} seconds`,
+    // A COPY is never retried into the same folder (Materialize refuses a non-empty path): the run starts the
+    // next attempt in the next folder.
+    retry: { maximumAttempts: 1 },
+    // Cleanup after a cancellation must not start before the COPY has really stopped.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+  return {
+    inspectExportAttempts: s3.inspectExportAttempts,
+    updateLatestPointer: s3.updateLatestPointer,
+    finishExportAttempt: finish.finishExportAttempt,
+    cleanupExportAttempts: cleanup.cleanupExportAttempts,
+    copyToS3: copy.copyToS3,
+  };
+}
+
+export class ExportRun {
+  private readonly acts: ExportActivities;
+  private readonly info = workflowInfo();
+  private readonly loc: ExportLocation;
+  private readonly ltKey: string;
+  private readonly startedAtMs = Date.now();
+  readonly progress: Omit<ExportProgress, 'elapsedSeconds'>;
+  /** Other runs' attempts seen by inspection: removed once this logical time is published. */
+  private foreign: InspectResult['attempts'] = [];
+
+  constructor(
+    private readonly input: ResolvedExportInput,
+    readonly logicalTime: string,
+  ) {
+    this.acts = proxies(input.tuning);
+    this.loc = { bucket: input.bucket, prefix: input.prefix, exportName: input.exportName };
+    this.ltKey = logicalTimeKey(this.loc, logicalTime);
+    this.progress = {
+      exportName: input.exportName,
+      phase: 'starting',
+      message: 'starting',
+      logicalTime,
+      startedAt: new Date(this.startedAtMs).toISOString(),
+      attempts: [],
+    };
+  }
+
+  snapshot(): ExportProgress {
+    return { ...this.progress, elapsedSeconds: Math.round((Date.now() - this.startedAtMs) / 1000) };
+  }
+
+  private enter(phase: ExportPhase, message: string): void {
+    this.progress.phase = phase;
+    this.progress.message = message;
+    setCurrentDetails(detailsMarkdown(this.input, this.snapshot()));
+  }
+
+  async execute(): Promise<BulkExportResult> {
+    try {
+      let next = 1;
+      for (let tries = 0; ; ) {
+        if (next > MAX_ATTEMPT_NUMBER) {
+          throw ApplicationFailure.nonRetryable(
+            `${this.ltKey} has used all ${MAX_ATTEMPT_NUMBER} attempt folders; delete old attempt folders or export another logical time`,
+            'UserFixableError',
+          );
+        }
+        const attempt = next++;
+        const outcome = await this.runAttempt(attempt, tries + 1);
+        switch (outcome.kind) {
+          case 'published':
+            await this.removeForeignLeftovers();
+            this.enter('succeeded', `published ${outcome.digest.rows} rows in ${outcome.digest.files} file(s): ${outcome.digest.manifest}`);
+            return this.result(outcome.digest, false, outcome.latestUpdated);
+          case 'lost-race':
+            return this.reuse(outcome.winner, false);
+          case 'taken': {
+            this.enter('checking-previous-runs', `attempt ${attempt} is another run's; looking at ${this.ltKey}/`);
+            const seen = await this.acts.inspectExportAttempts({ bucket: this.input.bucket, logicalTimeKey: this.ltKey, source: this.input.source, format: this.input.format });
+            if (seen.problem) throw ApplicationFailure.nonRetryable(`export ${this.input.exportName} at ${this.logicalTime}: ${seen.problem}`, 'ConflictError');
+            this.foreign = seen.attempts.filter((a) => !this.progress.attempts.some((r) => r.attempt === a.attempt));
+            if (seen.published) return this.reuse(seen.published, true);
+            next = Math.max(next, seen.nextAttempt);
+            continue;
+          }
+          case 'fatal':
+            throw ApplicationFailure.nonRetryable(`export ${this.input.exportName} failed: ${outcome.message}`, outcome.type);
+          case 'retry': {
+            tries++;
+            if (tries >= this.input.maxAttempts) {
+              throw ApplicationFailure.nonRetryable(
+                `export ${this.input.exportName} at ${this.logicalTime} gave up after ${tries} attempt(s); the last: ${outcome.message}`,
+                COPY_FAILURE.failed,
+              );
+            }
+            const backoff = Math.min(600, this.input.tuning.retryBackoffSeconds * 2 ** (tries - 1));
+            this.enter('waiting-to-retry', `attempt ${attempt} failed; next attempt in ${backoff} s (${outcome.message})`);
+            if (backoff > 0) await sleep(backoff * 1000);
+          }
+        }
+      }
+    } catch (err) {
+      if (isCancellation(err)) this.enter('cancelled', 'cancelled; nothing was published');
+      else this.enter('failed', (err as Error).message);
+      throw err;
+    }
+  }
+
+  /** COPY into attempt-NNN, then wait, verify and publish; every outcome but `taken` leaves no unpublished files. */
+  async runAttempt(attempt: number, tryNumber: number): Promise<AttemptOutcome> {
+    const { input, info } = this;
+    const key = attemptKey(this.loc, this.logicalTime, attempt);
+    const targetUri = s3Uri(input.bucket, key);
+    const report: ExportAttemptReport = { attempt, path: `${targetUri}/`, outcome: 'running' };
+    Object.assign(this.progress, { attempt, attemptPath: report.path, rows: undefined, files: undefined, bytes: undefined });
+    this.enter('copying', `COPY ${sourceName(input)} to ${targetUri}/ (attempt ${tryNumber} of ${input.maxAttempts})`);
+
+    try {
+      const copied = await this.acts.copyToS3.executeWithOptions({ summary: `COPY attempt ${attempt} to ${targetUri}/` }, [
+        {
+          materializeProfile: input.materializeProfile,
+          statement: {
+            ...(input.source.kind === 'object' ? { object: input.source.object } : { query: input.source.query }),
+            connectionName: input.connectionName,
+            format: input.format,
+            maxFileSize: input.maxFileSize,
+            csvHeader: input.csvHeader,
+          },
+          target: { ...this.loc, logicalTime: this.logicalTime, attempt },
+          owner: { workflowId: info.workflowId, runId: info.runId },
+          context: { source: input.source.kind === 'object' ? input.source.object : 'the query', connectionName: input.connectionName },
+        },
+      ]).catch((err: unknown) => {
+        if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
+        return { outcome: 'failed' as const, failure: classifyCopyFailure(err) };
+      });
+      if (copied.outcome === 'attempt-taken') return { kind: 'taken' };
+      this.progress.attempts.push(report);
+      if (copied.outcome === 'failed') return await this.discard(attempt, report, copied.failure);
+
+      this.progress.rows = copied.rows;
+      this.enter('verifying', `COPY returned ${copied.rows} rows; waiting for Materialize to finish the files, verifying and publishing`);
+      const finished = await this.acts.finishExportAttempt({
+        bucket: input.bucket,
+        logicalTimeKey: this.ltKey,
+        attempt,
+        copyRows: copied.rows,
+        commit: 'publish',
+        ...(input.publishLatest ? { latestKey: latestKey(this.loc) } : {}),
+        completion: { pollInitialMs: input.tuning.pollInitialMs, pollMaxMs: input.tuning.pollMaxMs, timeoutSeconds: input.tuning.completionTimeoutSeconds },
+        manifest: {
+          exportName: input.exportName,
+          logicalTime: this.logicalTime,
+          format: input.format,
+          source: input.source,
+          connection: input.connectionName,
+          materializeProfile: input.materializeProfile,
+          csvHeader: input.csvHeader,
+          workflow: { namespace: info.namespace, workflowId: info.workflowId, runId: info.runId, taskQueue: info.taskQueue },
+          timings: { workflowStartedAt: info.startTime.toISOString(), copyStartedAt: copied.startedAt, copyFinishedAt: copied.finishedAt },
+        },
+      });
+      switch (finished.outcome) {
+        case 'published':
+          report.outcome = 'succeeded';
+          Object.assign(this.progress, { rows: finished.digest.rows, files: finished.digest.files, bytes: finished.digest.bytes });
+          return { kind: 'published', digest: finished.digest, latestUpdated: finished.latestUpdated };
+        case 'lost': {
+          await this.discard(attempt, report, { kind: 'failed', message: `another run published ${finished.winner.manifest} first`, copyEnded: true });
+          report.outcome = 'superseded';
+          return { kind: 'lost-race', winner: finished.winner };
+        }
+        case 'rejected':
+          return await this.discard(attempt, report, { kind: 'fatal', type: COPY_FAILURE.verification, message: `failed verification and was not published: ${finished.problems.join('; ')}` });
+        case 'incomplete':
+          return await this.discard(attempt, report, {
+            kind: 'failed',
+            copyEnded: true,
+            message:
+              finished.state === 'timed-out'
+                ? `the COPY returned but its sentinel was still there after ${input.tuning.completionTimeoutSeconds} s`
+                : `the COPY returned but the attempt folder is ${finished.state}`,
+          });
+        default:
+          throw new Error(`unexpected outcome ${(finished as { outcome: string }).outcome}`);
+      }
+    } catch (err) {
+      if (isCancellation(err)) {
+        report.outcome = 'cancelled';
+        if (!this.progress.attempts.includes(report)) this.progress.attempts.push(report);
+        // The COPY activity waits for its statement to stop before it reports the cancellation, so what the
+        // folder holds now is all there will be: remove it when the attempt's claim says it is this run's.
+        await CancellationScope.nonCancellable(async () => {
+          this.enter('cleaning-up', `cancelled: removing what attempt ${attempt} wrote`);
+          report.cleanedFiles = await this.clean([{ attempt, copyEnded: true }]);
+        });
+      }
+      throw err;
+    }
+  }
+
+  /** A failed attempt of ours: removed (the claim proves it ours) unless its folder held someone else's objects. */
+  private async discard(attempt: number, report: ExportAttemptReport, failure: CopyFailure): Promise<AttemptOutcome> {
+    report.outcome = failure.kind === 'fatal' ? 'failed' : failure.kind;
+    report.error = failure.message;
+    if (failure.kind === 'path-not-empty') return { kind: 'taken' };
+    this.enter('cleaning-up', `attempt ${attempt} ${report.outcome}: ${failure.message}`);
+    report.cleanedFiles = await this.clean([{ attempt, copyEnded: failure.kind === 'fatal' || failure.copyEnded }]);
+    return failure.kind === 'fatal' ? { kind: 'fatal', type: failure.type, message: failure.message } : { kind: 'retry', message: failure.message };
+  }
+
+  private async clean(attempts: { attempt: number; copyEnded: boolean }[]): Promise<number> {
+    const { tuning } = this.input;
+    const res = await this.acts.cleanupExportAttempts({
+      bucket: this.input.bucket,
+      logicalTimeKey: this.ltKey,
+      runId: this.info.runId,
+      attempts,
+      quietSeconds: tuning.settleQuietSeconds,
+      pollInitialMs: tuning.pollInitialMs,
+      pollMaxMs: tuning.pollMaxMs,
+    });
+    return res.attempts.reduce((s, a) => s + a.deleted, 0);
+  }
+
+  /** Other runs' attempts that hold files: once this logical time is published they can never be, so they go. */
+  private async removeForeignLeftovers(): Promise<void> {
+    const leftovers = this.foreign.filter((a) => a.objects > 0 && a.state !== 'published');
+    if (!leftovers.length) return;
+    this.enter('cleaning-up', `removing ${leftovers.length} attempt(s) earlier runs left unpublished`);
+    await this.clean(leftovers.map((a) => ({ attempt: a.attempt, copyEnded: false })));
+  }
+
+  /** This logical time was published by another run (earlier, or concurrently): its manifest is the answer. */
+  private async reuse(published: PublishedSummary, pointLatest: boolean): Promise<BulkExportResult> {
+    if (published.conflict) {
+      throw ApplicationFailure.nonRetryable(
+        `export ${this.input.exportName} at ${this.logicalTime} is already published (${published.manifest}) from another source: ${published.conflict}. ` +
+          'Export it under another name or logical time, or delete that logical time folder to replace it',
+        'ConflictError',
+      );
+    }
+    Object.assign(this.progress, { attempt: published.attempt, rows: published.rows, files: published.files, bytes: published.bytes });
+    let latestUpdated = false;
+    if (pointLatest && this.input.publishLatest) {
+      ({ updated: latestUpdated } = await this.acts.updateLatestPointer({
+        bucket: this.input.bucket,
+        latestKey: latestKey(this.loc),
+        pointer: {
+          exportName: this.input.exportName,
+          logicalTime: this.logicalTime,
+          attempt: published.attempt,
+          manifest: published.manifest,
+          manifestKey: published.manifestKey,
+          rows: published.rows,
+          files: published.files,
+          bytes: published.bytes,
+          publishedAt: new Date(Date.now()).toISOString(),
+          workflowId: this.info.workflowId,
+          runId: this.info.runId,
+        },
+      }));
+    }
+    await this.removeForeignLeftovers();
+    this.enter('reused-existing', `already published by another run: ${published.manifest}`);
+    return this.result(published, true, latestUpdated);
+  }
+
+  private result(
+    published: { attempt: number; manifest: string; manifestKey: string; rows: number; files: number; bytes: number },
+    reusedExisting: boolean,
+    latestUpdated: boolean,
+  ): BulkExportResult {
+    return {
+      exportName: this.input.exportName,
+      logicalTime: this.logicalTime,
+      attempt: published.attempt,
+      format: this.input.format,
+      outputPath: `${s3Uri(this.input.bucket, attemptKey(this.loc, this.logicalTime, published.attempt))}/`,
+      manifest: published.manifest,
+      manifestKey: published.manifestKey,
+      rows: published.rows,
+      files: published.files,
+      bytes: published.bytes,
+      reusedExisting,
+      latestUpdated,
+      attempts: this.progress.attempts,
+      workflowId: this.info.workflowId,
+      runId: this.info.runId,
+    };
+  }
+}
+
+type CopyFailure =
+  | { kind: 'fatal'; type: string; message: string }
+  | { kind: 'path-not-empty' | 'failed' | 'lost'; message: string; copyEnded: boolean };
+
+function classifyCopyFailure(err: unknown): CopyFailure {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) {
+    const started = (cause.details?.[0] as { started?: boolean } | undefined)?.started !== false;
+    switch (cause.type) {
+      case COPY_FAILURE.userFixable:
+      case 'InvalidInputError':
+        return { kind: 'fatal', type: cause.type, message: cause.message };
+      case COPY_FAILURE.pathNotEmpty:
+        return { kind: 'path-not-empty', message: cause.message, copyEnded: true };
+      case COPY_FAILURE.transient:
+        return { kind: 'lost', message: cause.message, copyEnded: !started };
+      default:
+        return { kind: 'failed', message: cause.message, copyEnded: true };
+    }
+  }
+  if (cause instanceof TimeoutFailure) {
+    return { kind: 'lost', message: `the COPY stopped reporting (${cause.timeoutType ?? 'timeout'}); its worker is gone`, copyEnded: false };
+  }
+  // Cancelled without the workflow being cancelled (e.g. a worker shutting down sent the pg cancel).
+  return { kind: 'lost', message: (cause as Error)?.message ?? String(cause), copyEnded: false };
+}
+
+function sourceName(input: ResolvedExportInput): string {
+  return input.source.kind === 'object' ? input.source.object : 'query';
+}
+
+/** What the Web UI shows under "Current details": the phase, the target and the numbers so far. */
+function detailsMarkdown(input: ResolvedExportInput, p: ExportProgress): string {
+  const what = input.source.kind === 'object' ? `\`${input.source.object}\`` : 'a query';
+  const lines = [
+    `**Export ${input.exportName}** — ${what} as ${input.format} for logical time ${p.logicalTime}`,
+    `Phase: **${p.phase}** — ${p.message}`,
+  ];
+  if (p.attemptPath) lines.push(`Attempt ${p.attempt}: ${p.attemptPath}`);
+  const numbers = [
+    p.rows !== undefined ? `${p.rows} rows` : undefined,
+    p.files !== undefined ? `${p.files} files` : undefined,
+    p.bytes !== undefined ? `${p.bytes} bytes` : undefined,
+  ].filter(Boolean);
+  if (numbers.length) lines.push(numbers.join(' · '));
+  const failed = p.attempts.filter((a) => a.outcome !== 'running' && a.outcome !== 'succeeded');
+  for (const a of failed) lines.push(`- attempt ${a.attempt} ${a.outcome}${a.error ? `: ${a.error}` : ''}`);
+  return lines.join('\n\n');
+}
