@@ -9,7 +9,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseDocument, YAMLMap, type Document } from 'yaml';
+import { parseDocument, YAMLMap, type CollectionTag, type Document } from 'yaml';
 import { loadConfig } from '../../lib/config';
 import { SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
 import { PAYLOAD_KEY_ENV } from '../../lib/payload-codec';
@@ -38,7 +38,7 @@ interface Compose {
 }
 
 /** Compose's own YAML tags: `!reset` drops an inherited value, `!override` replaces it instead of merging. */
-const COMPOSE_TAGS = ['!reset', '!override'].map((tag) => ({ tag, collection: 'map' as const, nodeClass: YAMLMap, resolve: (m: YAMLMap) => m }));
+const COMPOSE_TAGS: CollectionTag[] = ['!reset', '!override'].map((tag) => ({ tag, collection: 'map', nodeClass: YAMLMap, resolve: (m) => m }));
 
 function load(file: string): { text: string; doc: Document; compose: Compose } {
   const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
@@ -194,7 +194,7 @@ describe('docker-compose.yml', () => {
 
   it('wires dependencies to services that exist, waiting for health where a check is defined', () => {
     for (const [name, s] of Object.entries(services)) {
-      const deps = Array.isArray(s.depends_on) ? Object.fromEntries(s.depends_on.map((d) => [d, {}])) : (s.depends_on ?? {});
+      const deps: Record<string, { condition?: string }> = Array.isArray(s.depends_on) ? Object.fromEntries(s.depends_on.map((d) => [d, {}])) : (s.depends_on ?? {});
       for (const [dep, spec] of Object.entries(deps)) {
         assert.ok(services[dep], `${name} depends on unknown service ${dep}`);
         if (spec.condition === 'service_healthy') assert.ok(services[dep].healthcheck?.test, `${dep} needs a healthcheck`);
