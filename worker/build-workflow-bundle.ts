@@ -1,6 +1,6 @@
 /** `npm run bundle`: writes dist/workflow-bundle.js for the worker (worker/workflow-bundle.ts); JSON log lines. */
 import { DefaultLogger } from '@temporalio/worker';
-import { log } from '../lib/log';
+import { log } from '../platform/log';
 import { buildWorkflowBundle } from './workflow-bundle';
 import { sdkLogEntry } from './sdk-logger';
 

@@ -5,13 +5,13 @@ import type { WorkerMetrics } from './metrics';
 import { prebuiltBundle, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from './workflow-bundle';
 import type { WorkerSettings } from './worker-settings';
 import { createActivities } from '../activities';
-import { createAwsClients } from '../lib/aws-clients';
-import type { Config } from '../lib/config';
-import { createMaterializeConnector } from '../lib/materialize';
-import { dataConverterFromEnv } from '../lib/payload-codec';
-import { explainConnectFailure, temporalConnectionOptions } from '../lib/temporal-connection';
-import { InvalidInputError } from '../lib/errors';
-import { log } from '../lib/log';
+import { createAwsClients } from '../platform/aws-clients';
+import type { Config } from '../platform/config';
+import { createMaterializeConnector } from '../platform/materialize';
+import { dataConverterFromEnv } from '../platform/payload-codec';
+import { explainConnectFailure, temporalConnectionOptions } from '../platform/temporal-connection';
+import { InvalidInputError } from '../common/failures';
+import { log } from '../platform/log';
 import { describeProblems, isOperatorApiRefused, manualSteps, searchAttributeProblems, type OperatorConnection } from '../platform/temporal-search-attributes';
 
 export async function createWorker(
@@ -60,7 +60,7 @@ export async function createWorker(
         }
       : {}),
     activities,
-    // Encrypts payloads at rest when MZ_S3_EXPORT_PAYLOAD_KEY is set (lib/payload-codec.ts).
+    // Encrypts payloads at rest when MZ_S3_EXPORT_PAYLOAD_KEY is set (platform/payload-codec.ts).
     dataConverter,
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 100,
     // Long COPY activities heartbeat; give them time to see the cancellation and send pg's cancel request.

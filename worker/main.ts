@@ -3,9 +3,9 @@
  * SDK's own logs included), Prometheus metrics and health endpoints when asked for, graceful shutdown on
  * SIGINT/SIGTERM (the SDK finishes or cancels running activities before exiting).
  */
-import { Runtime, DefaultLogger, makeTelemetryFilterString } from '@temporalio/worker';
-import { loadConfig, redactUrl } from '../lib/config';
-import { log, setLogLevel } from '../lib/log';
+import { DefaultLogger, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { loadConfig, redactUrl } from '../platform/config';
+import { log, setLogLevel } from '../platform/log';
 import { createWorker } from './create-worker';
 import { startHttpServer } from './http-server';
 import { WorkerMetrics } from './metrics';

@@ -1,6 +1,6 @@
 /** The Temporal SDK's log entries (Runtime logger, bundler) as our JSON lines, at LOG_LEVEL. */
 import type { LogEntry } from '@temporalio/worker';
-import { log, type Level } from '../lib/log';
+import { log, type Level } from '../platform/log';
 
 export function sdkLogEntry(entry: LogEntry): void {
   const level = entry.level.toLowerCase();

@@ -3,9 +3,9 @@
  * the variable): LOG_LEVEL, the HTTP endpoint for metrics and health, the SDK's Prometheus endpoint, and the
  * worker deployment version for safe rolling deploys (docs/operations.md).
  */
-import { InvalidInputError } from '../lib/errors';
-import { parseHostPort } from '../lib/config';
-import type { Level } from '../lib/log';
+import { InvalidInputError } from '../common/failures';
+import { parseHostPort } from '../platform/config';
+import type { Level } from '../platform/log';
 
 export interface WorkerSettings {
   logLevel: Level;

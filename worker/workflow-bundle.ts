@@ -18,20 +18,22 @@ export type BundleVariant = 'plain' | 'encoded-failures';
 const bundleFile = (v: BundleVariant) => path.join(ROOT, 'dist', v === 'plain' ? 'workflow-bundle.js' : `workflow-bundle-${v}.js`);
 export const BUNDLE_FILE = bundleFile('plain');
 const STAMP_FILE = path.join(ROOT, 'dist', 'workflow-bundle.json');
-/** Everything the bundle can contain: workflow code, the pure code it imports, and the locked SDK version. */
-const SOURCE_DIRS = ['workflows', 'common', 'lib'];
+/** Everything the bundle can contain: workflow code, the pure code it imports, the failure converter, the locked SDK. */
+const SOURCES = ['workflows', 'common', 'platform/encoded-failures.ts'];
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/export-outcome-interceptor')];
-const ENCODED_FAILURES_PATH = require.resolve('../lib/encoded-failures');
+const ENCODED_FAILURES_PATH = require.resolve('../platform/encoded-failures');
 
 export function workflowSourceHash(): string {
   const hash = createHash('sha256');
-  const walk = (dir: string): string[] =>
-    fs.existsSync(dir)
-      ? fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]))
-      : [];
-  const files = [...SOURCE_DIRS.flatMap((d) => walk(path.join(ROOT, d))), path.join(ROOT, 'package-lock.json')].filter((f) => /\.(ts|js|json)$/.test(f)).sort();
+  const walk = (p: string): string[] =>
+    !fs.existsSync(p)
+      ? []
+      : fs.statSync(p).isFile()
+        ? [p]
+        : fs.readdirSync(p, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(p, e.name)) : [path.join(p, e.name)]));
+  const files = [...SOURCES.flatMap((d) => walk(path.join(ROOT, d))), path.join(ROOT, 'package-lock.json')].filter((f) => /\.(ts|js|json)$/.test(f)).sort();
   for (const f of files) hash.update(path.relative(ROOT, f)).update('\0').update(fs.readFileSync(f)).update('\0');
   return hash.digest('hex').slice(0, 16);
 }

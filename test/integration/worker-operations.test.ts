@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import { freePort } from '../../local/processes';
-import type { BulkExportResult } from '../../lib/export-types';
+import type { BulkExportResult } from '../../common/export/types';
 import { buildWorkflowBundle, prebuiltBundle } from '../../worker/workflow-bundle';
 import { useTestAwsConnection, type TestAwsConnection } from '../helpers/aws-connection';
 import { alterSystem, eventually, exportInput, startExport } from '../helpers/export-run';

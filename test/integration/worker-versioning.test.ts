@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { VENV_BIN } from '../../local/stack';
-import type { BulkExportResult } from '../../lib/export-types';
+import type { BulkExportResult } from '../../common/export/types';
 import { useTestAwsConnection, type TestAwsConnection } from '../helpers/aws-connection';
 import { eventually, exportInput, startExport } from '../helpers/export-run';
 import type { TestStack } from '../helpers/stack';

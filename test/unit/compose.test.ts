@@ -10,9 +10,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseDocument, YAMLMap, type CollectionTag, type Document } from 'yaml';
-import { loadConfig } from '../../lib/config';
-import { SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
-import { PAYLOAD_KEY_ENV } from '../../lib/payload-codec';
+import { loadConfig } from '../../platform/config';
+import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
+import { PAYLOAD_KEY_ENV } from '../../platform/payload-codec';
 import { loadWorkerSettings } from '../../worker/worker-settings';
 
 const ROOT = path.resolve(__dirname, '..', '..');

@@ -7,9 +7,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadConfig } from '../../lib/config';
-import { createAwsClients, destroyAwsClients } from '../../lib/aws-clients';
-import { InvalidInputError } from '../../lib/errors';
+import { loadConfig } from '../../platform/config';
+import { createAwsClients, destroyAwsClients } from '../../platform/aws-clients';
+import { InvalidInputError } from '../../common/failures';
 import { materializeClientConfig } from '../../platform/materialize-client-config';
 
 describe('connection settings like the Temporal CLI, the AWS CLI and psql', () => {

@@ -4,7 +4,7 @@
  */
 import { Client } from 'pg';
 import { materializeUrl, redactUrl, type Config } from './config';
-import { materializeClientConfig } from '../platform/materialize-client-config';
+import { materializeClientConfig } from './materialize-client-config';
 
 export interface MaterializeConnector {
   connect(profile?: string): Promise<Client>;

@@ -4,9 +4,9 @@
  * workflow: workflows name a Materialize profile and the worker resolves it (secrets stay in the worker).
  */
 import * as fs from 'node:fs';
-import { InvalidInputError } from './errors';
-import type { MaterializePasswordSource } from '../platform/materialize-client-config';
-import { loadTemporalSettings, type TemporalConnectionSettings } from '../platform/temporal-profile';
+import { InvalidInputError } from '../common/failures';
+import type { MaterializePasswordSource } from './materialize-client-config';
+import { loadTemporalSettings, type TemporalConnectionSettings } from './temporal-profile';
 
 export interface TemporalConfig {
   address: string;

@@ -4,7 +4,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import { loadConfig as loadSdkConfig, NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS } from '@smithy/core/config';
 import type { AwsConfig } from './config';
-import { InvalidInputError } from './errors';
+import { InvalidInputError } from '../common/failures';
 import { log } from './log';
 
 // The SDK warns on every process start that its 2027 releases will need Node 22; Node 20 is supported by

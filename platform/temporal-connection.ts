@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import type { TemporalConfig } from './config';
-import { InvalidInputError } from './errors';
+import { InvalidInputError } from '../common/failures';
 
 export function temporalConnectionOptions(t: TemporalConfig) {
   return t.connection;
