@@ -45,8 +45,10 @@ export async function createWorker(
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     // The bundle built at build time when it matches these sources, else webpack in memory (worker/workflow-bundle.ts).
-    ...('codePath' in bundle ? { workflowBundle: { codePath: bundle.codePath } } : { workflowsPath: WORKFLOWS_PATH }),
-    interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
+    // A prebuilt bundle has the workflow interceptors compiled in; in memory they are bundled with the workflows.
+    ...('codePath' in bundle
+      ? { workflowBundle: { codePath: bundle.codePath } }
+      : { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } }),
     sinks: {
       exportOutcome: { ended: { fn: (_info, outcome) => opts.metrics?.exportEnded(outcome), callDuringReplay: false } },
     } satisfies InjectedSinks<ExportOutcomeSinks>,
