@@ -12,6 +12,7 @@ import { dataConverterFromEnv } from '../platform/payload-codec';
 import { explainConnectFailure, temporalConnectionOptions } from '../platform/temporal-connection';
 import { InvalidInputError } from '../common/failures';
 import { log } from '../platform/log';
+import { scrubSecretsInterceptor } from './scrub-secrets';
 import { describeProblems, isOperatorApiRefused, manualSteps, searchAttributeProblems, type OperatorConnection } from '../platform/temporal-search-attributes';
 
 export async function createWorker(
@@ -45,10 +46,7 @@ export async function createWorker(
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     // The bundle built at build time when it matches these sources, else webpack in memory (worker/workflow-bundle.ts).
-    // A prebuilt bundle has the workflow interceptors compiled in; in memory they are bundled with the workflows.
-    ...('codePath' in bundle
-      ? { workflowBundle: { codePath: bundle.codePath } }
-      : { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } }),
+    ...('codePath' in bundle ? { workflowBundle: { codePath: bundle.codePath } } : { workflowsPath: WORKFLOWS_PATH }),
     sinks: {
       exportOutcome: { ended: { fn: (_info, outcome) => opts.metrics?.exportEnded(outcome), callDuringReplay: false } },
     } satisfies InjectedSinks<ExportOutcomeSinks>,
@@ -64,6 +62,12 @@ export async function createWorker(
     activities,
     // Encrypts payloads at rest when MZ_S3_EXPORT_PAYLOAD_KEY is set (platform/payload-codec.ts).
     dataConverter,
+    interceptors: {
+      // No secret of this process leaves it in an activity result or failure (they land in the history).
+      activity: [scrubSecretsInterceptor],
+      // A prebuilt bundle has the workflow interceptors compiled in; in memory they are bundled with the workflows.
+      ...('codePath' in bundle ? {} : { workflowModules: WORKFLOW_INTERCEPTOR_MODULES }),
+    },
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 100,
     // Long COPY activities heartbeat; give them time to see the cancellation and send pg's cancel request.
     shutdownGraceTime: '10 seconds',

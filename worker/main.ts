@@ -4,8 +4,11 @@
  * SIGINT/SIGTERM (the SDK finishes or cancels running activities before exiting).
  */
 import { DefaultLogger, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
-import { loadConfig, redactUrl } from '../platform/config';
+import { loadConfig } from '../platform/config';
+import { connectionLabel } from '../platform/connection-url';
+import { registerSecrets, secretValuesFromEnv } from '../platform/secret-values';
 import { log, setLogLevel } from '../platform/log';
+import { readPasswordFile } from '../platform/materialize-client-config';
 import { createWorker } from './create-worker';
 import { startHttpServer } from './http-server';
 import { WorkerMetrics } from './metrics';
@@ -17,7 +20,11 @@ const SDK_LEVEL = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' }
 export async function runWorker(): Promise<void> {
   const settings = loadWorkerSettings();
   setLogLevel(settings.logLevel);
+  registerSecrets(secretValuesFromEnv(process.env));
   const config = loadConfig();
+  // The Materialize password files' contents are secrets too (read again at each connection; a rotated one is
+  // registered when the worker restarts).
+  registerSecrets(Object.values(config.materializePasswords).flatMap((p) => (p.file ? [readPasswordFile(p.file)] : [])));
   Runtime.install({
     logger: new DefaultLogger(SDK_LEVEL[settings.logLevel], sdkLogEntry),
     telemetryOptions: {
@@ -42,7 +49,7 @@ export async function runWorker(): Promise<void> {
     awsRegion,
     awsProfile: config.aws.profile ?? '(none)',
     awsEndpoint: config.aws.endpoint ?? '(AWS default)',
-    materializeProfiles: Object.fromEntries(Object.entries(config.materializeProfiles).map(([k, v]) => [k, redactUrl(v)])),
+    materializeProfiles: Object.fromEntries(Object.entries(config.materializeProfiles).map(([k, v]) => [k, connectionLabel(v)])),
     workflowBundle: bundle,
     deploymentVersion: settings.deployment ? `${settings.deployment.deploymentName}.${settings.deployment.buildId} (${settings.deployment.defaultVersioningBehavior})` : '(unversioned)',
     http: http ? `${http.url}/metrics, /healthz, /readyz` : '(off: set MZ_S3_EXPORT_HTTP_ADDRESS)',
