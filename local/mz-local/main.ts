@@ -4,20 +4,20 @@
  *   node --import tsx local/mz-local/main.ts [--host 127.0.0.1] [--port 6875] [--aws-endpoint URL]
  *     [--region R] [--principal ARN] [--environment-id UUID] [--data-dir DIR]
  *     [--propagation-delay-seconds N] [--workers N] [--sample-data] [--password PW] [--password-method cleartext|md5]
- *     [--tls-cert FILE --tls-key FILE]   (TLS after an SSLRequest, as Materialize serves it)
+ *     [--tls-cert FILE --tls-key FILE]
  *
  * Prints `mz-local listening on <host>:<port>` when ready; stops cleanly on SIGTERM/SIGINT.
  */
-import * as fs from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { startMzLocal, type MzLocalOptions } from './server';
 
 const USAGE = `usage: mz-local [--host H] [--port P] [--aws-endpoint URL] [--region R] [--principal ARN]
                 [--environment-id UUID] [--data-dir DIR] [--propagation-delay-seconds N] [--workers N]
-                [--sample-data] [--password PW] [--password-method cleartext|md5] [--tls-cert FILE --tls-key FILE]`;
+                [--sample-data] [--password PW] [--password-method cleartext|md5]
+                [--tls-cert FILE --tls-key FILE]`;
 
 export function parseArgs(argv: string[]): MzLocalOptions {
   const opts: MzLocalOptions = {};
-  const tlsFiles: { cert?: string; key?: string } = {};
   const take = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value\n${USAGE}`);
@@ -81,10 +81,10 @@ export function parseArgs(argv: string[]): MzLocalOptions {
         break;
       }
       case '--tls-cert':
-        tlsFiles.cert = take(i++, arg);
+        opts.tlsCert = readFileSync(take(i++, arg), 'utf8');
         break;
       case '--tls-key':
-        tlsFiles.key = take(i++, arg);
+        opts.tlsKey = readFileSync(take(i++, arg), 'utf8');
         break;
       case '--help':
       case '-h':
@@ -95,12 +95,10 @@ export function parseArgs(argv: string[]): MzLocalOptions {
         throw new Error(`unknown argument ${arg}\n${USAGE}`);
     }
   }
-  if (Boolean(tlsFiles.cert) !== Boolean(tlsFiles.key)) throw new Error(`--tls-cert and --tls-key go together\n${USAGE}`);
-  if (tlsFiles.cert) opts.tls = { cert: fs.readFileSync(tlsFiles.cert, 'utf8'), key: fs.readFileSync(tlsFiles.key!, 'utf8') };
   return opts;
 }
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   // the AWS SDK warns about Node 20 on every start; it says nothing about mz-local
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let opts: MzLocalOptions;

@@ -3,6 +3,7 @@
  * See README.md in this directory for what it implements and where it deviates from Materialize.
  */
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { AwsAccess } from './aws/aws-access';
 import { ActivityLog } from './catalog/activity-log';
 import { Catalog } from './catalog/catalog';
@@ -14,7 +15,6 @@ import { Engine } from './engine/engine';
 import { Faults } from './faults';
 import { createLogger, type Logger } from './log';
 import { ClientConnection, type AuthConfig } from './protocol/client-connection';
-import { withOptionalTls, type TlsServing } from './protocol/tls-upgrade';
 import { Session } from './session/session';
 import { executeSpecial, type ServerContext } from './session/special-statements';
 import { parseSpecial } from './sql/statements';
@@ -41,9 +41,10 @@ export interface MzLocalOptions {
   /** Require this password (cleartext by default); trust when unset. */
   password?: string;
   passwordMethod?: 'cleartext' | 'md5';
-  /** Serve TLS after an SSLRequest with this certificate and key (PEM); plain TCP only when unset. */
-  tls?: TlsServing;
   logger?: Logger;
+  /** Serve TLS with this certificate (PEM, the chain) and key (PEM); plain connections stay allowed. */
+  tlsCert?: string;
+  tlsKey?: string;
   /** Silence the log (tests). */
   quiet?: boolean;
 }
@@ -124,9 +125,13 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
       await ctx.timestamps.collectWrites();
     });
 
-    const auth: AuthConfig = { password: opts.password ?? null, method: opts.passwordMethod ?? 'cleartext' };
-    // TLS when --tls-cert/--tls-key are given (protocol/tls-upgrade.ts); plain TCP otherwise.
-    server = net.createServer((rawSocket) => withOptionalTls(rawSocket, opts.tls, (socket) => {
+    const auth: AuthConfig = {
+      password: opts.password ?? null,
+      method: opts.passwordMethod ?? 'cleartext',
+      tls: opts.tlsCert && opts.tlsKey ? tls.createSecureContext({ cert: opts.tlsCert, key: opts.tlsKey }) : null,
+    };
+    if (!!opts.tlsCert !== !!opts.tlsKey) throw new Error('TLS needs both a certificate and a key (--tls-cert and --tls-key)');
+    server = net.createServer((socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
       new ClientConnection(socket, auth, {
@@ -145,7 +150,7 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
           return s;
         },
       }, log);
-    }));
+    });
     const srv = server;
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
