@@ -54,10 +54,10 @@ export function createMaterializeCopyActivities({ materialize, aws }: ActivityDe
       const targetUri = s3Uri(target.bucket, key);
       const context: CopyErrorContext = { ...input.context, targetUri, format: input.statement.format };
       const sql = buildCopySql({ ...input.statement, targetUri });
-      // Heartbeats start before the connection is made: a worker lost while connecting is noticed as soon as one
-      // lost mid-statement.
+      // Heartbeats run from before the connection is made: a worker lost while connecting is noticed as soon as one
+      // lost mid-statement. None at once (the server's heartbeat timeout runs from the start anyway, and each
+      // recorded heartbeat is a billable action): a COPY shorter than the interval records none.
       const beat = () => ctx.heartbeat({ phase: 'copying', elapsedSeconds: Math.round((Date.now() - started) / 1000) });
-      beat();
       const timer = setInterval(beat, heartbeatIntervalMs(ctx.info.heartbeatTimeoutMs));
       const client = await materialize.connect(input.materializeProfile).catch((e: unknown) => {
         clearInterval(timer);

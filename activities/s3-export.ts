@@ -230,7 +230,6 @@ export function createS3ExportActivities({ aws }: ActivityDeps) {
       }
       const verifiedAt = new Date().toISOString();
 
-      heartbeat({ step: 'writing manifest.json', files: listing.dataFiles.length });
       const publishedAt = new Date().toISOString();
       const manifest = buildManifest({
         ...input.manifest,
