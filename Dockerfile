@@ -5,8 +5,9 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --omit=dev && npm cache clean --force
-COPY tsconfig.json ./
-COPY lib ./lib
+COPY tsconfig.json tsconfig.workflows.json ./
+COPY common ./common
+COPY platform ./platform
 COPY activities ./activities
 COPY workflows ./workflows
 COPY worker ./worker

@@ -1,6 +1,6 @@
 /** What every activity factory is given: its clients, injected so tests and the worker compose them freely. */
-import type { AwsClients } from '../lib/aws-clients';
-import type { MaterializeConnector } from '../lib/materialize';
+import type { AwsClients } from '../platform/aws-clients';
+import type { MaterializeConnector } from '../platform/materialize';
 
 export interface ActivityDeps {
   aws: AwsClients;

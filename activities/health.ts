@@ -1,7 +1,7 @@
 /** Reachability checks the worker runs on behalf of `mz-s3-export doctor` and the foundation tests. */
 import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { withMaterialize } from '../lib/materialize';
+import { withMaterialize } from '../platform/materialize';
 import type { ActivityDeps } from './deps';
 
 export interface DependencyReport {

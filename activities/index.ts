@@ -4,11 +4,11 @@
  */
 import type { ActivityDeps } from './deps';
 import { createHealthActivities } from './health';
-import { createAwsIamActivities } from './aws-iam';
-import { createS3BucketActivities } from './s3-bucket';
-import { createMaterializeConnectionActivities } from './materialize-connection';
-import { createMaterializeCopyActivities } from './materialize-copy';
-import { createS3ExportActivities } from './s3-export';
+import { createAwsIamActivities } from './onboarding/aws-iam';
+import { createS3BucketActivities } from './onboarding/s3-bucket';
+import { createMaterializeConnectionActivities } from './onboarding/materialize-connection';
+import { createMaterializeCopyActivities } from './export/materialize-copy';
+import { createS3ExportActivities } from './export/s3-export';
 
 export type { ActivityDeps } from './deps';
 

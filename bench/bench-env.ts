@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client as PgClient } from 'pg';
-import { createAwsClients, destroyAwsClients, type AwsClients } from '../lib/aws-clients';
+import { createAwsClients, destroyAwsClients, type AwsClients } from '../platform/aws-clients';
 import { stackEnv, startStack, stopStack, PROJECT_ROOT, type StackInfo } from '../local/stack';
 import { startWorkerProcess, type WorkerProcess } from '../test/helpers/worker-process';
 import {

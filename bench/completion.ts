@@ -7,7 +7,7 @@
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { tsToMs } from '@temporalio/common/lib/time';
-import { attemptKey } from '../lib/export-paths';
+import { attemptKey } from '../common/export/paths';
 import type { BenchEnv } from './bench-env';
 import { historyCosts, type HistoryCosts } from './history-costs';
 import type { BenchTarget } from './setup';

@@ -3,7 +3,7 @@
  * verification with Parquet footer reads + manifest, _SUCCESS and _latest.json) and as one bare COPY over pg,
  * alternated (ABAB..., the order flipped each round so warm-up favours neither), median of the ratios.
  */
-import type { BulkExportResult } from '../lib/export-types';
+import type { BulkExportResult } from '../common/export/types';
 import type { BenchEnv } from './bench-env';
 import { historyCosts, type HistoryCosts } from './history-costs';
 import type { BenchTarget } from './setup';

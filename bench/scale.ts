@@ -3,7 +3,7 @@
  * run), the worker's peak resident memory, and the proof that no data passes through it: the bytes the worker
  * received from Materialize (pg) and read from S3 objects (Parquet footers only) against the bytes exported.
  */
-import type { BulkExportResult } from '../lib/export-types';
+import type { BulkExportResult } from '../common/export/types';
 import { sampleMemory, processMemory, type BenchEnv } from './bench-env';
 import type { BenchTarget } from './setup';
 import { round } from './stats';

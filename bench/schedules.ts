@@ -3,7 +3,7 @@
  * then the same file again (nothing to change), timing each and counting the Temporal calls it made.
  */
 import { ScheduleNotFoundError } from '@temporalio/client';
-import { validateScheduleDocument } from '../lib/schedule-file';
+import { validateScheduleDocument } from '../client/schedules/file';
 import { applyPlan, planSchedules } from '../client/schedules/reconcile';
 import type { BenchEnv } from './bench-env';
 import type { BenchTarget } from './setup';

@@ -1,5 +1,5 @@
 /** What every benchmark needs on its stack: an onboarded AWS connection and a table of N rows in mz-local. */
-import type { OnboardResult } from '../lib/onboarding-progress';
+import type { OnboardResult } from '../common/onboarding/progress';
 import type { BenchEnv } from './bench-env';
 
 export interface BenchTarget {

@@ -1,6 +1,6 @@
 /** A Temporal client whose calls to the server are counted by RPC, to report what an operation costs Temporal. */
 import { Client, Connection } from '@temporalio/client';
-import { dataConverterFromEnv } from '../lib/payload-codec';
+import { dataConverterFromEnv } from '../platform/payload-codec';
 
 export interface CountedClient {
   client: Client;

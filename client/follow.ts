@@ -4,7 +4,7 @@
  * of the onboarding workflows.
  */
 import { WorkflowFailedError, type QueryDefinition, type WorkflowHandle } from '@temporalio/client';
-import type { StepProgress } from '../lib/onboarding-progress';
+import type { StepProgress } from '../common/onboarding/progress';
 import { stringFlag, type ParsedArgs } from './args';
 import { withTemporalClient } from './temporal';
 

@@ -2,7 +2,7 @@
  * The client script `mz-s3-export`. Each command lives in client/commands/<name>.ts and exports `usage` and
  * `run(args)`; this file only dispatches.
  */
-import { InvalidInputError } from '../lib/errors';
+import { InvalidInputError } from '../common/failures';
 import { parseArgs, UsageError, type ParsedArgs } from './args';
 
 interface Command {

@@ -1,8 +1,8 @@
 /** The Temporal client the CLI commands share, configured from the environment. */
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig, type Config } from '../lib/config';
-import { dataConverterFromEnv } from '../lib/payload-codec';
-import { temporalConnectionOptions } from '../lib/temporal-connection';
+import { loadConfig, type Config } from '../platform/config';
+import { dataConverterFromEnv } from '../platform/payload-codec';
+import { temporalConnectionOptions } from '../platform/temporal-connection';
 
 export async function withTemporalClient<T>(fn: (client: Client, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES } from '../lib/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import {
   assertPortFree,
   freePort,

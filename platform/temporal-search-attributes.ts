@@ -5,7 +5,7 @@
  * `mz-s3-export setup temporal` registers them where the operator API allows it.
  */
 import { temporal } from '@temporalio/proto';
-import { SEARCH_ATTRIBUTES, type SearchAttributeName } from '../lib/search-attributes';
+import { SEARCH_ATTRIBUTES, type SearchAttributeName } from '../common/search-attributes';
 
 const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
 type IndexedValueType = temporal.api.enums.v1.IndexedValueType;

@@ -1,13 +1,13 @@
 /** Builds the worker: one task queue, every workflow and activity of the project, clients injected. */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { createAwsClients } from '../lib/aws-clients';
-import type { Config } from '../lib/config';
-import { createMaterializeConnector } from '../lib/materialize';
-import { dataConverterFromEnv } from '../lib/payload-codec';
-import { temporalConnectionOptions } from '../lib/temporal-connection';
-import { InvalidInputError } from '../lib/errors';
-import { log } from '../lib/log';
+import { createAwsClients } from '../platform/aws-clients';
+import type { Config } from '../platform/config';
+import { createMaterializeConnector } from '../platform/materialize';
+import { dataConverterFromEnv } from '../platform/payload-codec';
+import { temporalConnectionOptions } from '../platform/temporal-connection';
+import { InvalidInputError } from '../common/failures';
+import { log } from '../platform/log';
 import { describeProblems, isOperatorApiRefused, manualSteps, searchAttributeProblems, type OperatorConnection } from '../platform/temporal-search-attributes';
 
 export async function createWorker(config: Config, opts: { maxConcurrentActivities?: number } = {}) {
@@ -28,7 +28,7 @@ export async function createWorker(config: Config, opts: { maxConcurrentActiviti
     taskQueue: config.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
     activities,
-    // Encrypts payloads at rest when MZ_S3_EXPORT_PAYLOAD_KEY is set (lib/payload-codec.ts).
+    // Encrypts payloads at rest when MZ_S3_EXPORT_PAYLOAD_KEY is set (platform/payload-codec.ts).
     dataConverter: dataConverterFromEnv(),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 100,
     // Long COPY activities heartbeat; give them time to see the cancellation and send pg's cancel request.

@@ -3,8 +3,8 @@
  * shutdown on SIGINT/SIGTERM (the SDK finishes or cancels running activities before exiting).
  */
 import { DefaultLogger, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
-import { loadConfig, redactUrl } from '../lib/config';
-import { log } from '../lib/log';
+import { loadConfig, redactUrl } from '../platform/config';
+import { log } from '../platform/log';
 import { createWorker } from './create-worker';
 
 export async function runWorker(): Promise<void> {

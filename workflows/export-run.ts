@@ -4,7 +4,7 @@
  *   runAttempt(n): COPY into attempt-NNN (its claim first) -> wait, verify, publish -> a typed AttemptOutcome
  *   execute():     attempts until one is published, another run's publication is found, or a fatal failure
  *
- * Publication is decided in S3 by conditional writes (activities/export-claims.ts), never here: two runs of one
+ * Publication is decided in S3 by conditional writes (activities/export/claims.ts), never here: two runs of one
  * export and logical time (any workflow ids) end with one published attempt, the loser returning the winner's
  * manifest. Deterministic code only: activities do every side effect.
  */
@@ -21,12 +21,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { InspectResult, ManifestDigest, PublishedSummary } from '../activities/s3-export';
-import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import { COPY_FAILURE, EXPORT_FATAL_TYPES } from '../lib/export-errors';
-import type { ResolvedExportInput } from '../lib/export-input';
-import { attemptKey, latestKey, logicalTimeKey, MAX_ATTEMPT_NUMBER, s3Uri, type ExportLocation } from '../lib/export-paths';
-import type { BulkExportResult, ExportAttemptReport, ExportPhase, ExportProgress } from '../lib/export-types';
+import type { InspectResult, ManifestDigest, PublishedSummary } from '../activities/export/s3-export';
+import { COPY_FAILURE, EXPORT_FATAL_TYPES, NON_RETRYABLE_ERROR_TYPES } from '../common/failures';
+import type { ResolvedExportInput } from '../common/export/input';
+import { attemptKey, latestKey, logicalTimeKey, MAX_ATTEMPT_NUMBER, s3Uri, type ExportLocation } from '../common/export/paths';
+import type { BulkExportResult, ExportAttemptReport, ExportPhase, ExportProgress } from '../common/export/types';
 
 /** What one attempt came to. */
 export type AttemptOutcome =

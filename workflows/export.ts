@@ -10,8 +10,8 @@
  */
 import { ApplicationFailure, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
-import { resolveExportInput, type ResolvedExportInput } from '../lib/export-input';
-import type { BulkExportInput, BulkExportResult } from '../lib/export-types';
+import { resolveExportInput, type ResolvedExportInput } from '../common/export/input';
+import type { BulkExportInput, BulkExportResult } from '../common/export/types';
 import { progressQuery } from './export-messages';
 import { ExportRun } from './export-run';
 

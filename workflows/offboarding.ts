@@ -5,9 +5,9 @@
  */
 import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { resolveOffboardInput } from '../lib/onboarding-input';
-import { OFFBOARDING_STEPS, type OffboardResult } from '../lib/onboarding-progress';
-import type { OffboardInput } from '../lib/onboarding-types';
+import { resolveOffboardInput } from '../common/onboarding/input';
+import { OFFBOARDING_STEPS, type OffboardResult } from '../common/onboarding/progress';
+import type { OffboardInput } from '../common/onboarding/types';
 import { startSteps } from './onboarding-messages';
 
 // The activities heartbeat while they wait on AWS or pg, so a lost worker is noticed within the heartbeat timeout.

@@ -13,9 +13,9 @@ import {
   defineSignal,
   setHandler,
 } from '@temporalio/workflow';
-import { InvalidInputError, NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import { backoffMs, type ResolvedRetry } from '../lib/onboarding-input';
-import type { StepProgress } from '../lib/onboarding-progress';
+import { InvalidInputError, NON_RETRYABLE_ERROR_TYPES } from '../common/failures';
+import { backoffMs, type ResolvedRetry } from '../common/onboarding/input';
+import type { StepProgress } from '../common/onboarding/progress';
 
 export const progressQuery = defineQuery<StepProgress>('progress');
 export const retryNowSignal = defineSignal('retryNow');

@@ -5,10 +5,10 @@
  */
 import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { placeholderTrustPolicy, trustPolicy } from '../lib/iam-policies';
-import { resolveOnboardInput } from '../lib/onboarding-input';
-import { ONBOARDING_STEPS, type OnboardResult } from '../lib/onboarding-progress';
-import type { OnboardInput } from '../lib/onboarding-types';
+import { placeholderTrustPolicy, trustPolicy } from '../common/iam-policies';
+import { resolveOnboardInput } from '../common/onboarding/input';
+import { ONBOARDING_STEPS, type OnboardResult } from '../common/onboarding/progress';
+import type { OnboardInput } from '../common/onboarding/types';
 import { startSteps } from './onboarding-messages';
 
 // One attempt per activity call: the step runner retries, so the query sees every attempt and `retryNow` works.

@@ -8,7 +8,7 @@
  * every process it forks). mz-local and moto serve both and are counted for neither.
  */
 import * as fs from 'node:fs';
-import { buildCopySql } from '../../lib/export-sql';
+import { buildCopySql } from '../../common/export/sql';
 import type { BenchEnv } from '../bench-env';
 import type { BenchTarget } from '../setup';
 import { median, quantile, round } from '../stats';

@@ -9,13 +9,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { createAwsClients, destroyAwsClients } from '../../lib/aws-clients';
-import { loadConfig } from '../../lib/config';
-import type { BulkExportInput, BulkExportResult, ExportProgress } from '../../lib/export-types';
-import type { OnboardInput } from '../../lib/onboarding-types';
-import type { StepProgress } from '../../lib/onboarding-progress';
-import { dataConverterFromEnv } from '../../lib/payload-codec';
-import { parseScheduleFile } from '../../lib/schedule-file';
+import { createAwsClients, destroyAwsClients } from '../../platform/aws-clients';
+import { loadConfig } from '../../platform/config';
+import type { BulkExportInput, BulkExportResult, ExportProgress } from '../../common/export/types';
+import type { OnboardInput } from '../../common/onboarding/types';
+import type { StepProgress } from '../../common/onboarding/progress';
+import { dataConverterFromEnv } from '../../platform/payload-codec';
+import { parseScheduleFile } from '../schedules/file';
 import { isAlive, isPortOpen, spawnLogged, stopProcessGroup, tailFile, waitUntil, type StartedProcess } from '../../local/processes';
 import {
   defaultStackDir,

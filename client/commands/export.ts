@@ -4,9 +4,9 @@
  * anything starts; the workflow checks it again (the Web UI and schedules start it without this command).
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { resolveExportInput } from '../../lib/export-input';
-import { renderLogicalTime } from '../../lib/export-paths';
-import type { BulkExportInput, BulkExportResult, ExportFormat, ExportProgress } from '../../lib/export-types';
+import { resolveExportInput } from '../../common/export/input';
+import { renderLogicalTime } from '../../common/export/paths';
+import type { BulkExportInput, BulkExportResult, ExportFormat, ExportProgress } from '../../common/export/types';
 import { progressQuery } from '../../workflows/export-messages';
 import { stringFlag, UsageError, type ParsedArgs } from '../args';
 import { printStarted, resultWithProgress } from '../follow';

@@ -2,9 +2,9 @@
  * `mz-s3-export offboard`: starts offboardAwsConnection (drop the connection, delete the policy and the role;
  * the bucket's data only with --delete-data). --plan prints what it would delete.
  */
-import { OFFBOARD_FIELDS, resolveOffboardInput } from '../../lib/onboarding-input';
-import { renderOffboardingPlan } from '../../lib/onboarding-plan';
-import type { OffboardInput } from '../../lib/onboarding-types';
+import { OFFBOARD_FIELDS, resolveOffboardInput } from '../../common/onboarding/input';
+import { renderOffboardingPlan } from '../onboarding-plan';
+import type { OffboardInput } from '../../common/onboarding/types';
 import { inputFromFileAndFlags, stringFlag, type ParsedArgs } from '../args';
 import { startAndWait } from '../follow';
 

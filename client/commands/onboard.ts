@@ -3,9 +3,9 @@
  * Temporal Web UI takes), then waits with a progress line and prints the result; --plan prints the IAM documents
  * and SQL it would apply and changes nothing.
  */
-import { resolveOnboardInput } from '../../lib/onboarding-input';
-import { onboardingPlan, renderOnboardingPlan } from '../../lib/onboarding-plan';
-import type { OnboardInput } from '../../lib/onboarding-types';
+import { resolveOnboardInput } from '../../common/onboarding/input';
+import { onboardingPlan, renderOnboardingPlan } from '../onboarding-plan';
+import type { OnboardInput } from '../../common/onboarding/types';
 import { booleanValueFlag, inputFromFileAndFlags, numberFlag, type ParsedArgs } from '../args';
 import { startAndWait } from '../follow';
 

@@ -1,7 +1,7 @@
 /** `mz-s3-export schedules ...`: export schedules as code (plan/apply a file) and day-to-day operations. */
 import * as fs from 'node:fs';
-import { parseScheduleFile, parseOverlap, type OverlapPolicy, type ScheduleFile } from '../../lib/schedule-file';
-import { logicalTimeProblem } from '../../lib/export-input';
+import { parseScheduleFile, parseOverlap, type OverlapPolicy, type ScheduleFile } from '../schedules/file';
+import { logicalTimeProblem } from '../../common/export/input';
 import { stringFlag, UsageError, type ParsedArgs } from '../args';
 import { withTemporalClient } from '../temporal';
 import { formatPlan } from '../schedules/format';

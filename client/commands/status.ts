@@ -1,6 +1,6 @@
 /** `mz-s3-export status <workflow id>`: one run's state, logical time, progress or result. */
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { InvalidInputError } from '../../lib/errors';
+import { InvalidInputError } from '../../common/failures';
 import { UsageError, type ParsedArgs } from '../args';
 import { formatStatus, runStatus } from '../schedules/runs';
 import { withTemporalClient } from '../temporal';

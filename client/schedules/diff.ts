@@ -5,8 +5,8 @@
  * back compiled, so they are compared with what the last apply recorded in the action memo.
  */
 import type { ScheduleDescription } from '@temporalio/client';
-import type { ScheduleEntry } from '../../lib/schedule-file';
-import { formatDuration } from '../../lib/schedule-duration';
+import type { ScheduleEntry } from './file';
+import { formatDuration } from './duration';
 import { EXPORT_WORKFLOW_TYPE, fromTemporalOverlap, scheduleIdFor, TIMING_MEMO_KEY, type ScheduleTiming } from './model';
 
 export type LiveSchedule = Pick<ScheduleDescription, 'spec' | 'action' | 'policies' | 'state' | 'memo'>;

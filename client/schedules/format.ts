@@ -1,6 +1,6 @@
 /** Text forms of plans and schedules for the terminal. */
-import type { ScheduleEntry } from '../../lib/schedule-file';
-import { formatDuration } from '../../lib/schedule-duration';
+import type { ScheduleEntry } from './file';
+import { formatDuration } from './duration';
 import type { Plan } from './reconcile';
 
 const MARK = { create: '+', update: '~', delete: '-', unchanged: '=', conflict: '!' } as const;

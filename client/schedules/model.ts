@@ -9,9 +9,9 @@
  */
 import type { ScheduleOptions, ScheduleOverlapPolicy, ScheduleUpdateOptions } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
-import { InvalidInputError } from '../../lib/errors';
-import { exportNameProblem } from '../../lib/export-input';
-import type { OverlapPolicy, ScheduleEntry } from '../../lib/schedule-file';
+import { InvalidInputError } from '../../common/failures';
+import { exportNameProblem } from '../../common/export/input';
+import type { OverlapPolicy, ScheduleEntry } from './file';
 
 export const SCHEDULE_ID_PREFIX = 'mz-s3-export:';
 export const MANAGED_BY = 'mz-s3-export';

@@ -4,9 +4,9 @@
  */
 import type { Client, ScheduleDescription, ScheduleHandle } from '@temporalio/client';
 import { optionalDateToTs, tsToDate } from '@temporalio/common/lib/time';
-import { InvalidInputError } from '../../lib/errors';
-import { formatDuration } from '../../lib/schedule-duration';
-import type { OverlapPolicy } from '../../lib/schedule-file';
+import { InvalidInputError } from '../../common/failures';
+import { formatDuration } from './duration';
+import type { OverlapPolicy } from './file';
 import { sleep } from '../../local/processes';
 import { exportNameOf, markerOf, toScheduleId, toTemporalOverlap, TIMING_MEMO_KEY, type ScheduleTiming } from './model';
 import { describeOrUndefined, managedScheduleIds } from './reconcile';

@@ -5,8 +5,8 @@
  * counts, so a schedule deleted a moment ago is not deleted twice.
  */
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
-import { ConflictError } from '../../lib/errors';
-import type { ScheduleEntry, ScheduleFile } from '../../lib/schedule-file';
+import { ConflictError } from '../../common/failures';
+import type { ScheduleEntry, ScheduleFile } from './file';
 import { diffSchedule, type FieldChange } from './diff';
 import { desiredSchedule, desiredUpdate, exportNameOf, markerOf, SCHEDULE_ID_PREFIX } from './model';
 

@@ -5,9 +5,9 @@
  */
 import { WorkflowFailedError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { InvalidInputError } from '../../lib/errors';
-import { exportNameProblem } from '../../lib/export-input';
-import type { BulkExportResult, ExportProgress } from '../../lib/export-types';
+import { InvalidInputError } from '../../common/failures';
+import { exportNameProblem } from '../../common/export/input';
+import type { BulkExportResult, ExportProgress } from '../../common/export/types';
 import { EXPORT_WORKFLOW_TYPE, MzConnection, MzExportName, MzLogicalTime } from './model';
 
 const TemporalScheduledById = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);

@@ -12,6 +12,8 @@ export const SqlState = {
   UndefinedObject: '42704',
   DuplicateObject: '42710',
   InvalidParameterValue: '22023',
+  DataException: '22000',
+  DependentObjectsStillExist: '2BP01',
   FeatureNotSupported: '0A000',
   ActiveSqlTransaction: '25001',
   UndefinedParameter: '42704',

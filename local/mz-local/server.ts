@@ -4,7 +4,11 @@
  */
 import * as net from 'node:net';
 import { AwsAccess } from './aws/aws-access';
+import { ActivityLog } from './catalog/activity-log';
 import { Catalog } from './catalog/catalog';
+import { Clusters } from './catalog/clusters';
+import { Secrets } from './catalog/secrets';
+import { ReadTimestamps } from './timestamps/read-timestamps';
 import { SAMPLE_MATERIALIZED_VIEW, SAMPLE_TABLE_DDL } from './catalog/sample-data';
 import { Engine } from './engine/engine';
 import { Faults } from './faults';
@@ -85,9 +89,14 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
   }
   const catalog = new Catalog(engine, log);
   let sinkCounter = 0;
+  const clusters = new Clusters(engine);
   const ctx: ServerContext = {
     engine,
     catalog,
+    clusters,
+    secrets: new Secrets(engine, catalog, log, opts.dataDir),
+    activity: new ActivityLog(engine, log),
+    timestamps: new ReadTimestamps(engine, log),
     aws,
     faults,
     log,
@@ -100,12 +109,18 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
   let server: net.Server | null = null;
   try {
     await catalog.init({ environmentId: opts.environmentId, principal });
+    await engine.withEngine({}, () => clusters.load());
     await principalReady;
     // watch the roles of existing connections for trust-policy changes
     for (const row of await engine.withEngine({}, () => engine.query(`SELECT assume_role_arn FROM mz_internal.mz_aws_connections WHERE assume_role_arn IS NOT NULL`))) {
       aws.trust.watch(row[0]!);
     }
     if (opts.sampleData) await loadSampleData(ctx);
+    // the tables there are now count as written at start (a read AS OF an earlier time is not exact)
+    await engine.withEngine({}, async () => {
+      await ctx.timestamps.restore();
+      await ctx.timestamps.collectWrites();
+    });
 
     const auth: AuthConfig = { password: opts.password ?? null, method: opts.passwordMethod ?? 'cleartext' };
     server = net.createServer((socket) => {
@@ -156,6 +171,7 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
       // let sessions stop and roll back before the engine goes
       const deadline = Date.now() + 3000;
       while (sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await ctx.activity.flushed();
       aws.close();
       await engine.close();
       log.info('mz-local stopped');
@@ -170,7 +186,14 @@ async function loadSampleData(ctx: ServerContext): Promise<void> {
     if (res.error) throw new Error(`loading the sample data failed: ${res.error.message}`);
   });
   const stmt = parseSpecial(SAMPLE_MATERIALIZED_VIEW)!;
-  await executeSpecial(stmt, ctx, { owner, vars: new Map(), txStatus: () => 'I', dropConnection: () => undefined }, new AbortController().signal);
+  await executeSpecial(stmt, ctx, {
+    owner,
+    vars: new Map(),
+    txStatus: () => 'I',
+    dropConnection: () => undefined,
+    takeEngine: (signal) => ctx.engine.acquire(owner, signal),
+    info: () => ({ sessionId: '00000000-0000-0000-0000-000000000000', connectedAt: new Date(), user: 'mz_system', applicationName: 'mz-local' }),
+  }, new AbortController().signal);
   ctx.log.info('sample data loaded: public.orders (table), public.order_totals (view), public.large_orders (materialized view)');
 }
 

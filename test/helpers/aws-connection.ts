@@ -14,8 +14,8 @@ import {
   DetachRolePolicyCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { placeholderTrustPolicy, s3AccessPolicy, serializePolicy, trustPolicy } from '../../lib/iam-policies';
-import { quoteIdent, quoteLiteral } from '../../lib/sql';
+import { placeholderTrustPolicy, s3AccessPolicy, serializePolicy, trustPolicy } from '../../common/iam-policies';
+import { quoteIdent, quoteLiteral } from '../../common/sql/quoting';
 import { sharedStack, type TestStack } from './stack';
 
 export interface TestAwsConnection {

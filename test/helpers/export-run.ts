@@ -1,7 +1,7 @@
 /** Shared by the export integration suites: inputs with short test timings, starting runs, reading state. */
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { BulkExportInput, BulkExportResult, ExportProgress } from '../../lib/export-types';
+import type { BulkExportInput, BulkExportResult, ExportProgress } from '../../common/export/types';
 import { progressQuery } from '../../workflows/export-messages';
 import type { TestAwsConnection } from './aws-connection';
 import { listKeys } from './export-readback';

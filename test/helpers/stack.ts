@@ -6,9 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
-import { createAwsClients, type AwsClients } from '../../lib/aws-clients';
-import { loadConfig } from '../../lib/config';
-import { dataConverterFromEnv } from '../../lib/payload-codec';
+import { createAwsClients, type AwsClients } from '../../platform/aws-clients';
+import { loadConfig } from '../../platform/config';
+import { dataConverterFromEnv } from '../../platform/payload-codec';
 import { PROJECT_ROOT, stackEnv, startStack, stopStack, type StackInfo } from '../../local/stack';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
 

@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import type { BulkExportInput, BulkExportResult } from '../../lib/export-types';
+import type { BulkExportInput, BulkExportResult } from '../../common/export/types';
 import { emptyBucket, useTestAwsConnection, type TestAwsConnection } from '../helpers/aws-connection';
 import { listKeys } from '../helpers/export-readback';
 import {

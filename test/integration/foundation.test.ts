@@ -24,7 +24,7 @@ import {
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { serializePolicy, trustPolicy } from '../../lib/iam-policies';
+import { serializePolicy, trustPolicy } from '../../common/iam-policies';
 import { sharedStack, type TestStack } from '../helpers/stack';
 
 describe('foundation: the local stack', function () {

@@ -30,12 +30,12 @@ import {
 } from '@aws-sdk/client-iam';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { createActivities } from '../../activities';
-import { createMaterializeConnector } from '../../lib/materialize';
-import { loadConfig } from '../../lib/config';
-import { parsePolicyDocument, s3AccessPolicy, serializePolicy, trustPolicy } from '../../lib/iam-policies';
-import type { OffboardResult, OnboardResult, StepProgress } from '../../lib/onboarding-progress';
-import type { OffboardInput, OnboardInput } from '../../lib/onboarding-types';
-import { quoteIdent, quoteLiteral } from '../../lib/sql';
+import { createMaterializeConnector } from '../../platform/materialize';
+import { loadConfig } from '../../platform/config';
+import { parsePolicyDocument, s3AccessPolicy, serializePolicy, trustPolicy } from '../../common/iam-policies';
+import type { OffboardResult, OnboardResult, StepProgress } from '../../common/onboarding/progress';
+import type { OffboardInput, OnboardInput } from '../../common/onboarding/types';
+import { quoteIdent, quoteLiteral } from '../../common/sql/quoting';
 import { PROJECT_ROOT } from '../../local/stack';
 import { sharedStack, type TestStack } from '../helpers/stack';
 import { startWorkerProcess } from '../helpers/worker-process';

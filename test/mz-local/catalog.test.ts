@@ -130,6 +130,8 @@ describe('mz-local catalog and connections', function () {
   });
 
   it('rejects bad options with Materialize messages', async () => {
+    // a secret that exists: names are resolved before the options are checked
+    await c.query(`CREATE SECRET IF NOT EXISTS s AS 'x'`);
     const cases: [string, RegExp | string][] = [
       [`CREATE CONNECTION x TO AWS (REGION = 'us-east-1')`, 'must specify either ASSUME ROLE ARN or ACCESS KEY ID and SECRET ACCESS KEY'],
       [`CREATE CONNECTION x TO AWS (ASSUME ROLE SESSION NAME = 's')`, 'must specify ASSUME ROLE ARN with optional ASSUME ROLE SESSION NAME'],

@@ -7,6 +7,9 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import {
   AttachRolePolicyCommand,
+  AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
+  CreateUserCommand,
   CreatePolicyCommand,
   CreateRoleCommand,
   IAMClient,
@@ -166,6 +169,35 @@ export async function setupExport(
   iam.destroy();
   s3.destroy();
   return { bucket, prefix, roleArn, roleName, connection, externalId };
+}
+
+export interface KeyUser {
+  bucket: string;
+  userName: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/**
+ * A bucket and an IAM user with an access key whose policy is `policy` (default: s3Policy on `exports/`), the
+ * way an S3 compatible service hands out keys; mz-local enforces the user's policies.
+ */
+export async function setupKeyUser(moto: Moto, policy?: (bucket: string) => string): Promise<KeyUser> {
+  const { iam, s3 } = awsClients(moto);
+  try {
+    const bucket = uniqueName('bucket');
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const userName = uniqueName('exporter');
+    await iam.send(new CreateUserCommand({ UserName: userName }));
+    const key = await iam.send(new CreateAccessKeyCommand({ UserName: userName }));
+    const doc = policy ? policy(bucket) : s3Policy(bucket, 'exports');
+    const created = await iam.send(new CreatePolicyCommand({ PolicyName: uniqueName('p'), PolicyDocument: doc }));
+    await iam.send(new AttachUserPolicyCommand({ UserName: userName, PolicyArn: created.Policy!.Arn! }));
+    return { bucket, userName, accessKeyId: key.AccessKey!.AccessKeyId!, secretAccessKey: key.AccessKey!.SecretAccessKey! };
+  } finally {
+    iam.destroy();
+    s3.destroy();
+  }
 }
 
 export async function listKeys(moto: Moto, bucket: string, prefix: string): Promise<string[]> {

@@ -94,12 +94,15 @@ describe('mz-local SQL parsing', () => {
     assert.ok(!hasTopLevelOrderBy(tokenize('SELECT row_number() OVER (ORDER BY a) FROM t')));
   });
 
-  it('parses S3 URIs like Materialize and rejects bucket-only targets', () => {
+  it('parses S3 URIs like eval_copy_to_uri (src/adapter/src/coord/sequencer.rs, http::Uri) and accepts bucket-only targets', () => {
     assert.deepEqual(parseS3Uri('s3://bucket/a/b/'), { bucket: 'bucket', path: 'a/b' });
+    assert.deepEqual(parseS3Uri('s3://bucket'), { bucket: 'bucket', path: '' });
+    assert.deepEqual(parseS3Uri('s3://bucket/'), { bucket: 'bucket', path: '' });
     assert.throws(() => parseS3Uri('/path/'), /only 's3:\/\/...' urls are supported as COPY TO target/);
     assert.throws(() => parseS3Uri('gs://bucket/path'), /only 's3:\/\/...' urls are supported/);
-    assert.throws(() => parseS3Uri('s3://bucket'), /names only a bucket/);
-    assert.throws(() => parseS3Uri('s3://bucket/'), /names only a bucket/);
+    assert.throws(() => parseS3Uri('s3://my bucket/x'), /^Error: could not parse COPY TO target url: invalid uri character$|could not parse COPY TO target url: invalid uri character/);
+    assert.throws(() => parseS3Uri('s3:///x'), /could not parse COPY TO target url: invalid format/);
+    assert.throws(() => parseS3Uri('s3://bucket:99999/x'), /could not parse COPY TO target url: invalid port number/);
   });
 });
 

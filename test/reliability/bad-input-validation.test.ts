@@ -8,13 +8,13 @@
  * effect happened.
  */
 import { strict as assert } from 'node:assert';
-import { resolveExportInput } from '../../lib/export-input';
-import { buildCopySql } from '../../lib/export-sql';
-import { s3AccessPolicy, serializePolicy } from '../../lib/iam-policies';
-import { resolveOffboardInput, resolveOnboardInput } from '../../lib/onboarding-input';
-import { createConnectionSql } from '../../lib/onboarding-sql';
-import { parseScheduleFile } from '../../lib/schedule-file';
-import { quoteQualifiedName } from '../../lib/sql';
+import { resolveExportInput } from '../../common/export/input';
+import { buildCopySql } from '../../common/export/sql';
+import { s3AccessPolicy, serializePolicy } from '../../common/iam-policies';
+import { resolveOffboardInput, resolveOnboardInput } from '../../common/onboarding/input';
+import { createConnectionSql } from '../../common/onboarding/sql';
+import { parseScheduleFile } from '../../client/schedules/file';
+import { quoteQualifiedName } from '../../common/sql/quoting';
 import {
   HUGE,
   NON_UTF8_AND_INVISIBLE,

@@ -12,9 +12,9 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { BulkExportResult } from '../../lib/export-types';
-import { classifyAttemptObjects } from '../../lib/export-manifest';
-import { renderLogicalTime } from '../../lib/export-paths';
+import type { BulkExportResult } from '../../common/export/types';
+import { classifyAttemptObjects } from '../../activities/export/manifest';
+import { renderLogicalTime } from '../../common/export/paths';
 import { useTestAwsConnection, type TestAwsConnection } from '../helpers/aws-connection';
 import { getJson, listKeys } from '../helpers/export-readback';
 import { alterSystem, eventually, exportFailure, exportInput, startExport } from '../helpers/export-run';

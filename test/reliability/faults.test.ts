@@ -22,10 +22,10 @@ import {
   ListRolesCommand,
 } from '@aws-sdk/client-iam';
 import type { WorkflowHandle } from '@temporalio/client';
-import { classifyAttemptObjects, type ExportManifest } from '../../lib/export-manifest';
-import { logicalTimeKey, latestKey, parseAttemptFolder } from '../../lib/export-paths';
-import type { BulkExportResult, ExportProgress } from '../../lib/export-types';
-import type { OnboardResult, StepProgress } from '../../lib/onboarding-progress';
+import { classifyAttemptObjects, type ExportManifest } from '../../activities/export/manifest';
+import { logicalTimeKey, latestKey, parseAttemptFolder } from '../../common/export/paths';
+import type { BulkExportResult, ExportProgress } from '../../common/export/types';
+import type { OnboardResult, StepProgress } from '../../common/onboarding/progress';
 import { startFaultStack, waitFor, type FaultStack } from './support/fault-stack';
 import type { Hold, RequestInfo } from './support/proxies';
 import { printTable } from './support/report';

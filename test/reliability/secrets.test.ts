@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client, type WorkflowHandle } from '@temporalio/client';
-import { ENCRYPTED_ENCODING, PAYLOAD_KEY_ENV, dataConverterFromEnv } from '../../lib/payload-codec';
+import { ENCRYPTED_ENCODING, PAYLOAD_KEY_ENV, dataConverterFromEnv } from '../../platform/payload-codec';
 import { freePort, stopProcessGroup, type StartedProcess } from '../../local/processes';
 import { startMzLocal } from '../../local/stack';
 import { sharedStack, type TestStack } from '../helpers/stack';

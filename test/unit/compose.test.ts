@@ -8,9 +8,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse, parseDocument } from 'yaml';
-import { loadConfig } from '../../lib/config';
-import { SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
-import { PAYLOAD_KEY_ENV } from '../../lib/payload-codec';
+import { loadConfig } from '../../platform/config';
+import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
+import { PAYLOAD_KEY_ENV } from '../../platform/payload-codec';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const composeText = fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { loadConfig, materializeUrl, redactUrl } from '../../lib/config';
-import { InvalidInputError } from '../../lib/errors';
+import { loadConfig, materializeUrl, redactUrl } from '../../platform/config';
+import { InvalidInputError } from '../../common/failures';
 
 describe('config from the environment', () => {
   it('fills the documented defaults', () => {

@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { heartbeat, heartbeating, heartbeatIntervalMs } from '../../activities/heartbeat';
-import { sourceConflict, sourceDigest } from '../../activities/export-claims';
+import { sourceConflict, sourceDigest } from '../../activities/export/claims';
 import {
   attemptClaimKey,
   attemptFolder,
@@ -14,10 +14,11 @@ import {
   parseAttemptFolder,
   parseLogicalTimeFolder,
   renderLogicalTime,
-} from '../../lib/export-paths';
-import { resolveExportInput } from '../../lib/export-input';
-import { buildCopySql, parseMaxFileSize, queryProblem } from '../../lib/export-sql';
-import { classifyCopyError, COPY_FAILURE } from '../../lib/export-errors';
+} from '../../common/export/paths';
+import { resolveExportInput } from '../../common/export/input';
+import { buildCopySql, parseMaxFileSize, queryProblem } from '../../common/export/sql';
+import { classifyCopyError } from '../../activities/export/copy-errors';
+import { COPY_FAILURE } from '../../common/failures';
 import {
   attemptState,
   buildManifest,
@@ -26,7 +27,7 @@ import {
   shouldReplaceLatest,
   verificationProblems,
   type FooterFacts,
-} from '../../lib/export-manifest';
+} from '../../activities/export/manifest';
 
 const valid = {
   exportName: 'orders-daily',

@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { tableFromArrays, tableToIPC, Table as ArrowTable, vectorFromArray, List, Field, Int64, TimestampMicrosecond, Utf8 } from 'apache-arrow';
 import * as pw from 'parquet-wasm/node';
 import { parquetMetadata } from 'hyparquet';
-import { FOOTER_GUESS_BYTES, parseParquetFooter, readParquetFooter, ParquetFooterError } from '../../lib/parquet-footer';
+import { FOOTER_GUESS_BYTES, parseParquetFooter, readParquetFooter, ParquetFooterError } from '../../activities/export/parquet-footer';
 
 function writeParquet(table: ArrowTable, rowGroupSize: number): Uint8Array {
   const props = new pw.WriterPropertiesBuilder().setMaxRowGroupSize(rowGroupSize).build();

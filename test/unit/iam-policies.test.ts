@@ -9,7 +9,7 @@ import {
   trustPolicy,
   trustsOnlyPrincipal,
   type PolicyDocument,
-} from '../../lib/iam-policies';
+} from '../../common/iam-policies';
 
 const PRINCIPAL = 'arn:aws:iam::664411391173:role/MaterializeConnection';
 

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { InvalidInputError } from '../../lib/errors';
-import { backoffMs, resolveOffboardInput, resolveOnboardInput } from '../../lib/onboarding-input';
+import { InvalidInputError } from '../../common/failures';
+import { backoffMs, resolveOffboardInput, resolveOnboardInput } from '../../common/onboarding/input';
 
 const good = {
   bucket: 'acme-exports',

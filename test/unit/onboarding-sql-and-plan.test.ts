@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { classifyProbeFailure, classifyValidateFailure } from '../../lib/onboarding-errors';
-import { resolveOffboardInput, resolveOnboardInput } from '../../lib/onboarding-input';
-import { onboardingPlan, renderOffboardingPlan, renderOnboardingPlan } from '../../lib/onboarding-plan';
+import { classifyProbeFailure, classifyValidateFailure } from '../../activities/onboarding/connection-failures';
+import { resolveOffboardInput, resolveOnboardInput } from '../../common/onboarding/input';
+import { onboardingPlan, renderOffboardingPlan, renderOnboardingPlan } from '../../client/onboarding-plan';
 import {
   connectionCatalogSql,
   createConnectionSql,
@@ -9,7 +9,7 @@ import {
   probeKeyPrefix,
   probeRunPrefix,
   validateConnectionSql,
-} from '../../lib/onboarding-sql';
+} from '../../common/onboarding/sql';
 import { onboardInputFromArgs } from '../../client/commands/onboard';
 import { offboardInputFromArgs } from '../../client/commands/offboard';
 import { parseArgs } from '../../client/args';

@@ -10,7 +10,7 @@ import {
   dataConverterFromEnv,
   keyId,
   payloadCodecFromEnv,
-} from '../../lib/payload-codec';
+} from '../../platform/payload-codec';
 
 const newKey = () => randomBytes(32);
 const toPayloads = async (...values: unknown[]): Promise<Payload[]> => values.map((v) => defaultPayloadConverter.toPayload(v));

@@ -1,10 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InvalidInputError } from '../../lib/errors';
-import { cronProblem } from '../../lib/schedule-cron';
-import { formatDuration, parseDuration } from '../../lib/schedule-duration';
-import { parseOverlap, parseScheduleFile, validateScheduleDocument } from '../../lib/schedule-file';
+import { InvalidInputError } from '../../common/failures';
+import { cronProblem } from '../../client/schedules/cron';
+import { formatDuration, parseDuration } from '../../client/schedules/duration';
+import { parseOverlap, parseScheduleFile, validateScheduleDocument } from '../../client/schedules/file';
 
 const BASE = `
 version: 1

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { parseScheduleFile, type ScheduleEntry } from '../../lib/schedule-file';
+import { parseScheduleFile, type ScheduleEntry } from '../../client/schedules/file';
 import { diffSchedule, sameValue, type LiveSchedule } from '../../client/schedules/diff';
 import { formatPlan } from '../../client/schedules/format';
 import { formatRuns, formatStatus, runsQuery } from '../../client/schedules/runs';

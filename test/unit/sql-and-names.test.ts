@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { quoteIdent, quoteLiteral, quoteQualifiedName } from '../../lib/sql';
-import { bucketNameProblem, iamPrincipalArnProblem, prefixProblem } from '../../lib/aws-names';
+import { quoteIdent, quoteLiteral, quoteQualifiedName } from '../../common/sql/quoting';
+import { bucketNameProblem, iamPrincipalArnProblem, prefixProblem } from '../../common/aws-names';
 import { parseArgs } from '../../client/args';
 
 describe('SQL quoting', () => {

@@ -44,6 +44,8 @@ export interface AssumedRole {
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   region: string;
   endpoint: string | undefined;
+  /** An IAM user's static credentials rather than an assumed role. */
+  kind?: 'role' | 'user';
 }
 
 export interface AssumeRequest {
@@ -154,6 +156,36 @@ export class AwsAccess {
     };
   }
 
+  /**
+   * The identity of static credentials (an AWS connection with ACCESS KEY ID / SECRET ACCESS KEY): the IAM
+   * user the access key belongs to in the emulator, whose identity policies then govern its S3 calls. A key
+   * IAM does not know is refused as AWS refuses it (`code` is STS's or S3's error code for that).
+   */
+  async staticCredentials(
+    creds: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
+    target: { region?: string | null; endpoint?: string | null },
+    unknownKey: 'sts' | 's3',
+  ): Promise<AssumedRole> {
+    const user = await this.iam.userOfAccessKey(creds.accessKeyId);
+    if (!user) {
+      this.opts.log.info(`access key ${creds.accessKeyId.slice(0, 4)}…: unknown to IAM; refused`);
+      throw unknownKey === 'sts'
+        ? new AwsError('InvalidClientTokenId', 403, 'The security token included in the request is invalid.')
+        : new AwsError('InvalidAccessKeyId', 403, 'The AWS Access Key Id you provided does not exist in our records.');
+    }
+    const account = /^arn:aws[a-z-]*:iam::(\d{12}):/.exec(user.arn)?.[1] ?? '';
+    return {
+      roleArn: user.arn,
+      roleName: user.name,
+      account,
+      sessionArn: user.arn,
+      credentials: creds,
+      region: target.region ?? this.opts.region,
+      endpoint: target.endpoint ?? this.opts.endpoint,
+      kind: 'user',
+    };
+  }
+
   /** STS GetCallerIdentity with the assumed role's credentials (what VALIDATE CONNECTION calls). */
   async getCallerIdentity(role: AssumedRole): Promise<string> {
     const sts = new STSClient({ region: role.region, credentials: role.credentials, ...(role.endpoint ? { endpoint: role.endpoint } : {}) });
@@ -166,8 +198,9 @@ export class AwsAccess {
 
   /** An S3 client for the assumed role that enforces the role's identity policies. */
   async s3For(role: AssumedRole): Promise<AuthorizedS3> {
-    const policies = await this.iam.getRolePolicies(role.roleName);
-    const info = await this.iam.getRole(role.roleName);
+    const isUser = role.kind === 'user';
+    const policies = isUser ? await this.iam.getUserPolicies(role.roleName) : await this.iam.getRolePolicies(role.roleName);
+    const info = isUser ? null : await this.iam.getRole(role.roleName);
     let boundary: NamedPolicy | null = null;
     if (info?.permissionsBoundaryArn) {
       boundary = { name: `boundary:${info.permissionsBoundaryArn}`, document: await this.iam.getManagedPolicy(info.permissionsBoundaryArn) };

@@ -4,6 +4,11 @@
  * inline policies (ListRolePolicies, GetRolePolicy) and a permissions boundary if the role has one.
  */
 import {
+  GetAccessKeyLastUsedCommand,
+  GetUserCommand,
+  GetUserPolicyCommand,
+  ListAttachedUserPoliciesCommand,
+  ListUserPoliciesCommand,
   GetPolicyCommand,
   GetPolicyVersionCommand,
   GetRoleCommand,
@@ -83,6 +88,40 @@ export class IamDirectory {
       const page = await this.iam.send(new ListRolePoliciesCommand({ RoleName: name, Marker: marker }));
       for (const policyName of page.PolicyNames ?? []) {
         const p = await this.iam.send(new GetRolePolicyCommand({ RoleName: name, PolicyName: policyName }));
+        out.push({ name: `inline:${policyName}`, document: parsePolicyDocument(p.PolicyDocument ?? '{}') });
+      }
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+    return out;
+  }
+
+  /** The IAM user an access key belongs to (ARN and name), or null when IAM has no such key. */
+  async userOfAccessKey(accessKeyId: string): Promise<{ arn: string; name: string } | null> {
+    try {
+      const res = await this.iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }));
+      if (!res.UserName) return null;
+      const user = await this.iam.send(new GetUserCommand({ UserName: res.UserName }));
+      return { arn: user.User!.Arn!, name: res.UserName };
+    } catch (e) {
+      const name = (e as { name?: string }).name ?? '';
+      if (/NoSuchEntity|InvalidClientTokenId|AccessDenied/.test(name)) return null;
+      throw e;
+    }
+  }
+
+  /** The identity-based policies of an IAM user: attached managed policies and inline policies. */
+  async getUserPolicies(name: string): Promise<NamedPolicy[]> {
+    const out: NamedPolicy[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await this.iam.send(new ListAttachedUserPoliciesCommand({ UserName: name, Marker: marker }));
+      for (const p of page.AttachedPolicies ?? []) out.push({ name: p.PolicyName ?? p.PolicyArn!, document: await this.getManagedPolicy(p.PolicyArn!) });
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+    do {
+      const page = await this.iam.send(new ListUserPoliciesCommand({ UserName: name, Marker: marker }));
+      for (const policyName of page.PolicyNames ?? []) {
+        const p = await this.iam.send(new GetUserPolicyCommand({ UserName: name, PolicyName: policyName }));
         out.push({ name: `inline:${policyName}`, document: parsePolicyDocument(p.PolicyDocument ?? '{}') });
       }
       marker = page.IsTruncated ? page.Marker : undefined;

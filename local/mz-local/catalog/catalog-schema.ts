@@ -32,6 +32,16 @@ CREATE TABLE IF NOT EXISTS mz_catalog.mz_connections (
   redacted_create_sql text NOT NULL
 );
 
+-- Secrets: names only (catalog/secrets.ts keeps the values outside the engine).
+CREATE TABLE IF NOT EXISTS mz_catalog.mz_secrets (
+  id text PRIMARY KEY,
+  oid oid NOT NULL,
+  schema_id text NOT NULL,
+  name text NOT NULL,
+  owner_id text NOT NULL,
+  privileges text[] NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS mz_internal.mz_local_aws_connection_store (
   id text PRIMARY KEY REFERENCES mz_catalog.mz_connections (id) ON DELETE CASCADE,
   endpoint text,
@@ -43,6 +53,88 @@ CREATE TABLE IF NOT EXISTS mz_internal.mz_local_aws_connection_store (
   session_token_secret_id text,
   assume_role_arn text,
   assume_role_session_name text
+);
+
+-- Clusters (src/catalog/src/builtin.rs MZ_CLUSTERS, MZ_CLUSTER_REPLICAS): the built-in ones and quickstart
+-- (size 25cc, replication factor 1), as a fresh Materialize environment has them. mz-local runs every
+-- query on its one engine; the cluster is recorded, not used.
+CREATE TABLE IF NOT EXISTS mz_catalog.mz_clusters (
+  id text PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  owner_id text NOT NULL,
+  privileges text[] NOT NULL,
+  managed boolean NOT NULL,
+  size text,
+  replication_factor integer,
+  disk boolean,
+  availability_zones text[],
+  introspection_debugging boolean,
+  introspection_interval interval
+);
+CREATE TABLE IF NOT EXISTS mz_catalog.mz_cluster_replicas (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  cluster_id text NOT NULL REFERENCES mz_catalog.mz_clusters (id) ON DELETE CASCADE,
+  size text,
+  availability_zone text,
+  owner_id text NOT NULL,
+  disk boolean
+);
+INSERT INTO mz_catalog.mz_clusters VALUES
+  ('s1', 'mz_system', 's1', '{s1=UC/s1}', true, '25cc', 1, true, '{}', false, '1 second'),
+  ('s2', 'mz_catalog_server', 's1', '{s1=UC/s1}', true, '25cc', 1, true, '{}', false, '1 second'),
+  ('s3', 'mz_probe', 's1', '{s1=UC/s1}', true, '25cc', 1, true, '{}', false, '1 second'),
+  ('s4', 'mz_support', 's1', '{s1=UC/s1}', true, '25cc', 0, true, '{}', false, '1 second'),
+  ('s5', 'mz_analytics', 's1', '{s1=UC/s1}', true, '25cc', 0, true, '{}', false, '1 second'),
+  ('u1', 'quickstart', 'u1', '{u1=UC/u1}', true, '25cc', 1, true, '{}', false, '1 second')
+ON CONFLICT DO NOTHING;
+INSERT INTO mz_catalog.mz_cluster_replicas VALUES
+  ('s1', 'r1', 's1', '25cc', NULL, 's1', true),
+  ('s2', 'r1', 's2', '25cc', NULL, 's1', true),
+  ('s3', 'r1', 's3', '25cc', NULL, 's1', true),
+  ('u1', 'r1', 'u1', '25cc', NULL, 'u1', true)
+ON CONFLICT DO NOTHING;
+CREATE SEQUENCE IF NOT EXISTS mz_internal.mz_local_cluster_id_seq START 2;
+CREATE SEQUENCE IF NOT EXISTS mz_internal.mz_local_replica_id_seq START 2;
+CREATE OR REPLACE VIEW mz_internal.mz_show_clusters AS
+  SELECT c.name, coalesce(string_agg(r.name || ' (' || r.size || ')', ', ' ORDER BY r.name), '') AS replicas, ''::text AS comment
+  FROM mz_catalog.mz_clusters c LEFT JOIN mz_catalog.mz_cluster_replicas r ON r.cluster_id = c.id
+  GROUP BY c.id, c.name;
+
+-- Statement log of the statements mz-local executes itself (COPY ... TO, AS OF reads, EXPLAIN TIMESTAMP),
+-- with the columns of Materialize's mz_internal.mz_recent_activity_log (src/catalog/src/builtin.rs).
+CREATE TABLE IF NOT EXISTS mz_internal.mz_recent_activity_log (
+  execution_id uuid NOT NULL,
+  sample_rate double precision NOT NULL,
+  cluster_id text,
+  application_name text NOT NULL,
+  cluster_name text,
+  database_name text NOT NULL,
+  search_path text[] NOT NULL,
+  transaction_isolation text NOT NULL,
+  execution_timestamp numeric,
+  transient_index_id text,
+  params text[] NOT NULL,
+  mz_version text NOT NULL,
+  began_at timestamptz NOT NULL,
+  finished_at timestamptz,
+  finished_status text,
+  error_message text,
+  result_size bigint,
+  rows_returned bigint,
+  execution_strategy text,
+  transaction_id numeric NOT NULL,
+  prepared_statement_id uuid NOT NULL,
+  sql_hash bytea NOT NULL,
+  prepared_statement_name text NOT NULL,
+  session_id uuid NOT NULL,
+  prepared_at timestamptz NOT NULL,
+  statement_type text,
+  throttled_count numeric NOT NULL,
+  connected_at timestamptz NOT NULL,
+  initial_application_name text NOT NULL,
+  authenticated_user text NOT NULL,
+  sql text NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS mz_internal.mz_local_materialized_views (view_oid oid PRIMARY KEY, cluster text NOT NULL);
@@ -123,14 +215,43 @@ CREATE OR REPLACE VIEW mz_catalog.mz_objects AS
   SELECT id, oid, schema_id, name, 'table'::text AS type, owner_id, NULL::text AS cluster_id, privileges FROM mz_catalog.mz_tables
   UNION ALL SELECT id, oid, schema_id, name, 'view', owner_id, NULL, privileges FROM mz_catalog.mz_views
   UNION ALL SELECT id, oid, schema_id, name, 'materialized-view', owner_id, cluster_id, privileges FROM mz_catalog.mz_materialized_views
-  UNION ALL SELECT id, oid, schema_id, name, 'connection', owner_id, NULL, privileges FROM mz_catalog.mz_connections;
+  UNION ALL SELECT id, oid, schema_id, name, 'connection', owner_id, NULL, privileges FROM mz_catalog.mz_connections
+  UNION ALL SELECT id, oid, schema_id, name, 'secret', owner_id, NULL, privileges FROM mz_catalog.mz_secrets;
 
 CREATE OR REPLACE FUNCTION mz_catalog.mz_version() RETURNS text LANGUAGE sql STABLE AS $$ SELECT ${literal(HUMAN_VERSION)}::text $$;
 CREATE OR REPLACE FUNCTION mz_catalog.mz_version_num() RETURNS integer LANGUAGE sql STABLE AS $$ SELECT ${VERSION_NUM} $$;
 CREATE OR REPLACE FUNCTION mz_catalog.mz_environment_id() RETURNS text LANGUAGE sql STABLE AS
   $$ SELECT value FROM mz_internal.mz_local_meta WHERE key = 'environment_id' $$;
+-- the oracle's read timestamp: the clock in milliseconds, never below the last write's timestamp
+-- (timestamps/read-timestamps.ts keeps oracle_ts; a read AS OF t has its mz_now() calls replaced by t)
 CREATE OR REPLACE FUNCTION mz_catalog.mz_now() RETURNS numeric LANGUAGE sql STABLE AS
-  $$ SELECT floor(extract(epoch FROM now()) * 1000) $$;
+  $$ SELECT greatest(floor(extract(epoch FROM now()) * 1000),
+                     coalesce((SELECT value::numeric FROM mz_internal.mz_local_meta WHERE key = 'oracle_ts'), 0)) $$;
+
+-- Tables written since mz-local last looked (statement triggers on every user table), so each table's
+-- last write gets a timestamp: its read frontier (see timestamps/read-timestamps.ts).
+CREATE TABLE IF NOT EXISTS mz_internal.mz_local_dirty (relid oid PRIMARY KEY);
+CREATE OR REPLACE FUNCTION mz_internal.mz_local_note_write() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO mz_internal.mz_local_dirty VALUES (TG_RELID) ON CONFLICT DO NOTHING;
+  RETURN NULL;
+END $$;
+-- Installs the trigger on user tables that lack it (those count as just written) and returns, with them,
+-- the tables written since the last call.
+CREATE OR REPLACE FUNCTION mz_internal.mz_local_collect_writes() RETURNS TABLE (relid oid) LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT c.oid, n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'mz_catalog', 'mz_internal') AND left(n.nspname, 3) <> 'pg_'
+             AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'mz_local_write_ts')
+  LOOP
+    EXECUTE format('CREATE TRIGGER mz_local_write_ts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I.%I FOR EACH STATEMENT EXECUTE FUNCTION mz_internal.mz_local_note_write()', r.nspname, r.relname);
+    relid := r.oid;
+    RETURN NEXT;
+  END LOOP;
+  RETURN QUERY DELETE FROM mz_internal.mz_local_dirty d RETURNING d.relid;
+END $$;
 
 -- Materialize's answers where Postgres's differ (mz_catalog comes before pg_catalog on the search path).
 CREATE OR REPLACE FUNCTION mz_catalog.version() RETURNS text LANGUAGE sql STABLE AS $$ SELECT ${literal(VERSION_STRING)}::text $$;

@@ -22,17 +22,24 @@ interface AwsConnectionFields {
   assumeRoleSessionName: string | null;
   region: string | null;
   endpoint: string | null;
+  /** ACCESS KEY ID as a string, or the id of the secret holding it. */
+  accessKeyId: string | null;
+  accessKeyIdSecretId: string | null;
+  secretAccessKeySecretId: string | null;
+  sessionToken: string | null;
+  sessionTokenSecretId: string | null;
 }
 
 export interface AwsConnectionRecord extends AwsConnectionFields {
   id: string;
-  accessKeyId: string | null;
   externalId: string | null;
   principal: string | null;
 }
 
 export interface NewAwsConnection extends AwsConnectionFields {
   createSql: string;
+  /** create_sql with string literals replaced by '<REDACTED>' (Materialize's redacted_create_sql). */
+  redactedCreateSql: string;
 }
 
 export interface ResolvedItem {
@@ -130,7 +137,8 @@ export class Catalog {
       for (const schema of schemas) {
         const rows = await this.engine.query(
           `SELECT c.id, s.name, c.name, a.assume_role_arn, a.assume_role_session_name, a.region, a.endpoint,
-                  a.access_key_id, a.external_id, a.principal
+                  a.access_key_id, a.external_id, a.principal, a.access_key_id_secret_id, a.secret_access_key_secret_id,
+                  a.session_token, a.session_token_secret_id
            FROM mz_catalog.mz_connections c
            JOIN mz_catalog.mz_schemas s ON s.id = c.schema_id
            LEFT JOIN mz_internal.mz_aws_connections a ON a.id = c.id
@@ -150,6 +158,10 @@ export class Catalog {
             accessKeyId: r[7],
             externalId: r[8],
             principal: r[9],
+            accessKeyIdSecretId: r[10],
+            secretAccessKeySecretId: r[11],
+            sessionToken: r[12],
+            sessionTokenSecretId: r[13],
           };
         }
       }
@@ -165,6 +177,11 @@ export class Catalog {
         [schema, item],
       );
       if (conn.length > 0) return 'connection';
+      const secret = await this.engine.query(
+        `SELECT 1 FROM mz_catalog.mz_secrets c JOIN mz_catalog.mz_schemas s ON s.id = c.schema_id WHERE s.name = $1 AND c.name = $2`,
+        [schema, item],
+      );
+      if (secret.length > 0) return 'secret';
       const rel = await this.engine.query(
         `SELECT CASE WHEN mv.view_oid IS NOT NULL THEN 'materialized view' WHEN c.relkind = 'v' THEN 'view'
                      WHEN c.relkind IN ('r', 'p') THEN 'table' WHEN c.relkind = 'i' THEN 'index' ELSE 'item' END
@@ -212,10 +229,27 @@ export class Catalog {
         await this.engine.query(
           `WITH c AS (
              INSERT INTO mz_catalog.mz_connections (id, oid, schema_id, name, type, owner_id, privileges, create_sql, redacted_create_sql)
-             VALUES ($1, $2::oid, $3, $4, 'aws', 'u1', '{u1=U/u1}', $5, $5) RETURNING id)
-           INSERT INTO mz_internal.mz_local_aws_connection_store (id, endpoint, region, assume_role_arn, assume_role_session_name)
-           SELECT id, $6, $7, $8, $9 FROM c`,
-          [id, oid!, schemaId, c.name, c.createSql, c.endpoint, c.region, c.assumeRoleArn, c.assumeRoleSessionName],
+             VALUES ($1, $2::oid, $3, $4, 'aws', 'u1', '{u1=U/u1}', $5, $10) RETURNING id)
+           INSERT INTO mz_internal.mz_local_aws_connection_store (id, endpoint, region, assume_role_arn, assume_role_session_name,
+             access_key_id, access_key_id_secret_id, secret_access_key_secret_id, session_token, session_token_secret_id)
+           SELECT id, $6, $7, $8, $9, $11, $12, $13, $14, $15 FROM c`,
+          [
+            id,
+            oid!,
+            schemaId,
+            c.name,
+            c.createSql,
+            c.endpoint,
+            c.region,
+            c.assumeRoleArn,
+            c.assumeRoleSessionName,
+            c.redactedCreateSql,
+            c.accessKeyId,
+            c.accessKeyIdSecretId,
+            c.secretAccessKeySecretId,
+            c.sessionToken,
+            c.sessionTokenSecretId,
+          ],
         );
       } catch (e) {
         throw new MzError(SqlState.InternalError, `creating the connection failed: ${(e as Error).message}`);
@@ -245,7 +279,7 @@ export class Catalog {
 
   /** Rows for SHOW CONNECTIONS / TABLES / VIEWS / MATERIALIZED VIEWS. */
   async showObjects(
-    objectType: 'connections' | 'materialized views' | 'tables' | 'views',
+    objectType: 'connections' | 'materialized views' | 'tables' | 'views' | 'secrets',
     schema: string,
     like: string | undefined,
     owner?: EngineOwner,
@@ -255,6 +289,7 @@ export class Catalog {
       'materialized views': { table: 'mz_catalog.mz_materialized_views', cols: ['name', 'cluster', 'comment'], sel: `o.name, 'quickstart', ''` },
       tables: { table: 'mz_catalog.mz_tables', cols: ['name', 'comment'], sel: `o.name, ''` },
       views: { table: 'mz_catalog.mz_views', cols: ['name', 'comment'], sel: `o.name, ''` },
+      secrets: { table: 'mz_catalog.mz_secrets', cols: ['name', 'comment'], sel: `o.name, ''` },
     }[objectType];
     return this.run(owner, async () => {
       if (!(await this.engine.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).length) {

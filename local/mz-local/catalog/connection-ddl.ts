@@ -8,7 +8,8 @@ import type { EngineOwner } from '../engine/engine';
 import { MzError, SqlState, type ErrorFields } from '../errors';
 import { quoteIdent, quoteLiteral } from '../sql/lexer';
 import type { Statement } from '../sql/statements';
-import { objectNameToString, optionString } from '../sql/token-stream';
+import { invalidOption, objectNameToString, optionString } from '../sql/token-stream';
+import type { SecretRef, Secrets } from './secrets';
 import { DATABASE_NAME, mismatchedObjectType, type Catalog } from './catalog';
 
 type CreateConnection = Extract<Statement, { kind: 'create_connection' }>;
@@ -17,6 +18,7 @@ type DropConnection = Extract<Statement, { kind: 'drop_connection' }>;
 const AWS_OPTIONS = ['ACCESS KEY ID', 'SECRET ACCESS KEY', 'SESSION TOKEN', 'ENDPOINT', 'REGION', 'ASSUME ROLE ARN', 'ASSUME ROLE SESSION NAME'];
 /** Option value types (src/sql/src/plan/statement/ddl/connection.rs, generate_extracted_config!). */
 const STRING_OPTIONS = ['ENDPOINT', 'REGION', 'ASSUME ROLE ARN', 'ASSUME ROLE SESSION NAME', 'HOST', 'DATABASE', 'URL', 'SERVICE NAME', 'SSL MODE', 'SECURITY PROTOCOL', 'SASL MECHANISMS', 'PROGRESS TOPIC', 'PUBLIC KEY 1', 'PUBLIC KEY 2'];
+const SECRET_OPTIONS = ['SECRET ACCESS KEY', 'SASL PASSWORD', 'PASSWORD', 'SSL KEY'];
 const STRING_OR_SECRET_OPTIONS = ['ACCESS KEY ID', 'SESSION TOKEN', 'USER', 'SASL USERNAME', 'SSL CERTIFICATE', 'SSL CERTIFICATE AUTHORITY'];
 
 export interface DdlResult {
@@ -25,9 +27,12 @@ export interface DdlResult {
 
 export async function createConnection(
   stmt: CreateConnection,
-  deps: { catalog: Catalog; aws: AwsAccess; owner: EngineOwner },
+  deps: { catalog: Catalog; secrets: Secrets; aws: AwsAccess; owner: EngineOwner },
 ): Promise<DdlResult> {
   const { catalog, owner } = deps;
+  // names are resolved before planning: a SECRET that does not exist fails first
+  const secretRefs = new Map<string, SecretRef>();
+  for (const o of stmt.options) if (o.value.kind === 'object') secretRefs.set(o.name, await deps.secrets.resolve(o.value.name, owner));
   if (stmt.connectionType !== 'aws') {
     throw new MzError(SqlState.FeatureNotSupported, `mz-local supports only AWS connections, not ${stmt.connectionType.toUpperCase()} connections`);
   }
@@ -39,6 +44,7 @@ export async function createConnection(
     seen.add(o.name);
     if (STRING_OPTIONS.includes(o.name)) values.set(o.name, optionString(o.value, o.name));
     else if (STRING_OR_SECRET_OPTIONS.includes(o.name) && o.value.kind !== 'object') values.set(o.name, optionString(o.value, o.name));
+    else if (SECRET_OPTIONS.includes(o.name) && o.value.kind !== 'object') throw invalidOption(o.name, 'must provide a secret value');
   }
   const invalid = [...seen].filter((n) => !AWS_OPTIONS.includes(n)).sort();
   if (invalid.length > 0) throw new MzError(SqlState.SystemError, `AWS connections do not support ${invalid.join(', ')} values`);
@@ -55,12 +61,6 @@ export async function createConnection(
   }
   if (!hasCredentials && !arn) throw new MzError(SqlState.SystemError, 'must specify either ASSUME ROLE ARN or ACCESS KEY ID and SECRET ACCESS KEY');
   if (hasCredentials && arn) throw new MzError(SqlState.SystemError, 'cannot specify both ACCESS KEY ID and ASSUME ROLE ARN');
-  if (hasCredentials) {
-    throw new MzError(
-      SqlState.FeatureNotSupported,
-      'mz-local supports AWS connections with ASSUME ROLE ARN only; ACCESS KEY ID / SECRET ACCESS KEY connections are not implemented',
-    );
-  }
 
   const { schema, item } = await catalog.schemaForNewItem(stmt.name, owner);
   const existing = await catalog.itemExists(schema, item, owner);
@@ -72,9 +72,22 @@ export async function createConnection(
     throw new MzError(SqlState.DuplicateObject, `${existing} ${quoteIdent(fullName)} already exists`);
   }
   const endpoint = values.get('ENDPOINT');
+  // create_sql names secrets by their full name; redacted_create_sql hides every string literal
   const parts: string[] = [];
-  for (const name of AWS_OPTIONS) if (values.has(name)) parts.push(`${name} = ${quoteLiteral(values.get(name)!)}`);
-  const createSql = `CREATE CONNECTION ${[DATABASE_NAME, schema, item].map(quoteIdent).join('.')} TO AWS (${parts.join(', ')})`;
+  const redacted: string[] = [];
+  for (const name of AWS_OPTIONS) {
+    const secret = secretRefs.get(name);
+    if (secret) {
+      const ref = `${name} = SECRET ${[DATABASE_NAME, secret.schema, secret.name].map(quoteIdent).join('.')}`;
+      parts.push(ref);
+      redacted.push(ref);
+    } else if (values.has(name)) {
+      parts.push(`${name} = ${quoteLiteral(values.get(name)!)}`);
+      redacted.push(`${name} = '<REDACTED>'`);
+    }
+  }
+  const target = `CREATE CONNECTION ${[DATABASE_NAME, schema, item].map(quoteIdent).join('.')} TO AWS`;
+  const createSql = `${target} (${parts.join(', ')})`;
   const id = await catalog.createAwsConnection(
     {
       schema,
@@ -83,15 +96,21 @@ export async function createConnection(
       assumeRoleSessionName: values.get('ASSUME ROLE SESSION NAME') ?? null,
       region: values.get('REGION') ?? null,
       endpoint: endpoint ? endpoint : null,
+      accessKeyId: values.get('ACCESS KEY ID') ?? null,
+      accessKeyIdSecretId: secretRefs.get('ACCESS KEY ID')?.id ?? null,
+      secretAccessKeySecretId: secretRefs.get('SECRET ACCESS KEY')?.id ?? null,
+      sessionToken: values.get('SESSION TOKEN') ?? null,
+      sessionTokenSecretId: secretRefs.get('SESSION TOKEN')?.id ?? null,
       createSql,
+      redactedCreateSql: `${target} (${redacted.join(', ')})`,
     },
     owner,
   );
-  deps.aws.trust.watch(arn!);
+  if (arn) deps.aws.trust.watch(arn);
   if (stmt.validate) {
     const record = await catalog.findConnection({ parts: [schema, item] }, owner);
     try {
-      await validateAwsConnection(deps.aws, record!, catalog.environmentId);
+      await validateAwsConnection(deps.aws, record!, catalog.environmentId, deps.secrets);
     } catch (e) {
       // a connection that fails validation is not created
       await catalog.dropConnection(id, owner);

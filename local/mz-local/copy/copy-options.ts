@@ -62,7 +62,8 @@ export function extractCopyOptions(options: { name: string; value: OptionValue }
         try {
           out.maxFileSize = parseByteSize(text);
         } catch (e) {
-          throw err(`invalid MAX FILE SIZE: ${(e as Error).message}`);
+          // with_options.rs TryFromValue<Value> for ByteSize: `invalid bytes value: <ByteSize::from_str error>`
+          throw err(`invalid MAX FILE SIZE: invalid bytes value: ${(e as Error).message}`);
         }
         break;
       }

@@ -12,6 +12,7 @@ import { tokenize, type Token } from '../sql/lexer';
 import type { CopyToStatement } from '../sql/statements';
 import { objectNameToString } from '../sql/token-stream';
 import { checkMaxFileSize, csvParams, extractCopyOptions, type CopyFormat } from './copy-options';
+import { checkAsOfQuery, planAsOf, type QueryWhen } from '../timestamps/read-timestamps';
 import { mzDebug, toArrowType, toMzScalar, unknownOids, type ArrowColumnType, type MzScalar, type PgTypeRow } from './type-mapping';
 
 export interface PlannedColumn {
@@ -25,6 +26,10 @@ export interface PlannedColumn {
 
 export interface CopyPlan {
   query: string;
+  /** The query's tokens (for mz_now() at the chosen timestamp); null for a named relation. */
+  queryTokens: Token[] | null;
+  /** The SELECT's AS OF (Materialize's plan_copy keeps the SelectStatement's as_of: plan_select_inner). */
+  when: QueryWhen;
   columns: PlannedColumn[];
   format: CopyFormat;
   connection: AwsConnectionRecord;
@@ -70,9 +75,12 @@ export async function planCopyTo(
     if (stmt.relation.isSubscribe) throw sysErr(`COPY TO ${stmt.target} not supported`);
     if (hasTopLevelOrderBy(tokenize(stmt.relation.query))) throw sysErr('ORDER BY is not supported in SELECT query for COPY statements');
   }
-  // the SELECT planned: its columns and their types
+  // the SELECT planned (plan_select_inner): its AS OF first, then its columns and their types
   if (!described || !query) throw sysErr(`COPY TO ${stmt.target} not supported`);
+  const asOf = stmt.relation.kind === 'query' ? stmt.relation.asOf : null;
+  const when = await engine.withEngine(owner, () => planAsOf(engine, asOf), deps.signal);
   if (described.error) throw translateRelationError(described.error, stmt);
+  if (stmt.relation.kind === 'query') checkAsOfQuery(stmt.relation.queryTokens, asOf);
 
   // plan_copy_to_expr
   if (!options.awsConnection) throw sysErr('AWS CONNECTION is required for COPY ... TO <expr>');
@@ -139,7 +147,8 @@ export async function planCopyTo(
   );
   if (value === null) throw sysErr('COPY TO target value can not be null');
   const { bucket, path } = parseS3Uri(value);
-  return { query, columns, format, connection, maxFileSize: options.maxFileSize, bucket, path, uri: value };
+  const queryTokens = stmt.relation.kind === 'query' ? stmt.relation.queryTokens : null;
+  return { query, queryTokens, when, columns, format, connection, maxFileSize: options.maxFileSize, bucket, path, uri: value };
 }
 
 /** The SELECT a COPY reads (`SELECT * FROM <name>` for a named relation); null for SUBSCRIBE. */
@@ -249,22 +258,30 @@ function mentionsMzNow(tokens: Token[]): boolean {
   return tokens.some((t) => t.kind === 'ident' && t.value === 'mz_now');
 }
 
-/** Parses the evaluated target: only s3:// URLs with a bucket and a path. */
+/**
+ * Parses the evaluated target as eval_copy_to_uri does (src/adapter/src/coord/sequencer.rs: `Uri::from_str` of
+ * the http crate, then the scheme must be s3): `could not parse COPY TO target url: <InvalidUri>` for text
+ * that is no URI, before any AWS call. A bucket-only URL (`s3://bucket`, `s3://bucket/`) is a target: its
+ * path is empty, so the whole bucket is listed by the emptiness check and keys start with `/mz-<id>-`
+ * (S3KeyManager with an empty path).
+ */
 export function parseS3Uri(value: string): { bucket: string; path: string } {
+  const bad = (why: string) => sysErr(`could not parse COPY TO target url: ${why}`);
+  if (value === '') throw bad('empty string');
+  // the http crate accepts only visible ASCII in a URI (no spaces, controls or non-ASCII)
+  if (/[^\x21-\x7e]/.test(value) || /["<>\\^`{|}]/.test(value)) throw bad('invalid uri character');
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)(?:\?[^#]*)?(?:#.*)?$/.exec(value);
   if (!m) {
-    if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(value) && !/^s3:/i.test(value)) throw sysErr("only 's3://...' urls are supported as COPY TO target");
-    if (/^\s*$/.test(value) || /\s/.test(value)) throw sysErr(`could not parse COPY TO target url: invalid uri character`);
-    throw sysErr("only 's3://...' urls are supported as COPY TO target");
+    if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) throw bad('invalid format');
+    if (value.startsWith('/') || /^[A-Za-z0-9.-]+(:\d+)?$/.test(value)) throw sysErr("only 's3://...' urls are supported as COPY TO target");
+    throw bad('invalid format');
   }
+  const authority = m[2];
+  if (!authority) throw bad('invalid format');
+  const port = /:(\d*)$/.exec(authority);
+  if (port && (port[1] === '' || Number(port[1]) > 65535)) throw bad('invalid port number');
   if (m[1] !== 's3') throw sysErr("only 's3://...' urls are supported as COPY TO target");
-  const bucket = m[2];
-  if (!bucket) throw sysErr('could not parse COPY TO target url: invalid format');
+  const bucket = authority.replace(/^[^@]*@/, '').replace(/:\d+$/, '');
   const path = m[3].replace(/^\/+/, '').replace(/\/+$/, '');
-  if (!path) {
-    throw sysErr(`COPY TO target ${value} names only a bucket; it must include a path (s3://${bucket}/<path>)`, {
-      hint: 'Materialize writes its files under the URL path; give each export its own path.',
-    });
-  }
   return { bucket, path };
 }

@@ -13,7 +13,8 @@
  */
 import type { AwsAccess, AuthorizedS3 } from '../aws/aws-access';
 import { describeAwsError, httpStatusOf } from '../aws/aws-access';
-import { defaultSessionName } from '../aws/validate-connection';
+import { connectionIdentity } from '../aws/validate-connection';
+import type { Secrets } from '../catalog/secrets';
 import type { Catalog } from '../catalog/catalog';
 import type { Engine, EngineOwner } from '../engine/engine';
 import { canceledError, MzError, SqlState } from '../errors';
@@ -22,11 +23,13 @@ import type { Logger } from '../log';
 import { readDataRow } from '../protocol/backend-stream';
 import type { CopyToStatement } from '../sql/statements';
 import { arrowSchema, CsvBatchUploader, ParquetBatchUploader, type BatchUploader, type UploadContext } from './batch-uploaders';
-import { planCopyTo } from './copy-plan';
+import { planCopyTo, type CopyPlan } from './copy-plan';
 import { CsvEncoder } from './csv-encoder';
 import { CursorRowSource } from './row-source';
 import { S3KeyManager } from './s3-keys';
 import { dedupeNames, mzTextRewrite } from './type-mapping';
+import { replaceMzNow } from '../sql/as-of';
+import type { IsolationLevel, ReadTimestamps } from '../timestamps/read-timestamps';
 
 /** Materialize's default multipart part size for COPY TO (8 MiB). */
 export const PART_SIZE_BYTES = 8 * 1024 * 1024;
@@ -47,14 +50,62 @@ export interface CopyDeps {
   /** Drops the client's connection (the mz_local_drop_session_mid_copy fault). */
   dropSession(): void;
   partSize?: number;
+  /**
+   * Runs after planning and before the preflight, as Materialize's peek_validate does after planning and
+   * evaluating the URI: resolves the active cluster and the read timestamp. Its error leaves S3 untouched.
+   */
+  beforeSinking?: () => Promise<void>;
+  /** Values of the secrets an access-key connection names. */
+  secrets?: Secrets;
+  /** Chooses the read timestamp of a COPY whose query has AS OF. */
+  timestamps?: ReadTimestamps;
+  isolation?: IsolationLevel;
 }
 
-export async function copyToS3(stmt: CopyToStatement, deps: CopyDeps): Promise<number> {
+export interface CopyResult {
+  rows: number;
+  /** The timestamp the rows were read at (a COPY with AS OF). */
+  timestamp: bigint | null;
+}
+
+export async function copyToS3(stmt: CopyToStatement, deps: CopyDeps): Promise<CopyResult> {
   const { log, signal } = deps;
   const plan = await planCopyTo(stmt, deps);
   throwIfAborted(signal);
+  await deps.beforeSinking?.();
+  throwIfAborted(signal);
+  // A COPY AS OF reads at its timestamp: the rows are fixed (the cursor declared) right after the
+  // timestamp is checked, before the preflight, as Materialize picks the timestamp before its preflight.
+  let source: CursorRowSource | null = null;
+  let timestamp: bigint | null = null;
+  if (plan.when.kind !== 'immediately') {
+    if (!deps.timestamps) throw new MzError(SqlState.InternalError, 'AS OF needs the timestamp oracle');
+    const held = deps.engine.holds(deps.owner);
+    const r = await deps.timestamps.readAt(
+      deps.owner,
+      (s) => deps.engine.acquire(deps.owner, s),
+      plan.query,
+      plan.when,
+      deps.isolation ?? 'StrictSerializable',
+      signal,
+      (d) => CursorRowSource.open(deps.engine, deps.owner, replaceMzNow(plan.query, plan.queryTokens ?? [], d.chosen), { inTransaction: deps.inTransaction, signal }),
+      { releaseWhileWaiting: !held },
+    );
+    if (!held) deps.engine.release(deps.owner);
+    source = r.result;
+    timestamp = r.determination.chosen;
+    log.info(`COPY reads AS OF ${timestamp}`);
+  }
+  try {
+    return { rows: await sink(plan, deps, source), timestamp };
+  } finally {
+    await source?.close().catch(() => undefined);
+  }
+}
+
+async function sink(plan: CopyPlan, deps: CopyDeps, source: CursorRowSource | null): Promise<number> {
+  const { log, signal } = deps;
   const conn = plan.connection;
-  if (!conn.assumeRoleArn) throw new MzError(SqlState.FeatureNotSupported, 'mz-local supports only AWS connections with ASSUME ROLE ARN');
 
   const sinkId = deps.nextSinkId();
   const keys = new S3KeyManager(sinkId, plan.bucket, plan.path);
@@ -62,13 +113,7 @@ export async function copyToS3(stmt: CopyToStatement, deps: CopyDeps): Promise<n
 
   let role;
   try {
-    role = await deps.aws.assumeRole({
-      roleArn: conn.assumeRoleArn,
-      sessionName: conn.assumeRoleSessionName ?? defaultSessionName(deps.catalog.environmentId, conn.id),
-      externalId: conn.externalId,
-      region: conn.region,
-      endpoint: conn.endpoint,
-    });
+    role = await connectionIdentity(deps.aws, conn, deps.catalog.environmentId, deps.secrets!, 's3');
   } catch (e) {
     throw new MzError(SqlState.SystemError, describeAwsError(e));
   }
@@ -76,7 +121,7 @@ export async function copyToS3(stmt: CopyToStatement, deps: CopyDeps): Promise<n
   try {
     await preflight(s3, keys, signal);
     log.info(`COPY ${sinkId}: preflight done, sentinel ${keys.incompleteSentinelKey()} written`);
-    const rows = await writeData(plan, s3, keys, deps, sinkId);
+    const rows = await writeData(plan, s3, keys, deps, sinkId, source);
     throwIfAborted(signal);
     await s3.deleteObject(keys.bucket, keys.incompleteSentinelKey(), signal).catch((e) => {
       throw new MzError(SqlState.SystemError, describeAwsError(e));
@@ -119,7 +164,7 @@ async function preflight(s3: AuthorizedS3, keys: S3KeyManager, signal: AbortSign
   }
 }
 
-async function writeData(plan: Awaited<ReturnType<typeof planCopyTo>>, s3: AuthorizedS3, keys: S3KeyManager, deps: CopyDeps, sinkId: string): Promise<number> {
+async function writeData(plan: CopyPlan, s3: AuthorizedS3, keys: S3KeyManager, deps: CopyDeps, sinkId: string, opened: CursorRowSource | null): Promise<number> {
   const { faults, signal } = deps;
   const failAfter = faults.get('mz_local_fail_after_files');
   let filesDone = 0;
@@ -167,7 +212,7 @@ async function writeData(plan: Awaited<ReturnType<typeof planCopyTo>>, s3: Autho
   // batch 0 always writes a file, even for an empty result
   await uploader(0).forceNewFile();
 
-  const source = await CursorRowSource.open(deps.engine, deps.owner, plan.query, { inTransaction: deps.inTransaction, signal });
+  const source = opened ?? (await CursorRowSource.open(deps.engine, deps.owner, plan.query, { inTransaction: deps.inTransaction, signal }));
   let rows = 0;
   let dropped = false;
   try {

@@ -67,6 +67,16 @@ const BASE: Record<number, (typmod: number) => MzScalar> = {
   3802: () => ({ kind: 'jsonb' }),
 };
 
+/** Materialize's range types, by their element's Debug form (src/repr/src/scalar.rs SqlScalarType::Range). */
+const RANGE_ELEMENTS: Record<string, string> = {
+  int4range: 'Int32',
+  int8range: 'Int64',
+  numrange: 'Numeric { max_scale: None }',
+  daterange: 'Date',
+  tsrange: 'Timestamp { precision: None }',
+  tstzrange: 'TimestampTz { precision: None }',
+};
+
 /** The type OIDs (and element OIDs) that need a pg_type lookup. */
 export function unknownOids(oids: number[]): number[] {
   return [...new Set(oids.filter((o) => !(o in BASE)))];
@@ -81,7 +91,7 @@ export function toMzScalar(oid: number, typmod: number, types: Map<number, PgTyp
   if (t.typtype === 'd') return toMzScalar(t.basetype, typmod, types);
   if (t.category === 'A' && t.elem) return { kind: 'array', element: toMzScalar(t.elem, typmod, types) };
   if (t.typtype === 'c') return { kind: 'unsupported', debug: 'Record { fields: [..], custom_id: None }' };
-  if (t.typtype === 'r') return { kind: 'unsupported', debug: `Range { element_type: ${t.name} }` };
+  if (t.typtype === 'r') return { kind: 'unsupported', debug: `Range { element_type: ${RANGE_ELEMENTS[t.name] ?? t.name} }` };
   return { kind: 'unsupported', debug: `Unsupported(${JSON.stringify(t.name)})` };
 }
 

@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { HUMAN_VERSION, SERVER_VERSION } from '../build-info';
-import { MzError, SqlState } from '../errors';
+import { MzError, SqlState, type ErrorFields } from '../errors';
 import type { Logger } from '../log';
 import { backend, CANCEL_REQUEST, GSSENC_REQUEST, PROTOCOL_V3, Reader, SSL_REQUEST, type FrontendMessage } from './wire';
 
@@ -32,6 +32,8 @@ export interface SessionLike {
   onClose(): void;
   /** Releases the session's state (called after the running statement has stopped). */
   dispose(): Promise<void>;
+  /** Notices to send once the session is ready (before the first ReadyForQuery). */
+  startupNotices?(): ErrorFields[];
 }
 
 /** Parameter statuses sent after authentication (Materialize reports Postgres 9.5 compatibility). */
@@ -189,6 +191,7 @@ export class ClientConnection {
     const out: Buffer[] = [backend.authenticationOk()];
     for (const [k, v] of startupParameters(this.params)) out.push(backend.parameterStatus(k, v));
     out.push(backend.backendKeyData(session.processId, session.secretKey));
+    for (const n of session.startupNotices?.() ?? []) out.push(backend.noticeResponse(n));
     out.push(backend.readyForQuery('I'));
     this.write(Buffer.concat(out));
   }

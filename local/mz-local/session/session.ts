@@ -7,7 +7,8 @@
  * batch until Sync) and while its transaction is open. Named prepared statements and portals are renamed
  * per session so sessions never see each other's.
  */
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
+import { defaultClusterDoesNotExistNotice } from '../catalog/clusters';
 import { canceledError, MzError, SqlState, toMzError, type ErrorFields } from '../errors';
 import { BackendStreamScanner, RowRewriter } from '../protocol/backend-stream';
 import type { ClientConnection, SessionLike } from '../protocol/client-connection';
@@ -22,13 +23,20 @@ import {
   type FrontendMessage,
 } from '../protocol/wire';
 import { splitStatements } from '../sql/lexer';
-import { parseSpecial, type Statement } from '../sql/statements';
+import { MATERIALIZE_SESSION_VARS, parseSpecial, type Statement } from '../sql/statements';
 import { describeSpecial, executeSpecial, sessionVar, type ServerContext, type SessionState, type SpecialResult } from './special-statements';
 
 let nextProcessId = 1000 + randomInt(1000);
 
 /** Statements that can change the session authorization, the search path or mz-local's settings in the engine. */
 const IDENTITY_CHANGING_SQL = /\b(authorization|role|discard|reset|search_path)\b|mz_local\.database/i;
+
+/**
+ * SQL that may write to tables or create them: after it, once the session is idle again, the writes are
+ * dated (timestamps/read-timestamps.ts). A write this misses (a function called from a plain SELECT) is
+ * dated at the next timestamp determination, later than it happened, which only makes AS OF reads stricter.
+ */
+const MAY_WRITE_SQL = /\b(insert|update|delete|truncate|copy|merge|call|do|execute|create|alter|drop|into|import|refresh)\b/i;
 
 interface PreparedSpecial {
   stmt: Statement;
@@ -50,6 +58,8 @@ export class Session implements SessionLike {
   private skipUntilSync = false;
   /** Whether SQL that may change the engine's session identity was sent (see noteIdentityChanges). */
   private identityDirty = false;
+  /** Whether SQL that may write was sent since the writes were last dated. */
+  private writesPending = false;
   private current: AbortController | null = null;
   private closed = false;
   private readonly state: SessionState;
@@ -62,13 +72,25 @@ export class Session implements SessionLike {
   ) {
     const defaults = new Map<string, string>();
     if (params.database) defaults.set('database', params.database);
+    // startup options (`options=--cluster=x` or `-c cluster=x`) are the session's defaults
+    for (const [k, v] of parseStartupOptions(params.options ?? '')) if (k in MATERIALIZE_SESSION_VARS) defaults.set(k, v);
+    const sessionId = randomUUID();
+    const connectedAt = new Date();
     this.state = {
       owner: this,
       vars: this.vars,
       defaults,
       txStatus: () => this.txStatus,
       dropConnection: () => this.conn.destroy(),
+      takeEngine: (signal) => this.takeEngine(signal),
+      info: () => ({ sessionId, connectedAt, user: params.user ?? 'materialize', applicationName: params.application_name ?? '' }),
     };
+  }
+
+  /** Notices for the client right after startup (src/adapter/src/client.rs: the default cluster must exist). */
+  startupNotices(): ErrorFields[] {
+    const cluster = sessionVar(this.state, 'cluster');
+    return this.ctx.clusters.idOf(cluster) ? [] : [defaultClusterDoesNotExistNotice(cluster)];
   }
 
   /** Cancels the running statement, if any (a CancelRequest with this session's key). */
@@ -178,6 +200,7 @@ export class Session implements SessionLike {
   private async runSpecial(stmt: Statement, signal: AbortSignal, withRowDescription: boolean): Promise<boolean> {
     try {
       const res = await executeSpecial(stmt, this.ctx, this.state, signal);
+      if (res.forward !== undefined) return await this.forwardQuery(frontendMessage('Q', Buffer.from(res.forward + '\0', 'utf8')), signal, true);
       this.writeResult(res, withRowDescription);
       return true;
     } catch (e) {
@@ -222,13 +245,28 @@ export class Session implements SessionLike {
         } catch (e) {
           return this.extendedError(toMzError(e, SqlState.SyntaxError));
         }
+        let body = msg.body;
+        if (stmt?.kind === 'select_as_of') {
+          // a read AS OF: its timestamp is chosen (and waited for) now, and the engine kept until Sync, so
+          // the Execute that follows reads at it; the engine gets the query without its AS OF
+          let res;
+          try {
+            res = await executeSpecial(stmt, this.ctx, this.state, signal);
+          } catch (e) {
+            return this.extendedError(signal.aborted ? canceledError() : toMzError(e));
+          }
+          const nameLen = Buffer.byteLength(p.name, 'utf8') + 1;
+          const rest = msg.body.subarray(nameLen + Buffer.byteLength(p.query, 'utf8') + 1);
+          body = Buffer.concat([Buffer.from(p.name + '\0' + res.forward + '\0', 'utf8'), rest]);
+          stmt = null;
+        }
         if (stmt) {
           this.specialStatements.set(p.name, { stmt });
           this.conn.write(backend.parseComplete());
           return;
         }
         this.specialStatements.delete(p.name);
-        const renamed = frontendMessage('P', renameLeadingStrings(msg.body, 1, (s) => this.engineName(s)));
+        const renamed = frontendMessage('P', renameLeadingStrings(body, 1, (s) => this.engineName(s)));
         if (p.name) this.engineStatements.add(this.engineName(p.name));
         await this.forwardExtended(renamed, signal);
         await this.learnStatementTypes(p.name);
@@ -357,6 +395,7 @@ export class Session implements SessionLike {
   /** SQL that may change the engine's session authorization or settings: re-apply the identity after it ran. */
   private noteIdentityChanges(sql: string): void {
     if (IDENTITY_CHANGING_SQL.test(sql)) this.identityDirty = true;
+    if (MAY_WRITE_SQL.test(sql)) this.writesPending = true;
   }
 
   /**
@@ -383,7 +422,17 @@ export class Session implements SessionLike {
         this.identityDirty = false;
       }
       this.txStatus = scanner.status;
-      if (scanner.status === 'I') this.ctx.engine.release(this);
+      if (scanner.status === 'I') {
+        if (this.writesPending) {
+          this.writesPending = false;
+          try {
+            await this.ctx.timestamps.collectWrites();
+          } catch (e) {
+            this.ctx.log.warn(`dating writes: ${(e as Error).message}`);
+          }
+        }
+        this.ctx.engine.release(this);
+      }
     }
     return scanner;
   }
@@ -421,4 +470,33 @@ export class Session implements SessionLike {
       this.onEnd(this);
     }
   }
+}
+
+/**
+ * The startup `options` parameter as Materialize reads it (src/pgwire/src/protocol.rs parse_options):
+ * space-separated `--key=value`, `-c key=value` or `-ckey=value` (a backslash escapes a space); dashes in
+ * keys become underscores.
+ */
+export function parseStartupOptions(value: string): [string, string][] {
+  const words: string[] = [];
+  let cur = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c === '\\' && value[i + 1] === ' ') {
+      cur += ' ';
+      i++;
+    } else if (c === ' ') {
+      if (cur) words.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  if (cur) words.push(cur);
+  const out: [string, string][] = [];
+  for (let i = 0; i < words.length; i++) {
+    let w = words[i];
+    if (w === '-c') w = '-c' + (words[++i] ?? '');
+    const m = /^(?:--|-c)([^=]+)=(.*)$/s.exec(w);
+    if (m) out.push([m[1].replace(/-/g, '_').toLowerCase(), m[2]]);
+  }
+  return out;
 }

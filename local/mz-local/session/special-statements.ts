@@ -4,6 +4,9 @@
 import type { AwsAccess } from '../aws/aws-access';
 import { validateAwsConnection } from '../aws/validate-connection';
 import { mismatchedObjectType, type Catalog } from '../catalog/catalog';
+import type { ActivityLog, StatementSessionInfo } from '../catalog/activity-log';
+import { clusterDoesNotExistNotice, type Clusters } from '../catalog/clusters';
+import type { Secrets } from '../catalog/secrets';
 import { createConnection, dropConnections } from '../catalog/connection-ddl';
 import { copyToS3 } from '../copy/copy-to-s3';
 import type { Engine, EngineOwner } from '../engine/engine';
@@ -13,10 +16,16 @@ import type { Logger } from '../log';
 import { quoteIdent } from '../sql/lexer';
 import { MATERIALIZE_SESSION_VARS, type Statement } from '../sql/statements';
 import { objectNameToString } from '../sql/token-stream';
+import { replaceMzNow } from '../sql/as-of';
+import { checkAsOfQuery, explainJson, explainText, isolationLevel, planAsOf, type ReadTimestamps } from '../timestamps/read-timestamps';
 
 export interface ServerContext {
   engine: Engine;
   catalog: Catalog;
+  clusters: Clusters;
+  secrets: Secrets;
+  activity: ActivityLog;
+  timestamps: ReadTimestamps;
   aws: AwsAccess;
   faults: Faults;
   log: Logger;
@@ -34,6 +43,46 @@ export interface SessionState {
   /** Transaction status the client sees ('I' idle, 'T' in a transaction, 'E' failed transaction). */
   txStatus(): 'I' | 'T' | 'E';
   dropConnection(): void;
+  /** Takes the engine as this session (its identity applied); it keeps it until its exchange ends idle. */
+  takeEngine(signal: AbortSignal): Promise<void>;
+  /** Who runs the statement, for the statement log (the cluster is filled in from the session variable). */
+  info(): Omit<StatementSessionInfo, 'cluster' | 'clusterId' | 'database' | 'transactionIsolation'>;
+}
+
+/** The session's identity and its active cluster, as the statement log records them. */
+function statementSessionInfo(ctx: ServerContext, session: SessionState): StatementSessionInfo {
+  const cluster = sessionVar(session, 'cluster');
+  return {
+    ...session.info(),
+    database: sessionVar(session, 'database'),
+    transactionIsolation: sessionVar(session, 'transaction_isolation'),
+    cluster,
+    clusterId: ctx.clusters.idOf(cluster),
+  };
+}
+
+/**
+ * Runs `fn` as a logged execution (mz_internal.mz_recent_activity_log): its outcome and the rows it
+ * returned are recorded when it ends.
+ */
+async function logged<T>(
+  ctx: ServerContext,
+  session: SessionState,
+  stmt: Statement,
+  statementType: string,
+  fn: (info: StatementSessionInfo) => Promise<{ result: T; rows?: number; timestamp?: bigint | null }>,
+): Promise<T> {
+  const info = statementSessionInfo(ctx, session);
+  const id = ctx.activity.begin(info, stmt.sql ?? '', statementType);
+  try {
+    const r = await fn(info);
+    ctx.activity.finish(id, { status: 'success', rows: r.rows, executionTimestamp: r.timestamp });
+    return r.result;
+  } catch (e) {
+    const canceled = e instanceof MzError && e.code === SqlState.QueryCanceled;
+    ctx.activity.finish(id, { status: canceled ? 'canceled' : 'error', error: (e as Error).message });
+    throw e;
+  }
 }
 
 export interface ResultColumn {
@@ -46,6 +95,8 @@ export interface SpecialResult {
   columns?: ResultColumn[];
   rows?: (string | null)[][];
   notices?: ErrorFields[];
+  /** Ordinary SQL for the engine to answer instead (the session holds the engine already). */
+  forward?: string;
 }
 
 const TEXT = 25;
@@ -60,10 +111,15 @@ export function describeSpecial(stmt: Statement): ResultColumn[] | null {
           'materialized views': ['name', 'cluster', 'comment'],
           tables: ['name', 'comment'],
           views: ['name', 'comment'],
+          secrets: ['name', 'comment'],
         }[stmt.objectType]
       ).map((name) => ({ name, typeOid: TEXT }));
     case 'show_var':
       return [{ name: stmt.name, typeOid: TEXT }];
+    case 'show_clusters':
+      return ['name', 'replicas', 'comment'].map((name) => ({ name, typeOid: TEXT }));
+    case 'explain_timestamp':
+      return [{ name: 'Timestamp', typeOid: TEXT }];
     default:
       return null;
   }
@@ -83,7 +139,7 @@ export async function executeSpecial(stmt: Statement, ctx: ServerContext, sessio
   switch (stmt.kind) {
     case 'create_connection': {
       requireNoTransaction(session, 'CREATE CONNECTION');
-      const r = await createConnection(stmt, { catalog: ctx.catalog, aws: ctx.aws, owner });
+      const r = await createConnection(stmt, { catalog: ctx.catalog, secrets: ctx.secrets, aws: ctx.aws, owner });
       return { tag: 'CREATE CONNECTION', notices: r.notices };
     }
     case 'drop_connection': {
@@ -98,7 +154,7 @@ export async function executeSpecial(stmt: Statement, ctx: ServerContext, sessio
         if (other) throw new MzError(SqlState.SystemError, `cannot validate ${other.kind} '${other.fullName}'`);
         throw new MzError(SqlState.UndefinedObject, `unknown catalog item '${objectNameToString(stmt.name)}'`);
       }
-      await validateAwsConnection(ctx.aws, conn, ctx.catalog.environmentId);
+      await validateAwsConnection(ctx.aws, conn, ctx.catalog.environmentId, ctx.secrets);
       return { tag: 'VALIDATE CONNECTION' };
     }
     case 'show_objects': {
@@ -115,30 +171,90 @@ export async function executeSpecial(stmt: Statement, ctx: ServerContext, sessio
     case 'alter_system_set':
       alterSystem(stmt.name, stmt.value, ctx);
       return { tag: 'ALTER SYSTEM' };
-    case 'set_session_var':
+    case 'set_session_var': {
       if (stmt.value === null) session.vars.delete(stmt.name);
       else session.vars.set(stmt.name, stmt.value.replace(/^'(.*)'$/, '$1'));
-      return { tag: stmt.value === null ? 'RESET' : 'SET' };
+      // src/adapter/src/coord/sequencer/inner.rs sequence_set_variable: a cluster that does not exist is
+      // accepted with a notice
+      const cluster = sessionVar(session, 'cluster');
+      const notices = stmt.name === 'cluster' && stmt.value !== null && !ctx.clusters.idOf(cluster) ? [clusterDoesNotExistNotice(cluster)] : [];
+      return { tag: stmt.value === null ? 'RESET' : 'SET', notices };
+    }
+    case 'create_secret':
+      requireNoTransaction(session, 'CREATE SECRET');
+      return { tag: 'CREATE SECRET', notices: await ctx.secrets.create(stmt.name, stmt.ifNotExists, stmt.value, owner) };
+    case 'alter_secret':
+      requireNoTransaction(session, 'ALTER SECRET');
+      return { tag: 'ALTER SECRET', notices: await ctx.secrets.alter(stmt.name, stmt.ifExists, stmt.value, owner) };
+    case 'drop_secret':
+      requireNoTransaction(session, 'DROP SECRET');
+      return { tag: 'DROP SECRET', notices: await ctx.secrets.drop(stmt.names, stmt.ifExists, stmt.cascade, owner) };
+    case 'create_cluster':
+      requireNoTransaction(session, 'CREATE CLUSTER');
+      await ctx.clusters.create(stmt.name, stmt.options, owner);
+      return { tag: 'CREATE CLUSTER' };
+    case 'drop_cluster': {
+      requireNoTransaction(session, 'DROP CLUSTER');
+      const notices = await ctx.clusters.drop(stmt.names, stmt.ifExists, owner);
+      return { tag: 'DROP CLUSTER', notices };
+    }
+    case 'show_clusters': {
+      const rows = await ctx.engine.withEngine(owner, () =>
+        ctx.engine.query(`SELECT name, replicas, comment FROM mz_internal.mz_show_clusters WHERE $1::text IS NULL OR name LIKE $1 ORDER BY name`, [stmt.like ?? null]),
+      );
+      return { tag: `SELECT ${rows.length}`, columns: describeSpecial(stmt)!, rows };
+    }
     case 'show_var': {
       const value = Faults.isKnob(stmt.name) ? ctx.faults.show(stmt.name) : sessionVar(session, stmt.name);
       return { tag: 'SHOW', columns: [{ name: stmt.name, typeOid: TEXT }], rows: [[value]] };
     }
-    case 'copy_to': {
-      const n = await copyToS3(stmt, {
-        engine: ctx.engine,
-        owner,
-        catalog: ctx.catalog,
-        aws: ctx.aws,
-        faults: ctx.faults,
-        log: ctx.log,
-        workers: ctx.workers,
-        inTransaction: ctx.engine.holds(owner),
-        signal,
-        nextSinkId: ctx.nextSinkId,
-        dropSession: session.dropConnection,
+    case 'select_as_of':
+    case 'explain_timestamp': {
+      // plan_select_inner: the AS OF first, then the query; then the cluster and the timestamp (peek_validate)
+      const when = await ctx.engine.withEngine(owner, () => planAsOf(ctx.engine, stmt.asOf), signal);
+      checkAsOfQuery(stmt.queryTokens, stmt.asOf);
+      const info = statementSessionInfo(ctx, session);
+      ctx.clusters.resolve(info.cluster);
+      const isolation = isolationLevel(info.transactionIsolation);
+      if (stmt.kind === 'explain_timestamp') {
+        const d = await ctx.engine.withEngine(
+          owner,
+          async () => {
+            await ctx.timestamps.collectWrites();
+            return ctx.timestamps.determine(await ctx.timestamps.sourcesOf(stmt.query), when, isolation);
+          },
+          signal,
+        );
+        return { tag: 'SELECT 1', columns: describeSpecial(stmt)!, rows: [[stmt.format === 'json' ? explainJson(d) : explainText(d)]] };
+      }
+      const { determination } = await ctx.timestamps.readAt(owner, session.takeEngine, stmt.query, when, isolation, signal, async () => undefined, {
+        releaseWhileWaiting: session.txStatus() === 'I',
       });
-      return { tag: `COPY ${n}` };
+      return { tag: 'SELECT', forward: replaceMzNow(stmt.query, stmt.queryTokens, determination.chosen) };
     }
+    case 'copy_to':
+      return logged(ctx, session, stmt, 'copy', async (info) => {
+        const n = await copyToS3(stmt, {
+          engine: ctx.engine,
+          owner,
+          catalog: ctx.catalog,
+          aws: ctx.aws,
+          faults: ctx.faults,
+          log: ctx.log,
+          workers: ctx.workers,
+          inTransaction: ctx.engine.holds(owner),
+          signal,
+          nextSinkId: ctx.nextSinkId,
+          dropSession: session.dropConnection,
+          beforeSinking: async () => {
+            ctx.clusters.resolve(info.cluster);
+          },
+          timestamps: ctx.timestamps,
+          secrets: ctx.secrets,
+          isolation: isolationLevel(info.transactionIsolation),
+        });
+        return { result: { tag: `COPY ${n.rows}` }, rows: n.rows, timestamp: n.timestamp };
+      });
   }
 }
 

@@ -3,6 +3,7 @@
  * Everything else is ordinary SQL for the engine.
  */
 import { MzError, SqlState } from '../errors';
+import { isSelectStatement, splitAsOf, type AsOf } from './as-of';
 import { tokenize, type Token } from './lexer';
 import { optionBool, TokenStream, type ObjectName, type OptionValue } from './token-stream';
 
@@ -12,7 +13,10 @@ export interface AwsConnectionOption {
   value: OptionValue;
 }
 
-export type Statement =
+/** A statement mz-local implements, with its SQL text (for the statement log). */
+export type Statement = StatementKind & { sql?: string };
+
+type StatementKind =
   | {
       kind: 'create_connection';
       name: ObjectName;
@@ -23,18 +27,28 @@ export type Statement =
     }
   | { kind: 'drop_connection'; names: ObjectName[]; ifExists: boolean; cascade: boolean }
   | { kind: 'validate_connection'; name: ObjectName }
-  | { kind: 'show_objects'; objectType: 'connections' | 'materialized views' | 'tables' | 'views'; schema?: ObjectName; like?: string }
+  | { kind: 'show_objects'; objectType: 'connections' | 'materialized views' | 'tables' | 'views' | 'secrets'; schema?: ObjectName; like?: string }
   | { kind: 'create_materialized_view'; name: ObjectName; orReplace: boolean; ifNotExists: boolean; columns?: string; query: string }
   | { kind: 'drop_materialized_view'; names: ObjectName[]; ifExists: boolean; cascade: boolean }
   | { kind: 'alter_system_set'; name: string; value: string | null }
   | { kind: 'set_session_var'; name: string; value: string | null }
   | { kind: 'show_var'; name: string }
+  | { kind: 'create_cluster'; name: string; options: { name: string; value: OptionValue }[] }
+  | { kind: 'drop_cluster'; names: string[]; ifExists: boolean; cascade: boolean }
+  | { kind: 'show_clusters'; like?: string }
+  | { kind: 'create_secret'; name: ObjectName; ifNotExists: boolean; value: string }
+  | { kind: 'alter_secret'; name: ObjectName; ifExists: boolean; value: string }
+  | { kind: 'drop_secret'; names: ObjectName[]; ifExists: boolean; cascade: boolean }
+  | { kind: 'select_as_of'; query: string; queryTokens: Token[]; asOf: AsOf }
+  | { kind: 'explain_timestamp'; format: 'text' | 'json'; query: string; queryTokens: Token[]; asOf: AsOf | null }
   | CopyToStatement;
 
 export interface CopyToStatement {
   kind: 'copy_to';
   /** A named relation (with optional column list) or a parenthesized query. */
-  relation: { kind: 'named'; name: ObjectName; nameText: string; columns: string[] } | { kind: 'query'; query: string; isSubscribe: boolean };
+  relation:
+    | { kind: 'named'; name: ObjectName; nameText: string; columns: string[] }
+    | { kind: 'query'; query: string; queryTokens: Token[]; isSubscribe: boolean; asOf: AsOf | null };
   /** The target expression's SQL text, as written. */
   target: string;
   targetTokens: Token[];
@@ -67,6 +81,13 @@ export const MZ_LOCAL_KNOBS = [
  * Throws a syntax error for malformed Materialize statements.
  */
 export function parseSpecial(sql: string, tokens: Token[] = tokenize(sql)): Statement | null {
+  const stmt = parseSpecialStatement(sql, tokens);
+  // not enumerable: the statement's fields stay what the parser produced
+  if (stmt) Object.defineProperty(stmt, 'sql', { value: sql, enumerable: false });
+  return stmt;
+}
+
+function parseSpecialStatement(sql: string, tokens: Token[]): Statement | null {
   const s = new TokenStream(tokens, sql);
   if (s.isKeyword('create')) {
     let k = 1;
@@ -74,7 +95,48 @@ export function parseSpecial(sql: string, tokens: Token[] = tokenize(sql)): Stat
     if (orReplace) k = 3;
     if (s.isKeyword('connection', k)) return parseCreateConnection(s);
     if (s.isKeyword('materialized', k) && s.isKeyword('view', k + 1)) return parseCreateMaterializedView(s);
+    if (s.isKeyword('cluster', 1)) return parseCreateCluster(s);
+    if (s.isKeyword('secret', 1)) {
+      s.pos = 2;
+      const ifNotExists = s.acceptKeywords('if', 'not', 'exists');
+      const name = s.objectName();
+      s.expectKeywords('as');
+      const value = s.restFrom(s.pos);
+      if (!value) throw s.expected('an expression');
+      return { kind: 'create_secret', name, ifNotExists, value };
+    }
     return null;
+  }
+  if (s.isKeyword('alter') && s.isKeyword('secret', 1)) {
+    s.pos = 2;
+    const ifExists = s.acceptKeywords('if', 'exists');
+    const name = s.objectName();
+    s.expectKeywords('as');
+    const value = s.restFrom(s.pos);
+    if (!value) throw s.expected('an expression');
+    return { kind: 'alter_secret', name, ifExists, value };
+  }
+  if (s.isKeyword('drop') && s.isKeyword('secret', 1)) {
+    s.pos = 2;
+    const ifExists = s.acceptKeywords('if', 'exists');
+    const names = [s.objectName()];
+    while (s.acceptPunct(',')) names.push(s.objectName());
+    let cascade = false;
+    if (s.acceptKeywords('cascade')) cascade = true;
+    else s.acceptKeywords('restrict');
+    if (!s.atEnd()) throw s.expected('end of statement');
+    return { kind: 'drop_secret', names, ifExists, cascade };
+  }
+  if (s.isKeyword('drop') && s.isKeyword('cluster', 1)) {
+    s.pos = 2;
+    const ifExists = s.acceptKeywords('if', 'exists');
+    const names = [s.identifier()];
+    while (s.acceptPunct(',')) names.push(s.identifier());
+    let cascade = false;
+    if (s.acceptKeywords('cascade')) cascade = true;
+    else s.acceptKeywords('restrict');
+    if (!s.atEnd()) throw s.expected('end of statement');
+    return { kind: 'drop_cluster', names, ifExists, cascade };
   }
   if (s.isKeyword('drop') && s.isKeyword('connection', 1)) return parseDropList(s, 'connection');
   if (s.isKeyword('drop') && s.isKeyword('materialized', 1) && s.isKeyword('view', 2)) return parseDropList(s, 'materialized view');
@@ -88,7 +150,30 @@ export function parseSpecial(sql: string, tokens: Token[] = tokenize(sql)): Stat
   if (s.isKeyword('show')) return parseShow(s);
   if (s.isKeyword('set') || s.isKeyword('reset')) return parseSetSessionVar(s);
   if (s.isKeyword('copy')) return parseCopyTo(s);
+  if (s.isKeyword('explain') && s.isKeyword('timestamp', 1)) return parseExplainTimestamp(s);
+  if (isSelectStatement(tokens)) {
+    const split = splitAsOf(sql, tokens);
+    return split.asOf ? { kind: 'select_as_of', query: split.query, queryTokens: split.queryTokens, asOf: split.asOf } : null;
+  }
   return null;
+}
+
+/** EXPLAIN TIMESTAMP [AS TEXT | AS JSON] FOR <select> (src/sql-parser/src/parser.rs parse_explain_timestamp). */
+function parseExplainTimestamp(s: TokenStream): Statement {
+  s.expectKeywords('explain', 'timestamp');
+  let format: 'text' | 'json' = 'text';
+  if (s.acceptKeywords('as')) {
+    if (s.acceptKeywords('json')) format = 'json';
+    else if (!s.acceptKeywords('text')) throw s.expected('one of TEXT or JSON');
+  }
+  s.expectKeywords('for');
+  const rest = s.tokens.slice(s.pos);
+  if (!isSelectStatement(rest)) throw s.expected('SELECT, VALUES, or WITH');
+  const start = rest[0].start;
+  const text = s.text.slice(start);
+  const rebased = rest.map((t) => ({ ...t, start: t.start - start, end: t.end - start }));
+  const split = splitAsOf(text, rebased);
+  return { kind: 'explain_timestamp', format, query: split.query, queryTokens: split.queryTokens, asOf: split.asOf };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -195,6 +280,46 @@ function parseCreateConnection(s: TokenStream): Statement {
   }
   if (!s.atEnd()) throw s.expected('end of statement');
   return { kind: 'create_connection', name, ifNotExists, connectionType, options, validate };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// CREATE CLUSTER (src/sql-parser/src/parser.rs parse_create_cluster, parse_cluster_option)
+
+const CLUSTER_OPTION_NAMES: string[][] = [
+  ['availability', 'zones'],
+  ['disk'],
+  ['introspection', 'debugging'],
+  ['introspection', 'interval'],
+  ['managed'],
+  ['replicas'],
+  ['replication', 'factor'],
+  ['size'],
+  ['schedule'],
+  ['workload', 'class'],
+];
+const EXPECTED_CLUSTER_OPTIONS = 'one of AVAILABILITY or DISK or INTROSPECTION or MANAGED or REPLICAS or REPLICATION or SIZE or SCHEDULE or WORKLOAD';
+
+function parseCreateCluster(s: TokenStream): Statement {
+  s.expectKeywords('create', 'cluster');
+  const name = s.identifier();
+  const parens = s.acceptPunct('(');
+  const options: { name: string; value: OptionValue }[] = [];
+  for (;;) {
+    const words = CLUSTER_OPTION_NAMES.find((w) => w.every((word, k) => isWord(s.peek(k), word)));
+    if (!words) throw s.expected(EXPECTED_CLUSTER_OPTIONS);
+    s.pos += words.length;
+    const optName = words.join(' ').toUpperCase();
+    if (s.isPunct('(') || (s.isPunct('=') && s.isPunct('(', 1))) {
+      s.acceptPunct('=');
+      skipParens(s);
+      options.push({ name: optName, value: { kind: 'none' } });
+    } else options.push({ name: optName, value: s.optionValue() });
+    if (s.acceptPunct(',')) continue;
+    break;
+  }
+  if (parens) s.expectPunct(')');
+  if (!s.atEnd()) throw s.expected('end of statement');
+  return { kind: 'create_cluster', name, options };
 }
 
 function isWord(t: Token, word: string): boolean {
@@ -316,7 +441,18 @@ function parseSetSessionVar(s: TokenStream): Statement | null {
 
 function parseShow(s: TokenStream): Statement | null {
   s.expectKeywords('show');
-  let objectType: 'connections' | 'materialized views' | 'tables' | 'views' | undefined;
+  let objectType: 'connections' | 'materialized views' | 'tables' | 'views' | 'secrets' | undefined;
+  if (s.acceptKeywords('secrets')) objectType = 'secrets';
+  else if (s.acceptKeywords('clusters')) {
+    let like: string | undefined;
+    if (s.acceptKeywords('like')) {
+      const t = s.next();
+      if (t.kind !== 'string') throw s.expected('literal string');
+      like = t.value;
+    }
+    if (!s.atEnd()) throw s.expected('end of statement');
+    return { kind: 'show_clusters', like };
+  }
   if (s.acceptKeywords('connections')) objectType = 'connections';
   else if (s.acceptKeywords('materialized', 'views')) objectType = 'materialized views';
   else if (s.acceptKeywords('tables')) objectType = 'tables';
@@ -353,9 +489,15 @@ function parseCopyTo(s: TokenStream): Statement | null {
     const open = s.pos;
     skipParens(s);
     const inner = s.tokens.slice(open + 1, s.pos - 1);
-    const query = s.text.slice(s.tokens[open + 1].start, s.tokens[s.pos - 1].start).trim();
+    const start = s.tokens[open + 1].start;
+    const text = s.text.slice(start, s.tokens[s.pos - 1].start).trimEnd();
     const isSubscribe = inner.length > 0 && inner[0].kind === 'ident' && inner[0].value === 'subscribe';
-    relation = { kind: 'query', query, isSubscribe };
+    // src/sql-parser/src/parser.rs parse_copy: the parenthesized statement must be a SELECT or SUBSCRIBE,
+    // else `unsupported query in COPY` (nothing is planned or written)
+    if (!isSubscribe && !isSelectStatement(inner)) throw new MzError(SqlState.SyntaxError, 'unsupported query in COPY');
+    const rebased = inner.map((t) => ({ ...t, start: t.start - start, end: t.end - start }));
+    const split = isSubscribe ? { query: text, queryTokens: rebased, asOf: null } : splitAsOf(text, rebased);
+    relation = { kind: 'query', query: split.query, queryTokens: split.queryTokens, isSubscribe, asOf: split.asOf };
   } else {
     const from = s.pos;
     const name = s.objectName();
@@ -429,7 +571,8 @@ const COPY_OPTION_NAMES: string[][] = [
 function parseCopyOption(s: TokenStream): { name: string; value: OptionValue } {
   const words = COPY_OPTION_NAMES.find((w) => w.every((word, k) => isWord(s.peek(k), word)));
   if (!words) {
-    throw s.expected('one of AWS or DELIMITER or ESCAPE or FILES or FORMAT or HEADER or MAX or NULL or PATTERN or QUOTE');
+    // src/sql-parser/src/parser.rs parse_copy_option: expect_one_of_keywords in this order
+    throw s.expected('one of FORMAT or DELIMITER or NULL or ESCAPE or QUOTE or HEADER or AWS or MAX or FILES or PATTERN');
   }
   s.pos += words.length;
   const name = words.join(' ').toUpperCase();

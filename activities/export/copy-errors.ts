@@ -1,24 +1,9 @@
 /**
  * What a failed COPY means for the export, decided from the server's SQLSTATE and message (Materialize uses
  * 58000 for most COPY TO validation failures, so the message decides) or from the client's socket error.
- * Pure: the activity classifies, the workflow acts on the type name.
+ * Pure: the activity classifies, the workflow acts on the type name (common/failures.ts).
  */
-
-/** Failure type names the workflow acts on (they are ApplicationFailure types, so they cross the activity boundary). */
-export const COPY_FAILURE = {
-  /** A user must change the input, the object or the permissions; retrying cannot help. */
-  userFixable: 'UserFixableError',
-  /** The attempt folder was not empty: move on to a fresh attempt folder. */
-  pathNotEmpty: 'CopyPathNotEmptyError',
-  /** The connection was lost or the server is restarting: the COPY's fate is unknown until S3 settles. */
-  transient: 'CopyTransientError',
-  /** The server reported an error that another attempt may not hit (injected faults, internal errors). */
-  failed: 'CopyFailedError',
-  /** The verification of a finished attempt found a mismatch; nothing is published. */
-  verification: 'ExportVerificationError',
-} as const;
-
-export type CopyFailureType = (typeof COPY_FAILURE)[keyof typeof COPY_FAILURE];
+import { COPY_FAILURE, type CopyFailureType } from '../../common/failures';
 
 export interface CopyErrorFacts {
   /** SQLSTATE when the server answered. */
@@ -115,6 +100,3 @@ export function classifyCopyError(e: CopyErrorFacts, ctx: CopyErrorContext): Cla
   }
   return { type: COPY_FAILURE.failed, message: `the COPY failed: ${words}${code ? ` (SQLSTATE ${code})` : ''}` };
 }
-
-/** Types that fail the whole export at once. */
-export const EXPORT_FATAL_TYPES: readonly string[] = [COPY_FAILURE.userFixable, COPY_FAILURE.verification, 'InvalidInputError'];

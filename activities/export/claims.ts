@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { ExportFormat } from '../lib/export-types';
+import type { ExportFormat } from '../../common/export/types';
 
 /** What was exported, as the claims and the manifest record it: the kind and the SHA-256 of the name or query. */
 export interface SourceDigest {

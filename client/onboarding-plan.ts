@@ -9,15 +9,15 @@ import {
   s3AccessPolicy,
   trustPolicy,
   type PolicyDocument,
-} from './iam-policies';
-import type { ResolvedOffboardInput, ResolvedOnboardInput } from './onboarding-input';
+} from '../common/iam-policies';
+import type { ResolvedOffboardInput, ResolvedOnboardInput } from '../common/onboarding/input';
 import {
   connectionCatalogSql,
   createConnectionSql,
   dropConnectionSql,
   probeCopySql,
   validateConnectionSql,
-} from './onboarding-sql';
+} from '../common/onboarding/sql';
 
 const ACCOUNT = '<account id>';
 const PRINCIPAL = '<principal from mz_internal.mz_aws_connections>';

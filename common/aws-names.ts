@@ -1,5 +1,5 @@
 /** Validation of AWS names and ARNs before any call, with messages that say what to change. */
-import { Problems } from './errors';
+import { Problems } from './failures';
 
 /** S3 general purpose bucket naming rules. */
 export function bucketNameProblem(name: unknown): string | undefined {

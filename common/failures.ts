@@ -39,6 +39,25 @@ export class NotYetError extends Error {
   override name = 'NotYetError';
 }
 
+/** Failure type names the workflow acts on (they are ApplicationFailure types, so they cross the activity boundary). */
+export const COPY_FAILURE = {
+  /** A user must change the input, the object or the permissions; retrying cannot help. */
+  userFixable: 'UserFixableError',
+  /** The attempt folder was not empty: move on to a fresh attempt folder. */
+  pathNotEmpty: 'CopyPathNotEmptyError',
+  /** The connection was lost or the server is restarting: the COPY's fate is unknown until S3 settles. */
+  transient: 'CopyTransientError',
+  /** The server reported an error that another attempt may not hit (injected faults, internal errors). */
+  failed: 'CopyFailedError',
+  /** The verification of a finished attempt found a mismatch; nothing is published. */
+  verification: 'ExportVerificationError',
+} as const;
+
+export type CopyFailureType = (typeof COPY_FAILURE)[keyof typeof COPY_FAILURE];
+
+/** Types that fail the whole export at once. */
+export const EXPORT_FATAL_TYPES: readonly string[] = [COPY_FAILURE.userFixable, COPY_FAILURE.verification, 'InvalidInputError'];
+
 export const NON_RETRYABLE_ERROR_TYPES = [
   'InvalidInputError',
   'ConflictError',

@@ -12,7 +12,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
-import { InvalidInputError } from './errors';
+import { InvalidInputError } from '../common/failures';
 
 export const PAYLOAD_KEY_ENV = 'MZ_S3_EXPORT_PAYLOAD_KEY';
 export const PAYLOAD_PREVIOUS_KEYS_ENV = 'MZ_S3_EXPORT_PAYLOAD_PREVIOUS_KEYS';

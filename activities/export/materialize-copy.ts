@@ -8,21 +8,21 @@
  *
  * It heartbeats while the statement runs (so a dead worker is noticed within the heartbeat timeout), and when
  * Temporal cancels it, it sends pg's cancel request for the statement's backend, waits briefly for the server
- * to confirm (SQLSTATE 57014) and reports the activity as cancelled. Errors are classified (lib/export-errors)
+ * to confirm (SQLSTATE 57014) and reports the activity as cancelled. Errors are classified (activities/export/copy-errors.ts)
  * into failure types the workflow acts on; the activity itself never retries or picks another path.
  */
 import * as net from 'node:net';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Client } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { classifyCopyError, COPY_FAILURE, type CopyErrorContext } from '../lib/export-errors';
-import { InvalidInputError } from '../lib/errors';
-import { attemptClaimKey, attemptKey as attemptKeyOf, s3Uri } from '../lib/export-paths';
-import { buildCopySql, type CopyStatementSpec } from '../lib/export-sql';
-import { log } from '../lib/log';
-import type { ActivityDeps } from './deps';
-import { createOnce, sourceDigest, type AttemptClaim } from './export-claims';
-import { heartbeatIntervalMs } from './heartbeat';
+import { classifyCopyError, type CopyErrorContext } from './copy-errors';
+import { COPY_FAILURE, InvalidInputError } from '../../common/failures';
+import { attemptClaimKey, attemptKey as attemptKeyOf, s3Uri } from '../../common/export/paths';
+import { buildCopySql, type CopyStatementSpec } from '../../common/export/sql';
+import { log } from '../../platform/log';
+import type { ActivityDeps } from '../deps';
+import { createOnce, sourceDigest, type AttemptClaim } from './claims';
+import { heartbeatIntervalMs } from '../heartbeat';
 
 export interface CopyToS3Input {
   materializeProfile: string;

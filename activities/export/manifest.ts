@@ -6,8 +6,8 @@
  * `<path>/mz-<sink id>-batch-<batch:04>-<file:04>.<csv|parquet>`. A sentinel therefore proves which data files
  * one COPY wrote: the ones with its sink id. Nothing else is ever deleted.
  */
-import type { ExportFormat } from './export-types';
-import { MANIFEST_FILE, SUCCESS_FILE } from './export-paths';
+import type { ExportFormat } from '../../common/export/types';
+import { MANIFEST_FILE, SUCCESS_FILE } from '../../common/export/paths';
 import type { ParquetColumn } from './parquet-footer';
 
 export interface S3ObjectInfo {

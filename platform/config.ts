@@ -3,7 +3,7 @@
  * wrong value fails with a message that names the variable and says what to change. Nothing here enters a
  * workflow: workflows name a Materialize profile and the worker resolves it (secrets stay in the worker).
  */
-import { InvalidInputError } from './errors';
+import { InvalidInputError } from '../common/failures';
 
 export interface TemporalConfig {
   address: string;

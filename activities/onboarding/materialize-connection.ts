@@ -1,13 +1,13 @@
 /**
  * The Materialize side of onboarding and offboarding, over pg: CREATE/DROP/VALIDATE CONNECTION, the catalog
- * reads, and the permission probe COPY. SQL comes from lib/onboarding-sql.ts (quoted, never spliced).
+ * reads, and the permission probe COPY. SQL comes from common/onboarding/sql.ts (quoted, never spliced).
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Client } from 'pg';
-import { ConflictError, InsecureTrustPolicyError, NotYetError, UserFixableError } from '../lib/errors';
-import { assessTrustPolicy, parsePolicyDocument } from '../lib/iam-policies';
-import { withMaterialize } from '../lib/materialize';
-import { classifyProbeFailure, classifyValidateFailure } from '../lib/onboarding-errors';
+import { ConflictError, InsecureTrustPolicyError, NotYetError, UserFixableError } from '../../common/failures';
+import { assessTrustPolicy, parsePolicyDocument } from '../../common/iam-policies';
+import { withMaterialize } from '../../platform/materialize';
+import { classifyProbeFailure, classifyValidateFailure } from './connection-failures';
 import {
   KNOWN_PRINCIPAL_SQL,
   connectionCatalogSql,
@@ -17,9 +17,9 @@ import {
   probeKeyPrefix,
   probeRunPrefix,
   validateConnectionSql,
-} from '../lib/onboarding-sql';
-import type { ActivityDeps } from './deps';
-import { heartbeating } from './heartbeat';
+} from '../../common/onboarding/sql';
+import type { ActivityDeps } from '../deps';
+import { heartbeating } from '../heartbeat';
 import { deleteObjectsUnder } from './s3-bucket';
 
 export interface MzConnectionInfo {

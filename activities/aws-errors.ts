@@ -1,5 +1,5 @@
 /** Reading AWS SDK errors: which ones mean "not there", "denied", and wrapping denials into a message to act on. */
-import { UserFixableError } from '../lib/errors';
+import { UserFixableError } from '../common/failures';
 
 export function awsErrorName(e: unknown): string {
   return (e as { name?: string })?.name ?? '';

@@ -13,7 +13,7 @@
  * (attempt-001 .. attempt-999), because Materialize checks that a COPY target is empty by listing it as a bare
  * key prefix: a variable-width attempt-1 would look "not empty" once attempt-10 exists.
  */
-import { normalizePrefix } from './aws-names';
+import { normalizePrefix } from '../aws-names';
 
 export const MAX_ATTEMPT_NUMBER = 999;
 export const MANIFEST_FILE = 'manifest.json';

@@ -16,11 +16,11 @@ import {
   PutPublicAccessBlockCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { ConflictError, UserFixableError } from '../lib/errors';
-import { MANAGED_BY_TAG } from '../lib/iam-policies';
-import { aws, awsErrorName, httpStatus, isAccessDenied, isNotFound } from './onboarding-aws-errors';
-import type { ActivityDeps } from './deps';
-import { heartbeating } from './heartbeat';
+import { ConflictError, UserFixableError } from '../../common/failures';
+import { MANAGED_BY_TAG } from '../../common/iam-policies';
+import { aws, awsErrorName, httpStatus, isAccessDenied, isNotFound } from '../aws-errors';
+import type { ActivityDeps } from '../deps';
+import { heartbeating } from '../heartbeat';
 
 export interface EnsureBucketInput {
   bucket: string;

@@ -4,8 +4,8 @@
  * whose parentheses, quotes and comments are balanced, so it cannot close the COPY's "(" and append its own
  * TO or WITH. Pure: workflows and activities both use it.
  */
-import type { ExportFormat } from './export-types';
-import { quoteLiteral, quoteQualifiedName } from './sql';
+import type { ExportFormat } from './types';
+import { quoteLiteral, quoteQualifiedName } from '../sql/quoting';
 
 export interface CopyStatementSpec {
   object?: string;

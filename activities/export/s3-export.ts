@@ -31,8 +31,8 @@ import {
   type LatestPointer,
   type ManifestFacts,
   type S3ObjectInfo,
-} from '../lib/export-manifest';
-import { COPY_FAILURE } from '../lib/export-errors';
+} from './manifest';
+import { COPY_FAILURE } from '../../common/failures';
 import {
   CLAIMS_FOLDER,
   MANIFEST_FILE,
@@ -43,10 +43,10 @@ import {
   parseAttemptFolder,
   publicationClaimKey,
   s3Uri,
-} from '../lib/export-paths';
-import type { ExportFormat } from '../lib/export-types';
-import { readParquetFooter, type RangeReader } from '../lib/parquet-footer';
-import type { ActivityDeps } from './deps';
+} from '../../common/export/paths';
+import type { ExportFormat } from '../../common/export/types';
+import { readParquetFooter, type RangeReader } from './parquet-footer';
+import type { ActivityDeps } from '../deps';
 import {
   createOnce,
   readJson,
@@ -57,8 +57,8 @@ import {
   type ExportSource,
   type PublicationClaim,
   type SourceDigest,
-} from './export-claims';
-import { heartbeat, heartbeating } from './heartbeat';
+} from './claims';
+import { heartbeat, heartbeating } from '../heartbeat';
 
 /** A published export as runs report it; `conflict` says why it does not answer this run's request. */
 export interface PublishedSummary {

@@ -3,7 +3,7 @@
  * quoted part by part, literals escaped; nothing here accepts raw SQL except `query` sources, which are
  * checked to be a single SELECT-like statement.
  */
-import { InvalidInputError } from './errors';
+import { InvalidInputError } from '../failures';
 
 /** "name" with embedded double quotes doubled. Rejects NUL and empty names, which no server accepts. */
 export function quoteIdent(name: string): string {

@@ -11,9 +11,9 @@ import {
   normalizePrefix,
   prefixProblem,
   regionProblem,
-} from './aws-names';
-import { Problems } from './errors';
-import type { OffboardInput, OnboardInput, RetryInput } from './onboarding-types';
+} from '../aws-names';
+import { Problems } from '../failures';
+import type { OffboardInput, OnboardInput, RetryInput } from './types';
 
 export const ONBOARDING_DEFAULTS = {
   createBucket: true,

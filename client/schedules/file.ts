@@ -4,11 +4,11 @@
  * field. Defaults are filled in here and nowhere else. Pure: no Node imports.
  */
 import { LineCounter, parseDocument, type Document } from 'yaml';
-import { InvalidInputError } from './errors';
-import { resolveExportInput } from './export-input';
-import type { BulkExportInput } from './export-types';
-import { cronProblem } from './schedule-cron';
-import { parseDuration } from './schedule-duration';
+import { InvalidInputError } from '../../common/failures';
+import { resolveExportInput } from '../../common/export/input';
+import type { BulkExportInput } from '../../common/export/types';
+import { cronProblem } from './cron';
+import { parseDuration } from './duration';
 
 export const OVERLAP_POLICIES = ['skip', 'bufferOne', 'bufferAll', 'cancelOther', 'terminateOther', 'allowAll'] as const;
 export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];

@@ -1,8 +1,8 @@
 /**
- * The SQL onboarding and offboarding send to Materialize, built only with lib/sql.ts quoting. Pure: the
+ * The SQL onboarding and offboarding send to Materialize, built only with common/sql/quoting.ts quoting. Pure: the
  * activities run it and the CLI's --plan prints it.
  */
-import { quoteIdent, quoteLiteral } from './sql';
+import { quoteIdent, quoteLiteral } from '../sql/quoting';
 
 export function createConnectionSql(connectionName: string, roleArn: string, region?: string): string {
   const options = [`ASSUME ROLE ARN = ${quoteLiteral(roleArn)}`];

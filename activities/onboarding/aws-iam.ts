@@ -1,7 +1,7 @@
 /**
  * The IAM side of onboarding and offboarding. Each ensure-activity converges: it creates what is missing,
  * adopts what matches, updates what this project owns, and fails with a ConflictError saying what differs when
- * adopting would be wrong. Documents come from lib/iam-policies.ts.
+ * adopting would be wrong. Documents come from common/iam-policies.ts.
  */
 import {
   AttachRolePolicyCommand,
@@ -27,7 +27,7 @@ import {
   type Role,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { ConflictError, InsecureTrustPolicyError, UserFixableError } from '../lib/errors';
+import { ConflictError, InsecureTrustPolicyError, UserFixableError } from '../../common/failures';
 import {
   MANAGED_BY_TAG,
   assessTrustPolicy,
@@ -38,10 +38,10 @@ import {
   trustPolicy,
   trustsOnlyPrincipal,
   type PolicyDocument,
-} from '../lib/iam-policies';
-import { aws, awsErrorName, isNotFound } from './onboarding-aws-errors';
-import type { ActivityDeps } from './deps';
-import { heartbeating } from './heartbeat';
+} from '../../common/iam-policies';
+import { aws, awsErrorName, isNotFound } from '../aws-errors';
+import type { ActivityDeps } from '../deps';
+import { heartbeating } from '../heartbeat';
 
 const isManaged = (tags: { Key?: string; Value?: string }[] | undefined) =>
   (tags ?? []).some((t) => t.Key === MANAGED_BY_TAG.Key && t.Value === MANAGED_BY_TAG.Value);

@@ -2,11 +2,11 @@
  * bulkExport's input checked in one go (every problem listed, each saying what to change) and its defaults
  * filled in one place. Pure: the workflow runs it first, the CLI runs it before starting anything.
  */
-import { bucketNameProblem, checkField, normalizePrefix, prefixProblem } from './aws-names';
-import { Problems } from './errors';
-import { normalizeQuery, parseMaxFileSize, queryProblem } from './export-sql';
-import type { BulkExportInput, ExportFormat, ExportTuning } from './export-types';
-import { splitQualifiedName } from './sql';
+import { bucketNameProblem, checkField, normalizePrefix, prefixProblem } from '../aws-names';
+import { Problems } from '../failures';
+import { normalizeQuery, parseMaxFileSize, queryProblem } from './sql';
+import type { BulkExportInput, ExportFormat, ExportTuning } from './types';
+import { splitQualifiedName } from '../sql/quoting';
 
 export const EXPORT_DEFAULTS = {
   materializeProfile: 'default',
