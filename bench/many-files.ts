@@ -4,7 +4,7 @@
  * what reached Temporal's history: it must not grow with N (only a digest of the manifest travels).
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import type { BulkExportResult } from '../lib/export-types';
+import type { BulkExportResult } from '../common/export/types';
 import type { BenchEnv } from './bench-env';
 import { historyCosts, type HistoryCosts } from './history-costs';
 import type { BenchTarget } from './setup';

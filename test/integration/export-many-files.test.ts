@@ -5,7 +5,7 @@
  * N files. (`npm run bench -- --only manyfiles` runs the 10,000-file case.)
  */
 import { strict as assert } from 'node:assert';
-import type { BulkExportResult } from '../../lib/export-types';
+import type { BulkExportResult } from '../../common/export/types';
 import { useTestAwsConnection, type TestAwsConnection } from '../helpers/aws-connection';
 import { listKeys, readManifest } from '../helpers/export-readback';
 import { alterSystem, exportInput } from '../helpers/export-run';
