@@ -140,6 +140,8 @@ export interface ExportManifest {
   totals: { files: number; rows: number; bytes: number };
   /** How the row total was checked: the COPY's tag, and for Parquet also the sum of the footers. */
   rowCountVerifiedBy: ('copy-tag' | 'parquet-footers')[];
+  /** The Materialize timestamp the data reflects (the COPY read AS OF it), Materialize's version, the cluster. */
+  materialize?: { timestamp: string; version: string; cluster: string };
   workflow: { namespace: string; workflowId: string; runId: string; taskQueue: string };
   timings: {
     workflowStartedAt: string;
@@ -166,6 +168,7 @@ export interface ManifestFacts {
   listing: AttemptListing;
   copyRows: number;
   footers?: FooterFacts[];
+  materialize?: ExportManifest['materialize'];
   workflow: ExportManifest['workflow'];
   timings: Omit<ExportManifest['timings'], 'copySeconds'>;
 }
@@ -197,6 +200,7 @@ export function buildManifest(f: ManifestFacts): ExportManifest {
     files,
     totals: { files: files.length, rows: f.copyRows, bytes: files.reduce((s, x) => s + x.sizeBytes, 0) },
     rowCountVerifiedBy: f.format === 'parquet' ? ['copy-tag', 'parquet-footers'] : ['copy-tag'],
+    ...(f.materialize ? { materialize: f.materialize } : {}),
     workflow: f.workflow,
     timings: { ...f.timings, copySeconds: Math.max(0, copySeconds) },
     producer: PRODUCER,
