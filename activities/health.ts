@@ -2,22 +2,18 @@
 import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { withMaterialize } from '../platform/materialize';
+import { redactUrlsIn } from '../platform/connection-url';
 import type { ActivityDeps } from './deps';
+import type { DependencyReport, HealthActivities } from '../common/activities';
 
-export interface DependencyReport {
-  s3: { ok: boolean; buckets?: number; error?: string };
-  sts: { ok: boolean; account?: string; error?: string };
-  materialize: { ok: boolean; version?: string; target: string; error?: string };
-}
-
-export function createHealthActivities({ aws, materialize }: ActivityDeps) {
+export function createHealthActivities({ aws, materialize }: ActivityDeps): HealthActivities {
   return {
     async checkDependencies(input: { materializeProfile?: string }): Promise<DependencyReport> {
       const attempt = async <T extends object>(fn: () => Promise<T>) => {
         try {
           return { ok: true, ...(await fn()) };
         } catch (e) {
-          return { ok: false, error: (e as Error).message };
+          return { ok: false, error: redactUrlsIn((e as Error).message) };
         }
       };
       const [s3, sts, mz] = await Promise.all([

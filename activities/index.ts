@@ -1,26 +1,28 @@
 /**
- * All activities, created from injected clients. Each area adds its factory here; workflows import only the
- * type (`import type { Activities }`), never this module's code.
+ * All activities, created from injected clients. Each area adds its factory here. Their contract (names, inputs,
+ * results) is common/activities.ts, which workflows type their proxies with.
  */
+import type { Activities } from '../common/activities';
 import type { ActivityDeps } from './deps';
 import { createHealthActivities } from './health';
 import { createAwsIamActivities } from './onboarding/aws-iam';
 import { createS3BucketActivities } from './onboarding/s3-bucket';
 import { createMaterializeConnectionActivities } from './onboarding/materialize-connection';
 import { createMaterializeCopyActivities } from './export/materialize-copy';
+import { createPreflightActivities } from './onboarding/preflight';
 import { createS3ExportActivities } from './export/s3-export';
 
 export type { ActivityDeps } from './deps';
+export type { Activities } from '../common/activities';
 
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps): Activities {
   return {
     ...createHealthActivities(deps),
     ...createAwsIamActivities(deps),
     ...createS3BucketActivities(deps),
     ...createMaterializeConnectionActivities(deps),
+    ...createPreflightActivities(deps),
     ...createMaterializeCopyActivities(deps),
     ...createS3ExportActivities(deps),
   };
 }
-
-export type Activities = ReturnType<typeof createActivities>;

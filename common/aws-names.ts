@@ -14,10 +14,15 @@ export function bucketNameProblem(name: unknown): string | undefined {
   return undefined;
 }
 
+/** S3's "safe" key characters (AWS: object key naming guidelines) without '*', which IAM reads as a wildcard. */
+const PREFIX_SEGMENT = /^[A-Za-z0-9!_.'()=-]+$/;
+
 /**
- * A key prefix under which this project writes: relative, '/'-separated, no empty, '.' or '..' segments, no
- * characters that need URL encoding surprises. An empty prefix means the bucket root and is not allowed,
- * since the IAM policy scopes everything to it.
+ * The one prefix grammar, for onboarding and export alike: a key prefix under which this project writes.
+ * Relative and '/'-separated with one optional trailing '/'; no empty or '.' segments; only S3's safe key
+ * characters, and of those never '*' or '?' (IAM wildcards: the policy is built from the prefix), '..' or
+ * '--' (a SQL comment, whatever quoting surrounds it). An empty prefix means the bucket root and is not
+ * allowed, since the IAM policy scopes everything to it.
  */
 export function prefixProblem(prefix: unknown): string | undefined {
   if (typeof prefix !== 'string') return 'must be a string';
@@ -25,10 +30,14 @@ export function prefixProblem(prefix: unknown): string | undefined {
   if (prefix.startsWith('/')) return `"${prefix}" must not start with '/'; write it relative to the bucket, e.g. exports/team`;
   const trimmed = prefix.replace(/\/$/, '');
   if (trimmed.length > 512) return 'must be at most 512 characters';
+  if (/[*?]/.test(trimmed))
+    return `"${prefix}" must not contain '*' or '?': IAM would read them as wildcards and widen the policy`;
+  if (trimmed.includes('..')) return `"${prefix}" must not contain '..'; write the path without it`;
+  if (trimmed.includes('--')) return `"${prefix}" must not contain '--' (SQL reads it as a comment); use a single '-'`;
   for (const seg of trimmed.split('/')) {
-    if (seg === '' || seg === '.' || seg === '..') return `"${prefix}" must not contain empty, '.' or '..' segments`;
-    if (!/^[A-Za-z0-9!_.*'()=-]+$/.test(seg))
-      return `"${prefix}": segment "${seg}" may contain only letters, digits and ! _ . * ' ( ) = -`;
+    if (seg === '' || seg === '.') return `"${prefix}" must not contain empty or '.' segments`;
+    if (!PREFIX_SEGMENT.test(seg))
+      return `"${prefix}": segment "${seg}" may contain only letters, digits and ! _ . ' ( ) = -`;
   }
   return undefined;
 }
@@ -46,12 +55,24 @@ export function iamNameProblem(name: unknown, kind: 'role' | 'policy'): string |
   return undefined;
 }
 
-const ARN = /^arn:aws[a-z-]*:iam::(\d{12}):(role|user|root)(\/[\w+=,.@\/-]+)?$/;
+/**
+ * Materialize's principal: the IAM role it assumes connections' roles from, e.g.
+ * arn:aws:iam::664411391173:role/MaterializeConnection (Materialize's cloud); self-managed deployments name their
+ * own role. Only that shape may ever appear in a trust policy: not an account root, a user, a wildcard or a
+ * session, each of which would trust far more than one role.
+ */
+const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
 
 export function iamPrincipalArnProblem(arn: unknown): string | undefined {
   if (typeof arn !== 'string') return 'must be a string';
-  if (!ARN.test(arn)) return `"${arn}" is not an IAM role ARN such as arn:aws:iam::123456789012:role/MaterializeConnection`;
+  if (!ROLE_ARN.test(arn))
+    return `"${arn}" is not an IAM role ARN such as arn:aws:iam::664411391173:role/MaterializeConnection (Materialize's principal is always a role; an account root, a user or a wildcard would trust far more)`;
   return undefined;
+}
+
+/** The partition of an ARN ('aws', 'aws-cn', 'aws-us-gov'), or undefined when it is not an ARN. */
+export function arnPartition(arn: string): string | undefined {
+  return /^arn:([a-z-]+):/.exec(arn)?.[1];
 }
 
 export function regionProblem(region: unknown): string | undefined {

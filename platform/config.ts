@@ -4,6 +4,9 @@
  * workflow: workflows name a Materialize profile and the worker resolves it (secrets stay in the worker).
  */
 import { InvalidInputError } from '../common/failures';
+import { connectionUrlProblem } from './connection-url';
+
+export { redactUrl } from './connection-url';
 
 export interface TemporalConfig {
   address: string;
@@ -91,16 +94,10 @@ export function parseHostPort(value: string): string {
   return value.trim();
 }
 
+/** The URL if it parses and uses one of `protocols`; the error never repeats the URL (it may hold a password). */
 export function parseUrl(value: string, protocols: string[]): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new Error(`"${redactUrl(value)}" is not a URL; expected ${protocols[0]}//host:port`);
-  }
-  if (!protocols.includes(url.protocol)) {
-    throw new Error(`"${redactUrl(value)}" must start with ${protocols.map((p) => p + '//').join(' or ')}`);
-  }
+  const problem = connectionUrlProblem(value, protocols);
+  if (problem) throw new Error(problem);
   return value;
 }
 
@@ -109,17 +106,6 @@ function parseBool(value: string | undefined, fallback: boolean): boolean {
   if (/^(1|true|yes|on)$/i.test(value)) return true;
   if (/^(0|false|no|off)$/i.test(value)) return false;
   throw new Error(`"${value}" is not a boolean; use true or false`);
-}
-
-/** A URL with its password replaced, safe for logs and error messages. */
-export function redactUrl(value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return value.replace(/:\/\/([^:@/]+):[^@/]*@/, '://$1:***@');
-  }
 }
 
 /** The Materialize URL for a profile, or an error naming the variable to set. */

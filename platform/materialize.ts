@@ -3,12 +3,13 @@
  * name a profile. Each call gets its own client so a long COPY can be cancelled without touching others.
  */
 import { Client } from 'pg';
-import { materializeUrl, redactUrl, type Config } from './config';
+import { materializeUrl, type Config } from './config';
+import { describeConnectionUrl, type ConnectionTarget } from './connection-url';
 
 export interface MaterializeConnector {
   connect(profile?: string): Promise<Client>;
-  /** The profile's URL with its password hidden, for messages. */
-  describe(profile?: string): string;
+  /** Where the profile connects: host, port and database only, never the URL (it may hold secrets). */
+  describe(profile?: string): ConnectionTarget;
 }
 
 export function createMaterializeConnector(config: Config): MaterializeConnector {
@@ -26,7 +27,7 @@ export function createMaterializeConnector(config: Config): MaterializeConnector
       return client;
     },
     describe(profile = 'default') {
-      return redactUrl(materializeUrl(config, profile));
+      return describeConnectionUrl(materializeUrl(config, profile));
     },
   };
 }

@@ -8,6 +8,7 @@ import { dataConverterFromEnv } from '../platform/payload-codec';
 import { temporalConnectionOptions } from '../platform/temporal-connection';
 import { InvalidInputError } from '../common/failures';
 import { log } from '../platform/log';
+import { scrubSecretsInterceptor } from './scrub-secrets';
 import { describeProblems, isOperatorApiRefused, manualSteps, searchAttributeProblems, type OperatorConnection } from '../platform/temporal-search-attributes';
 
 export async function createWorker(config: Config, opts: { maxConcurrentActivities?: number } = {}) {
@@ -30,6 +31,8 @@ export async function createWorker(config: Config, opts: { maxConcurrentActiviti
     activities,
     // Encrypts payloads at rest when MZ_S3_EXPORT_PAYLOAD_KEY is set (platform/payload-codec.ts).
     dataConverter: dataConverterFromEnv(),
+    // No secret of this process leaves it in an activity result or failure (they land in the history).
+    interceptors: { activity: [scrubSecretsInterceptor] },
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 100,
     // Long COPY activities heartbeat; give them time to see the cancellation and send pg's cancel request.
     shutdownGraceTime: '10 seconds',

@@ -3,11 +3,14 @@
  * shutdown on SIGINT/SIGTERM (the SDK finishes or cancels running activities before exiting).
  */
 import { DefaultLogger, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
-import { loadConfig, redactUrl } from '../platform/config';
+import { loadConfig } from '../platform/config';
+import { connectionLabel } from '../platform/connection-url';
+import { registerSecrets, secretValuesFromEnv } from '../platform/secret-values';
 import { log } from '../platform/log';
 import { createWorker } from './create-worker';
 
 export async function runWorker(): Promise<void> {
+  registerSecrets(secretValuesFromEnv(process.env));
   const config = loadConfig();
   Runtime.install({
     logger: new DefaultLogger('INFO', (entry) =>
@@ -23,7 +26,7 @@ export async function runWorker(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     awsEndpoint: config.aws.endpoint ?? '(AWS default)',
-    materializeProfiles: Object.fromEntries(Object.entries(config.materializeProfiles).map(([k, v]) => [k, redactUrl(v)])),
+    materializeProfiles: Object.fromEntries(Object.entries(config.materializeProfiles).map(([k, v]) => [k, connectionLabel(v)])),
   });
   try {
     await worker.run(); // returns after SIGINT/SIGTERM (the SDK installs the handlers) once shut down

@@ -20,8 +20,8 @@ import {
   TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import type { InspectResult, ManifestDigest, PublishedSummary } from '../activities/export/s3-export';
+import type { Activities } from '../common/activities';
+import type { InspectResult, ManifestDigest, PublishedSummary } from '../common/export/activities';
 import { COPY_FAILURE, EXPORT_FATAL_TYPES, NON_RETRYABLE_ERROR_TYPES } from '../common/failures';
 import type { ResolvedExportInput } from '../common/export/input';
 import { attemptKey, latestKey, logicalTimeKey, MAX_ATTEMPT_NUMBER, s3Uri, type ExportLocation } from '../common/export/paths';

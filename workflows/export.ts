@@ -11,6 +11,7 @@
 import { ApplicationFailure, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 import { resolveExportInput, type ResolvedExportInput } from '../common/export/input';
+import { parseLogicalTime } from '../common/export/logical-time';
 import type { BulkExportInput, BulkExportResult } from '../common/export/types';
 import { progressQuery } from './export-messages';
 import { ExportRun } from './export-run';
@@ -50,7 +51,12 @@ function upsertMissingSearchAttributes(info: ReturnType<typeof workflowInfo>, pa
 
 /** The request's logical time, else the schedule's fire time, else the workflow's start time (ISO, ms). */
 function resolveLogicalTime(requested: string | undefined, info: ReturnType<typeof workflowInfo>): string {
-  if (requested) return new Date(requested).toISOString();
+  if (requested) {
+    // Validated already (resolveExportInput); read with the same strict parser, never with Date's roll-over.
+    const parsed = parseLogicalTime(requested);
+    if ('problem' in parsed) throw new Error(parsed.problem);
+    return new Date(parsed.ms).toISOString();
+  }
   const typed = info.typedSearchAttributes.get(SCHEDULED_START);
   if (typed) return new Date(typed).toISOString();
   const legacy = info.searchAttributes?.TemporalScheduledStartTime?.[0]; // older servers

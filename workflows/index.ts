@@ -3,3 +3,4 @@ export * from './health';
 export * from './onboarding';
 export * from './offboarding';
 export * from './export';
+export * from './iam-claims';

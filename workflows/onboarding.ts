@@ -2,14 +2,19 @@
  * onboardAwsConnection: the guide's Steps 1 and 2 as one durable, idempotent run. Each step is an ensure
  * activity, so a crash, a restart or a second run with the same input converges instead of duplicating, and a
  * second run after the connection was recreated (new external ID) repairs the trust policy.
+ *
+ * Trust: the role is created only once Materialize has reported this connection's principal and external ID,
+ * directly with the trust policy naming exactly those (no placeholder ever exists), and every check that can fail
+ * (names owned by someone else, the bucket, the principal) runs before the first write, under claims on the role
+ * and policy names so a concurrent run cannot slip in between check and write (see docs/security.md).
  */
-import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { placeholderTrustPolicy, trustPolicy } from '../common/iam-policies';
-import { resolveOnboardInput } from '../common/onboarding/input';
+import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../common/activities';
+import { resolveOnboardInput, type ResolvedOnboardInput } from '../common/onboarding/input';
 import { ONBOARDING_STEPS, type OnboardResult } from '../common/onboarding/progress';
 import type { OnboardInput } from '../common/onboarding/types';
-import { startSteps } from './onboarding-messages';
+import { claimId, withClaims } from './iam-claims';
+import { startSteps, type StepRunner } from './onboarding-messages';
 
 // One attempt per activity call: the step runner retries, so the query sees every attempt and `retryNow` works.
 // The activities heartbeat while they wait on AWS or pg: a worker lost mid-step is noticed after the heartbeat
@@ -20,122 +25,155 @@ const slow = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', hea
 
 export async function onboardAwsConnection(rawInput: OnboardInput): Promise<OnboardResult> {
   const { steps, input } = startSteps('onboardAwsConnection', ONBOARDING_STEPS, () => resolveOnboardInput(rawInput));
+  upsertSearchAttributes({ MzConnection: [input.connectionName] });
+  try {
+    return await onboard(steps, input);
+  } catch (e) {
+    throw withWhatWasMade(e, steps.progress.changes, input);
+  }
+}
+
+/**
+ * A failure after writes names each thing this run made or changed, and how to remove it: nothing is left
+ * behind unreported.
+ */
+function withWhatWasMade(e: unknown, changes: string[], input: ResolvedOnboardInput): unknown {
+  if (!(e instanceof ApplicationFailure) || changes.length === 0) return e;
+  const names = JSON.stringify({ connectionName: input.connectionName, roleName: input.roleName, policyName: input.policyName });
+  return ApplicationFailure.create({
+    type: e.type ?? 'Error',
+    nonRetryable: true,
+    message:
+      `${e.message}. This run's changes, which stay in place: ${changes.join('; ')}. ` +
+      `Once fixed, run onboarding again (it converges on them), or remove them with offboardAwsConnection ${names}`,
+  });
+}
+
+function withNote(e: unknown, note: string): unknown {
+  if (!(e instanceof ApplicationFailure)) return e;
+  return ApplicationFailure.create({ type: e.type ?? 'Error', nonRetryable: true, message: `${e.message} (${note})` });
+}
+
+async function onboard(steps: StepRunner, input: ResolvedOnboardInput): Promise<OnboardResult> {
   const progress = steps.progress;
   const found = progress.found;
   const profile = input.materializeProfile;
   const bound = { boundSeconds: input.stepTimeoutSeconds };
-  upsertSearchAttributes({ MzConnection: [input.connectionName] });
 
-  // 1. Bucket: created with the guide's defaults, or adopted.
-  const bucket = await steps.run('bucket', bound, () =>
-    quick.ensureBucket({ bucket: input.bucket, region: input.region, createBucket: input.createBucket }),
-  );
-  steps.change(bucket.change);
-  found.bucketRegion = bucket.region;
+  // 2. Preflight: claim the role and policy names (one run at a time per name), then check everything read-only.
+  const identity = await steps.run('preflight', bound, () => quick.readAwsIdentity());
+  const claims = [claimId(identity.accountId, 'role', input.roleName), claimId(identity.accountId, 'policy', input.policyName)];
+  return withClaims(claims, (message) => steps.fail('preflight', 'ConflictError', message), async () => {
+    const checks = {
+      materializeProfile: profile,
+      bucket: input.bucket,
+      region: input.region,
+      createBucket: input.createBucket,
+      roleName: input.roleName,
+      policyName: input.policyName,
+      connectionName: input.connectionName,
+      materializePrincipal: input.materializePrincipal,
+    };
+    const pre = await steps.run('preflight', bound, () => quick.preflightOnboarding(checks));
+    const roleArn = pre.roleArn;
 
-  // 2. Policy: exactly the three actions on <bucket>/<prefix>/*.
-  const policy = await steps.run('policy', bound, () =>
-    quick.ensureIamPolicy({ policyName: input.policyName, bucket: input.bucket, prefix: input.prefix }),
-  );
-  steps.change(policy.change);
-  found.policyArn = policy.policyArn;
+    // 3. CREATE CONNECTION with the role's ARN, known before the role exists (validation off until it does).
+    const connection = await steps.run('connection', bound, () =>
+      quick.ensureMzConnection({ materializeProfile: profile, connectionName: input.connectionName, roleArn, region: pre.region }),
+    );
+    steps.change(connection.change);
+    found.connectionId = connection.connectionId;
 
-  // 3. Role with the placeholder trust policy, when Materialize's principal is known already (from the input or
-  //    another connection of this environment). Otherwise the role waits until the connection reports it, and is
-  //    then created with the final trust policy directly: never a trust policy without a principal's external ID.
-  const roleStep = async (initial: ReturnType<typeof trustPolicy>, principal: string) => {
+    // 4. What Materialize says: its principal and the connection's external ID; every check again with them.
+    const mz = await steps.run('catalog', bound, () =>
+      quick.readMzConnection({ materializeProfile: profile, connectionName: input.connectionName, roleArn }),
+    );
+    found.connectionId = mz.connectionId;
+    found.principal = mz.principal;
+    found.externalId = mz.externalId;
+    try {
+      await steps.run('catalog', bound, () =>
+        quick.preflightOnboarding({ ...checks, reported: { principal: mz.principal, externalId: mz.externalId } }),
+      );
+    } catch (e) {
+      // The connection is the only write so far: one this run created is dropped again, so nothing is left.
+      if (!connection.change) throw e;
+      const drop = { materializeProfile: profile, connectionName: input.connectionName, roleName: input.roleName };
+      const dropped = await quick.dropMzConnection(drop).then(
+        () => true,
+        () => false,
+      );
+      if (!dropped) throw e; // reported with the creation among the run's changes
+      progress.changes.length = 0;
+      throw withNote(e, `connection ${input.connectionName}, which this run had created, was dropped again: nothing is left`);
+    }
+
+    // 5. Bucket: created with the guide's defaults, or adopted.
+    const bucket = await steps.run('bucket', bound, () =>
+      quick.ensureBucket({ bucket: input.bucket, region: input.region, createBucket: input.createBucket }),
+    );
+    steps.change(bucket.change);
+    found.bucketRegion = bucket.region;
+
+    // 6. Policy: exactly the three actions on <bucket>/<prefix>/*, bound to this connection.
+    const owner = { binding: pre.binding, connectionName: input.connectionName, roleName: input.roleName };
+    const policy = await steps.run('policy', bound, () =>
+      quick.ensureIamPolicy({ ...owner, policyName: input.policyName, bucket: input.bucket, prefix: input.prefix }),
+    );
+    steps.change(policy.change);
+    found.policyArn = policy.policyArn;
+
+    // 7. Role: trusting exactly Materialize's principal with this connection's external ID from its first moment.
+    const trust = { roleName: input.roleName, principal: mz.principal, externalId: mz.externalId };
     const role = await steps.run('role', bound, () =>
-      quick.ensureIamRole({ roleName: input.roleName, policyArn: policy.policyArn, principal, initialTrustPolicy: initial }),
+      quick.ensureIamRole({ ...owner, ...trust, policyArn: policy.policyArn, expectedArn: roleArn }),
     );
     role.changes.forEach((c) => steps.change(c));
     found.roleArn = role.roleArn;
-    return role.roleArn;
-  };
-  let principal =
-    input.materializePrincipal ??
-    (await steps.run('role', bound, () => quick.discoverMaterializePrincipal({ materializeProfile: profile }))).principal;
-  const expectedRoleArn = `arn:aws:iam::${policy.accountId}:role/${input.roleName}`;
-  let roleArn = principal ? await roleStep(placeholderTrustPolicy(principal), principal) : expectedRoleArn;
 
-  // 4. CREATE CONNECTION with the role ARN (validation off until the trust policy names the external ID).
-  const connection = await steps.run('connection', bound, () =>
-    quick.ensureMzConnection({ materializeProfile: profile, connectionName: input.connectionName, roleArn, region: bucket.region }),
-  );
-  steps.change(connection.change);
-  found.connectionId = connection.connectionId;
-
-  // 5. What Materialize says: its principal and the connection's external ID.
-  const mz = await steps.run('catalog', bound, () =>
-    quick.readMzConnection({ materializeProfile: profile, connectionName: input.connectionName, roleArn }),
-  );
-  found.connectionId = mz.connectionId;
-  found.principal = mz.principal;
-  found.externalId = mz.externalId;
-  if (principal && principal !== mz.principal) {
-    steps.fail(
-      'catalog',
-      'ConflictError',
-      `materializePrincipal is ${principal} but Materialize reports ${mz.principal}; remove materializePrincipal from the input or correct it`,
+    // 8. VALIDATE CONNECTION, waiting out IAM propagation; fatal at once for what waiting cannot fix.
+    await steps.run(
+      'validate-connection',
+      {
+        boundSeconds: input.validationTimeoutSeconds,
+        timeoutHint: `IAM may need longer (run again with a larger validationTimeoutSeconds), or role ${roleArn} does not let ${mz.principal} assume it with external ID ${mz.externalId}`,
+      },
+      async () => {
+        await quick.checkTrustPolicy(trust);
+        await slow.validateMzConnection({ materializeProfile: profile, connectionName: input.connectionName });
+      },
     );
-  }
-  if (!principal) {
-    principal = mz.principal;
-    roleArn = await roleStep(trustPolicy(principal, mz.externalId), principal);
-    if (roleArn !== expectedRoleArn) {
-      steps.fail(
-        'role',
-        'ConflictError',
-        `role ${input.roleName} has ARN ${roleArn} (an IAM path), but the connection was created for ${expectedRoleArn}; drop connection ${input.connectionName} or choose another roleName`,
-      );
-    }
-  }
+    const validatedAt = new Date().toISOString();
+    const validationAttempts = progress.attempts;
 
-  // 6. The trust policy requires exactly this external ID (also repairs it after the connection was recreated).
-  const trust = { roleName: input.roleName, principal, externalId: mz.externalId };
-  steps.change((await steps.run('trust-policy', bound, () => quick.ensureTrustPolicy(trust))).change);
+    // 9. Prove PutObject, ListBucket and DeleteObject with a tiny COPY, then remove what it wrote.
+    const runId = workflowInfo().runId;
+    const probe = await steps.run('probe', bound, (attempt) =>
+      slow.probeMzConnection({
+        materializeProfile: profile,
+        connectionName: input.connectionName,
+        bucket: input.bucket,
+        prefix: input.prefix,
+        runId,
+        attempt,
+      }),
+    );
 
-  // 7. VALIDATE CONNECTION, waiting out IAM propagation; fatal at once for what waiting cannot fix.
-  await steps.run(
-    'validate-connection',
-    {
-      boundSeconds: input.validationTimeoutSeconds,
-      timeoutHint: `IAM may need longer (run again with a larger validationTimeoutSeconds), or role ${roleArn} does not let ${principal} assume it with external ID ${mz.externalId}`,
-    },
-    async () => {
-      await quick.checkTrustPolicy(trust);
-      await slow.validateMzConnection({ materializeProfile: profile, connectionName: input.connectionName });
-    },
-  );
-  const validatedAt = new Date().toISOString();
-  const validationAttempts = progress.attempts;
-
-  // 8. Prove PutObject, ListBucket and DeleteObject with a tiny COPY, then remove what it wrote.
-  const runId = workflowInfo().runId;
-  const probe = await steps.run('probe', bound, (attempt) =>
-    slow.probeMzConnection({
-      materializeProfile: profile,
-      connectionName: input.connectionName,
+    progress.status = 'completed';
+    return {
       bucket: input.bucket,
       prefix: input.prefix,
-      runId,
-      attempt,
-    }),
-  );
-
-  progress.status = 'completed';
-  return {
-    bucket: input.bucket,
-    prefix: input.prefix,
-    region: bucket.region,
-    roleArn,
-    policyArn: policy.policyArn,
-    connectionName: input.connectionName,
-    connectionId: mz.connectionId,
-    principal,
-    externalId: mz.externalId,
-    validatedAt,
-    validationAttempts,
-    probe,
-    changes: progress.changes,
-  };
+      region: bucket.region,
+      roleArn,
+      policyArn: policy.policyArn,
+      connectionName: input.connectionName,
+      connectionId: mz.connectionId,
+      principal: mz.principal,
+      externalId: mz.externalId,
+      validatedAt,
+      validationAttempts,
+      probe,
+      changes: progress.changes,
+    };
+  });
 }

@@ -13,50 +13,12 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ExportFormat } from '../../common/export/types';
-
-/** What was exported, as the claims and the manifest record it: the kind and the SHA-256 of the name or query. */
-export interface SourceDigest {
-  kind: 'object' | 'query';
-  sha256: string;
-  /** The object's name (a query's text is only in the manifest: it may be long). */
-  object?: string;
-}
-
-export type ExportSource = { kind: 'object'; object: string } | { kind: 'query'; query: string };
+import type { ExportSource, SourceDigest } from '../../common/export/manifest';
 
 export function sourceDigest(source: ExportSource): SourceDigest {
   const text = source.kind === 'object' ? source.object : source.query;
   const sha256 = createHash('sha256').update(text).digest('hex');
   return source.kind === 'object' ? { kind: 'object', sha256, object: source.object } : { kind: 'query', sha256 };
-}
-
-export interface ClaimOwner {
-  workflowId: string;
-  runId: string;
-}
-
-export interface AttemptClaim extends ClaimOwner {
-  claim: 'attempt';
-  exportName: string;
-  logicalTime: string;
-  attempt: number;
-  source: SourceDigest;
-  format: ExportFormat;
-  claimedAt: string;
-}
-
-export interface PublicationClaim extends ClaimOwner {
-  claim: 'publication';
-  exportName: string;
-  logicalTime: string;
-  attempt: number;
-  manifestKey: string;
-  /** The ETag of manifest.json as this claim's writer wrote it: a roll-forward checks it is still that one. */
-  manifestEtag: string;
-  source: SourceDigest;
-  format: ExportFormat;
-  totals: { files: number; rows: number; bytes: number };
-  claimedAt: string;
 }
 
 /** Why a published export does not answer a request for `source` as `format`, or undefined when it does. */

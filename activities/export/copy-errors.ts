@@ -4,6 +4,7 @@
  * Pure: the activity classifies, the workflow acts on the type name (common/failures.ts).
  */
 import { COPY_FAILURE, type CopyFailureType } from '../../common/failures';
+import type { CopyErrorContext } from '../../common/export/activities';
 
 export interface CopyErrorFacts {
   /** SQLSTATE when the server answered. */
@@ -13,13 +14,6 @@ export interface CopyErrorFacts {
   hint?: string;
   /** Node's socket error code (ECONNRESET, ...) when the connection failed. */
   errno?: string;
-}
-
-export interface CopyErrorContext {
-  source: string;
-  connectionName: string;
-  targetUri: string;
-  format: string;
 }
 
 export interface ClassifiedCopyError {

@@ -8,31 +8,18 @@
  */
 import type { ExportFormat } from '../../common/export/types';
 import { MANIFEST_FILE, SUCCESS_FILE } from '../../common/export/paths';
-import type { ParquetColumn } from './parquet-footer';
-
-export interface S3ObjectInfo {
-  key: string;
-  size: number;
-  etag?: string;
-}
-
-export interface DataFile extends S3ObjectInfo {
-  sinkId: string;
-  batch: number;
-  file: number;
-  extension: 'csv' | 'parquet';
-}
-
-export interface AttemptListing {
-  sentinels: (S3ObjectInfo & { sinkId: string })[];
-  dataFiles: DataFile[];
-  manifest?: S3ObjectInfo;
-  success?: S3ObjectInfo;
-  /** Anything else under the attempt folder: never ours to delete, and a reason not to publish. */
-  others: S3ObjectInfo[];
-}
-
-export type AttemptState = 'published' | 'incomplete' | 'complete-unpublished' | 'empty' | 'foreign';
+import type {
+  AttemptListing,
+  AttemptState,
+  DataFile,
+  ExportManifest,
+  FooterFacts,
+  LatestPointer,
+  ManifestFacts,
+  ManifestFile,
+  ParquetColumn,
+  S3ObjectInfo,
+} from '../../common/export/manifest';
 
 const SENTINEL = /^mz-([A-Za-z0-9]+)-INCOMPLETE$/;
 const DATA_FILE = /^mz-([A-Za-z0-9]+)-batch-(\d{4})-(\d{4})\.(csv|parquet)$/;
@@ -68,14 +55,6 @@ export function provenLeftovers(l: AttemptListing): string[] {
   if (l.success || l.manifest) return []; // published or being published: never clean
   const ids = new Set(l.sentinels.map((s) => s.sinkId));
   return [...l.dataFiles.filter((f) => ids.has(f.sinkId)).map((f) => f.key), ...l.sentinels.map((s) => s.key)];
-}
-
-/** Per-file row counts read from Parquet footers. */
-export interface FooterFacts {
-  key: string;
-  rows: number;
-  rowGroupRows: number;
-  schema: ParquetColumn[];
 }
 
 /**
@@ -114,65 +93,6 @@ export function verificationProblems(args: {
   return problems;
 }
 
-export interface ManifestFile {
-  key: string;
-  uri: string;
-  sizeBytes: number;
-  /** From the Parquet footer; null for CSV (the COPY tag counts all files together). */
-  rows: number | null;
-  etag?: string;
-}
-
-export interface ExportManifest {
-  manifestVersion: 1;
-  exportName: string;
-  logicalTime: string;
-  attempt: number;
-  format: ExportFormat;
-  location: { bucket: string; key: string; uri: string };
-  source: { kind: 'object'; object: string; sha256: string } | { kind: 'query'; query: string; sha256: string };
-  connection: string;
-  materializeProfile: string;
-  csv?: { header: boolean };
-  /** Parquet only: the columns as the first file's footer describes them (all files must agree). */
-  schema?: ParquetColumn[];
-  files: ManifestFile[];
-  totals: { files: number; rows: number; bytes: number };
-  /** How the row total was checked: the COPY's tag, and for Parquet also the sum of the footers. */
-  rowCountVerifiedBy: ('copy-tag' | 'parquet-footers')[];
-  /** The Materialize timestamp the data reflects (the COPY read AS OF it), Materialize's version, the cluster. */
-  materialize?: { timestamp: string; version: string; cluster: string };
-  workflow: { namespace: string; workflowId: string; runId: string; taskQueue: string };
-  timings: {
-    workflowStartedAt: string;
-    copyStartedAt: string;
-    copyFinishedAt: string;
-    copySeconds: number;
-    verifiedAt: string;
-    publishedAt: string;
-  };
-  producer: string;
-}
-
-export interface ManifestFacts {
-  exportName: string;
-  logicalTime: string;
-  attempt: number;
-  format: ExportFormat;
-  bucket: string;
-  attemptKey: string;
-  source: ExportManifest['source'];
-  connection: string;
-  materializeProfile: string;
-  csvHeader: boolean;
-  listing: AttemptListing;
-  copyRows: number;
-  footers?: FooterFacts[];
-  materialize?: ExportManifest['materialize'];
-  workflow: ExportManifest['workflow'];
-  timings: Omit<ExportManifest['timings'], 'copySeconds'>;
-}
-
 export const PRODUCER = 'mz-s3-export 0.1.0';
 
 export function buildManifest(f: ManifestFacts): ExportManifest {
@@ -205,21 +125,6 @@ export function buildManifest(f: ManifestFacts): ExportManifest {
     timings: { ...f.timings, copySeconds: Math.max(0, copySeconds) },
     producer: PRODUCER,
   };
-}
-
-/** The pointer at <prefix>/<exportName>/_latest.json. */
-export interface LatestPointer {
-  exportName: string;
-  logicalTime: string;
-  attempt: number;
-  manifest: string;
-  manifestKey: string;
-  rows: number;
-  files: number;
-  bytes: number;
-  publishedAt: string;
-  workflowId: string;
-  runId: string;
 }
 
 /** A backfill of an older logical time must not move the pointer back. */

@@ -15,51 +15,22 @@ import * as net from 'node:net';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Client } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { classifyCopyError, type CopyErrorContext } from './copy-errors';
+import { classifyCopyError } from './copy-errors';
+import type { CopyErrorContext, CopyToS3Input, CopyToS3Result, MaterializeCopyActivities, MaterializeFacts } from '../../common/export/activities';
 import { COPY_FAILURE, InvalidInputError } from '../../common/failures';
 import { attemptClaimKey, attemptKey as attemptKeyOf, s3Uri } from '../../common/export/paths';
 import { buildCopySql, normalizeQuery, type CopyStatementSpec } from '../../common/export/sql';
 import { quoteIdent, quoteLiteral, quoteQualifiedName } from '../../common/sql/quoting';
 import { log } from '../../platform/log';
 import type { ActivityDeps } from '../deps';
-import { createOnce, sourceDigest, type AttemptClaim } from './claims';
+import { createOnce, sourceDigest } from './claims';
+import type { AttemptClaim } from '../../common/export/manifest';
 import { heartbeatIntervalMs } from '../heartbeat';
-
-export interface CopyToS3Input {
-  materializeProfile: string;
-  /** The statement's parts (checked by the workflow's input validation); the target is the attempt folder. */
-  statement: Omit<CopyStatementSpec, 'targetUri'>;
-  /** The attempt folder: `<prefix>/<exportName>/<logical time>/attempt-NNN`. */
-  target: { bucket: string; prefix: string; exportName: string; logicalTime: string; attempt: number };
-  /** Who claims the folder. */
-  owner: { workflowId: string; runId: string };
-  /** For messages: what is exported and through which connection. */
-  context: Omit<CopyErrorContext, 'targetUri' | 'format'>;
-  /** The cluster to run on (SET cluster); checked against mz_clusters before anything is written. */
-  cluster?: string;
-  /** Export AS OF this Materialize timestamp; default: the one Materialize picks for the query now. */
-  asOf?: string;
-}
-
-/** What the data reflects and where it was computed: recorded in the manifest. */
-export interface MaterializeFacts {
-  /** The Materialize timestamp the COPY read AS OF (decimal). */
-  timestamp: string;
-  /** `SELECT mz_version()`. */
-  version: string;
-  /** The cluster the COPY ran on. */
-  cluster: string;
-}
-
-export type CopyToS3Result =
-  | { outcome: 'copied'; rows: number; startedAt: string; finishedAt: string; materialize: MaterializeFacts }
-  /** Another run holds this attempt folder's claim: nothing was run. */
-  | { outcome: 'attempt-taken' };
 
 /** How long to wait for the server to end the statement after the cancel request. */
 const CANCEL_CONFIRM_MS = 10_000;
 
-export function createMaterializeCopyActivities({ materialize, aws }: ActivityDeps) {
+export function createMaterializeCopyActivities({ materialize, aws }: ActivityDeps): MaterializeCopyActivities {
   return {
     async copyToS3(input: CopyToS3Input): Promise<CopyToS3Result> {
       const ctx = Context.current();

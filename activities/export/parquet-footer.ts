@@ -4,16 +4,7 @@
  * The caller supplies range reads (S3 GetObject with Range), so verifying an export never downloads its data.
  * Pure TypeScript, no Node imports.
  */
-
-export interface ParquetColumn {
-  name: string;
-  /** Physical type for leaves (INT64, BYTE_ARRAY, ...); undefined for groups. */
-  physicalType?: string;
-  /** Logical or converted annotation, e.g. STRING, DECIMAL(10,2), TIMESTAMP(MICROS,UTC), LIST. */
-  logicalType?: string;
-  repetition: 'REQUIRED' | 'OPTIONAL' | 'REPEATED';
-  children?: ParquetColumn[];
-}
+import type { ParquetColumn } from '../../common/export/manifest';
 
 export interface ParquetFooter {
   numRows: number;

@@ -17,21 +17,31 @@
 import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import {
-  attemptState,
-  buildManifest,
-  classifyAttemptObjects,
-  provenLeftovers,
-  shouldReplaceLatest,
-  verificationProblems,
-  type AttemptListing,
-  type AttemptState,
-  type ExportManifest,
-  type FooterFacts,
-  type LatestPointer,
-  type ManifestFacts,
-  type S3ObjectInfo,
-} from './manifest';
+import { attemptState, buildManifest, classifyAttemptObjects, provenLeftovers, shouldReplaceLatest, verificationProblems } from './manifest';
+import type {
+  CleanupInput,
+  CleanupResult,
+  FinishInput,
+  FinishResult,
+  InspectInput,
+  InspectResult,
+  ManifestDigest,
+  PublishedSummary,
+  S3ExportActivities,
+} from '../../common/export/activities';
+import type {
+  AttemptClaim,
+  AttemptListing,
+  AttemptState,
+  ExportManifest,
+  ExportSource,
+  FooterFacts,
+  LatestPointer,
+  ManifestFacts,
+  PublicationClaim,
+  S3ObjectInfo,
+  SourceDigest,
+} from '../../common/export/manifest';
 import { COPY_FAILURE } from '../../common/failures';
 import {
   CLAIMS_FOLDER,
@@ -47,120 +57,13 @@ import {
 import type { ExportFormat } from '../../common/export/types';
 import { readParquetFooter, type RangeReader } from './parquet-footer';
 import type { ActivityDeps } from '../deps';
-import {
-  createOnce,
-  readJson,
-  replaceIfUnchanged,
-  sourceConflict,
-  sourceDigest,
-  type AttemptClaim,
-  type ExportSource,
-  type PublicationClaim,
-  type SourceDigest,
-} from './claims';
+import { createOnce, readJson, replaceIfUnchanged, sourceConflict, sourceDigest } from './claims';
 import { heartbeat, heartbeating } from '../heartbeat';
-
-/** A published export as runs report it; `conflict` says why it does not answer this run's request. */
-export interface PublishedSummary {
-  attempt: number;
-  manifestKey: string;
-  manifest: string;
-  rows: number;
-  files: number;
-  bytes: number;
-  format: ExportFormat;
-  conflict?: string;
-}
-
-export interface AttemptSummary {
-  attempt: number;
-  state: AttemptState;
-  objects: number;
-  /** An attempt claim proves the folder is an export run's own, so its leftovers may be removed. */
-  claimed: boolean;
-}
-
-export interface InspectInput {
-  bucket: string;
-  logicalTimeKey: string;
-  source: ExportSource;
-  format: ExportFormat;
-}
-
-export interface InspectResult {
-  attempts: AttemptSummary[];
-  published?: PublishedSummary;
-  /** The lowest attempt number above every folder and claim that exists. */
-  nextAttempt: number;
-  /** The publication claim names an attempt that cannot be rolled forward (its files differ from its manifest). */
-  problem?: string;
-}
-
-/** What the manifest says beyond what the attempt folder shows. */
-export type ManifestInput = Omit<ManifestFacts, 'listing' | 'footers' | 'source' | 'bucket' | 'attemptKey' | 'attempt' | 'copyRows' | 'timings'> & {
-  source: ExportSource;
-  timings: { workflowStartedAt: string; copyStartedAt: string; copyFinishedAt: string };
-};
-
-export interface FinishInput {
-  bucket: string;
-  logicalTimeKey: string;
-  attempt: number;
-  copyRows: number;
-  manifest: ManifestInput;
-  /**
-   * publish: manifest.json, the publication claim, `_SUCCESS`, then `_latest.json` when latestKey is given.
-   * stage: verify and write manifest.json only; whoever stages several attempts commits them (a snapshot set).
-   */
-  commit: 'publish' | 'stage';
-  latestKey?: string;
-  completion: { pollInitialMs: number; pollMaxMs: number; timeoutSeconds: number };
-}
-
-/** The committed (or staged) manifest in a few fields: this, not the file list, is what history carries. */
-export interface ManifestDigest {
-  attempt: number;
-  manifestKey: string;
-  manifest: string;
-  manifestEtag: string;
-  manifestSha256: string;
-  rows: number;
-  files: number;
-  bytes: number;
-  verifiedAt: string;
-  publishedAt: string;
-}
-
-export type FinishResult =
-  | { outcome: 'published'; digest: ManifestDigest; latestUpdated: boolean; polls: number }
-  | { outcome: 'staged'; digest: ManifestDigest; polls: number }
-  /** Another attempt holds the publication claim: this one is never published. */
-  | { outcome: 'lost'; winner: PublishedSummary }
-  /** The sentinel stayed (failed), nothing was written (empty) or the sentinel outlived the completion timeout. */
-  | { outcome: 'incomplete'; state: 'failed' | 'empty' | 'timed-out'; files: number; polls: number }
-  /** Verification found problems (at most MAX_PROBLEMS, the last saying how many more). */
-  | { outcome: 'rejected'; problems: string[] };
-
-export interface CleanupInput {
-  bucket: string;
-  logicalTimeKey: string;
-  /** The cleaning run: an attempt whose claim names it is its own. */
-  runId: string;
-  /** copyEnded: the claiming run saw its COPY end (so the folder needs no quiet wait). */
-  attempts: { attempt: number; copyEnded: boolean }[];
-  quietSeconds: number;
-  pollInitialMs: number;
-  pollMaxMs: number;
-}
-
-export interface CleanupResult {
-  attempts: { attempt: number; deleted: number; kept: number; note?: string }[];
-}
 
 const FOOTER_READ_CONCURRENCY = 16;
 const MAX_PROBLEMS = 10;
 
-export function createS3ExportActivities({ aws }: ActivityDeps) {
+export function createS3ExportActivities({ aws }: ActivityDeps): S3ExportActivities {
   const s3 = aws.s3;
   return heartbeating({
     async inspectExportAttempts(input: InspectInput): Promise<InspectResult> {

@@ -12,99 +12,75 @@ import {
   DeletePolicyVersionCommand,
   DeleteRoleCommand,
   DetachRolePolicyCommand,
-  GetPolicyCommand,
   GetPolicyVersionCommand,
-  GetRoleCommand,
   ListAttachedRolePoliciesCommand,
-  ListEntitiesForPolicyCommand,
   ListInstanceProfilesForRoleCommand,
   ListPolicyVersionsCommand,
   ListRolePoliciesCommand,
   TagPolicyCommand,
   TagRoleCommand,
   UpdateAssumeRolePolicyCommand,
-  type IAMClient,
-  type Role,
 } from '@aws-sdk/client-iam';
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { ConflictError, InsecureTrustPolicyError, UserFixableError } from '../../common/failures';
 import {
-  MANAGED_BY_TAG,
   assessTrustPolicy,
   parsePolicyDocument,
   policyDifferences,
   s3AccessPolicy,
   serializePolicy,
   trustPolicy,
-  trustsOnlyPrincipal,
   type PolicyDocument,
 } from '../../common/iam-policies';
-import { aws, awsErrorName, isNotFound } from '../aws-errors';
+import {
+  bindingOf,
+  deletionProblem,
+  ownershipTags,
+  policyAdoptionProblem,
+  principalProblem,
+  roleAdoptionProblem,
+  type OwnerIntent,
+} from '../../common/onboarding/ownership';
+import { aws, awsErrorName } from '../aws-errors';
 import type { ActivityDeps } from '../deps';
 import { heartbeating } from '../heartbeat';
+import type {
+  AwsIamActivities,
+  AwsIdentity,
+  EnsurePolicyInput,
+  EnsurePolicyResult,
+  EnsureRoleInput,
+  Owner,
+  TrustPolicyInput,
+} from '../../common/onboarding/activities';
+import { awsIdentity, getRole, readPolicyFacts, readRoleFacts } from './iam-ownership';
 
-const isManaged = (tags: { Key?: string; Value?: string }[] | undefined) =>
-  (tags ?? []).some((t) => t.Key === MANAGED_BY_TAG.Key && t.Value === MANAGED_BY_TAG.Value);
-
-export interface EnsurePolicyResult {
-  policyArn: string;
-  accountId: string;
-  change?: string;
-}
-
-export interface EnsureRoleInput {
-  roleName: string;
-  policyArn: string;
-  /** Materialize's principal: an existing role this project did not tag is adopted only when it trusts just it. */
-  principal: string;
-  /** The trust policy a new role starts with (the placeholder, or the final one when the external ID is known). */
-  initialTrustPolicy: PolicyDocument;
-}
-
-export interface TrustPolicyInput {
-  roleName: string;
-  principal: string;
-  externalId: string;
-}
-
-async function getRole(iam: IAMClient, roleName: string): Promise<Role | undefined> {
-  try {
-    return (await aws(`read role ${roleName}`, () => iam.send(new GetRoleCommand({ RoleName: roleName })))).Role;
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
-}
-
-export function createAwsIamActivities({ aws: clients }: ActivityDeps) {
+export function createAwsIamActivities({ aws: clients }: ActivityDeps): AwsIamActivities {
   const { iam, sts } = clients;
-  let accountId: string | undefined;
-  const account = async () =>
-    (accountId ??= (await aws('call sts:GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({}))))
-      .Account as string);
-  const policyArnOf = async (name: string) => `arn:aws:iam::${await account()}:policy/${name}`;
+  // The worker's identity does not change while it runs: asked once (a failed call is asked again).
+  let identity: AwsIdentity | undefined;
+  const whoAmI = async () => (identity ??= await awsIdentity(sts));
+  const account = async () => (await whoAmI()).accountId;
+  const policyArnOf = async (name: string) => {
+    const { partition, accountId } = await whoAmI();
+    return `arn:${partition}:iam::${accountId}:policy/${name}`;
+  };
 
-  async function defaultPolicyDocument(policyArn: string): Promise<{ doc: PolicyDocument; versionId: string } | undefined> {
-    let policy;
-    try {
-      policy = (await aws(`read policy ${policyArn}`, () => iam.send(new GetPolicyCommand({ PolicyArn: policyArn })))).Policy;
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    }
-    const versionId = policy!.DefaultVersionId!;
+  async function policyDocument(policyArn: string, versionId: string): Promise<PolicyDocument> {
     const version = await aws(`read policy ${policyArn}`, () =>
       iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: versionId })),
     );
-    return { doc: parsePolicyDocument(version.PolicyVersion!.Document!), versionId };
+    return parsePolicyDocument(version.PolicyVersion!.Document!);
   }
 
-  /** Step 2: the S3 policy with exactly the three actions; a new default version when an existing one differs. */
-  async function ensureIamPolicy(input: { policyName: string; bucket: string; prefix: string }): Promise<EnsurePolicyResult> {
+  /**
+   * The S3 policy with exactly the three actions, tagged with the connection it serves; a new default version
+   * when an existing one of this connection differs. One that serves anything else is refused, never rewritten.
+   */
+  async function ensureIamPolicy(input: EnsurePolicyInput): Promise<EnsurePolicyResult> {
     const policyArn = await policyArnOf(input.policyName);
     const wanted = s3AccessPolicy(input.bucket, input.prefix);
-    const existing = await defaultPolicyDocument(policyArn);
-    if (!existing) {
+    const facts = await readPolicyFacts(iam, input.policyName, policyArn);
+    if (!facts) {
       try {
         await aws(`create policy ${input.policyName}`, () =>
           iam.send(
@@ -112,19 +88,26 @@ export function createAwsIamActivities({ aws: clients }: ActivityDeps) {
               PolicyName: input.policyName,
               PolicyDocument: serializePolicy(wanted),
               Description: `mz-s3-export: Materialize COPY TO s3://${input.bucket}/${input.prefix}/`,
-              Tags: [{ ...MANAGED_BY_TAG }],
+              Tags: ownershipTags(input.binding),
             }),
           ),
         );
       } catch (e) {
-        // Created meanwhile (a retry after a lost response): converge on what is there.
+        // Created meanwhile (a retry after a lost response, or someone else): converge on, or refuse, what is there.
         if (awsErrorName(e) !== 'EntityAlreadyExists') throw e;
         return ensureIamPolicy(input);
       }
       return { policyArn, accountId: await account(), change: `policy ${input.policyName}: created` };
     }
-    const diffs = policyDifferences(existing.doc, wanted);
-    if (diffs.length === 0) return { policyArn, accountId: await account() };
+    const problem = policyAdoptionProblem(facts, input);
+    if (problem) throw new ConflictError(problem);
+    let adopted: string | undefined;
+    if (bindingOf(facts.tags) !== input.binding) {
+      await aws(`tag policy ${policyArn}`, () => iam.send(new TagPolicyCommand({ PolicyArn: policyArn, Tags: ownershipTags(input.binding) })));
+      adopted = `policy ${input.policyName}: adopted for connection ${input.connectionName} and tagged`;
+    }
+    const diffs = policyDifferences(await policyDocument(policyArn, facts.defaultVersionId), wanted);
+    if (diffs.length === 0) return { policyArn, accountId: await account(), change: adopted };
     // IAM keeps at most five versions: make room by deleting the oldest that is not the default.
     const versions = (
       await aws(`list versions of policy ${policyArn}`, () => iam.send(new ListPolicyVersionsCommand({ PolicyArn: policyArn })))
@@ -140,53 +123,57 @@ export function createAwsIamActivities({ aws: clients }: ActivityDeps) {
     const created = await aws(`create a version of policy ${policyArn}`, () =>
       iam.send(new CreatePolicyVersionCommand({ PolicyArn: policyArn, PolicyDocument: serializePolicy(wanted), SetAsDefault: true })),
     );
-    await aws(`tag policy ${policyArn}`, () => iam.send(new TagPolicyCommand({ PolicyArn: policyArn, Tags: [{ ...MANAGED_BY_TAG }] })));
-    return {
-      policyArn,
-      accountId: await account(),
-      change: `policy ${input.policyName}: new default version ${created.PolicyVersion?.VersionId} replacing ${existing.versionId} (${diffs.join('; ')})`,
-    };
+    const changed = `policy ${input.policyName}: new default version ${created.PolicyVersion?.VersionId} replacing ${facts.defaultVersionId} (${diffs.join('; ')})`;
+    return { policyArn, accountId: await account(), change: adopted ? `${adopted}; ${changed}` : changed };
   }
 
   return heartbeating({
     ensureIamPolicy,
 
-    /** Step 3: the role, tagged as ours, with the policy attached. An existing role keeps its trust policy here. */
+    /**
+     * The role, tagged with the connection it serves, trusting exactly Materialize's principal with this
+     * connection's external ID from the moment it exists (never a placeholder), the policy attached. An existing
+     * role of this connection gets that trust policy in one call (also the repair after the connection was
+     * recreated); one that serves anything else is refused, never taken over.
+     */
     async ensureIamRole(input: EnsureRoleInput): Promise<{ roleArn: string; changes: string[] }> {
+      const principal = principalProblem(input.principal, input.expectedArn.split(':')[1]);
+      if (principal) throw new ConflictError(`Materialize's principal: ${principal}; no role is created for it`);
+      const wanted = trustPolicy(input.principal, input.externalId);
       const changes: string[] = [];
-      let role = await getRole(iam, input.roleName);
+      let role = await readRoleFacts(iam, input.roleName);
       if (!role) {
         try {
-          role = (
-            await aws(`create role ${input.roleName}`, () =>
-              iam.send(
-                new CreateRoleCommand({
-                  RoleName: input.roleName,
-                  AssumeRolePolicyDocument: serializePolicy(input.initialTrustPolicy),
-                  Description: 'mz-s3-export: assumed by Materialize for COPY TO S3',
-                  Tags: [{ ...MANAGED_BY_TAG }],
-                }),
-              ),
-            )
-          ).Role;
-          const ids = assessTrustPolicy(input.initialTrustPolicy).externalIds.join(', ');
-          changes.push(`role ${input.roleName}: created, trusting ${input.principal} with external ID ${ids}`);
+          await aws(`create role ${input.roleName}`, () =>
+            iam.send(
+              new CreateRoleCommand({
+                RoleName: input.roleName,
+                AssumeRolePolicyDocument: serializePolicy(wanted),
+                Description: `mz-s3-export: assumed by Materialize for COPY TO S3 (connection ${input.connectionName})`,
+                Tags: ownershipTags(input.binding),
+              }),
+            ),
+          );
+          changes.push(`role ${input.roleName}: created, trusting ${input.principal} with external ID ${input.externalId}`);
         } catch (e) {
           if (awsErrorName(e) !== 'EntityAlreadyExists') throw e;
-          role = await getRole(iam, input.roleName);
         }
+        role = await readRoleFacts(iam, input.roleName);
+        if (!role) throw new Error(`role ${input.roleName} vanished right after it was created; retrying`);
       }
-      if (!role) throw new Error(`role ${input.roleName} vanished right after it was created; retrying`);
-      if (!isManaged(role.Tags)) {
-        const doc = parsePolicyDocument(role.AssumeRolePolicyDocument!);
-        if (!trustsOnlyPrincipal(doc, input.principal)) {
-          const trusted = assessTrustPolicy(doc).principals.join(', ') || 'no principal';
-          throw new ConflictError(
-            `role ${input.roleName} exists, is not tagged ${MANAGED_BY_TAG.Key}=${MANAGED_BY_TAG.Value}, and trusts ${trusted} rather than only Materialize's principal ${input.principal}; choose another roleName, or delete that role`,
-          );
-        }
-        await aws(`tag role ${input.roleName}`, () => iam.send(new TagRoleCommand({ RoleName: input.roleName, Tags: [{ ...MANAGED_BY_TAG }] })));
-        changes.push(`role ${input.roleName}: adopted (it trusted only ${input.principal}) and tagged`);
+      const problem = roleAdoptionProblem(role, { ...input, expectedArn: input.expectedArn });
+      if (problem) throw new ConflictError(problem);
+      if (bindingOf(role.tags) !== input.binding) {
+        await aws(`tag role ${input.roleName}`, () => iam.send(new TagRoleCommand({ RoleName: input.roleName, Tags: ownershipTags(input.binding) })));
+        changes.push(`role ${input.roleName}: adopted for connection ${input.connectionName} and tagged`);
+      }
+      const diffs = policyDifferences(role.trustPolicy, wanted);
+      if (diffs.length) {
+        // One call replaces the whole document, so the role is never without an external-ID condition.
+        await aws(`update the trust policy of role ${input.roleName}`, () =>
+          iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: input.roleName, PolicyDocument: serializePolicy(wanted) })),
+        );
+        changes.push(`role ${input.roleName}: trust policy now requires external ID ${input.externalId} (${diffs.join('; ')})`);
       }
       const attached = await aws(`list the policies of role ${input.roleName}`, () =>
         iam.send(new ListAttachedRolePoliciesCommand({ RoleName: input.roleName })),
@@ -197,21 +184,7 @@ export function createAwsIamActivities({ aws: clients }: ActivityDeps) {
         );
         changes.push(`role ${input.roleName}: policy ${input.policyArn} attached`);
       }
-      return { roleArn: role.Arn!, changes };
-    },
-
-    /** Step 6: the trust policy requires exactly the connection's external ID, from exactly Materialize's principal. */
-    async ensureTrustPolicy(input: TrustPolicyInput): Promise<{ change?: string }> {
-      const role = await getRole(iam, input.roleName);
-      if (!role) throw new UserFixableError(`role ${input.roleName} does not exist any more; run onboarding again to recreate it`);
-      const wanted = trustPolicy(input.principal, input.externalId);
-      const diffs = policyDifferences(parsePolicyDocument(role.AssumeRolePolicyDocument!), wanted);
-      if (diffs.length === 0) return {};
-      // One call replaces the whole document, so the role is never without an external-ID condition.
-      await aws(`update the trust policy of role ${input.roleName}`, () =>
-        iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: input.roleName, PolicyDocument: serializePolicy(wanted) })),
-      );
-      return { change: `role ${input.roleName}: trust policy now requires external ID ${input.externalId} (${diffs.join('; ')})` };
+      return { roleArn: role.arn, changes };
     },
 
     /**
@@ -238,27 +211,17 @@ export function createAwsIamActivities({ aws: clients }: ActivityDeps) {
       }
     },
 
-    /** Offboarding: detach the policy from the role, delete its other versions, delete it. Missing: nothing to do. */
-    async deleteIamPolicy(input: { policyName: string; roleName: string }): Promise<{ deleted: boolean; versionsDeleted: number }> {
+    /**
+     * Offboarding: detach the policy from the role, delete its other versions, delete it; only a policy bound to
+     * this connection and attached to nothing else. Missing: nothing to do.
+     */
+    async deleteIamPolicy(input: Owner & { policyName: string }): Promise<{ deleted: boolean; versionsDeleted: number }> {
       const policyArn = await policyArnOf(input.policyName);
-      try {
-        await aws(`read policy ${policyArn}`, () => iam.send(new GetPolicyCommand({ PolicyArn: policyArn })));
-      } catch (e) {
-        if (isNotFound(e)) return { deleted: false, versionsDeleted: 0 };
-        throw e;
-      }
-      const entities = await aws(`list what uses policy ${policyArn}`, () =>
-        iam.send(new ListEntitiesForPolicyCommand({ PolicyArn: policyArn })),
-      );
-      const others = [
-        ...(entities.PolicyRoles ?? []).filter((r) => r.RoleName !== input.roleName).map((r) => `role ${r.RoleName}`),
-        ...(entities.PolicyUsers ?? []).map((u) => `user ${u.UserName}`),
-        ...(entities.PolicyGroups ?? []).map((g) => `group ${g.GroupName}`),
-      ];
-      if (others.length) {
-        throw new ConflictError(`policy ${policyArn} is also attached to ${others.join(', ')}; detach it there first, or keep it`);
-      }
-      if ((entities.PolicyRoles ?? []).some((r) => r.RoleName === input.roleName)) {
+      const facts = await readPolicyFacts(iam, input.policyName, policyArn);
+      if (!facts) return { deleted: false, versionsDeleted: 0 };
+      const problem = deletionProblem('policy', input.policyName, facts.tags, input) ?? policyAdoptionProblem(facts, input);
+      if (problem) throw new ConflictError(problem);
+      if (facts.attachedTo.includes(`role ${input.roleName}`)) {
         await aws(`detach policy ${policyArn} from role ${input.roleName}`, () =>
           iam.send(new DetachRolePolicyCommand({ RoleName: input.roleName, PolicyArn: policyArn })),
         );
@@ -277,10 +240,12 @@ export function createAwsIamActivities({ aws: clients }: ActivityDeps) {
       return { deleted: true, versionsDeleted: versionsDeleted + 1 };
     },
 
-    /** Offboarding: delete the role once nothing else hangs on it. Missing: nothing to do. */
-    async deleteIamRole(input: { roleName: string }): Promise<{ deleted: boolean }> {
-      const role = await getRole(iam, input.roleName);
+    /** Offboarding: delete the role bound to this connection once nothing else hangs on it. Missing: nothing to do. */
+    async deleteIamRole(input: Owner): Promise<{ deleted: boolean }> {
+      const role = await readRoleFacts(iam, input.roleName);
       if (!role) return { deleted: false };
+      const problem = deletionProblem('role', input.roleName, role.tags, input);
+      if (problem) throw new ConflictError(problem);
       const attached = (
         await aws(`list the policies of role ${input.roleName}`, () => iam.send(new ListAttachedRolePoliciesCommand({ RoleName: input.roleName })))
       ).AttachedPolicies ?? [];

@@ -9,7 +9,6 @@ import { assessTrustPolicy, parsePolicyDocument } from '../../common/iam-policie
 import { withMaterialize } from '../../platform/materialize';
 import { classifyProbeFailure, classifyValidateFailure } from './connection-failures';
 import {
-  KNOWN_PRINCIPAL_SQL,
   connectionCatalogSql,
   createConnectionSql,
   dropConnectionSql,
@@ -21,15 +20,9 @@ import {
 import type { ActivityDeps } from '../deps';
 import { heartbeating } from '../heartbeat';
 import { deleteObjectsUnder } from './s3-bucket';
+import type { MaterializeConnectionActivities, MzConnectionInfo, ProbeResult } from '../../common/onboarding/activities';
 
-export interface MzConnectionInfo {
-  connectionId: string;
-  assumeRoleArn: string;
-  principal: string;
-  externalId: string;
-}
-
-interface CatalogRow {
+export interface CatalogRow {
   id: string;
   name: string;
   type: string;
@@ -45,7 +38,7 @@ export function pgErrorText(e: unknown): string {
   return [err.message, err.detail, err.hint].filter(Boolean).join(' | ');
 }
 
-async function catalogRow(client: Client, connectionName: string): Promise<CatalogRow | undefined> {
+export async function catalogRow(client: Client, connectionName: string): Promise<CatalogRow | undefined> {
   const rows = (await client.query<CatalogRow>(connectionCatalogSql(connectionName))).rows;
   if (rows.length > 1) {
     throw new ConflictError(
@@ -55,7 +48,7 @@ async function catalogRow(client: Client, connectionName: string): Promise<Catal
   return rows[0];
 }
 
-function assertOurs(row: CatalogRow, connectionName: string, roleArn: string): void {
+export function assertOurs(row: CatalogRow, connectionName: string, roleArn: string): void {
   if (row.assume_role_arn === null) {
     throw new ConflictError(
       `connection ${connectionName} exists but is a ${row.type} connection, not an AWS assume-role connection; choose another connectionName`,
@@ -68,21 +61,13 @@ function assertOurs(row: CatalogRow, connectionName: string, roleArn: string): v
   }
 }
 
-export function createMaterializeConnectionActivities({ aws, materialize }: ActivityDeps) {
+export function createMaterializeConnectionActivities({ aws, materialize }: ActivityDeps): MaterializeConnectionActivities {
   const mz = <T>(profile: string, fn: (c: Client) => Promise<T>) => withMaterialize(materialize, profile, fn);
 
   // Every activity here waits on pg (VALIDATE CONNECTION and the probe COPY can take long) or S3: heartbeat
   // throughout, so a lost worker is noticed within the heartbeat timeout.
   return heartbeating({
-    /** The principal an existing AWS connection reports (all connections of an environment share it), if any. */
-    async discoverMaterializePrincipal(input: { materializeProfile: string }): Promise<{ principal?: string }> {
-      return mz(input.materializeProfile, async (c) => {
-        const row = (await c.query<{ principal: string }>(KNOWN_PRINCIPAL_SQL)).rows[0];
-        return { principal: row?.principal ?? undefined };
-      });
-    },
-
-    /** Step 4: CREATE CONNECTION with the role ARN (validation off); an existing one is adopted when it assumes that role. */
+    /** CREATE CONNECTION with the role ARN (validation off); an existing one is adopted when it assumes that role. */
     async ensureMzConnection(input: {
       materializeProfile: string;
       connectionName: string;
@@ -107,7 +92,7 @@ export function createMaterializeConnectionActivities({ aws, materialize }: Acti
       });
     },
 
-    /** Step 5: principal, external_id and example_trust_policy from mz_internal.mz_aws_connections. */
+    /** The catalog: principal, external_id and example_trust_policy from mz_internal.mz_aws_connections. */
     async readMzConnection(input: {
       materializeProfile: string;
       connectionName: string;
@@ -174,7 +159,7 @@ export function createMaterializeConnectionActivities({ aws, materialize }: Acti
       prefix: string;
       runId: string;
       attempt: number;
-    }): Promise<{ path: string; rows: number; objectsWritten: number; objectsRemoved: number }> {
+    }): Promise<ProbeResult> {
       const keyPrefix = probeKeyPrefix(input.prefix, input.runId, input.attempt);
       const uri = `s3://${input.bucket}/${keyPrefix}/`;
       let rows = 0;

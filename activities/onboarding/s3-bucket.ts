@@ -21,22 +21,8 @@ import { MANAGED_BY_TAG } from '../../common/iam-policies';
 import { aws, awsErrorName, httpStatus, isAccessDenied, isNotFound } from '../aws-errors';
 import type { ActivityDeps } from '../deps';
 import { heartbeating } from '../heartbeat';
-
-export interface EnsureBucketInput {
-  bucket: string;
-  region?: string;
-  createBucket: boolean;
-}
-
-export interface EnsureBucketResult {
-  bucket: string;
-  region: string;
-  created: boolean;
-  managed: boolean;
-  /** Whether all four public access block settings are on (false on an adopted bucket is worth a look). */
-  publicAccessBlocked: boolean;
-  change?: string;
-}
+import type { EnsureBucketInput, EnsureBucketResult, S3BucketActivities } from '../../common/onboarding/activities';
+import { awsIdentity } from './iam-ownership';
 
 /** GetBucketLocation's answer as a region: empty means us-east-1, 'EU' is the legacy name of eu-west-1. */
 export function regionOfLocation(constraint: string | undefined | null): string {
@@ -88,72 +74,77 @@ async function applyDefaults(s3: S3Client, bucket: string): Promise<void> {
   );
 }
 
-export function createS3BucketActivities({ aws: clients }: ActivityDeps) {
-  const s3 = clients.s3;
-  const workerRegion = async () => (await s3.config.region()) as string;
-
-  async function headBucket(bucket: string): Promise<'exists' | 'missing'> {
-    try {
-      await s3.send(new HeadBucketCommand({ Bucket: bucket }));
-      return 'exists';
-    } catch (e) {
-      if (isNotFound(e)) return 'missing';
-      if (httpStatus(e) === 301) {
-        throw new ConflictError(
-          `bucket ${bucket} is in another region than the worker's AWS_REGION; run the worker with AWS_REGION set to the bucket's region, or choose another bucket`,
-        );
-      }
-      if (isAccessDenied(e))
-        throw new ConflictError(
-          `bucket ${bucket} exists but the worker's credentials cannot access it (it may belong to another AWS account); choose another bucket name`,
-        );
-      throw e;
-    }
-  }
-
-  async function adopt(input: EnsureBucketInput): Promise<EnsureBucketResult> {
-    const location = await aws(`read the location of bucket ${input.bucket}`, () =>
-      s3.send(new GetBucketLocationCommand({ Bucket: input.bucket })),
-    );
-    const region = regionOfLocation(location.LocationConstraint);
-    if (input.region && input.region !== region) {
+/** Whether the bucket exists; a bucket in another region or another account is a conflict. Read-only. */
+export async function headBucket(s3: S3Client, bucket: string, expectedOwner?: string): Promise<'exists' | 'missing'> {
+  try {
+    // With the owner expected, S3 answers 403 for a bucket of another account even where that account lets us in.
+    await s3.send(new HeadBucketCommand({ Bucket: bucket, ...(expectedOwner ? { ExpectedBucketOwner: expectedOwner } : {}) }));
+    return 'exists';
+  } catch (e) {
+    if (isNotFound(e)) return 'missing';
+    if (httpStatus(e) === 301) {
       throw new ConflictError(
-        `bucket ${input.bucket} exists in region ${region}, not ${input.region} where the worker runs; use a worker with AWS_REGION=${region}, or choose another bucket`,
+        `bucket ${bucket} is in another region than the worker's AWS_REGION; run the worker with AWS_REGION set to the bucket's region, or choose another bucket`,
       );
     }
-    const managed = (await bucketTags(s3, input.bucket)).some(
-      (t) => t.Key === MANAGED_BY_TAG.Key && t.Value === MANAGED_BY_TAG.Value,
+    if (isAccessDenied(e))
+      throw new ConflictError(
+        `bucket ${bucket} exists but belongs to another AWS account, or the worker's credentials cannot access it; choose another bucket name`,
+      );
+    throw e;
+  }
+}
+
+/**
+ * The bucket checks that can fail, before anything is written: the worker's region, the bucket's region, a
+ * missing bucket that may not be created. Read-only; returns the region the bucket is or will be in.
+ */
+export async function checkBucket(s3: S3Client, input: EnsureBucketInput, accountId: string): Promise<{ region: string; exists: boolean }> {
+  // The worker's S3 client is bound to its region; a bucket elsewhere would answer every later call with a redirect.
+  const region = (await s3.config.region()) as string;
+  if (input.region && input.region !== region) {
+    throw new UserFixableError(
+      `region is ${input.region} but the worker runs with AWS_REGION=${region}; run a worker in ${input.region} (and point the task queue at it), or set region to ${region}`,
     );
-    // A bucket this project created gets its defaults again (a crash may have come between create and them);
-    // another bucket is the user's: adopted as it is.
-    if (managed) await applyDefaults(s3, input.bucket);
+  }
+  if ((await headBucket(s3, input.bucket, accountId)) === 'missing') {
+    if (!input.createBucket) {
+      throw new UserFixableError(`bucket ${input.bucket} does not exist and createBucket is false; create it, or set createBucket to true`);
+    }
+    return { region, exists: false };
+  }
+  const location = await aws(`read the location of bucket ${input.bucket}`, () => s3.send(new GetBucketLocationCommand({ Bucket: input.bucket })));
+  const actual = regionOfLocation(location.LocationConstraint);
+  if (actual !== region) {
+    throw new ConflictError(
+      `bucket ${input.bucket} exists in region ${actual}, not ${region} where the worker runs; use a worker with AWS_REGION=${actual}, or choose another bucket`,
+    );
+  }
+  return { region, exists: true };
+}
+
+export function createS3BucketActivities({ aws: clients }: ActivityDeps): S3BucketActivities {
+  const s3 = clients.s3;
+
+  /** An existing bucket, whose region checkBucket has confirmed: one this project created gets its defaults again. */
+  async function adopt(bucket: string, region: string): Promise<EnsureBucketResult> {
+    const managed = (await bucketTags(s3, bucket)).some((t) => t.Key === MANAGED_BY_TAG.Key && t.Value === MANAGED_BY_TAG.Value);
+    // A crash may have come between create and the defaults; another bucket is the user's: adopted as it is.
+    if (managed) await applyDefaults(s3, bucket);
     return {
-      bucket: input.bucket,
+      bucket,
       region,
       created: false,
       managed,
-      publicAccessBlocked: await publicAccessBlocked(s3, input.bucket),
+      publicAccessBlocked: await publicAccessBlocked(s3, bucket),
+      change: managed ? undefined : `bucket ${bucket}: adopted as it is`,
     };
   }
 
   return heartbeating({
     async ensureBucket(input: EnsureBucketInput): Promise<EnsureBucketResult> {
-      // The worker's S3 client is bound to its region; a bucket elsewhere would answer every later call with a redirect.
-      const region = await workerRegion();
-      if (input.region && input.region !== region) {
-        throw new UserFixableError(
-          `region is ${input.region} but the worker runs with AWS_REGION=${region}; run a worker in ${input.region} (and point the task queue at it), or set region to ${region}`,
-        );
-      }
-      if ((await headBucket(input.bucket)) === 'exists') {
-        const adopted = await adopt({ ...input, region });
-        return { ...adopted, change: adopted.managed ? undefined : `bucket ${input.bucket}: adopted as it is` };
-      }
-      if (!input.createBucket) {
-        throw new UserFixableError(
-          `bucket ${input.bucket} does not exist and createBucket is false; create it, or set createBucket to true`,
-        );
-      }
+      const { region, exists } = await checkBucket(s3, input, (await awsIdentity(clients.sts)).accountId);
+      if (exists) return adopt(input.bucket, region);
       try {
         await aws(`create bucket ${input.bucket}`, () =>
           s3.send(
@@ -165,7 +156,7 @@ export function createS3BucketActivities({ aws: clients }: ActivityDeps) {
           ),
         );
       } catch (e) {
-        if (awsErrorName(e) === 'BucketAlreadyOwnedByYou') return adopt({ ...input, region });
+        if (awsErrorName(e) === 'BucketAlreadyOwnedByYou') return adopt(input.bucket, region);
         if (awsErrorName(e) === 'BucketAlreadyExists')
           throw new ConflictError(`bucket name ${input.bucket} is taken by another AWS account; choose another bucket name`);
         throw e;
@@ -190,7 +181,7 @@ export function createS3BucketActivities({ aws: clients }: ActivityDeps) {
      * is left in it and this project created it.
      */
     async deleteOnboardedData(input: { bucket: string; prefix: string }): Promise<{ objectsDeleted: number; bucketDeleted: boolean }> {
-      if ((await headBucket(input.bucket)) === 'missing') return { objectsDeleted: 0, bucketDeleted: false };
+      if ((await headBucket(s3, input.bucket)) === 'missing') return { objectsDeleted: 0, bucketDeleted: false };
       const objectsDeleted = await deleteObjectsUnder(s3, input.bucket, `${input.prefix}/`);
       const managed = (await bucketTags(s3, input.bucket)).some((t) => t.Key === MANAGED_BY_TAG.Key && t.Value === MANAGED_BY_TAG.Value);
       const rest = await aws(`list bucket ${input.bucket}`, () => s3.send(new ListObjectsV2Command({ Bucket: input.bucket, MaxKeys: 1 })));

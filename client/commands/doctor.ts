@@ -1,4 +1,5 @@
 /** `mz-s3-export doctor`: asks a running worker to reach S3, STS and Materialize, and prints what it found. */
+import { registerSecrets, scrub, secretValuesFromEnv } from '../../platform/secret-values';
 import { withTemporalClient } from '../temporal';
 import { stringFlag, type ParsedArgs } from '../args';
 
@@ -12,7 +13,9 @@ export async function run(args: ParsedArgs): Promise<void> {
       args: [{ materializeProfile: stringFlag(args, 'profile') }],
       workflowExecutionTimeout: '1 minute',
     });
-    console.log(JSON.stringify(report, null, 2));
+    // The worker scrubbed its own secrets; scrub this process's too, in case the two share an environment.
+    registerSecrets(secretValuesFromEnv(process.env));
+    console.log(scrub(JSON.stringify(report, null, 2)));
     if (!report.s3.ok || !report.materialize.ok) process.exitCode = 1;
   });
 }

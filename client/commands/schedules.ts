@@ -1,7 +1,7 @@
 /** `mz-s3-export schedules ...`: export schedules as code (plan/apply a file) and day-to-day operations. */
 import * as fs from 'node:fs';
 import { parseScheduleFile, parseOverlap, type OverlapPolicy, type ScheduleFile } from '../schedules/file';
-import { logicalTimeProblem } from '../../common/export/input';
+import { parseLogicalTime } from '../../common/export/logical-time';
 import { stringFlag, UsageError, type ParsedArgs } from '../args';
 import { withTemporalClient } from '../temporal';
 import { formatPlan } from '../schedules/format';
@@ -143,9 +143,9 @@ function overlapFlag(args: ParsedArgs): OverlapPolicy | undefined {
 
 function timeFlag(args: ParsedArgs, name: string): Date {
   const raw = stringFlag(args, name, true);
-  const problem = logicalTimeProblem(raw);
-  if (problem) throw new UsageError(`--${name}: ${problem}`);
-  return new Date(raw);
+  const parsed = parseLogicalTime(raw);
+  if ('problem' in parsed) throw new UsageError(`--${name}: ${parsed.problem}`);
+  return new Date(parsed.ms);
 }
 
 type Client = Parameters<Parameters<typeof withTemporalClient>[0]>[0];

@@ -4,7 +4,10 @@
  */
 import { bucketNameProblem, checkField, normalizePrefix, prefixProblem } from '../aws-names';
 import { Problems } from '../failures';
+import { logicalTimeProblem } from './logical-time';
 import { normalizeQuery, parseMaxFileSize, queryProblem } from './sql';
+
+export { logicalTimeProblem } from './logical-time';
 import type { BulkExportInput, ExportFormat, ExportTuning } from './types';
 import { splitQualifiedName } from '../sql/quoting';
 
@@ -77,17 +80,6 @@ function nameProblem(value: unknown, what: string): string | undefined {
   } catch (e) {
     return (e as Error).message;
   }
-}
-
-/** An ISO 8601 instant with an explicit zone, e.g. 2024-05-01T00:00:00Z; undefined when valid. */
-export function logicalTimeProblem(value: unknown): string | undefined {
-  if (typeof value !== 'string') return 'must be an ISO 8601 time such as 2024-05-01T00:00:00Z';
-  const zoned = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i.test(value);
-  const d = new Date(value);
-  if (!zoned || Number.isNaN(d.getTime()))
-    return `"${value}" is not an ISO 8601 time with a zone, such as 2024-05-01T00:00:00Z`;
-  if (d.getUTCFullYear() < 1000 || d.getUTCFullYear() > 9999) return `"${value}" is outside the years 1000 to 9999`;
-  return undefined;
 }
 
 /** A cluster name (any identifier: it is quoted in SQL); undefined when valid. */

@@ -14,6 +14,7 @@
  * key prefix: a variable-width attempt-1 would look "not empty" once attempt-10 exists.
  */
 import { normalizePrefix } from '../aws-names';
+import { parseLogicalTime } from './logical-time';
 
 export const MAX_ATTEMPT_NUMBER = 999;
 export const MANIFEST_FILE = 'manifest.json';
@@ -26,9 +27,14 @@ export const LATEST_FILE = '_latest.json';
  */
 export const CLAIMS_FOLDER = '_claims';
 
-/** 2024-05-01T12:00:00Z -> 20240501T120000.000Z. Throws on anything that is not a valid instant. */
+/**
+ * 2024-05-01T12:00:00Z -> 20240501T120000.000Z. Throws on anything that is not an exact instant: a string is
+ * read strictly (parseLogicalTime), never rolled over or truncated into another folder.
+ */
 export function renderLogicalTime(iso: string | Date): string {
-  const d = typeof iso === 'string' ? new Date(iso) : iso;
+  const parsed = typeof iso === 'string' ? parseLogicalTime(iso) : { ms: iso.getTime() };
+  if ('problem' in parsed) throw new Error(parsed.problem);
+  const d = new Date(parsed.ms);
   if (Number.isNaN(d.getTime())) throw new Error(`${JSON.stringify(String(iso))} is not a valid time`);
   const y = d.getUTCFullYear();
   if (y < 1000 || y > 9999) throw new Error(`${d.toISOString()} is outside the years 1000 to 9999`);

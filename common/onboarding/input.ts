@@ -104,15 +104,6 @@ export function profileProblem(name: unknown): string | undefined {
   return undefined;
 }
 
-/** The prefix rules of aws-names, plus no IAM wildcard characters: the policy's resource is built from it. */
-export function onboardingPrefixProblem(prefix: unknown): string | undefined {
-  const p = prefixProblem(prefix);
-  if (p) return p;
-  if (/[*?]/.test(prefix as string))
-    return `"${prefix}" must not contain '*' or '?': IAM would read them as wildcards and widen the policy`;
-  return undefined;
-}
-
 function numberField(
   problems: Problems,
   field: string,
@@ -188,7 +179,7 @@ export function resolveOnboardInput(input: unknown): ResolvedOnboardInput {
   const problems = new Problems();
   unknownFields(problems, '', i, ONBOARD_FIELDS);
   checkField(problems, 'bucket', bucketNameProblem(i.bucket));
-  checkField(problems, 'prefix', onboardingPrefixProblem(i.prefix));
+  checkField(problems, 'prefix', prefixProblem(i.prefix));
   checkField(problems, 'roleName', iamNameProblem(i.roleName, 'role'));
   checkField(problems, 'policyName', iamNameProblem(i.policyName, 'policy'));
   checkField(problems, 'connectionName', connectionNameProblem(i.connectionName));
@@ -232,7 +223,7 @@ export function resolveOffboardInput(input: unknown): ResolvedOffboardInput {
   if (i.materializeProfile !== undefined) checkField(problems, 'materializeProfile', profileProblem(i.materializeProfile));
   const deleteData = optionalBoolean(problems, 'deleteData', i.deleteData, false);
   if (i.bucket !== undefined || deleteData) checkField(problems, 'bucket', bucketNameProblem(i.bucket));
-  if (i.prefix !== undefined || deleteData) checkField(problems, 'prefix', onboardingPrefixProblem(i.prefix));
+  if (i.prefix !== undefined || deleteData) checkField(problems, 'prefix', prefixProblem(i.prefix));
   const stepping = resolveStepping(problems, i);
   problems.throwIfAny('the offboarding input');
   return {

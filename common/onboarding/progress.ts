@@ -1,18 +1,23 @@
 /** What the onboarding and offboarding workflows report: their progress query and their results. Pure types. */
 
+/**
+ * Every check that can fail runs in `preflight`, before the first write. The connection comes first because it is
+ * the one write that tells what Materialize will assume the role as (its principal and this connection's external
+ * ID, read in `catalog`, which checks again with them); the role is then created trusting exactly that.
+ */
 export const ONBOARDING_STEPS = [
   'validate-input',
+  'preflight',
+  'connection',
+  'catalog',
   'bucket',
   'policy',
   'role',
-  'connection',
-  'catalog',
-  'trust-policy',
   'validate-connection',
   'probe',
 ] as const;
 
-export const OFFBOARDING_STEPS = ['validate-input', 'connection', 'policy', 'role', 'data'] as const;
+export const OFFBOARDING_STEPS = ['validate-input', 'preflight', 'connection', 'policy', 'role', 'data'] as const;
 
 export interface StepProgress {
   workflow: 'onboardAwsConnection' | 'offboardAwsConnection';

@@ -46,3 +46,14 @@ export function probeKeyPrefix(prefix: string, runId: string, attempt: number): 
 export function probeRunPrefix(prefix: string, runId: string): string {
   return `${prefix}/_probe/${runId}-`;
 }
+
+/** The environment's id: with the connection name it identifies a connection across Materialize environments. */
+export const ENVIRONMENT_ID_SQL = 'SELECT mz_environment_id() AS environment_id';
+
+/** Every connection that assumes this role: a role serves one connection, so any other one owns it. */
+export function connectionsAssumingRoleSql(roleArn: string): string {
+  return (
+    'SELECT c.name FROM mz_catalog.mz_connections c JOIN mz_internal.mz_aws_connections a ON a.id = c.id ' +
+    `WHERE a.assume_role_arn = ${quoteLiteral(roleArn)} ORDER BY c.name`
+  );
+}

@@ -4,14 +4,17 @@
  *   node --import tsx local/mz-local/main.ts [--host 127.0.0.1] [--port 6875] [--aws-endpoint URL]
  *     [--region R] [--principal ARN] [--environment-id UUID] [--data-dir DIR]
  *     [--propagation-delay-seconds N] [--workers N] [--sample-data] [--password PW] [--password-method cleartext|md5]
+ *     [--tls-cert FILE --tls-key FILE]
  *
  * Prints `mz-local listening on <host>:<port>` when ready; stops cleanly on SIGTERM/SIGINT.
  */
+import { readFileSync } from 'node:fs';
 import { startMzLocal, type MzLocalOptions } from './server';
 
 const USAGE = `usage: mz-local [--host H] [--port P] [--aws-endpoint URL] [--region R] [--principal ARN]
                 [--environment-id UUID] [--data-dir DIR] [--propagation-delay-seconds N] [--workers N]
-                [--sample-data] [--password PW] [--password-method cleartext|md5]`;
+                [--sample-data] [--password PW] [--password-method cleartext|md5]
+                [--tls-cert FILE --tls-key FILE]`;
 
 export function parseArgs(argv: string[]): MzLocalOptions {
   const opts: MzLocalOptions = {};
@@ -77,6 +80,12 @@ export function parseArgs(argv: string[]): MzLocalOptions {
         opts.passwordMethod = v;
         break;
       }
+      case '--tls-cert':
+        opts.tlsCert = readFileSync(take(i++, arg), 'utf8');
+        break;
+      case '--tls-key':
+        opts.tlsKey = readFileSync(take(i++, arg), 'utf8');
+        break;
       case '--help':
       case '-h':
         process.stdout.write(USAGE + '\n');
@@ -89,7 +98,7 @@ export function parseArgs(argv: string[]): MzLocalOptions {
   return opts;
 }
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   // the AWS SDK warns about Node 20 on every start; it says nothing about mz-local
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let opts: MzLocalOptions;

@@ -3,6 +3,7 @@
  * See README.md in this directory for what it implements and where it deviates from Materialize.
  */
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { AwsAccess } from './aws/aws-access';
 import { ActivityLog } from './catalog/activity-log';
 import { Catalog } from './catalog/catalog';
@@ -41,6 +42,9 @@ export interface MzLocalOptions {
   password?: string;
   passwordMethod?: 'cleartext' | 'md5';
   logger?: Logger;
+  /** Serve TLS with this certificate (PEM, the chain) and key (PEM); plain connections stay allowed. */
+  tlsCert?: string;
+  tlsKey?: string;
   /** Silence the log (tests). */
   quiet?: boolean;
 }
@@ -122,7 +126,12 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
       await ctx.timestamps.collectWrites();
     });
 
-    const auth: AuthConfig = { password: opts.password ?? null, method: opts.passwordMethod ?? 'cleartext' };
+    const auth: AuthConfig = {
+      password: opts.password ?? null,
+      method: opts.passwordMethod ?? 'cleartext',
+      tls: opts.tlsCert && opts.tlsKey ? tls.createSecureContext({ cert: opts.tlsCert, key: opts.tlsKey }) : null,
+    };
+    if (!!opts.tlsCert !== !!opts.tlsKey) throw new Error('TLS needs both a certificate and a key (--tls-cert and --tls-key)');
     server = net.createServer((socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));

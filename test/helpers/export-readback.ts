@@ -2,7 +2,7 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { parquetReadObjects } from 'hyparquet';
-import type { ExportManifest } from '../../activities/export/manifest';
+import type { ExportManifest } from '../../common/export/manifest';
 import type { TestStack } from './stack';
 import { RAW_PARQUET_PARSERS } from './export-values';
 

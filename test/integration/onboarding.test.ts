@@ -187,7 +187,11 @@ describe('onboarding and offboarding on the local stack', function () {
 
       // The role: tagged as ours, the policy attached and nothing else.
       const role = await stack.aws.iam.send(new GetRoleCommand({ RoleName: input.roleName }));
-      assert.deepEqual(role.Role!.Tags, [{ Key: 'managed-by', Value: 'mz-s3-export' }]);
+      const environment = (await sql<{ id: string }>('SELECT mz_environment_id() AS id'))[0].id;
+      assert.deepEqual(role.Role!.Tags, [
+        { Key: 'managed-by', Value: 'mz-s3-export' },
+        { Key: 'mz-s3-export:connection', Value: `${environment}/${input.connectionName}` },
+      ]);
       const attached = await stack.aws.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: input.roleName }));
       assert.deepEqual(attached.AttachedPolicies!.map((p) => p.PolicyArn), [first.policyArn]);
 
@@ -440,7 +444,7 @@ describe('onboarding and offboarding on the local stack', function () {
     it("says what to change when the bucket is missing and may not be created, or the region is not the worker's", async () => {
       const missing = await failureOf(onboard(freshInput({ createBucket: false })));
       assert.equal(missing.type, 'UserFixableError');
-      assert.match(missing.message, /^bucket: bucket onboard-\w+ does not exist and createBucket is false; create it, or set createBucket to true/);
+      assert.match(missing.message, /^preflight: bucket onboard-\w+ does not exist and createBucket is false; create it, or set createBucket to true/);
       const region = await failureOf(onboard(freshInput({ region: 'eu-west-1' })));
       assert.equal(region.type, 'UserFixableError');
       assert.match(region.message, /region is eu-west-1 but the worker runs with AWS_REGION=us-east-1/);
@@ -453,7 +457,7 @@ describe('onboarding and offboarding on the local stack', function () {
       );
       const f = await failureOf(onboard(input));
       assert.equal(f.type, 'ConflictError');
-      assert.match(f.message, /^connection: connection onboard_\w+ exists and assumes role arn:aws:iam::123456789012:role\/someone-else, not arn:aws:iam::123456789012:role\/mz-onboard-/);
+      assert.match(f.message, /^preflight: connection onboard_\w+ exists and assumes role arn:aws:iam::123456789012:role\/someone-else, not arn:aws:iam::123456789012:role\/mz-onboard-/);
     });
   });
 
@@ -540,7 +544,8 @@ describe('onboarding and offboarding on the local stack', function () {
       ]);
       assert.equal(plan.code, 0, plan.stderr);
       assert.match(plan.stdout, /CREATE CONNECTION "onboard_\w+" TO AWS/);
-      assert.match(plan.stdout, /"sts:ExternalId": "PENDING"/);
+      assert.match(plan.stdout, /"sts:ExternalId": "<external_id from mz_internal.mz_aws_connections>"/);
+      assert.doesNotMatch(plan.stdout, /PENDING/);
       assert.ok(await notFound(stack.aws.s3.send(new HeadBucketCommand({ Bucket: input.bucket }))), 'no bucket');
       assert.ok(await notFound(stack.aws.iam.send(new GetRoleCommand({ RoleName: input.roleName }))), 'no role');
     });

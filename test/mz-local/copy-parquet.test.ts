@@ -9,7 +9,7 @@ import { arrowSchema, ParquetBatchUploader } from '../../local/mz-local/copy/bat
 import { S3KeyManager } from '../../local/mz-local/copy/s3-keys';
 import { toArrowType } from '../../local/mz-local/copy/type-mapping';
 import { silentLogger } from '../../local/mz-local/log';
-import { awsClients, expectPgError, fakeRole, getObject, listKeys, useSuite, type ExportSetup, type SharedStack, type SuiteContext } from './helpers';
+import { awsClients, expectPgError, fakeRole, getObject, listKeys, readArrowSchema, useSuite, type ExportSetup, type SharedStack, type SuiteContext } from './helpers';
 
 type Row = Record<string, unknown>;
 
@@ -224,9 +224,3 @@ describe('mz-local COPY TO S3 (Parquet)', function () {
     s3.close();
   });
 });
-
-function readArrowSchema(buf: Buffer): arrow.Schema {
-  // the value is an IPC message (optionally after a continuation marker)
-  const reader = new arrow.MessageReader(buf);
-  return reader.readSchema()!;
-}

@@ -17,6 +17,7 @@ import {
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import * as arrow from 'apache-arrow';
 import { Client } from 'pg';
 import { startMzLocal, type MzLocalOptions, type MzLocalServer } from '../../local/mz-local/server';
 
@@ -301,7 +302,7 @@ export interface SuiteContext {
 export function useSuite(opts: { clients?: number; exportSetup?: boolean }, assign: (ctx: SuiteContext) => void): void {
   let clients: Client[] = [];
   before(async function () {
-    this.timeout(60_000);
+    this.timeout(180_000); // starting PGlite takes 30-40 s on a loaded 2-core machine
     const stack = await sharedStack();
     clients = await Promise.all(Array.from({ length: opts.clients ?? 1 }, () => connect(stack.server)));
     const setup = opts.exportSetup ? await setupExport(stack.moto, clients[0]) : undefined;
@@ -397,4 +398,11 @@ export async function extendedWithoutDescribe(server: MzLocalServer, sql: string
   } finally {
     sock.destroy();
   }
+}
+
+/** The Arrow schema embedded in a Parquet file's ARROW:schema metadata (an IPC message). */
+export function readArrowSchema(buf: Buffer): arrow.Schema {
+  // the value is an IPC message (optionally after a continuation marker)
+  const reader = new arrow.MessageReader(buf);
+  return reader.readSchema()!;
 }

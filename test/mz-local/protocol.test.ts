@@ -32,7 +32,7 @@ describe('mz-local protocol', function () {
   };
 
   before(async function () {
-    this.timeout(60_000);
+    this.timeout(180_000);
     stack = await sharedStack();
   });
 
@@ -264,7 +264,7 @@ describe('mz-local protocol', function () {
     let server: MzLocalServer;
     let md5Server: MzLocalServer;
     before(async function () {
-      this.timeout(60_000);
+      this.timeout(180_000);
       [server, md5Server] = await Promise.all([
         startServer(stack.moto, { password: 's3cret' }),
         startServer(stack.moto, { password: 's3cret', passwordMethod: 'md5' }),
@@ -290,7 +290,7 @@ describe('mz-local protocol', function () {
   });
 
   it('runs from the command line: prints its address, serves, stops on SIGTERM', async function () {
-    this.timeout(60_000);
+    this.timeout(180_000);
     const port = await freePort();
     const root = path.resolve(__dirname, '..', '..');
     const proc = spawn(process.execPath, ['--import', 'tsx', 'local/mz-local/main.ts', '--port', String(port), '--aws-endpoint', stack.moto.endpoint, '--workers', '1'], {
@@ -302,7 +302,7 @@ describe('mz-local protocol', function () {
     proc.stderr!.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
     try {
-      const deadline = Date.now() + 45_000;
+      const deadline = Date.now() + 150_000;
       while (!out.includes(`mz-local listening on 127.0.0.1:${port}`)) {
         if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`mz-local did not start:\n${out}`);
         await sleep(100);
@@ -317,5 +317,17 @@ describe('mz-local protocol', function () {
     } finally {
       if (proc.exitCode === null) proc.kill('SIGKILL');
     }
+  });
+
+  it('is a package of its own: `npx mz-local` (the workspace bin in local/mz-local/package.json) runs its command line', async function () {
+    this.timeout(60_000);
+    const root = path.resolve(__dirname, '..', '..');
+    const proc = spawn(path.join(root, 'node_modules', '.bin', 'mz-local'), ['--help'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout!.on('data', (d) => (out += d));
+    proc.stderr!.on('data', (d) => (out += d));
+    const code = await new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
+    assert.equal(code, 0, out);
+    assert.match(out, /^usage: mz-local \[--host H\]/m);
   });
 });

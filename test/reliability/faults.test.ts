@@ -22,7 +22,8 @@ import {
   ListRolesCommand,
 } from '@aws-sdk/client-iam';
 import type { WorkflowHandle } from '@temporalio/client';
-import { classifyAttemptObjects, type ExportManifest } from '../../activities/export/manifest';
+import { classifyAttemptObjects } from '../../activities/export/manifest';
+import type { ExportManifest } from '../../common/export/manifest';
 import { logicalTimeKey, latestKey, parseAttemptFolder } from '../../common/export/paths';
 import type { BulkExportResult, ExportProgress } from '../../common/export/types';
 import type { OnboardResult, StepProgress } from '../../common/onboarding/progress';
@@ -77,8 +78,7 @@ describe('faults: crashes, restarts and outages end in the right state', functio
   before(async function () {
     this.timeout(180_000);
     stack = await startFaultStack();
-    // The connection every export scenario writes through; it also makes Materialize's principal known, so the
-    // onboarding scenario's roles start with the placeholder trust policy and then get the real one.
+    // The connection every export scenario writes through.
     await stack.temporal.workflow.execute('onboardAwsConnection', {
       taskQueue: stack.taskQueue,
       workflowId: `faults-onboard-main-${suffix}`,
@@ -196,20 +196,22 @@ describe('faults: crashes, restarts and outages end in the right state', functio
   it('onboarding: the worker killed with SIGKILL at every step converges, with nothing created twice', async function () {
     this.timeout(240_000);
     const t0 = Date.now();
-    const steps = ['bucket', 'policy', 'role', 'connection', 'catalog', 'trust-policy', 'validate-connection'] as const;
+    const steps = ['preflight', 'connection', 'catalog', 'bucket', 'policy', 'role', 'validate-connection'] as const;
     const runs = steps.map((step, i) => ({ step, input: onboardInput(`k${i}`) }));
     const holds: Hold[] = [];
     for (const { step, input } of runs) {
       const iam = (op: string, param: string, value: string) =>
         stack.awsProxy.hold({ when: 'after', match: (r) => r.service === 'iam' && r.op === op && formParam(param, value)(r) });
+      // The preflight reads the role (read-only): the kill lands after AWS answered, before the worker heard.
+      if (step === 'preflight') holds.push(iam('GetRole', 'RoleName', input.roleName));
       if (step === 'bucket')
         holds.push(stack.awsProxy.hold({ when: 'after', match: (r) => r.op === 'CreateBucket' && r.path.replace(/\/$/, '') === `/${input.bucket}` }));
       if (step === 'policy') holds.push(iam('CreatePolicy', 'PolicyName', input.policyName));
       if (step === 'role') holds.push(iam('CreateRole', 'RoleName', input.roleName));
       if (step === 'connection') holds.push(stack.pgProxy.hold({ text: `CREATE CONNECTION "${input.connectionName}"`, when: 'after' }));
-      // The catalog query runs twice in the connection step (before and after CREATE); the third is the catalog step's.
-      if (step === 'catalog') holds.push(stack.pgProxy.hold({ text: `WHERE c.name = '${input.connectionName}'`, when: 'after', skip: 2 }));
-      if (step === 'trust-policy') holds.push(iam('UpdateAssumeRolePolicy', 'RoleName', input.roleName));
+      // The catalog query runs once in the preflight and twice in the connection step (before and after CREATE);
+      // the fourth is the catalog step's.
+      if (step === 'catalog') holds.push(stack.pgProxy.hold({ text: `WHERE c.name = '${input.connectionName}'`, when: 'after', skip: 3 }));
     }
     // validate-connection: IAM "propagates" slowly, so VALIDATE fails as not yet assumable and the run waits on
     // its durable backoff timer; the kill lands while it waits.

@@ -1,17 +1,20 @@
 /**
- * The secrets check: a worker whose environment holds a Materialize password (in MZ_URL and in a second
- * profile's URL) and AWS keys runs every workflow, succeeding and failing, and none of those secrets may
- * appear in any workflow input, result, failure, memo, search attribute, query answer, pending activity,
- * history event, or line of the worker's log.
+ * The secrets check: a worker whose environment holds marker secrets in every form it accepts (a Materialize
+ * password in URL userinfo with a '/' in it, the same password as ?password= and as PGPASSWORD, sslpassword and
+ * an sslkey path pg fails to read, AWS keys and session token, the payload key) runs every workflow,
+ * succeeding and failing, and no spelling of any of them may appear in any workflow input, result, failure,
+ * memo, search attribute, query answer, history event, line of the worker's log, or the CLI's output.
  */
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import { ENCRYPTED_ENCODING, PAYLOAD_KEY_ENV, dataConverterFromEnv } from '../../platform/payload-codec';
 import { freePort, stopProcessGroup, type StartedProcess } from '../../local/processes';
-import { startMzLocal } from '../../local/stack';
+import { PROJECT_ROOT, startMzLocal } from '../../local/stack';
 import { sharedStack, type TestStack } from '../helpers/stack';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { findSecrets, type SecretHit } from './support/secret-scan';
@@ -19,7 +22,11 @@ import { printTable } from './support/report';
 
 const rand = (n: number) => randomBytes(n).toString('base64url').slice(0, n);
 const SECRETS = {
-  'Materialize password': `mzpw-${rand(20)}`,
+  // A '/' in the password: it must be percent-encoded in the URL, and neither spelling may show anywhere.
+  'Materialize password': `mzpw/${rand(20)}`,
+  'sslpassword parameter': `sslpw-${rand(20)}`,
+  'sslkey path': `sslkey-${rand(20)}`,
+  'AWS session token': `tok-${rand(40)}`,
   'second profile password': `mzpw2-${rand(20)}`,
   'wrong password': `mzpw3-${rand(20)}`,
   'AWS secret access key': rand(40),
@@ -33,6 +40,8 @@ describe('secrets: no password or AWS key reaches Temporal or the logs', functio
   let mzLocal: StartedProcess | undefined;
   let logFile: string;
   let logOffset = 0;
+  let workerEnv: Record<string, string | undefined> = {};
+  const cliOutputs: { label: string; text: string }[] = [];
   const taskQueue = `secrets-${process.pid}`;
   const handles: { label: string; handle: WorkflowHandle; outcome?: unknown }[] = [];
   const suffix = rand(6).toLowerCase().replace(/[^a-z0-9]/g, 'x');
@@ -49,7 +58,15 @@ describe('secrets: no password or AWS key reaches Temporal or the logs', functio
     });
     mzLocal = started.proc;
     const mz = new URL(started.url);
-    mz.password = SECRETS['Materialize password'];
+    mz.password = encodeURIComponent(SECRETS['Materialize password']);
+    const bare = new URL(started.url);
+    bare.password = '';
+    const inQuery = new URL(bare);
+    inQuery.searchParams.set('password', SECRETS['Materialize password']);
+    const ssl = new URL(bare);
+    ssl.searchParams.set('sslmode', 'require');
+    ssl.searchParams.set('sslpassword', SECRETS['sslpassword parameter']);
+    ssl.searchParams.set('sslkey', `/nonexistent/${SECRETS['sslkey path']}.pem`);
     const wrong = new URL(started.url);
     wrong.password = SECRETS['wrong password'];
     const closedPort = await freePort();
@@ -58,6 +75,12 @@ describe('secrets: no password or AWS key reaches Temporal or the logs', functio
       TEMPORAL_TASK_QUEUE: taskQueue,
       MZ_URL: mz.toString(),
       MZ_URL_WRONG: wrong.toString(),
+      MZ_URL_QUERY: inQuery.toString(),
+      MZ_URL_SSL: ssl.toString(),
+      // A profile without a password: pg takes PGPASSWORD.
+      MZ_URL_PGPW: bare.toString(),
+      PGPASSWORD: SECRETS['Materialize password'],
+      AWS_SESSION_TOKEN: SECRETS['AWS session token'],
       MZ_URL_BROKEN: `postgres://someone:${SECRETS['second profile password']}@127.0.0.1:${closedPort}/materialize`,
       AWS_ACCESS_KEY_ID: SECRETS['AWS access key id'],
       AWS_SECRET_ACCESS_KEY: SECRETS['AWS secret access key'],
@@ -65,6 +88,7 @@ describe('secrets: no password or AWS key reaches Temporal or the logs', functio
     const name = `secrets-worker-${process.pid}`;
     logFile = path.join(stack.logDir, `${name}.log`);
     logOffset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
+    workerEnv = env;
     worker = await startWorkerProcess(env, { logDir: stack.logDir, name });
   });
 
@@ -87,9 +111,17 @@ describe('secrets: no password or AWS key reaches Temporal or the logs', functio
 
   it('runs every workflow through the worker, succeeding and failing', async () => {
     const retry = { initialIntervalSeconds: 0.2, maximumIntervalSeconds: 0.5 };
-    const health = (await run('health', 'healthCheck', {})) as { materialize: { ok: boolean; target: string } };
+    const health = (await run('health', 'healthCheck', {})) as { materialize: { ok: boolean; target: object } };
     assert.equal(health.materialize.ok, true, JSON.stringify(health));
-    assert.match(health.materialize.target, /\*\*\*/, 'the target is shown with its password masked');
+    assert.deepEqual(Object.keys(health.materialize.target).sort(), ['database', 'host', 'port'], 'the target is host, port and database only');
+    // The password works in the query string and from PGPASSWORD too (so those spellings really were used).
+    for (const profile of ['query', 'pgpw']) {
+      const r = (await run(`health-${profile}`, 'healthCheck', { materializeProfile: profile })) as { materialize: { ok: boolean } };
+      assert.equal(r.materialize.ok, true, `${profile}: ${JSON.stringify(r)}`);
+    }
+    // pg fails to read the sslkey file and says so, naming the path: that text must not reach the history.
+    const ssl = (await run('health-ssl', 'healthCheck', { materializeProfile: 'ssl' })) as { materialize: { ok: boolean; error?: string } };
+    assert.equal(ssl.materialize.ok, false);
     const broken = (await run('health-broken', 'healthCheck', { materializeProfile: 'broken' })) as { materialize: { ok: boolean } };
     assert.equal(broken.materialize.ok, false);
     const wrong = (await run('health-wrong-password', 'healthCheck', { materializeProfile: 'wrong' })) as { materialize: { ok: boolean; error?: string } };
@@ -153,6 +185,20 @@ describe('secrets: no password or AWS key reaches Temporal or the logs', functio
       hits.push(...found);
       rows.push([label, String(history.events?.length ?? 0), description.status.name, found.length ? 'LEAK' : 'clean']);
     }
+    // The CLI, run with the same environment as the worker: doctor prints the health report of every profile.
+    for (const profile of ['default', 'ssl', 'wrong']) {
+      const out = await promisify(execFile)(path.join(PROJECT_ROOT, 'bin', 'mz-s3-export'), ['doctor', '--profile', profile], { env: { ...process.env, ...workerEnv } }).catch(
+        (e: { stdout?: string; stderr?: string }) => e,
+      );
+      const text = `${out.stdout ?? ''}\n${out.stderr ?? ''}`;
+      assert.match(text, /"materialize"/, `doctor --profile ${profile} printed no report: ${text.slice(0, 500)}`);
+      cliOutputs.push({ label: `doctor --profile ${profile}`, text });
+    }
+    for (const { label, text } of cliOutputs) {
+      const found = findSecrets(text, SECRETS, `CLI ${label}`);
+      hits.push(...found);
+      rows.push([`CLI ${label}`, '', '', found.length ? 'LEAK' : 'clean']);
+    }
     const logHits = findSecrets(fs.readFileSync(logFile, 'utf8').slice(logOffset).split('\n'), SECRETS, 'worker log');
     hits.push(...logHits);
     rows.push(['worker log', `${fs.readFileSync(logFile, 'utf8').slice(logOffset).split('\n').length} lines`, '', logHits.length ? 'LEAK' : 'clean']);
@@ -167,9 +213,12 @@ describe('secrets: no password or AWS key reaches Temporal or the logs', functio
     this.timeout(120_000);
     const key = randomBytes(32).toString('base64');
     const queue = `encrypted-${process.pid}`;
+    const encryptedName = `encrypted-worker-${process.pid}`;
+    const encryptedLog = path.join(stack.logDir, `${encryptedName}.log`);
+    const encryptedLogOffset = fs.existsSync(encryptedLog) ? fs.statSync(encryptedLog).size : 0;
     const encryptedWorker = await startWorkerProcess(
       { ...stack.env, TEMPORAL_TASK_QUEUE: queue, [PAYLOAD_KEY_ENV]: key },
-      { logDir: stack.logDir, name: `encrypted-worker-${process.pid}` },
+      { logDir: stack.logDir, name: encryptedName },
     );
     try {
       const withKey = new Client({ connection: stack.temporal.connection, namespace: 'default', dataConverter: dataConverterFromEnv({ [PAYLOAD_KEY_ENV]: key }) });
@@ -204,7 +253,11 @@ describe('secrets: no password or AWS key reaches Temporal or the logs', functio
         assert.ok(payloads.length > 0, id);
         for (const p of payloads) assert.equal(Buffer.from(p.metadata!.encoding!).toString(), ENCRYPTED_ENCODING, `${id}: a payload is stored in clear`);
         assert.deepEqual(findSecrets(history, { canary, profile: 'materializeProfile', bucket: 'NOT A BUCKET' }, id), [], `${id}: plaintext visible without the key`);
+        assert.deepEqual(findSecrets(history, { key }, id), [], `${id}: the payload key is in the history`);
       }
+      const log = fs.readFileSync(encryptedLog, 'utf8').slice(encryptedLogOffset);
+      assert.ok(log.includes('worker started'), 'the encrypted worker log was read');
+      assert.deepEqual(findSecrets(log.split('\n'), { key }, 'encrypted worker log'), [], 'the payload key is in the worker log');
     } finally {
       await encryptedWorker.stop();
     }

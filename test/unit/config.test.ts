@@ -43,6 +43,9 @@ describe('config from the environment', () => {
 
   it('never shows a password in an error or a description', () => {
     assert.throws(() => loadConfig({ MZ_URL: 'mysql://me:hunter2@h/db' }), (e: Error) => !e.message.includes('hunter2'));
+    // A password with an unencoded '/' is refused at start, and the message does not repeat any of it.
+    for (const url of ['postgres://me:hunter2/x@h:6875/db', 'postgres://me:1234/hunter2@h:6875/db'])
+      assert.throws(() => loadConfig({ MZ_URL_PROD: url }), (e: Error) => /MZ_URL_PROD: .*percent-encode/.test(e.message) && !e.message.includes('hunter2'));
     assert.equal(redactUrl('postgres://me:hunter2@h:6875/db'), 'postgres://me:***@h:6875/db');
   });
 

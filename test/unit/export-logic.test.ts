@@ -19,15 +19,8 @@ import { resolveExportInput } from '../../common/export/input';
 import { buildCopySql, parseMaxFileSize, queryProblem } from '../../common/export/sql';
 import { classifyCopyError } from '../../activities/export/copy-errors';
 import { COPY_FAILURE } from '../../common/failures';
-import {
-  attemptState,
-  buildManifest,
-  classifyAttemptObjects,
-  provenLeftovers,
-  shouldReplaceLatest,
-  verificationProblems,
-  type FooterFacts,
-} from '../../activities/export/manifest';
+import { attemptState, buildManifest, classifyAttemptObjects, provenLeftovers, shouldReplaceLatest, verificationProblems } from '../../activities/export/manifest';
+import type { FooterFacts } from '../../common/export/manifest';
 
 const valid = {
   exportName: 'orders-daily',
@@ -48,7 +41,8 @@ describe('export paths', () => {
     const rendered = times.map(renderLogicalTime);
     assert.deepEqual([...rendered].sort(), rendered);
     assert.ok(rendered.every((r) => r.length === rendered[0].length && !r.includes(':')));
-    assert.throws(() => renderLogicalTime('yesterday'), /not a valid time/);
+    assert.throws(() => renderLogicalTime('yesterday'), /not an ISO 8601 time/);
+    assert.throws(() => renderLogicalTime('2024-02-30T00:00:00Z'), /2024-02 has 29 days/, 'no roll-over into March');
   });
 
   it('numbers attempts fixed-width so no attempt path is a prefix of another', () => {
@@ -68,7 +62,7 @@ describe('export paths', () => {
 
 describe('export input', () => {
   it('fills defaults and normalizes', () => {
-    const r = resolveExportInput({ ...valid, maxFileSize: '1 gb' });
+    const r = resolveExportInput({ ...valid, maxFileSize: '1024 MB' });
     assert.equal(r.prefix, 'exports/team');
     assert.deepEqual(r.source, { kind: 'object', object: 'public.orders' });
     assert.equal(r.maxFileSize, '1GB');
@@ -116,7 +110,7 @@ describe('COPY statement', () => {
   it('quotes the object, connection and target, and puts a query on its own lines', () => {
     const sql = buildCopySql({
       object: 'Public."Odd""Name"',
-      targetUri: "s3://b/p/it's/attempt-001",
+      targetUri: "s3://bkt/p/it's/attempt-001",
       connectionName: 'aws_conn',
       format: 'csv',
       maxFileSize: '256MB',
@@ -124,10 +118,15 @@ describe('COPY statement', () => {
     });
     assert.equal(
       sql,
-      `COPY "public"."Odd""Name" TO 's3://b/p/it''s/attempt-001'\nWITH (AWS CONNECTION = "aws_conn", FORMAT = 'csv', MAX FILE SIZE = '256MB', HEADER = true)`,
+      `COPY "public"."Odd""Name" TO 's3://bkt/p/it''s/attempt-001'\nWITH (AWS CONNECTION = "aws_conn", FORMAT = 'csv', MAX FILE SIZE = '256MB', HEADER = true)`,
     );
-    const q = buildCopySql({ query: 'SELECT 1 -- trailing comment;', targetUri: 's3://b/p', connectionName: 'c', format: 'parquet', csvHeader: true });
-    assert.equal(q, `COPY (\nSELECT 1 -- trailing comment\n) TO 's3://b/p'\nWITH (AWS CONNECTION = "c", FORMAT = 'parquet')`);
+    const q = buildCopySql({ query: '-- note\nSELECT 1 -- trailing comment;', targetUri: 's3://bkt/p', connectionName: 'c', format: 'parquet', csvHeader: true });
+    assert.equal(q, `COPY (\n-- note\nSELECT 1\n) TO 's3://bkt/p'\nWITH (AWS CONNECTION = "c", FORMAT = 'parquet')`);
+    // Everything the builder is handed is checked again, whoever calls it.
+    assert.throws(() => buildCopySql({ query: "SELECT e'a'\n'\\' ' /* '", targetUri: 's3://bkt/p', connectionName: 'c', format: 'csv' }), /query: is not valid/);
+    assert.throws(() => buildCopySql({ object: 't', targetUri: "s3://bkt/p*/x", connectionName: 'c', format: 'csv' }), /target:/);
+    assert.throws(() => buildCopySql({ object: 't', targetUri: 's3://bkt/p', connectionName: 'c', format: "csv' --" as 'csv' }), /format:/);
+    assert.throws(() => buildCopySql({ object: 't', targetUri: 's3://bkt/p', connectionName: 'c', format: 'csv', maxFileSize: "16MB'" }), /maxFileSize:/);
   });
 
   it('accepts SELECT-like queries and refuses ones that could escape the parentheses', () => {
@@ -140,6 +139,7 @@ describe('COPY statement', () => {
       'SELECT /* nested /* ) */ still comment */ 1',
       '(SELECT 1) UNION (SELECT 2)',
       'VALUES (1), (2)',
+      'SELECT $$x$$',
     ]) {
       assert.equal(queryProblem(ok), undefined, ok);
     }
@@ -147,9 +147,8 @@ describe('COPY statement', () => {
       ["SELECT 1) TO 's3://evil/x' WITH (AWS CONNECTION = c, FORMAT = 'csv') --", /never opened/],
       ['SELECT 1; DROP TABLE t', /single statement/],
       ['SELECT (1', /never closes/],
-      ["SELECT 'abc", /string literal/],
+      ["SELECT 'abc", /unterminated quoted string/],
       ['SELECT 1 /* open', /comment/],
-      ['SELECT $$x$$', /dollar/],
       ['DELETE FROM t', /SELECT query/],
       ['SELECT * FROM t ORDER BY id', /ORDER BY/],
       ['', /empty/],
@@ -159,7 +158,9 @@ describe('COPY statement', () => {
 
   it('parses MAX FILE SIZE within Materialize range, 1024-based', () => {
     assert.deepEqual(parseMaxFileSize('16MB'), { bytes: 16 * 1024 ** 2, literal: '16MB' });
-    assert.deepEqual(parseMaxFileSize('4gb'), { bytes: 4 * 1024 ** 3, literal: '4GB' });
+    assert.deepEqual(parseMaxFileSize('4GB'), { bytes: 4 * 1024 ** 3, literal: '4GB' });
+    assert.deepEqual(parseMaxFileSize('16384kB'), { bytes: 16 * 1024 ** 2, literal: '16MB' }, "written the way Materialize renders it");
+    assert.match((parseMaxFileSize('16384KB') as { problem: string }).problem, /case-sensitive; write "16384kB"/);
     assert.ok('problem' in parseMaxFileSize('15MB'));
     assert.ok('problem' in parseMaxFileSize('5GB'));
     assert.ok('problem' in parseMaxFileSize('256 megabytes'));

@@ -81,10 +81,11 @@ describe('--plan and the CLI input', () => {
     const input = resolveOnboardInput(onboardInputFromArgs(parseArgs(argv, ['plan', 'json'])));
     const plan = onboardingPlan(input);
     assert.deepEqual((plan.policy.document.Statement as any[]).map((s) => s.Action), [['s3:PutObject', 's3:DeleteObject'], ['s3:ListBucket']]);
-    assert.match(JSON.stringify(plan.role.placeholderTrustPolicy), /"sts:ExternalId":"PENDING"/);
+    assert.match(JSON.stringify(plan.role.trustPolicy), /"sts:ExternalId":"<external_id from mz_internal.mz_aws_connections>"/);
+    assert.doesNotMatch(JSON.stringify(plan), /PENDING/, 'no placeholder trust policy is ever applied');
     assert.match(plan.sql.createConnection, /^CREATE CONNECTION "c" TO AWS \(ASSUME ROLE ARN = 'arn:aws:iam::<account id>:role\/r'/);
     const text = renderOnboardingPlan(plan);
-    for (const step of ['1. Bucket acme', '2. IAM policy p', '3. IAM role r', '4. CREATE CONNECTION', '7. VALIDATE CONNECTION "c"', '8. COPY (SELECT 1 AS probe)']) {
+    for (const step of ['1. Preflight', '2. CREATE CONNECTION', '4. Bucket acme', '5. IAM policy p', '6. IAM role r', '7. VALIDATE CONNECTION "c"', '8. COPY (SELECT 1 AS probe)']) {
       assert.ok(text.includes(step), `${step} in\n${text}`);
     }
     assert.match(text, /fail \(createBucket is false\)/);

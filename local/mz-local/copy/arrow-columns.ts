@@ -5,6 +5,7 @@
  */
 import * as arrow from 'apache-arrow';
 import { mzJsonText } from '../values/mz-text';
+import { parseRecordLiteral } from '../values/nested-text';
 import { decimalToUnscaled, parseArrayLiteral, parseBytea, parseDate, parseTime, parseTimestamp, parseUuid } from './pg-text';
 import type { ArrowColumnType } from './type-mapping';
 
@@ -56,6 +57,9 @@ function arrowDataType(type: ArrowColumnType): arrow.DataType {
       const dims = new arrow.Field('dimensions', new arrow.Uint8(), false, meta('array_dimensions'));
       return new arrow.Struct([items, dims]);
     }
+    case 'struct':
+      // a record: one field per record field, each with its own extension name (builder.rs, Record)
+      return new arrow.Struct(k.fields.map((f) => new arrow.Field(f.name, arrowDataType(f.type), true, meta(f.type.extension))));
   }
 }
 
@@ -145,6 +149,8 @@ export function columnBuilder(type: ArrowColumnType): ColumnBuilder {
       return new VarBinaryBuilder(dt, true, k.json ? (v) => utf8.encode(mzJsonText(asString(v))) : asBytes);
     case 'array':
       return new ArrayStructBuilder(dt, k.item);
+    case 'struct':
+      return new RecordStructBuilder(dt, k.fields.map((f) => f.type));
   }
 }
 
@@ -333,6 +339,34 @@ class ArrayStructBuilder implements ColumnBuilder {
       nullCount: this.validity.nulls,
       nullBitmap: this.validity.nulls ? this.validity.bitmap(this.length) : undefined,
       children: [list, dims],
+    });
+  }
+}
+
+/** A record (composite value, text `(a,"b c",)`) as an Arrow Struct of its fields. */
+class RecordStructBuilder implements ColumnBuilder {
+  length = 0;
+  private readonly fields: ColumnBuilder[];
+  private validity = new Validity();
+  constructor(
+    private readonly type: arrow.DataType,
+    fieldTypes: ArrowColumnType[],
+  ) {
+    this.fields = fieldTypes.map((t) => columnBuilder(t));
+  }
+  append(v: Buffer | string | null): void {
+    const values = v === null ? null : parseRecordLiteral(asString(v));
+    this.fields.forEach((f, k) => f.append(values ? (values[k] ?? null) : null));
+    this.validity.set(this.length, v !== null);
+    this.length++;
+  }
+  finish(): arrow.Data {
+    return arrow.makeData({
+      type: this.type as arrow.Struct,
+      length: this.length,
+      nullCount: this.validity.nulls,
+      nullBitmap: this.validity.nulls ? this.validity.bitmap(this.length) : undefined,
+      children: this.fields.map((f) => f.finish()),
     });
   }
 }

@@ -6,13 +6,15 @@
  *   numeric(p,s) → Decimal128(38, s), unconstrained numeric → Decimal128(38, 10) (Arrow's default scale);
  *   date → Date32; time → Time64(µs); timestamp → Timestamp(µs); timestamptz → Timestamp(µs, "+00:00");
  *   bytea → LargeBinary; text → LargeUtf8; char(n)/varchar(n) → Utf8 (LargeUtf8 without a length);
- *   uuid → FixedSizeBinary(16); jsonb → LargeUtf8 (JSON text); arrays → Struct{items: List, dimensions: UInt8}.
+ *   uuid → FixedSizeBinary(16); jsonb → LargeUtf8 (JSON text); arrays → Struct{items: List, dimensions: UInt8};
+ *   records (composite types) → Struct with one field per record field (extension `record`).
  *   Everything else (interval, numeric with scale > 38, ...) cannot be encoded.
  *
  * Every field carries the extension name `materialize.v1.<type>` in its metadata, as Materialize writes it.
  */
 import type { ColumnDescription } from '../protocol/backend-stream';
-import { textRewrite, TYPE_OID, type ValueRewrite } from '../values/mz-text';
+import { mzFloatText, mzJsonText, mzNumericText, textRewrite, TYPE_OID, type ValueRewrite } from '../values/mz-text';
+import { rewriteArrayText, rewriteRecordText, type ElementRewrite } from '../values/nested-text';
 
 export type MzScalar =
   | { kind: 'bool' | 'int16' | 'int32' | 'int64' | 'float32' | 'float64' | 'date' | 'time' | 'timestamp' | 'timestamptz' }
@@ -21,6 +23,7 @@ export type MzScalar =
   | { kind: 'char'; length: number | null }
   | { kind: 'varchar'; maxLength: number | null }
   | { kind: 'array'; element: MzScalar }
+  | { kind: 'record'; fields: { name: string; scalar: MzScalar }[]; typeName: string }
   | { kind: 'unsupported'; debug: string };
 
 export interface PgTypeRow {
@@ -33,6 +36,8 @@ export interface PgTypeRow {
   /** Base type of a domain (0 otherwise). */
   basetype: number;
   category: string;
+  /** A composite type's attributes, in order. */
+  fields?: { name: string; oid: number; typmod: number }[];
 }
 
 /** Well-known OIDs; others are looked up in pg_type. */
@@ -90,14 +95,46 @@ export function toMzScalar(oid: number, typmod: number, types: Map<number, PgTyp
   if (!t) return { kind: 'unsupported', debug: `Unsupported(oid ${oid})` };
   if (t.typtype === 'd') return toMzScalar(t.basetype, typmod, types);
   if (t.category === 'A' && t.elem) return { kind: 'array', element: toMzScalar(t.elem, typmod, types) };
+  if (t.typtype === 'c' && t.fields) {
+    return { kind: 'record', typeName: t.name, fields: t.fields.map((f) => ({ name: f.name, scalar: toMzScalar(f.oid, f.typmod, types) })) };
+  }
   if (t.typtype === 'c') return { kind: 'unsupported', debug: 'Record { fields: [..], custom_id: None }' };
   if (t.typtype === 'r') return { kind: 'unsupported', debug: `Range { element_type: ${RANGE_ELEMENTS[t.name] ?? t.name} }` };
   return { kind: 'unsupported', debug: `Unsupported(${JSON.stringify(t.name)})` };
 }
 
+/** The rewrite of one element's text (inside an array or a record) into Materialize's form; null if none. */
+export function mzElementRewrite(s: MzScalar): ElementRewrite | null {
+  switch (s.kind) {
+    case 'jsonb':
+      return mzJsonText;
+    case 'numeric':
+      return mzNumericText;
+    case 'float32':
+      return (x) => mzFloatText(x, 32);
+    case 'float64':
+      return (x) => mzFloatText(x, 64);
+    case 'array': {
+      const el = mzElementRewrite(s.element);
+      return el ? (x) => rewriteArrayText(x, el) : null;
+    }
+    case 'record': {
+      const rs = s.fields.map((f) => mzElementRewrite(f.scalar));
+      return rs.some((r) => r) ? (x) => rewriteRecordText(x, rs) : null;
+    }
+    default:
+      return null;
+  }
+}
+
 /** The rewrite from the engine's text of a value of this type to Materialize's (CSV), if they differ. */
 export function mzTextRewrite(s: MzScalar): ValueRewrite | null {
   switch (s.kind) {
+    case 'array':
+    case 'record': {
+      const el = mzElementRewrite(s);
+      return el ? (v) => Buffer.from(el(v.toString('utf8')), 'utf8') : null;
+    }
     case 'jsonb':
       return textRewrite(TYPE_OID.jsonb);
     case 'numeric':
@@ -150,6 +187,8 @@ export function mzDebug(s: MzScalar): string {
       return `VarChar { max_length: ${s.maxLength === null ? 'None' : `Some(VarCharMaxLength(${s.maxLength}))`} }`;
     case 'array':
       return `Array(${mzDebug(s.element)})`;
+    case 'record':
+      return `Record { fields: [${s.fields.map((f) => `(ColumnName(${JSON.stringify(f.name)}), SqlColumnType { scalar_type: ${mzDebug(f.scalar)}, nullable: true })`).join(', ')}], custom_id: None }`;
     case 'unsupported':
       return s.debug;
   }
@@ -171,7 +210,8 @@ export type ArrowKind =
   | { t: 'largeutf8'; json: boolean }
   | { t: 'fixedbinary16' }
   | { t: 'decimal128'; precision: number; scale: number }
-  | { t: 'array'; item: ArrowColumnType };
+  | { t: 'array'; item: ArrowColumnType }
+  | { t: 'struct'; fields: { name: string; type: ArrowColumnType }[] };
 
 export interface ArrowColumnType {
   kind: ArrowKind;
@@ -228,6 +268,11 @@ export function toArrowType(s: MzScalar): ArrowColumnType | null {
       const item = toArrowType(s.element);
       return item ? a({ t: 'array', item }, 'array') : null;
     }
+    case 'record': {
+      const fields = s.fields.map((f) => ({ name: f.name, type: toArrowType(f.scalar) }));
+      if (fields.some((f) => !f.type)) return null;
+      return a({ t: 'struct', fields: fields as { name: string; type: ArrowColumnType }[] }, 'record');
+    }
     case 'unsupported':
       return null;
   }
@@ -241,16 +286,21 @@ export interface CopyColumn {
   nullable: boolean;
 }
 
-/** Materialize's duplicate-name handling for Arrow schemas. */
+/**
+ * Materialize's duplicate-name handling for Arrow schemas (src/arrow-util/src/builder.rs desc_to_schema): a
+ * repeated name gets the first suffix 2, 3, ... that no column (earlier, later or already renamed) has.
+ */
 export function dedupeNames(names: string[]): string[] {
-  const seen = new Map<string, number>();
-  return names.map((n) => {
-    const count = seen.get(n);
-    if (count === undefined) {
-      seen.set(n, 1);
-      return n;
+  const seen = new Set<string>();
+  const all = new Set(names);
+  return names.map((original) => {
+    let name = original;
+    if (seen.has(name)) {
+      let e = 2;
+      while (all.has(name)) name = `${original}${e++}`;
     }
-    seen.set(n, count + 1);
-    return n + String(count + 1);
+    seen.add(name);
+    all.add(name);
+    return name;
   });
 }

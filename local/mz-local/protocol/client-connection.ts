@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
 import { HUMAN_VERSION, SERVER_VERSION } from '../build-info';
 import { MzError, SqlState, type ErrorFields } from '../errors';
 import type { Logger } from '../log';
@@ -15,6 +16,8 @@ export interface AuthConfig {
   /** null: trust (no password asked). */
   password: string | null;
   method: 'cleartext' | 'md5';
+  /** Serve TLS (answer an SSLRequest with 'S') with this certificate; null: refuse it ('N'). */
+  tls?: SecureContext | null;
 }
 
 export interface ConnectionHandlers {
@@ -61,16 +64,37 @@ export class ClientConnection {
   private session: SessionLike | null = null;
   private queue: Promise<void> = Promise.resolve();
 
+  private socket: Socket;
+  private readonly onSocketData = (d: Buffer) => this.onData(d);
+
   constructor(
-    readonly socket: Socket,
+    socket: Socket,
     private readonly auth: AuthConfig,
     private readonly handlers: ConnectionHandlers,
     private readonly log: Logger,
   ) {
+    this.socket = socket;
     socket.setNoDelay(true);
-    socket.on('data', (d) => this.onData(d));
+    socket.on('data', this.onSocketData);
     socket.on('error', () => undefined);
     socket.on('close', () => this.onSocketClose());
+  }
+
+  /**
+   * Answers an SSLRequest with 'S' and continues the protocol over TLS on the same socket (the client sends
+   * its TLS handshake next, then the startup message inside it).
+   */
+  private startTls(context: SecureContext): void {
+    const raw = this.socket;
+    raw.off('data', this.onSocketData);
+    raw.write(Buffer.from('S'));
+    const secure = new TLSSocket(raw, { isServer: true, secureContext: context });
+    secure.on('data', this.onSocketData);
+    secure.on('error', (e) => {
+      this.log.debug(`TLS: ${e.message}`);
+      raw.destroy();
+    });
+    this.socket = secure;
   }
 
   get isClosed(): boolean {
@@ -142,6 +166,11 @@ export class ClientConnection {
 
   private onStartupPacket(packet: Buffer): void {
     const code = packet.readInt32BE(4);
+    if (code === SSL_REQUEST && this.auth.tls && !(this.socket instanceof TLSSocket)) {
+      if (this.buffer.length > 0) throw new MzError(SqlState.ProtocolViolation, 'data after SSLRequest before the TLS handshake', { fatal: true });
+      this.startTls(this.auth.tls);
+      return;
+    }
     if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
       this.write(Buffer.from('N'));
       return;

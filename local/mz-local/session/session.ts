@@ -22,7 +22,7 @@ import {
   renameLeadingStrings,
   type FrontendMessage,
 } from '../protocol/wire';
-import { splitStatements } from '../sql/lexer';
+import { splitStatements, widenNumericPrecision } from '../sql/lexer';
 import { MATERIALIZE_SESSION_VARS, parseSpecial, type Statement } from '../sql/statements';
 import { describeSpecial, executeSpecial, sessionVar, type ServerContext, type SessionState, type SpecialResult } from './special-statements';
 
@@ -135,6 +135,7 @@ export class Session implements SessionLike {
   // simple query protocol
 
   private async simpleQuery(sql: string, signal: AbortSignal): Promise<void> {
+    sql = widenNumericPrecision(sql);
     this.noteIdentityChanges(sql);
     let stmts;
     try {
@@ -231,7 +232,10 @@ export class Session implements SessionLike {
     if (this.skipUntilSync && msg.type !== 'S') return;
     switch (msg.type) {
       case 'P': {
-        const p = readParse(msg.body);
+        const parsed = readParse(msg.body);
+        const widened = widenNumericPrecision(parsed.query);
+        if (widened !== parsed.query) msg = { ...msg, body: replaceParseQuery(msg.body, parsed.name, parsed.query, widened) };
+        const p = { ...parsed, query: widened };
         this.noteIdentityChanges(p.query);
         let stmt: Statement | null = null;
         let stmts: ReturnType<typeof splitStatements> = [];
@@ -255,9 +259,7 @@ export class Session implements SessionLike {
           } catch (e) {
             return this.extendedError(signal.aborted ? canceledError() : toMzError(e));
           }
-          const nameLen = Buffer.byteLength(p.name, 'utf8') + 1;
-          const rest = msg.body.subarray(nameLen + Buffer.byteLength(p.query, 'utf8') + 1);
-          body = Buffer.concat([Buffer.from(p.name + '\0' + res.forward + '\0', 'utf8'), rest]);
+          body = replaceParseQuery(msg.body, p.name, p.query, res.forward!);
           stmt = null;
         }
         if (stmt) {
@@ -499,4 +501,10 @@ export function parseStartupOptions(value: string): [string, string][] {
     if (m) out.push([m[1].replace(/-/g, '_').toLowerCase(), m[2]]);
   }
   return out;
+}
+
+/** A Parse message body with its query text replaced (name, query, then the parameter types unchanged). */
+function replaceParseQuery(body: Buffer, name: string, query: string, replacement: string): Buffer {
+  const rest = body.subarray(Buffer.byteLength(name, 'utf8') + 1 + Buffer.byteLength(query, 'utf8') + 1);
+  return Buffer.concat([Buffer.from(name + '\0' + replacement + '\0', 'utf8'), rest]);
 }

@@ -243,3 +243,37 @@ export function quoteIdent(name: string): string {
 export function quoteLiteral(value: string): string {
   return "'" + value.replace(/'/g, "''") + "'";
 }
+
+/** Materialize's numeric precision: 39 digits (src/repr/src/adt/numeric.rs NUMERIC_DATUM_MAX_PRECISION). */
+const NUMERIC_MAX_PRECISION = 39;
+
+/**
+ * Materialize keeps only the scale of `numeric(p, s)` (SqlScalarType::Numeric { max_scale }): the precision
+ * is not enforced on cast or insert, only its 39-digit maximum. The engine (Postgres) would enforce p, so
+ * `numeric(p, s)` / `decimal(p, s)` with p <= 39 are rewritten to `numeric(39, s)` (and `numeric(p)` to
+ * `numeric(39)`, scale 0) before the engine sees them. Returns the SQL unchanged when there is nothing to do.
+ */
+export function widenNumericPrecision(sql: string): string {
+  if (!/\b(numeric|decimal|dec)\s*\(/i.test(sql)) return sql;
+  let tokens: Token[];
+  try {
+    tokens = tokenize(sql);
+  } catch {
+    return sql;
+  }
+  let out = '';
+  let last = 0;
+  for (let i = 0; i + 3 < tokens.length; i++) {
+    const t = tokens[i];
+    if (t.kind !== 'ident' || !['numeric', 'decimal', 'dec'].includes(t.value)) continue;
+    const open = tokens[i + 1];
+    const p = tokens[i + 2];
+    if (open.kind !== 'punct' || open.value !== '(' || p.kind !== 'number' || !/^\d+$/.test(p.value)) continue;
+    const after = tokens[i + 3];
+    if (!((after.kind === 'punct' && (after.value === ')' || after.value === ',')) || after.kind === 'op')) continue;
+    if (Number(p.value) > NUMERIC_MAX_PRECISION) continue;
+    out += sql.slice(last, p.start) + String(NUMERIC_MAX_PRECISION);
+    last = p.end;
+  }
+  return last === 0 ? sql : out + sql.slice(last);
+}

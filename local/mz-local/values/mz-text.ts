@@ -18,7 +18,16 @@
  */
 import { decimalToString, parseDecimal } from '../copy/pg-text';
 
+import { rewriteArrayText } from './nested-text';
+
 export const TYPE_OID = { json: 114, float4: 700, float8: 701, numeric: 1700, jsonb: 3802 } as const;
+
+/** The array types of those (pg_type typarray). */
+const ARRAY_OID = { json: 199, float4: 1021, float8: 1022, numeric: 1231, jsonb: 3807 } as const;
+
+function arrayRewrite(element: (s: string) => string): ValueRewrite {
+  return (v) => Buffer.from(rewriteArrayText(v.toString('utf8'), element), 'utf8');
+}
 
 /** A value rewrite on the wire: the engine's bytes in, Materialize's bytes out. */
 export type ValueRewrite = (value: Buffer) => Buffer;
@@ -36,6 +45,16 @@ export function valueRewrite(typeOid: number, format: number): ValueRewrite | nu
         return (v) => rewriteFloatText(v, 32);
       case TYPE_OID.float8:
         return (v) => rewriteFloatText(v, 64);
+      // arrays of those: each element in Materialize's form (nested-text.ts)
+      case ARRAY_OID.json:
+      case ARRAY_OID.jsonb:
+        return arrayRewrite(mzJsonText);
+      case ARRAY_OID.numeric:
+        return arrayRewrite(mzNumericText);
+      case ARRAY_OID.float4:
+        return arrayRewrite((x) => mzFloatText(x, 32));
+      case ARRAY_OID.float8:
+        return arrayRewrite((x) => mzFloatText(x, 64));
       default:
         return null;
     }

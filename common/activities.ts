@@ -1,0 +1,26 @@
+/**
+ * Every activity as workflows see it. Workflows type their proxies with these Node-free contracts (never with
+ * `typeof` the implementations, whose types pull in Node, AWS and pg), so tsconfig.workflows.json can check
+ * workflows/ and common/ without Node's types. activities/index.ts builds an object of exactly this type.
+ */
+import type { ExportActivities } from './export/activities';
+import type { OnboardingActivities } from './onboarding/activities';
+
+/** Where a Materialize profile points: host, port and database only; a connection URL never leaves the worker. */
+export interface ConnectionTarget {
+  host: string;
+  port: string;
+  database: string;
+}
+
+export interface DependencyReport {
+  s3: { ok: boolean; buckets?: number; error?: string };
+  sts: { ok: boolean; account?: string; error?: string };
+  materialize: { ok: boolean; version?: string; target: ConnectionTarget; error?: string };
+}
+
+export interface HealthActivities {
+  checkDependencies(input: { materializeProfile?: string }): Promise<DependencyReport>;
+}
+
+export type Activities = HealthActivities & OnboardingActivities & ExportActivities;
