@@ -11,6 +11,7 @@ import { createMaterializeConnectionActivities } from './onboarding/materialize-
 import { createMaterializeCopyActivities } from './export/materialize-copy';
 import { createPreflightActivities } from './onboarding/preflight';
 import { createS3ExportActivities } from './export/s3-export';
+import { createSchedulePauseActivities } from './schedule-pause';
 
 export type { ActivityDeps } from './deps';
 export type { Activities } from '../common/activities';
@@ -24,5 +25,6 @@ export function createActivities(deps: ActivityDeps): Activities {
     ...createPreflightActivities(deps),
     ...createMaterializeCopyActivities(deps),
     ...createS3ExportActivities(deps),
+    ...createSchedulePauseActivities(),
   };
 }

@@ -18,7 +18,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from '../client/args';
+import { parseArgs, type OptionSpecs } from '../client/args';
 import { PROJECT_ROOT } from '../local/stack';
 import { startBenchEnv } from './bench-env';
 import { benchAirflowCompare, type AirflowCompareResult } from './airflow/compare';
@@ -43,8 +43,20 @@ function intFlag(args: ReturnType<typeof parseArgs>, name: string, fallback: num
   return n;
 }
 
+const BENCH_OPTIONS: OptionSpecs = {
+  quick: { type: 'boolean', help: 'a smoke run with smaller sizes' },
+  only: { type: 'string', value: 'LIST', help: `comma-separated: ${ALL.join(', ')}` },
+  concurrency: { type: 'string', value: 'LIST', help: 'scale: exports started at once, e.g. 10,100' },
+  rows: { type: 'string', value: 'N', help: 'overhead: rows exported' },
+  rounds: { type: 'string', value: 'N', help: 'overhead: alternated rounds' },
+  'completion-exports': { type: 'string', value: 'N', help: 'completion: exports measured' },
+  'completion-rows': { type: 'string', value: 'N', help: 'completion: rows per export' },
+  'scale-rows': { type: 'string', value: 'N', help: 'scale: rows per export' },
+  schedules: { type: 'string', value: 'N', help: 'schedules: definitions applied' },
+};
+
 export function benchOptions(argv: string[]) {
-  const args = parseArgs(argv, ['quick']);
+  const args = parseArgs(argv, BENCH_OPTIONS, 'bench');
   const quick = Boolean(args.flags.quick);
   const only = typeof args.flags.only === 'string' ? args.flags.only.split(',').map((s) => s.trim()) : [...ALL];
   for (const o of only) if (!ALL.includes(o as BenchName)) throw new Error(`--only: unknown bench "${o}"; choose from ${ALL.join(', ')}`);

@@ -3,10 +3,51 @@
  * every waiting command uses (export, onboard, offboard, the demo), what --no-wait prints, and the start-and-wait
  * of the onboarding workflows.
  */
-import { WorkflowFailedError, type QueryDefinition, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type Client, type QueryDefinition, type WorkflowHandle } from '@temporalio/client';
+import { rootCauseOf } from '../common/failure-root';
 import type { StepProgress } from '../common/onboarding/progress';
 import { stringFlag, type ParsedArgs } from './args';
 import { withTemporalClient } from './temporal';
+import { noWorkerMode, requireWorker } from './worker-check';
+
+/** A failed run as the CLI reports it: its root cause and what to change, where it happened. */
+export interface RunFailure {
+  workflowId: string;
+  type: string;
+  message: string;
+  activityType?: string;
+}
+
+export function runFailure(workflowId: string, e: WorkflowFailedError): RunFailure {
+  return { workflowId, ...rootCauseOf(e) };
+}
+
+export function formatRunFailure(f: RunFailure): string {
+  return `${f.workflowId} failed (${f.type}${f.activityType ? ` in activity ${f.activityType}` : ''}): ${f.message}`;
+}
+
+/**
+ * While a command waits on a run, Ctrl-C (or SIGTERM) stops the waiting only: it says so, that the run keeps
+ * going on the worker, and how to follow or cancel it, then exits 130.
+ */
+export async function stopWaitingOnInterrupt<T>(workflowId: string, wait: () => Promise<T>): Promise<T> {
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(
+      `\n${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopped waiting. ${workflowId} keeps running on the worker.\n` +
+        `  follow it:  mz-s3-export status ${workflowId}\n` +
+        `  cancel it:  mz-s3-export cancel ${workflowId}\n`,
+    );
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await wait();
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
 
 export interface ProgressOptions<P> {
   /** What identifies a progress value: a value is shown when its key differs from the last one shown. */
@@ -81,10 +122,9 @@ async function waitWithProgress<T>(handle: WorkflowHandle, args: ParsedArgs, pri
   } catch (e) {
     if (tty) process.stderr.write('\n');
     if (e instanceof WorkflowFailedError) {
-      const cause = e.cause as { type?: string; message?: string } | undefined;
-      const failure = { workflowId: handle.workflowId, type: cause?.type ?? 'Error', message: cause?.message ?? e.message };
+      const failure = runFailure(handle.workflowId, e);
       if (args.flags.json) console.log(JSON.stringify({ failed: failure }, null, 2));
-      else console.error(`failed (${failure.type}): ${failure.message}`);
+      else console.error(formatRunFailure(failure));
       process.exitCode = 1;
       return;
     }
@@ -98,10 +138,14 @@ async function waitWithProgress<T>(handle: WorkflowHandle, args: ParsedArgs, pri
  */
 export async function startAndWait<T>(
   args: ParsedArgs,
-  opts: { workflowType: string; defaultWorkflowId: string; input: unknown },
+  opts: { workflowType: string; defaultWorkflowId: string; input: unknown; beforeStart?: (client: Client) => Promise<void> },
   printResult: (result: T) => void,
 ): Promise<void> {
   await withTemporalClient(async (client, config) => {
+    await opts.beforeStart?.(client);
+    const warn = (line: string) => process.stderr.write(`${line}\n`);
+    const noWait = Boolean(args.flags['no-wait']);
+    await requireWorker(client, config.temporal.taskQueue, noWorkerMode(args.flags), warn);
     const handle = await client.workflow.start(opts.workflowType, {
       taskQueue: config.temporal.taskQueue,
       workflowId: stringFlag(args, 'workflow-id') ?? opts.defaultWorkflowId,
@@ -109,8 +153,8 @@ export async function startAndWait<T>(
       // A second `onboard` while one runs for the same connection follows that run instead of starting another.
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
-    if (args.flags['no-wait']) return printStarted(handle, Boolean(args.flags.json));
+    if (noWait) return printStarted(handle, Boolean(args.flags.json));
     if (!args.flags.json) process.stderr.write(`${opts.workflowType} ${handle.workflowId} started; waiting (Ctrl-C stops waiting, not the run)\n`);
-    await waitWithProgress(handle, args, printResult);
+    await stopWaitingOnInterrupt(handle.workflowId, () => waitWithProgress(handle, args, printResult));
   });
 }

@@ -23,4 +23,14 @@ export interface HealthActivities {
   checkDependencies(input: { materializeProfile?: string }): Promise<DependencyReport>;
 }
 
-export type Activities = HealthActivities & OnboardingActivities & ExportActivities;
+export interface PauseAfterFailureInput {
+  scheduleId: string;
+  workflowId: string;
+}
+
+/** A scheduled run that failed pauses its schedule when the schedule has pauseOnFailure (activities/schedule-pause.ts). */
+export interface ScheduleActivities {
+  pauseScheduleAfterFailure(input: PauseAfterFailureInput): Promise<{ paused: boolean; reason: string }>;
+}
+
+export type Activities = HealthActivities & OnboardingActivities & ExportActivities & ScheduleActivities;

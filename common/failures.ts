@@ -58,6 +58,13 @@ export type CopyFailureType = (typeof COPY_FAILURE)[keyof typeof COPY_FAILURE];
 /** Types that fail the whole export at once. */
 export const EXPORT_FATAL_TYPES: readonly string[] = [COPY_FAILURE.userFixable, COPY_FAILURE.verification, 'InvalidInputError'];
 
+/** What to change for the S3 errors a user causes, by AWS error name (activities add it to their messages). */
+export const S3_ERROR_FIXES: Readonly<Record<string, string>> = {
+  NoSuchBucket: "check the bucket name (--to, or the schedule's bucket) or create the bucket; onboarding creates it",
+  AccessDenied:
+    "check the bucket name and prefix, and that the worker's AWS credentials may s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on the export prefix",
+};
+
 export const NON_RETRYABLE_ERROR_TYPES = [
   'InvalidInputError',
   'ConflictError',

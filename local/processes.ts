@@ -79,12 +79,13 @@ export function spawnLogged(
 export async function waitUntil(
   what: string,
   check: () => Promise<boolean>,
-  opts: { timeoutMs: number; intervalMs?: number; logFile?: string; exited?: Promise<unknown> },
+  opts: { timeoutMs: number; intervalMs?: number; logFile?: string; exited?: Promise<unknown>; signal?: AbortSignal },
 ): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
   let dead = false;
   opts.exited?.then(() => (dead = true));
   while (Date.now() < deadline) {
+    opts.signal?.throwIfAborted();
     if (await check().catch(() => false)) return;
     if (dead) break;
     await sleep(opts.intervalMs ?? 200);

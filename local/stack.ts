@@ -33,6 +33,19 @@ export interface StackOptions {
   mzLocalArgs?: string[];
   /** Leave the servers running after this process exits (stack up). */
   detached?: boolean;
+  /**
+   * Aborting (Ctrl-C) stops the start: no further server is spawned, and the ones already spawned are stopped
+   * before startStack rejects, so an interrupted start leaves nothing running.
+   */
+  signal?: AbortSignal;
+}
+
+/** Options every server start takes: where it runs, and how an interrupted start learns of it. */
+interface SpawnOptions {
+  detached?: boolean;
+  signal?: AbortSignal;
+  /** Called right after the process is spawned, before it is ready, so an interruption can stop it. */
+  onSpawn?: (proc: StartedProcess) => void;
 }
 
 export interface ServiceInfo {
@@ -73,7 +86,7 @@ export function defaultStackDir(): string {
 export async function startTemporal(
   dir: string,
   ports: { grpc: number; ui: number },
-  opts: { persist?: boolean; detached?: boolean; /** false: a bare server, as a cluster nobody set up (tests) */ searchAttributes?: boolean } = {},
+  opts: { persist?: boolean; /** false: a bare server, as a cluster nobody set up (tests) */ searchAttributes?: boolean } & SpawnOptions = {},
 ): Promise<{ proc: StartedProcess; address: string; uiUrl: string }> {
   await assertPortFree(HOST, ports.grpc, 'the Temporal dev server');
   await assertPortFree(HOST, ports.ui, 'the Temporal Web UI');
@@ -83,16 +96,19 @@ export async function startTemporal(
   if (opts.searchAttributes !== false) {
     for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
   }
+  opts.signal?.throwIfAborted();
   const proc = spawnLogged('temporal', path.join(VENV_BIN, 'temporal'), args, {
     logDir: path.join(dir, 'logs'),
     detached: opts.detached,
   });
+  opts.onSpawn?.(proc);
   const address = `${HOST}:${ports.grpc}`;
   await waitUntil('the Temporal dev server', () => temporalAnswers(address), {
     timeoutMs: 60_000,
     intervalMs: 250,
     logFile: proc.logFile,
     exited: proc.exited,
+    signal: opts.signal,
   });
   return { proc, address, uiUrl: `http://${HOST}:${ports.ui}` };
 }
@@ -111,18 +127,21 @@ export async function temporalAnswers(address: string): Promise<boolean> {
 export async function startMoto(
   dir: string,
   port: number,
-  opts: { detached?: boolean } = {},
+  opts: SpawnOptions = {},
 ): Promise<{ proc: StartedProcess; endpoint: string }> {
   await assertPortFree(HOST, port, 'the moto server');
+  opts.signal?.throwIfAborted();
   const proc = spawnLogged('moto', path.join(VENV_BIN, 'moto_server'), ['-H', HOST, '-p', String(port)], {
     logDir: path.join(dir, 'logs'),
     detached: opts.detached,
   });
+  opts.onSpawn?.(proc);
   const endpoint = `http://${HOST}:${port}`;
   await waitUntil('the moto server', async () => (await fetch(`${endpoint}/moto-api/`)).ok, {
     timeoutMs: 30_000,
     logFile: proc.logFile,
     exited: proc.exited,
+    signal: opts.signal,
   });
   return { proc, endpoint };
 }
@@ -131,22 +150,25 @@ export async function startMzLocal(
   dir: string,
   port: number,
   awsEndpoint: string,
-  opts: { args?: string[]; detached?: boolean } = {},
+  opts: { args?: string[] } & SpawnOptions = {},
 ): Promise<{ proc: StartedProcess; url: string }> {
   await assertPortFree(HOST, port, 'mz-local');
   const args = ['--import', 'tsx', path.join(PROJECT_ROOT, 'local', 'mz-local', 'main.ts')];
   args.push('--host', HOST, '--port', String(port), '--aws-endpoint', awsEndpoint);
   args.push('--data-dir', path.join(dir, 'mz-data'), ...(opts.args ?? []));
+  opts.signal?.throwIfAborted();
   const proc = spawnLogged('mz-local', process.execPath, args, {
     logDir: path.join(dir, 'logs'),
     cwd: PROJECT_ROOT,
     env: { ...process.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' },
     detached: opts.detached,
   });
+  opts.onSpawn?.(proc);
   await waitUntil('mz-local', () => isPortOpen(HOST, port), {
     timeoutMs: 60_000,
     logFile: proc.logFile,
     exited: proc.exited,
+    signal: opts.signal,
   });
   return { proc, url: `postgres://materialize@${HOST}:${port}/materialize` };
 }
@@ -156,17 +178,20 @@ export async function startStack(opts: StackOptions = {}): Promise<StackInfo> {
   const dir = opts.dir ?? defaultStackDir();
   fs.mkdirSync(dir, { recursive: true });
   const pick = async (standard: number) => (opts.randomPorts ? freePort() : standard);
+  // Recorded at spawn, not when ready: a start that fails or is interrupted stops every process it spawned.
   const started: ServiceInfo[] = [];
+  const spawnOpts = (name: ServiceInfo['name'], port: number): SpawnOptions => ({
+    detached: opts.detached,
+    signal: opts.signal,
+    onSpawn: (proc) => started.push({ name, pid: proc.pid, port, logFile: proc.logFile }),
+  });
   try {
     const [grpc, ui, motoPort, mzPort] = [await pick(7233), await pick(8233), await pick(5000), await pick(6875)];
-    const moto = await startMoto(dir, motoPort, opts);
-    started.push({ name: 'moto', pid: moto.proc.pid, port: motoPort, logFile: moto.proc.logFile });
-    const temporal = await startTemporal(dir, { grpc, ui }, opts);
-    started.push({ name: 'temporal', pid: temporal.proc.pid, port: grpc, logFile: temporal.proc.logFile });
+    const moto = await startMoto(dir, motoPort, spawnOpts('moto', motoPort));
+    const temporal = await startTemporal(dir, { grpc, ui }, { persist: opts.persist, ...spawnOpts('temporal', grpc) });
     let mzUrl = `postgres://materialize@${HOST}:${mzPort}/materialize`;
     if (opts.mzLocal !== false) {
-      const mz = await startMzLocal(dir, mzPort, moto.endpoint, { args: opts.mzLocalArgs, detached: opts.detached });
-      started.push({ name: 'mz-local', pid: mz.proc.pid, port: mzPort, logFile: mz.proc.logFile });
+      const mz = await startMzLocal(dir, mzPort, moto.endpoint, { args: opts.mzLocalArgs, ...spawnOpts('mz-local', mzPort) });
       mzUrl = mz.url;
     }
     return {

@@ -22,6 +22,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../common/activities';
 import type { InspectResult, ManifestDigest, PublishedSummary } from '../common/export/activities';
+import { failureNamingRootCause } from '../common/failure-root';
 import { COPY_FAILURE, EXPORT_FATAL_TYPES, NON_RETRYABLE_ERROR_TYPES } from '../common/failures';
 import type { ResolvedExportInput } from '../common/export/input';
 import { attemptKey, latestKey, logicalTimeKey, MAX_ATTEMPT_NUMBER, s3Uri, type ExportLocation } from '../common/export/paths';
@@ -159,9 +160,14 @@ export class ExportRun {
         }
       }
     } catch (err) {
-      if (isCancellation(err)) this.enter('cancelled', 'cancelled; nothing was published');
-      else this.enter('failed', (err as Error).message);
-      throw err;
+      if (isCancellation(err)) {
+        this.enter('cancelled', 'cancelled; nothing was published');
+        throw err;
+      }
+      // The run's own failure names the root cause, so the Web UI and every list show it, not "Activity task failed".
+      const failure = failureNamingRootCause(err);
+      this.enter('failed', (failure as Error).message);
+      throw failure;
     }
   }
 

@@ -8,7 +8,18 @@
  * The run's state and steps live in ExportRun (export-run.ts); this file validates the input, resolves the
  * logical time, registers the query and the search attributes. Deterministic code only.
  */
-import { ApplicationFailure, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  log,
+  patched,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../common/activities';
 import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 import { resolveExportInput, type ResolvedExportInput } from '../common/export/input';
 import { parseLogicalTime } from '../common/export/logical-time';
@@ -20,6 +31,7 @@ const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', S
 const MZ_EXPORT_NAME = defineSearchAttributeKey('MzExportName', SearchAttributeType.KEYWORD);
 const MZ_LOGICAL_TIME = defineSearchAttributeKey('MzLogicalTime', SearchAttributeType.DATETIME);
 const MZ_CONNECTION = defineSearchAttributeKey('MzConnection', SearchAttributeType.KEYWORD);
+const SCHEDULED_BY_ID = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
 
 export async function bulkExport(rawInput: BulkExportInput): Promise<BulkExportResult> {
   let input: ResolvedExportInput;
@@ -36,7 +48,28 @@ export async function bulkExport(rawInput: BulkExportInput): Promise<BulkExportR
     { key: MZ_LOGICAL_TIME, value: new Date(run.logicalTime) },
     { key: MZ_CONNECTION, value: input.connectionName },
   ]);
-  return run.execute();
+  try {
+    return await run.execute();
+  } catch (err) {
+    if (!isCancellation(err)) await pauseOwnScheduleAfterFailure(info);
+    throw err;
+  }
+}
+
+/**
+ * A scheduled run that fails pauses its schedule when the schedule has pauseOnFailure: Temporal does not for
+ * runs started with AllowAll (triggers, backfills; see activities/schedule-pause.ts). Best effort: the run's
+ * own failure is what must be reported, so a failure to pause is only logged.
+ */
+async function pauseOwnScheduleAfterFailure(info: ReturnType<typeof workflowInfo>): Promise<void> {
+  const scheduleId = info.typedSearchAttributes.get(SCHEDULED_BY_ID);
+  if (!scheduleId || !patched('pause-schedule-after-failure')) return;
+  const { pauseScheduleAfterFailure } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
+  try {
+    await CancellationScope.nonCancellable(() => pauseScheduleAfterFailure({ scheduleId, workflowId: info.workflowId }));
+  } catch (e) {
+    log.warn('could not pause the schedule after a failed run', { scheduleId, error: (e as Error).message });
+  }
 }
 
 /**

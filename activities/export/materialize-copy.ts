@@ -13,6 +13,7 @@
  */
 import * as net from 'node:net';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { S3_ERROR_FIXES } from '../../common/failures';
 import type { Client } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { classifyCopyError } from './copy-errors';
@@ -159,10 +160,10 @@ async function claimAttempt(s3: S3Client, input: CopyToS3Input, key: string): Pr
     return (await createOnce(s3, target.bucket, claimKey, claim)) !== undefined;
   } catch (e) {
     const err = e as Error;
-    const denied = err.name === 'AccessDenied' || err.name === 'NoSuchBucket';
+    const fix = Object.hasOwn(S3_ERROR_FIXES, err.name) ? S3_ERROR_FIXES[err.name] : undefined;
     throw ApplicationFailure.create({
-      type: denied ? COPY_FAILURE.userFixable : COPY_FAILURE.transient,
-      message: `could not claim s3://${target.bucket}/${claimKey}: ${err.name}: ${err.message}${denied ? '. To fix: give the worker s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on the export prefix' : ''}`,
+      type: fix ? COPY_FAILURE.userFixable : COPY_FAILURE.transient,
+      message: `could not claim s3://${target.bucket}/${claimKey}: ${err.name}: ${err.message}${fix ? `. To fix: ${fix}` : ''}`,
       nonRetryable: true,
       details: [{ started: false }],
     });

@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { S3_ERROR_FIXES } from '../../common/failures';
 import { attemptState, buildManifest, classifyAttemptObjects, provenLeftovers, shouldReplaceLatest, verificationProblems } from './manifest';
 import type {
   CleanupInput,
@@ -476,13 +477,11 @@ export async function readFooters(s3: S3Client, bucket: string, listing: Attempt
 }
 
 function rethrowS3(e: Error, what: string): never {
-  if (e.name === 'NoSuchBucket') {
-    throw ApplicationFailure.create({ type: 'UserFixableError', message: `cannot ${what}: the bucket does not exist`, nonRetryable: true });
-  }
-  if (e.name === 'AccessDenied') {
+  // The AWS error name is the root cause an operator searches for; the advice is what to change.
+  if (e.name === 'NoSuchBucket' || e.name === 'AccessDenied') {
     throw ApplicationFailure.create({
       type: 'UserFixableError',
-      message: `cannot ${what}: the worker's AWS credentials are denied (give the worker s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on the export prefix)`,
+      message: `cannot ${what}: ${e.name}: ${e.message}. To fix: ${S3_ERROR_FIXES[e.name]}`,
       nonRetryable: true,
     });
   }

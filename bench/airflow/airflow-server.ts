@@ -34,8 +34,13 @@ export interface AirflowServer {
   proc: StartedProcess;
   apiUrl: string;
   trigger(runId: string, conf: AirflowRunConf): Promise<void>;
-  /** Every run whose id starts with prefix, with the end times of the run and of its sensor task. */
-  runs(prefix: string): Promise<AirflowRunState[]>;
+  /**
+   * Every run whose id starts with prefix; with tasks, also its task instances' states and the sensor's end
+   * (a second, larger call: the bench asks for it once at the end, so its polling costs Airflow little).
+   */
+  runs(prefix: string, opts?: { tasks?: boolean }): Promise<AirflowRunState[]>;
+  /** Undefined while the scheduler heartbeats; else why not, with the last database error in its log. */
+  schedulerProblem(): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -69,6 +74,9 @@ export async function startAirflow(opts: {
     AIRFLOW__CORE__EXECUTION_API_SERVER_URL: `${apiUrl}/execution/`,
     // Lets one list call return a whole batch of runs; does not change how Airflow schedules them.
     AIRFLOW__API__MAXIMUM_PAGE_LIMIT: '1000',
+    // Task processes report to the API server over HTTP with a 5 s timeout by default; on a loaded machine that
+    // fails tasks before they run. Airflow's docs say to raise it under high load.
+    AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT: '60',
     AIRFLOW_CONN_MZ: opts.mzUrl,
     AIRFLOW_CONN_MOTO: JSON.stringify({
       conn_type: 'aws',
@@ -90,7 +98,7 @@ export async function startAirflow(opts: {
         method,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(60_000),
+        signal: AbortSignal.timeout(180_000),
       });
       const text = await res.text();
       if (!res.ok) throw new Error(`airflow ${method} ${route}: HTTP ${res.status} ${text.slice(0, 300)}`);
@@ -112,11 +120,11 @@ export async function startAirflow(opts: {
       async trigger(runId, conf) {
         await api('POST', `/api/v2/dags/${AIRFLOW_DAG_ID}/dagRuns`, { dag_run_id: runId, logical_date: null, conf });
       },
-      async runs(prefix) {
+      async runs(prefix, { tasks = false } = {}) {
         const q = `run_id_prefix_pattern=${encodeURIComponent(prefix)}&limit=1000`;
         const [runs, tis] = await Promise.all([
           api('GET', `/api/v2/dags/${AIRFLOW_DAG_ID}/dagRuns?${q}`),
-          api('GET', `/api/v2/dags/${AIRFLOW_DAG_ID}/dagRuns/~/taskInstances?${q}`),
+          tasks ? api('GET', `/api/v2/dags/${AIRFLOW_DAG_ID}/dagRuns/~/taskInstances?${q}`) : { task_instances: [] },
         ]);
         type Ti = { run_id: string; dag_run_id?: string; task_id: string; state: string | null; end_date: string | null };
         const tiOf = (runId: string, taskId: string) =>
@@ -132,6 +140,16 @@ export async function startAirflow(opts: {
             copyState: tiOf(r.dag_run_id, 'copy_to_s3')?.state ?? undefined,
           };
         });
+      },
+      async schedulerProblem() {
+        const health = await api('GET', '/api/v2/monitor/health');
+        if (health.scheduler?.status === 'healthy') return undefined;
+        const dbError = fs
+          .readFileSync(proc.logFile, 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('scheduler') && /OperationalError/.test(l))
+          .pop();
+        return `Airflow's scheduler is ${health.scheduler?.status ?? 'gone'} (last heartbeat ${health.scheduler?.latest_scheduler_heartbeat ?? 'never'})${dbError ? `; its last database error: ${dbError.replace(/^scheduler\s*\|\s*/, '')}` : ''}`;
       },
       close,
     };

@@ -29,6 +29,7 @@ export interface OrchestratorBatch extends TreeUsage {
   p95Ms: number;
   maxMs: number;
   firstFailure?: string;
+  triggerRetries?: number;
 }
 
 export interface OrchestratorIdle {
@@ -102,6 +103,8 @@ interface BatchOutcome {
   latenciesMs: number[];
   failed: number;
   firstFailure?: string;
+  /** Airflow: triggers refused with HTTP 5xx and sent again. */
+  triggerRetries?: number;
 }
 
 async function measure(system: Orchestrator, roots: number[], n: number, run: () => Promise<BatchOutcome>): Promise<OrchestratorBatch> {
@@ -125,6 +128,7 @@ async function measure(system: Orchestrator, roots: number[], n: number, run: ()
     maxMs: Math.round(l.length ? Math.max(...l) : NaN),
     ...tree,
     ...(outcome.firstFailure ? { firstFailure: outcome.firstFailure } : {}),
+    ...(outcome.triggerRetries !== undefined ? { triggerRetries: outcome.triggerRetries } : {}),
   };
 }
 
@@ -167,33 +171,70 @@ async function runOurs(env: BenchEnv, target: BenchTarget, table: string, n: num
   return { latenciesMs, failed: n - latenciesMs.length, firstFailure };
 }
 
-/** n DAG runs triggered at once over the REST API; latency to each run's sensor success (Airflow's clock). */
+/** n DAG runs triggered over the REST API, TRIGGERS_IN_FLIGHT at a time; latency to each run's sensor success (Airflow's clock). */
 async function runAirflow(airflow: AirflowServer, target: BenchTarget, table: string, n: number, tag: string): Promise<BatchOutcome> {
   const prefix = `bench-${process.pid}-${tag}-`;
   const runIds = Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
   const t0 = Date.now();
-  await Promise.all(
-    runIds.map((runId) => {
-      const key = `${target.prefix}/airflow/${runId}`;
-      const sql = buildCopySql({ object: table, targetUri: `s3://${target.bucket}/${key}`, connectionName: target.connectionName, format: 'parquet' });
-      return airflow.trigger(runId, { sql, bucket: target.bucket, key });
-    }),
-  );
+  // standalone keeps its metadata in SQLite, which answers a burst of concurrent triggers with "database is
+  // locked" (HTTP 500): trigger a few at a time, as a script would, and retry what was refused.
+  let retries = 0;
+  let triggerFailure: string | undefined;
+  const triggered: string[] = [];
+  await forEachLimited(runIds, TRIGGERS_IN_FLIGHT, async (runId) => {
+    const key = `${target.prefix}/airflow/${runId}`;
+    const sql = buildCopySql({ object: table, targetUri: `s3://${target.bucket}/${key}`, connectionName: target.connectionName, format: 'parquet' });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await airflow.trigger(runId, { sql, bucket: target.bucket, key });
+        break;
+      } catch (e) {
+        const message = (e as Error).message;
+        // A refused attempt may have created the run after all: then the retry finds it there.
+        if (attempt > 1 && /HTTP 409/.test(message)) break;
+        if (attempt >= TRIGGER_ATTEMPTS || !/HTTP 5\d\d/.test(message)) {
+          triggerFailure ??= `trigger ${runId}: ${message.slice(0, 200)}`;
+          return; // counted as failed; the rest of the batch goes on
+        }
+        retries++;
+        await new Promise((r) => setTimeout(r, Math.min(3000, 500 * attempt)));
+      }
+    }
+    triggered.push(runId);
+  });
   // The sensor's own timeout is 600 s; allow for queueing behind Airflow's concurrency limits on top.
   const deadline = t0 + 10 * 60_000 + n * 6_000;
-  let runs = await airflow.runs(prefix);
-  while (runs.filter(isFinished).length < n && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 2000));
-    runs = await airflow.runs(prefix);
+  // Latencies come from Airflow's own end times, so polling slowly only delays the bench, not the numbers.
+  let schedulerDown: { since: number; why: string } | undefined;
+  while ((await airflow.runs(prefix)).filter(isFinished).length < triggered.length && Date.now() < deadline) {
+    // standalone does not restart a component that exited; stop waiting once the scheduler is gone for good.
+    const why = await airflow.schedulerProblem();
+    schedulerDown = why ? (schedulerDown ?? { since: Date.now(), why }) : undefined;
+    if (schedulerDown && Date.now() - schedulerDown.since > SCHEDULER_GONE_MS) break;
+    await new Promise((r) => setTimeout(r, 3000));
   }
+  const runs = await airflow.runs(prefix, { tasks: true });
   const done = runs.filter((r) => r.state === 'success' && r.sensorEndMs !== undefined);
   const bad = runs.find((r) => r.state !== 'success');
-  const firstFailure = bad
+  const firstFailure = triggerFailure ?? schedulerDown?.why ?? (bad
     ? `run ${bad.runId} ${bad.state}: copy_to_s3 ${bad.copyState}, wait_for_export ${bad.sensorState} (task logs in the bench dir's airflow-home/logs; keep it with MZ_S3_EXPORT_KEEP_TEST_STATE=1)`
     : runs.length < n
       ? `only ${runs.length} of ${n} runs were created`
-      : undefined;
-  return { latenciesMs: done.map((r) => r.sensorEndMs! - t0), failed: n - done.length, firstFailure };
+      : undefined);
+  return { latenciesMs: done.map((r) => r.sensorEndMs! - t0), failed: n - done.length, firstFailure, triggerRetries: retries };
+}
+
+const TRIGGERS_IN_FLIGHT = 2;
+const TRIGGER_ATTEMPTS = 10;
+/** Airflow calls the scheduler unhealthy 30 s after its last heartbeat; this much longer means it is gone. */
+const SCHEDULER_GONE_MS = 60_000;
+
+async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 /** Both orchestrators at rest, side by side: CPU share over IDLE_SECONDS and memory at the end. */

@@ -18,6 +18,7 @@ import { dataConverterFromEnv } from '../../platform/payload-codec';
 import { parseScheduleFile } from '../schedules/file';
 import { isAlive, isPortOpen, spawnLogged, stopProcessGroup, tailFile, waitUntil, type StartedProcess } from '../../local/processes';
 import {
+  clearStackState,
   defaultStackDir,
   loadStackState,
   PROJECT_ROOT,
@@ -27,11 +28,11 @@ import {
   stopStack,
   type StackInfo,
 } from '../../local/stack';
-import type { ParsedArgs } from '../args';
+import { expectPositionals, type OptionSpecs, type ParsedArgs } from '../args';
 import { formatPlan } from '../schedules/format';
 import { applyPlan, planSchedules } from '../schedules/reconcile';
 import { triggerSchedule } from '../schedules/operations';
-import { describeProgress, resultWithProgress } from '../follow';
+import { describeProgress, formatRunFailure, resultWithProgress, runFailure } from '../follow';
 
 export const usage = `demo [--keep] [--random-ports]                             the whole path on a local stack in a few minutes (npm run demo)`;
 
@@ -56,36 +57,56 @@ let stepNo = 0;
 const step = (text: string) => console.log(`\n[demo ${++stepNo}/${STEPS}] ${text}`);
 const detail = (text: string) => console.log(`    ${text}`);
 
+export const options: OptionSpecs = {
+  keep: { type: 'boolean', help: 'leave the stack and the worker running afterwards' },
+  'random-ports': { type: 'boolean', help: 'use free ports instead of the standard ones' },
+};
+
 export async function run(args: ParsedArgs): Promise<void> {
+  expectPositionals(args, 1, 'demo takes only options');
   const keep = Boolean(args.flags.keep);
   const began = Date.now();
   let stack: StackInfo | undefined;
   let worker: StartedProcess | undefined;
   let connection: Connection | undefined;
+  // Ctrl-C at any point stops what the demo started: a stack still starting stops the servers it spawned
+  // itself (startStack's signal), the worker is known from its spawn on.
+  const interrupted = new AbortController();
+  let startingStack: Promise<unknown> | undefined;
   let stopping = false;
   const stopAll = async () => {
     if (stopping) return;
     stopping = true;
     await connection?.close().catch(() => undefined);
-    if (keep) return;
+    if (keep && !interrupted.signal.aborted) return;
+    // A stack still starting stops its own servers when aborted; one that just finished starting is stopped here.
+    const started = stack ?? ((await startingStack?.catch(() => undefined)) as StackInfo | undefined);
     if (worker) await stopProcessGroup(worker.pid, 15_000);
-    if (stack) await stopStack(stack);
+    if (started) {
+      await stopStack(started);
+      if (keep) clearStackState(started.dir);
+    }
   };
   const onSignal = () => {
     console.log('\n[demo] interrupted; stopping what it started...');
-    void stopAll().finally(() => process.exit(130));
+    interrupted.abort();
+    void stopAll().finally(() => {
+      console.log('[demo] stopped.');
+      process.exit(130);
+    });
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
   try {
     step('Starting the local stack: Temporal dev server with its Web UI, moto (S3, IAM, STS), mz-local with sample data');
-    stack = await startDemoStack(keep, Boolean(args.flags['random-ports']));
+    startingStack = startDemoStack(keep, Boolean(args.flags['random-ports']), interrupted.signal);
+    stack = (await startingStack) as StackInfo;
     Object.assign(process.env, stackEnv(stack), { TEMPORAL_TASK_QUEUE: DEMO.taskQueue });
     detail(`Temporal ${stack.temporalAddress}, Web UI ${stack.temporalUiUrl}, moto ${stack.awsEndpoint}, mz-local ${stack.mzUrl}`);
 
     step(`Starting a worker on task queue ${DEMO.taskQueue}`);
-    worker = await startDemoWorker(stack, keep);
+    worker = await startDemoWorker(stack, keep, interrupted.signal, (spawned) => (worker = spawned));
     detail(`pid ${worker.pid}, log ${worker.logFile}`);
 
     connection = await Connection.connect({ address: stack.temporalAddress });
@@ -156,11 +177,13 @@ export async function run(args: ParsedArgs): Promise<void> {
       console.log(`Stop it with:\n  kill ${worker.pid}              # the worker\n  mz-s3-export stack down      # Temporal, moto, mz-local`);
     }
   } catch (e) {
+    if (interrupted.signal.aborted) return; // the signal handler stops everything and exits
     console.error(`\n[demo] failed: ${(e as Error).message}`);
     if (worker) console.error(`--- last lines of the worker log (${worker.logFile}) ---\n${tailFile(worker.logFile, 15)}`);
     if (stack) console.error(`logs: ${path.join(stack.dir, 'logs')}`);
     process.exitCode = 1;
   } finally {
+    if (interrupted.signal.aborted) return; // the signal handler owns the shutdown
     if (!keep) console.log('[demo] stopping the worker and the local stack...');
     await stopAll();
     process.removeListener('SIGINT', onSignal);
@@ -172,7 +195,7 @@ export async function run(args: ParsedArgs): Promise<void> {
 
 const STANDARD_PORTS = [7233, 8233, 5000, 6875];
 
-async function startDemoStack(keep: boolean, randomPorts: boolean): Promise<StackInfo> {
+async function startDemoStack(keep: boolean, randomPorts: boolean, signal: AbortSignal): Promise<StackInfo> {
   let dir = path.join(defaultStackDir(), `demo-${process.pid}`);
   if (keep) {
     // Kept stacks live where `stack down` looks for them.
@@ -184,12 +207,17 @@ async function startDemoStack(keep: boolean, randomPorts: boolean): Promise<Stac
   }
   const busy = (await Promise.all(STANDARD_PORTS.map((p) => isPortOpen('127.0.0.1', p)))).some(Boolean);
   if (busy && !randomPorts) detail('a standard port (7233, 8233, 5000 or 6875) is taken: using free ports instead');
-  const info = await startStack({ dir, randomPorts: randomPorts || busy, mzLocalArgs: ['--sample-data'], detached: keep });
+  const info = await startStack({ dir, randomPorts: randomPorts || busy, mzLocalArgs: ['--sample-data'], detached: keep, signal });
   if (keep) saveStackState(info);
   return info;
 }
 
-async function startDemoWorker(stack: StackInfo, keep: boolean): Promise<StartedProcess> {
+async function startDemoWorker(
+  stack: StackInfo,
+  keep: boolean,
+  signal: AbortSignal,
+  onSpawn: (proc: StartedProcess) => void,
+): Promise<StartedProcess> {
   const logDir = path.join(stack.dir, 'logs');
   const proc = spawnLogged('worker', process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
     logDir,
@@ -197,10 +225,12 @@ async function startDemoWorker(stack: StackInfo, keep: boolean): Promise<Started
     env: { ...process.env, ...stackEnv(stack), TEMPORAL_TASK_QUEUE: DEMO.taskQueue },
     detached: keep,
   });
+  onSpawn(proc);
   await waitUntil('the worker', async () => fs.readFileSync(proc.logFile, 'utf8').includes('"worker started"'), {
     timeoutMs: 90_000,
     logFile: proc.logFile,
     exited: proc.exited,
+    signal,
   });
   return proc;
 }
@@ -227,7 +257,7 @@ async function followRun<T>(handle: WorkflowHandle, line: (p: never) => string):
   try {
     return await resultWithProgress<T, never>(handle, { key: line, show: (_, text) => detail(`  ${text}`), intervalMs: 300 });
   } catch (e) {
-    if (e instanceof WorkflowFailedError) throw new Error(`${handle.workflowId} failed: ${e.cause?.message ?? e.message}`);
+    if (e instanceof WorkflowFailedError) throw new Error(formatRunFailure(runFailure(handle.workflowId, e)));
     throw e;
   }
 }

@@ -8,14 +8,34 @@ import { resolveExportInput } from '../../common/export/input';
 import { renderLogicalTime } from '../../common/export/paths';
 import type { BulkExportInput, BulkExportResult, ExportFormat, ExportProgress } from '../../common/export/types';
 import { progressQuery } from '../../workflows/export-messages';
-import { stringFlag, UsageError, type ParsedArgs } from '../args';
-import { printStarted, resultWithProgress } from '../follow';
+import { COMMON_OPTIONS, expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs } from '../args';
+import { formatRunFailure, printStarted, resultWithProgress, runFailure, stopWaitingOnInterrupt } from '../follow';
+import { noWorkerMode, requireWorker } from '../worker-check';
 import { withTemporalClient } from '../temporal';
 
 export const usage = `export --name NAME --connection CONN (--object NAME | --query SQL) --to s3://BUCKET/PREFIX
        [--format csv|parquet] [--max-file-size 256MB] [--header] [--logical-time ISO] [--profile NAME]
-       [--max-attempts N] [--no-latest] [--workflow-id ID] [--no-wait] [--json]
+       [--max-attempts N] [--no-latest] [--workflow-id ID] [--no-wait | --wait-for-worker] [--json]
                                                             export to <PREFIX>/<NAME>/<logical time>/attempt-NNN/ and publish a manifest`;
+
+export const options: OptionSpecs = {
+  name: { type: 'string', value: 'NAME', help: 'the export name: the folder under the prefix, and how runs are found' },
+  connection: { type: 'string', value: 'CONN', help: 'the Materialize AWS connection onboarding created' },
+  object: { type: 'string', value: 'NAME', help: 'a table, view, materialized view or source to export (schema.name)' },
+  query: { type: 'string', value: 'SQL', help: 'a SELECT to export instead of an object' },
+  to: { type: 'string', value: 's3://BUCKET/PREFIX', help: 'where: the bucket and the prefix the connection may write to' },
+  format: { type: 'string', value: 'csv|parquet', help: 'file format (default parquet)' },
+  'max-file-size': { type: 'string', value: 'SIZE', help: "Materialize's MAX FILE SIZE, e.g. 256MB" },
+  header: { type: 'boolean', help: 'CSV only: write a header row' },
+  'logical-time': { type: 'string', value: 'ISO', help: 'the instant the export stands for (default now); names the output folder' },
+  profile: COMMON_OPTIONS.profile,
+  'max-attempts': { type: 'string', value: 'N', help: 'COPY attempts before giving up (default 3)' },
+  'no-latest': { type: 'boolean', help: 'do not point _latest.json at this export' },
+  'workflow-id': COMMON_OPTIONS.workflowId,
+  'no-wait': COMMON_OPTIONS.noWait,
+  'wait-for-worker': COMMON_OPTIONS.waitForWorker,
+  json: COMMON_OPTIONS.json,
+};
 
 export function parseS3Target(to: string): { bucket: string; prefix: string } {
   const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(to.trim());
@@ -36,7 +56,7 @@ export function exportInputFromArgs(args: ParsedArgs, now: Date): BulkExportInpu
     prefix: to.prefix,
     format: (stringFlag(args, 'format') ?? 'parquet') as ExportFormat,
     maxFileSize: stringFlag(args, 'max-file-size'),
-    csvHeader: args.flags.header === undefined ? undefined : args.flags.header !== 'false',
+    csvHeader: args.flags.header ? true : undefined,
     // Explicit, so the workflow id and the output folder name the same instant.
     logicalTime: stringFlag(args, 'logical-time') ?? now.toISOString(),
     materializeProfile: stringFlag(args, 'profile'),
@@ -47,6 +67,7 @@ export function exportInputFromArgs(args: ParsedArgs, now: Date): BulkExportInpu
 }
 
 export async function run(args: ParsedArgs): Promise<void> {
+  expectPositionals(args, 1, 'export takes only options');
   const input = exportInputFromArgs(args, new Date());
   const resolved = resolveExportInput(input);
   const json = Boolean(args.flags.json);
@@ -54,14 +75,18 @@ export async function run(args: ParsedArgs): Promise<void> {
   const workflowId = stringFlag(args, 'workflow-id') ?? `export-${resolved.exportName}-${renderLogicalTime(input.logicalTime!)}`;
 
   await withTemporalClient(async (client, config) => {
+    await requireWorker(client, config.temporal.taskQueue, noWorkerMode(args.flags), (line) => process.stderr.write(`${line}\n`));
     const handle = await startOrAttach(client, input, workflowId, config.temporal.taskQueue, say);
     if (args.flags['no-wait']) return printStarted(handle, json, "; follow it with the Web UI or 'mz-s3-export runs'");
     let result: BulkExportResult;
     try {
-      result = (await waitWithProgress(handle, say)) as BulkExportResult;
+      result = await stopWaitingOnInterrupt(workflowId, () => waitWithProgress(handle, say));
     } catch (e) {
-      // The workflow's own message says what failed and what to change; no stack trace.
-      console.error(`mz-s3-export: ${failureMessage(e)}`);
+      if (!(e instanceof WorkflowFailedError)) throw e;
+      // The root cause and what to change; no stack trace.
+      const failure = runFailure(workflowId, e);
+      if (json) console.log(JSON.stringify({ failed: failure }, null, 2));
+      console.error(`mz-s3-export: ${formatRunFailure(failure)}`);
       process.exitCode = 1;
       return;
     }
@@ -122,11 +147,4 @@ function printResult(r: BulkExportResult, say: (l: string) => void): void {
   say(`  output    ${r.outputPath}`);
   say(`  manifest  ${r.manifest}`);
   if (r.latestUpdated) say(`  _latest.json points at it`);
-}
-
-/** The innermost message of a workflow failure: the one that says what went wrong and what to change. */
-function failureMessage(e: unknown): string {
-  let err = e as Error & { cause?: unknown };
-  if (e instanceof WorkflowFailedError && e.cause) err = e.cause as Error & { cause?: unknown };
-  return err.message;
 }

@@ -5,11 +5,15 @@
 import { OFFBOARD_FIELDS, resolveOffboardInput } from '../../common/onboarding/input';
 import { renderOffboardingPlan } from '../onboarding-plan';
 import type { OffboardInput } from '../../common/onboarding/types';
-import { inputFromFileAndFlags, stringFlag, type ParsedArgs } from '../args';
+import { CliError, COMMON_OPTIONS, expectPositionals, inputFromFileAndFlags, stringFlag, type OptionSpecs, type ParsedArgs } from '../args';
+import type { Client } from '@temporalio/client';
+import { confirmOrRefuse } from '../confirm';
 import { startAndWait } from '../follow';
+import { schedulesUsingConnection } from '../schedules/operations';
 
 export const usage = `offboard --connection C --role R --policy P [--profile NAME] [--delete-data --bucket B --prefix P]
-        | --file input.json [--plan] [--json] [--no-wait]      drop the connection, delete the IAM policy and role`;
+        [--yes] [--force] | --file input.json [--plan] [--json] [--no-wait | --wait-for-worker]
+                                                            drop the connection, delete the IAM policy and role`;
 
 const FLAGS: Record<string, keyof OffboardInput> = {
   connection: 'connectionName',
@@ -18,6 +22,24 @@ const FLAGS: Record<string, keyof OffboardInput> = {
   profile: 'materializeProfile',
   bucket: 'bucket',
   prefix: 'prefix',
+};
+
+export const options: OptionSpecs = {
+  connection: { type: 'string', value: 'C', help: 'the Materialize connection to drop' },
+  role: { type: 'string', value: 'R', help: 'the IAM role to delete' },
+  policy: { type: 'string', value: 'P', help: 'the IAM policy to detach and delete' },
+  profile: COMMON_OPTIONS.profile,
+  'delete-data': { type: 'boolean', help: 'also delete every object under s3://BUCKET/PREFIX/ (asks first; --yes skips)' },
+  bucket: { type: 'string', value: 'B', help: 'with --delete-data: the bucket' },
+  prefix: { type: 'string', value: 'P', help: 'with --delete-data: the prefix' },
+  yes: { type: 'boolean', help: 'do not ask before deleting data' },
+  force: { type: 'boolean', help: 'offboard even while managed schedules still export through the connection' },
+  file: { type: 'string', value: 'FILE', help: 'the onboarding or offboarding input as JSON' },
+  plan: { type: 'boolean', help: 'print what it would delete; change nothing' },
+  json: COMMON_OPTIONS.json,
+  'no-wait': COMMON_OPTIONS.noWait,
+  'wait-for-worker': COMMON_OPTIONS.waitForWorker,
+  'workflow-id': COMMON_OPTIONS.workflowId,
 };
 
 export function offboardInputFromArgs(args: ParsedArgs): OffboardInput {
@@ -32,14 +54,42 @@ export function offboardInputFromArgs(args: ParsedArgs): OffboardInput {
 }
 
 export async function run(args: ParsedArgs): Promise<void> {
+  expectPositionals(args, 1, 'offboard takes only options');
   const raw = offboardInputFromArgs(args);
   const input = resolveOffboardInput(raw);
   if (args.flags.plan) {
     console.log(args.flags.json ? JSON.stringify({ input }, null, 2) : renderOffboardingPlan(input));
     return;
   }
-  const workflow = { workflowType: 'offboardAwsConnection', defaultWorkflowId: `offboard-${input.connectionName}`, input: raw };
+  const workflow = {
+    workflowType: 'offboardAwsConnection',
+    defaultWorkflowId: `offboard-${input.connectionName}`,
+    input: raw,
+    beforeStart: async (client: Client) => {
+      await refuseWhileSchedulesExport(client, input.connectionName, Boolean(args.flags.force));
+      if (input.deleteData) await confirmOrRefuse(`delete every object under s3://${input.bucket}/${input.prefix}/`, Boolean(args.flags.yes));
+    },
+  };
   await startAndWait(args, workflow, (r: { changes: string[] }) =>
     console.log(r.changes.length ? r.changes.join('\n') : 'nothing to remove: it was all gone already'),
+  );
+}
+
+/**
+ * Offboarding drops the connection; a managed schedule exporting through it would then fail at every fire.
+ * Name those schedules and stop, unless --force.
+ */
+async function refuseWhileSchedulesExport(client: Client, connectionName: string, force: boolean): Promise<void> {
+  const using = await schedulesUsingConnection(client, connectionName);
+  if (!using.length) return;
+  const names = using.map((s) => `${s.scheduleId}${s.paused ? ' (paused)' : ''}`).join(', ');
+  if (force) {
+    console.error(`--force: offboarding ${connectionName} although these schedules export through it and will fail: ${names}`);
+    return;
+  }
+  throw new CliError(
+    `connection ${connectionName} is still used by managed schedule(s) ${names}. Remove them from the schedule file and ` +
+      `'schedules apply' (or 'mz-s3-export schedules delete NAME'), or pass --force to offboard anyway; nothing was changed`,
+    1,
   );
 }

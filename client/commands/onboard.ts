@@ -6,12 +6,13 @@
 import { resolveOnboardInput } from '../../common/onboarding/input';
 import { onboardingPlan, renderOnboardingPlan } from '../onboarding-plan';
 import type { OnboardInput } from '../../common/onboarding/types';
-import { booleanValueFlag, inputFromFileAndFlags, numberFlag, type ParsedArgs } from '../args';
+import { booleanValueFlag, COMMON_OPTIONS, expectPositionals, inputFromFileAndFlags, numberFlag, type OptionSpecs, type ParsedArgs } from '../args';
 import { startAndWait } from '../follow';
 
 export const usage = `onboard --bucket B --prefix P --role R --policy P --connection C [--region R] [--principal ARN]
         [--profile NAME] [--create-bucket false] [--validation-timeout SECONDS] | --file input.json
-        [--plan] [--json] [--no-wait] [--workflow-id ID]       bucket, IAM policy and role, Materialize connection, validated`;
+        [--plan] [--json] [--no-wait | --wait-for-worker] [--workflow-id ID]
+                                                            bucket, IAM policy and role, Materialize connection, validated`;
 
 /** Flag name -> input field; flags override the file's values. */
 const FLAGS: Record<string, keyof OnboardInput> = {
@@ -25,6 +26,25 @@ const FLAGS: Record<string, keyof OnboardInput> = {
   profile: 'materializeProfile',
 };
 
+export const options: OptionSpecs = {
+  bucket: { type: 'string', value: 'B', help: 'the S3 bucket (created unless --create-bucket false; an existing one is adopted)' },
+  prefix: { type: 'string', value: 'P', help: 'the key prefix the IAM policy allows' },
+  region: { type: 'string', value: 'R', help: "the bucket's region; must match the worker's AWS_REGION" },
+  role: { type: 'string', value: 'R', help: 'the IAM role Materialize assumes' },
+  policy: { type: 'string', value: 'P', help: 'the IAM policy attached to the role' },
+  connection: { type: 'string', value: 'C', help: 'the Materialize connection to create' },
+  principal: { type: 'string', value: 'ARN', help: "Materialize's AWS principal (default: read from an existing connection)" },
+  profile: COMMON_OPTIONS.profile,
+  'create-bucket': { type: 'string', value: 'true|false', help: 'create the bucket when missing (default true)' },
+  'validation-timeout': { type: 'string', value: 'SECONDS', help: 'how long to retry VALIDATE CONNECTION while IAM propagates' },
+  file: { type: 'string', value: 'FILE', help: 'the input as JSON (the Web UI form); flags override its fields' },
+  plan: { type: 'boolean', help: 'print the IAM documents and SQL it would apply; change nothing' },
+  json: COMMON_OPTIONS.json,
+  'no-wait': COMMON_OPTIONS.noWait,
+  'wait-for-worker': COMMON_OPTIONS.waitForWorker,
+  'workflow-id': COMMON_OPTIONS.workflowId,
+};
+
 export function onboardInputFromArgs(args: ParsedArgs): OnboardInput {
   const input = inputFromFileAndFlags(args, FLAGS);
   const createBucket = booleanValueFlag(args, 'create-bucket');
@@ -35,6 +55,7 @@ export function onboardInputFromArgs(args: ParsedArgs): OnboardInput {
 }
 
 export async function run(args: ParsedArgs): Promise<void> {
+  expectPositionals(args, 1, 'onboard takes only options');
   const raw = onboardInputFromArgs(args);
   const input = resolveOnboardInput(raw); // bad input stops here, before anything is started
   if (args.flags.plan) {

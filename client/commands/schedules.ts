@@ -2,18 +2,20 @@
 import * as fs from 'node:fs';
 import { parseScheduleFile, parseOverlap, type OverlapPolicy, type ScheduleFile } from '../schedules/file';
 import { parseLogicalTime } from '../../common/export/logical-time';
-import { stringFlag, UsageError, type ParsedArgs } from '../args';
+import { COMMON_OPTIONS, expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs } from '../args';
 import { withTemporalClient } from '../temporal';
 import { formatPlan } from '../schedules/format';
 import {
   backfillSchedule,
   deleteSchedule,
+  getManagedSchedule,
   listManagedSchedules,
   pauseSchedule,
   triggerSchedule,
   unpauseSchedule,
 } from '../schedules/operations';
 import { toScheduleId } from '../schedules/model';
+import { noWorkerMode, requireWorker } from '../worker-check';
 import { applyPlan, planSchedules } from '../schedules/reconcile';
 import { formatRuns, runStatus, type RunSummary } from '../schedules/runs';
 import { sleep } from '../../local/processes';
@@ -28,8 +30,46 @@ schedules backfill NAME --from TIME --to TIME [--wait] [--overlap POLICY]
                                                             one export per fire missed in that range
 schedules delete NAME                                       delete a schedule (its runs and data stay)`;
 
+const FILE: OptionSpecs = { file: { type: 'string', short: 'f', value: 'FILE', help: 'the schedule file (YAML or JSON; see examples/schedules.yaml)' } };
+const WAIT: OptionSpecs = {
+  wait: { type: 'boolean', help: 'wait for the runs and print them' },
+  'wait-for-worker': COMMON_OPTIONS.waitForWorker,
+};
+const OVERLAP: OptionSpecs = {
+  overlap: { type: 'string', value: 'POLICY', help: 'skip, bufferOne, bufferAll, cancelOther, terminateOther or allowAll' },
+};
+const JSON_OUT: OptionSpecs = { json: COMMON_OPTIONS.json };
+
+/** Each subcommand's own options, so a flag another subcommand takes is still an error here. */
+export function options(sub: string | undefined): OptionSpecs {
+  switch (sub) {
+    case 'plan':
+    case 'apply':
+      return { ...FILE, ...JSON_OUT };
+    case 'list':
+      return JSON_OUT;
+    case 'pause':
+      return { note: { type: 'string', value: 'TEXT', help: 'why, and until when (shown in the Web UI)' } };
+    case 'unpause':
+      return { note: { type: 'string', value: 'TEXT', help: 'why it may run again' } };
+    case 'trigger':
+      return { ...WAIT, ...OVERLAP, ...JSON_OUT };
+    case 'backfill':
+      return {
+        from: { type: 'string', value: 'TIME', help: 'the first fire time to cover (ISO 8601)' },
+        to: { type: 'string', value: 'TIME', help: 'the last fire time to cover (ISO 8601, in the past)' },
+        ...WAIT,
+        ...OVERLAP,
+        ...JSON_OUT,
+      };
+    default:
+      return {};
+  }
+}
+
 export async function run(args: ParsedArgs): Promise<void> {
   const [, sub, name] = args.positionals;
+  expectPositionals(args, ['plan', 'apply', 'list'].includes(sub) ? 2 : 3, `see 'mz-s3-export schedules ${sub ?? ''} --help'`);
   const json = Boolean(args.flags.json);
   switch (sub) {
     case 'plan':
@@ -81,6 +121,7 @@ export async function run(args: ParsedArgs): Promise<void> {
     }
     case 'trigger':
       await withTemporalClient(async (client) => {
+        await requireScheduleWorker(client, required(name, sub), args);
         const workflowId = await triggerSchedule(client, required(name, sub), overlapFlag(args) ?? 'allowAll');
         if (!workflowId) {
           console.log('The schedule did not start a run (its overlap policy skipped it, or it is slow); see schedules list.');
@@ -95,6 +136,7 @@ export async function run(args: ParsedArgs): Promise<void> {
       const from = timeFlag(args, 'from');
       const to = timeFlag(args, 'to');
       await withTemporalClient(async (client) => {
+        await requireScheduleWorker(client, required(name, sub), args);
         const fires = await backfillSchedule(client, required(name, sub), { from, to, overlap: overlapFlag(args) });
         console.log(`Backfill of ${name} from ${from.toISOString()} to ${to.toISOString()}: ${fires.length} fire(s), one export each`);
         for (const f of fires) console.log(`  ${f.toISOString()}`);
@@ -115,9 +157,16 @@ export async function run(args: ParsedArgs): Promise<void> {
   }
 }
 
+/** --wait on runs nobody will take would wait forever: check the schedule's task queue first (else only warn). */
+async function requireScheduleWorker(client: Client, nameOrId: string, args: ParsedArgs): Promise<void> {
+  const { description } = await getManagedSchedule(client, nameOrId);
+  if (description.action.type !== 'startWorkflow') return;
+  const mode = args.flags.wait ? noWorkerMode(args.flags) : 'queue';
+  await requireWorker(client, description.action.taskQueue, mode, (line) => console.error(line));
+}
+
 function readFile(args: ParsedArgs): { file: ScheduleFile; fileName: string } {
-  const i = args.positionals.indexOf('-f');
-  const fileName = stringFlag(args, 'file') ?? (i >= 0 ? args.positionals[i + 1] : undefined);
+  const fileName = stringFlag(args, 'file');
   if (!fileName) throw new UsageError('give the schedule file with -f FILE (YAML or JSON; see examples/schedules.yaml)');
   let text: string;
   try {

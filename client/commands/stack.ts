@@ -10,13 +10,23 @@ import {
   type StackInfo,
 } from '../../local/stack';
 import { isAlive } from '../../local/processes';
-import { UsageError, type ParsedArgs } from '../args';
+import { expectPositionals, UsageError, type OptionSpecs, type ParsedArgs } from '../args';
 
 export const usage = `stack up [--random-ports] [--persist] [--no-sample-data]   start Temporal (with UI), moto and mz-local in the background
 stack status                                                print what runs and the environment to export
 stack down                                                  stop what 'stack up' started`;
 
+export function options(sub: string | undefined): OptionSpecs {
+  if (sub !== 'up') return {};
+  return {
+    'random-ports': { type: 'boolean', help: 'use free ports instead of 7233, 8233, 5000 and 6875' },
+    persist: { type: 'boolean', help: "keep Temporal's state in .local/temporal.sqlite across restarts" },
+    'no-sample-data': { type: 'boolean', help: 'start mz-local without its sample tables and views' },
+  };
+}
+
 export async function run(args: ParsedArgs): Promise<void> {
+  expectPositionals(args, 2, 'use: stack up | stack status | stack down');
   const [, sub] = args.positionals;
   const dir = defaultStackDir();
   switch (sub) {
@@ -28,13 +38,32 @@ export async function run(args: ParsedArgs): Promise<void> {
         return;
       }
       console.log('Starting the local stack (Temporal dev server with Web UI, moto, mz-local)...');
-      const info = await startStack({
-        dir,
-        detached: true,
-        randomPorts: Boolean(args.flags['random-ports']),
-        persist: Boolean(args.flags.persist),
-        mzLocalArgs: args.flags['no-sample-data'] ? [] : ['--sample-data'],
-      });
+      // The servers outlive this process (detached), so an interrupted start must stop them itself.
+      const interrupted = new AbortController();
+      const onSignal = () => {
+        console.log('\nInterrupted; stopping the servers started so far...');
+        interrupted.abort();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      let info: StackInfo;
+      try {
+        info = await startStack({
+          dir,
+          detached: true,
+          randomPorts: Boolean(args.flags['random-ports']),
+          persist: Boolean(args.flags.persist),
+          mzLocalArgs: args.flags['no-sample-data'] ? [] : ['--sample-data'],
+          signal: interrupted.signal,
+        });
+      } catch (e) {
+        if (!interrupted.signal.aborted) throw e;
+        console.log('Stopped; nothing of the local stack runs.');
+        process.exit(130);
+      } finally {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+      }
       saveStackState(info);
       printStatus(info);
       return;

@@ -148,3 +148,23 @@ export async function deleteSchedule(client: Client, nameOrId: string): Promise<
   await handle.delete();
   return handle.scheduleId;
 }
+
+export interface ScheduleUsingConnection {
+  scheduleId: string;
+  paused: boolean;
+}
+
+/**
+ * The managed schedules whose exports go through a connection (paused ones too: unpausing them would export
+ * through it again). Read from each schedule's action input, which the reconciler wrote from the file.
+ */
+export async function schedulesUsingConnection(client: Client, connectionName: string): Promise<ScheduleUsingConnection[]> {
+  const found: ScheduleUsingConnection[] = [];
+  for (const id of await managedScheduleIds(client)) {
+    const d = await describeOrUndefined(client, id);
+    if (!d || d.action.type !== 'startWorkflow') continue;
+    const input = d.action.args?.[0] as { connectionName?: unknown } | undefined;
+    if (input?.connectionName === connectionName) found.push({ scheduleId: id, paused: d.state.paused });
+  }
+  return found;
+}

@@ -3,11 +3,12 @@
  * (MzExportName, MzLogicalTime, MzConnection) and the ones Temporal sets on scheduled runs
  * (TemporalScheduledById, TemporalScheduledStartTime): the same filters work in the Web UI's search box.
  */
-import { WorkflowFailedError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { InvalidInputError } from '../../common/failures';
 import { exportNameProblem } from '../../common/export/input';
 import type { BulkExportResult, ExportProgress } from '../../common/export/types';
+import { rootCauseOf } from '../../common/failure-root';
 import { EXPORT_WORKFLOW_TYPE, MzConnection, MzExportName, MzLogicalTime } from './model';
 
 const TemporalScheduledById = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
@@ -28,7 +29,10 @@ export interface RunSummary {
   files?: number;
   bytes?: number;
   manifest?: string;
+  /** A failed (or timed-out, terminated, cancelled) run's root cause and what to change. */
   error?: string;
+  /** Its failure type (UserFixableError, Timeout(HEARTBEAT), ...). */
+  errorType?: string;
   progress?: Pick<ExportProgress, 'phase' | 'message' | 'attempt'>;
 }
 
@@ -42,6 +46,8 @@ export function runsQuery(exportName?: string): string {
   }
   return q;
 }
+
+const CLOSED_UNSUCCESSFULLY = ['FAILED', 'TIMED_OUT', 'TERMINATED', 'CANCELLED'];
 
 export async function listRuns(client: Client, opts: { exportName?: string; limit?: number } = {}): Promise<RunSummary[]> {
   const limit = opts.limit ?? 20;
@@ -85,11 +91,14 @@ async function summarize(client: Client, info: Omit<WorkflowExecutionInfo, 'raw'
       manifest: result?.manifest,
       logicalTime: result?.logicalTime ?? run.logicalTime,
     });
-  } else if (info.status.name === 'FAILED') {
+  } else if (CLOSED_UNSUCCESSFULLY.includes(info.status.name)) {
+    // result() reads only the history's close event, which holds the failure and its cause chain.
     try {
       await handle.result();
     } catch (e) {
-      run.error = e instanceof WorkflowFailedError ? (e.cause?.message ?? e.message) : (e as Error).message;
+      const root = rootCauseOf(e);
+      run.error = root.activityType ? `${root.message} (in activity ${root.activityType})` : root.message;
+      run.errorType = root.type;
     }
   } else if (info.status.name === 'RUNNING' && opts.queryProgress && info.type === EXPORT_WORKFLOW_TYPE) {
     try {
@@ -133,6 +142,6 @@ export function formatStatus(r: RunSummary): string {
   if (r.rows !== undefined) lines.push(`rows          ${r.rows}`);
   if (r.files !== undefined) lines.push(`files         ${r.files}${r.bytes !== undefined ? ` (${r.bytes} bytes)` : ''}`);
   if (r.manifest) lines.push(`manifest      ${r.manifest}`);
-  if (r.error) lines.push(`error         ${r.error}`);
+  if (r.error) lines.push(`error         ${r.errorType ? `${r.errorType}: ` : ''}${r.error}`);
   return lines.join('\n');
 }

@@ -10,8 +10,8 @@ import {
   probeRunPrefix,
   validateConnectionSql,
 } from '../../common/onboarding/sql';
-import { onboardInputFromArgs } from '../../client/commands/onboard';
-import { offboardInputFromArgs } from '../../client/commands/offboard';
+import { onboardInputFromArgs, options as onboardOptions } from '../../client/commands/onboard';
+import { offboardInputFromArgs, options as offboardOptions } from '../../client/commands/offboard';
 import { parseArgs } from '../../client/args';
 
 describe('onboarding SQL', () => {
@@ -70,7 +70,7 @@ describe('--plan and the CLI input', () => {
   ];
 
   it('flags become the workflow input', () => {
-    const input = onboardInputFromArgs(parseArgs(argv, ['plan', 'json']));
+    const input = onboardInputFromArgs(parseArgs(argv, onboardOptions));
     assert.deepEqual(input, {
       bucket: 'acme', prefix: 'exp', roleName: 'r', policyName: 'p', connectionName: 'c',
       createBucket: false, validationTimeoutSeconds: 90,
@@ -78,7 +78,7 @@ describe('--plan and the CLI input', () => {
   });
 
   it('the plan shows the documents and SQL the run applies, with placeholders for what it learns', () => {
-    const input = resolveOnboardInput(onboardInputFromArgs(parseArgs(argv, ['plan', 'json'])));
+    const input = resolveOnboardInput(onboardInputFromArgs(parseArgs(argv, onboardOptions)));
     const plan = onboardingPlan(input);
     assert.deepEqual((plan.policy.document.Statement as any[]).map((s) => s.Action), [['s3:PutObject', 's3:DeleteObject'], ['s3:ListBucket']]);
     assert.match(JSON.stringify(plan.role.trustPolicy), /"sts:ExternalId":"<external_id from mz_internal.mz_aws_connections>"/);
@@ -92,9 +92,9 @@ describe('--plan and the CLI input', () => {
   });
 
   it('offboarding keeps the data unless asked', () => {
-    const args = parseArgs(['offboard', '--connection', 'c', '--role', 'r', '--policy', 'p'], ['delete-data']);
+    const args = parseArgs(['offboard', '--connection', 'c', '--role', 'r', '--policy', 'p'], offboardOptions);
     assert.match(renderOffboardingPlan(resolveOffboardInput(offboardInputFromArgs(args))), /data in the bucket stays/);
-    const del = parseArgs(['offboard', '--connection', 'c', '--role', 'r', '--policy', 'p', '--delete-data', '--bucket', 'bkt', '--prefix', 'x'], ['delete-data']);
+    const del = parseArgs(['offboard', '--connection', 'c', '--role', 'r', '--policy', 'p', '--delete-data', '--bucket', 'bkt', '--prefix', 'x'], offboardOptions);
     assert.match(renderOffboardingPlan(resolveOffboardInput(offboardInputFromArgs(del))), /Delete every object under s3:\/\/bkt\/x\//);
   });
 });

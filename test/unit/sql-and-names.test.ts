@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { quoteIdent, quoteLiteral, quoteQualifiedName } from '../../common/sql/quoting';
 import { bucketNameProblem, iamPrincipalArnProblem, prefixProblem } from '../../common/aws-names';
-import { parseArgs } from '../../client/args';
 
 describe('SQL quoting', () => {
   it('quotes identifiers and doubles embedded quotes', () => {
@@ -50,13 +49,5 @@ describe('AWS names', () => {
   it('checks principal ARNs', () => {
     assert.equal(iamPrincipalArnProblem('arn:aws:iam::664411391173:role/MaterializeConnection'), undefined);
     assert.match(iamPrincipalArnProblem('arn:aws:iam::1234:role/x')!, /role ARN/);
-  });
-});
-
-describe('CLI argument parsing', () => {
-  it('reads positionals, --k v, --k=v and boolean flags', () => {
-    const a = parseArgs(['export', '--name', 'n', '--format=csv', '--json', 'extra'], ['json']);
-    assert.deepEqual(a.positionals, ['export', 'extra']);
-    assert.deepEqual(a.flags, { name: 'n', format: 'csv', json: true });
   });
 });
