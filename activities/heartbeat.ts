@@ -30,12 +30,15 @@ export function heartbeat(details: unknown): void {
   ctx.heartbeat(details);
 }
 
-/** Runs `work`, heartbeating at once and then on an interval until it settles. */
+/**
+ * Runs `work`, heartbeating on an interval until it settles. The first beat comes after one interval, not at
+ * once: the server's heartbeat timeout runs from the activity's start anyway, and each recorded heartbeat is a
+ * billable action on Temporal Cloud, so an activity shorter than the interval records none.
+ */
 export async function heartbeatWhile<T>(work: () => Promise<T>): Promise<T> {
   const ctx = asyncLocalStorage.getStore();
   if (!ctx) return work();
   const beat = () => ctx.heartbeat(lastDetails.get(ctx));
-  beat();
   const timer = setInterval(beat, heartbeatIntervalMs(ctx.info.heartbeatTimeoutMs));
   try {
     return await work();

@@ -1,13 +1,15 @@
 /**
  * Completion detection: for M exports run one after another, the time from Materialize deleting its
  * `mz-<id>-INCOMPLETE` sentinel (seen by a watcher listing the attempt folder every few milliseconds, straight
- * against moto) to the workflow acting on it (the server's timestamp of the verifyExport activity the workflow
- * schedules once awaitExportComplete reported completion), and the S3 requests the worker spent per export.
+ * against moto) to the worker acting on it (the server's start time of finishExportAttempt, whose first listing
+ * finds the export complete: `polls` = 1), the S3 requests the worker spent per export, and what each export costs
+ * Temporal (history events, billable actions).
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { attemptKey } from '../common/export/paths';
 import type { BenchEnv } from './bench-env';
+import { historyCosts, type HistoryCosts } from './history-costs';
 import type { BenchTarget } from './setup';
 import { median, quantile, round } from './stats';
 import { bulkExport } from '../workflows';
@@ -19,10 +21,12 @@ export interface CompletionResult {
   latenciesMs: number[];
   p50Ms: number;
   p95Ms: number;
-  /** awaitExportComplete's polls per export (1 = the first look found it done). */
+  /** finishExportAttempt's polls per export (1 = the first look found it done). */
   medianPolls: number;
   s3RequestsPerExport: { median: number; min: number; max: number; byOperation: Record<string, number> };
   temporalServerEventsPerExport: number;
+  /** The last export's history: events, billable actions by kind, payload bytes. */
+  temporalCosts?: HistoryCosts;
 }
 
 export async function benchCompletion(
@@ -35,6 +39,7 @@ export async function benchCompletion(
   const requests: number[] = [];
   const events: number[] = [];
   let byOperation: Record<string, number> = {};
+  let costs: HistoryCosts | undefined;
   const base = Date.UTC(2031, 0, 1);
 
   for (let i = 1; i <= opts.exports; i++) {
@@ -65,18 +70,20 @@ export async function benchCompletion(
     const history = await env.temporal.client.workflow.getHandle(workflowId).fetchHistory();
     const evs = history.events ?? [];
     events.push(evs.length);
-    const verifyScheduled = evs.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'verifyExport');
-    const awaitScheduled = evs.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'awaitExportComplete');
-    const awaitCompleted = awaitScheduled
-      ? evs.find((e) => e.activityTaskCompletedEventAttributes && String(e.activityTaskCompletedEventAttributes.scheduledEventId) === String(awaitScheduled.eventId))
-      : undefined;
-    const result = awaitCompleted?.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data;
+    costs = historyCosts(evs);
+    const finishScheduled = evs.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'finishExportAttempt');
+    const byScheduled = (attr: 'activityTaskStartedEventAttributes' | 'activityTaskCompletedEventAttributes') =>
+      finishScheduled ? evs.find((e) => e[attr] && String(e[attr]!.scheduledEventId) === String(finishScheduled.eventId)) : undefined;
+    const finishStarted = byScheduled('activityTaskStartedEventAttributes');
+    const result = byScheduled('activityTaskCompletedEventAttributes')?.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data;
     if (result) polls.push(JSON.parse(Buffer.from(result).toString('utf8')).polls);
-    if (deletedAt === undefined || !verifyScheduled) {
+    if (deletedAt === undefined || !finishStarted) {
       opts.log(`completion: export ${i}: the watcher did not see the sentinel go (too fast for ${opts.watcherIntervalMs} ms polling); skipped`);
       continue;
     }
-    const latency = tsToMs(verifyScheduled.eventTime) - deletedAt;
+    // The activity lists the folder as it starts; with the COPY's tag back the sentinel is normally gone already
+    // (a negative latency: the worker acted on a completion it did not have to wait for).
+    const latency = tsToMs(finishStarted.eventTime) - deletedAt;
     latencies.push(latency);
     opts.log(`completion: export ${i}: ${Math.round(latency)} ms, ${env.s3Proxy.counts.requests} S3 requests`);
   }
@@ -90,6 +97,7 @@ export async function benchCompletion(
     medianPolls: median(polls),
     s3RequestsPerExport: { median: median(requests), min: Math.min(...requests), max: Math.max(...requests), byOperation },
     temporalServerEventsPerExport: round(median(events), 0),
+    temporalCosts: costs,
   };
 }
 

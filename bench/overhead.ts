@@ -5,6 +5,7 @@
  */
 import type { BulkExportResult } from '../common/export/types';
 import type { BenchEnv } from './bench-env';
+import { historyCosts, type HistoryCosts } from './history-costs';
 import type { BenchTarget } from './setup';
 import { median, round } from './stats';
 import { bulkExport } from '../workflows';
@@ -24,6 +25,11 @@ export interface OverheadResult {
   /** Per bulkExport run (median): what reached the worker from Materialize (pg) and from S3 object reads. */
   workerBytesFromMaterialize: number;
   workerS3ObjectBytesRead: number;
+  /** S3 requests the worker made per bulkExport (median), and by operation for the last one. */
+  s3RequestsPerExport: number;
+  s3RequestsByOperation: Record<string, number>;
+  /** The last bulkExport's history. */
+  temporalCosts?: HistoryCosts;
 }
 
 export async function benchOverhead(
@@ -35,6 +41,9 @@ export async function benchOverhead(
   const directSeconds: number[] = [];
   const pgBytes: number[] = [];
   const s3Bytes: number[] = [];
+  const s3Requests: number[] = [];
+  let s3ByOperation: Record<string, number> = {};
+  let costs: HistoryCosts | undefined;
   let last: BulkExportResult | undefined;
   const base = Date.UTC(2030, 0, 1);
 
@@ -62,6 +71,9 @@ export async function benchOverhead(
     const seconds = (performance.now() - t0) / 1000;
     pgBytes.push(env.pgProxy.counts.bytesFromServer);
     s3Bytes.push(env.s3Proxy.counts.s3ObjectBytesRead);
+    s3Requests.push(env.s3Proxy.counts.requests);
+    s3ByOperation = { ...env.s3Proxy.counts.byOperation };
+    costs = historyCosts((await env.temporal.client.workflow.getHandle(`bench-overhead-${process.pid}-${round}`).fetchHistory()).events ?? []);
     return seconds;
   };
   const direct = async (round: number) => {
@@ -104,6 +116,9 @@ export async function benchOverhead(
     bytesPerExport: last?.bytes ?? 0,
     workerBytesFromMaterialize: median(pgBytes),
     workerS3ObjectBytesRead: median(s3Bytes),
+    s3RequestsPerExport: median(s3Requests),
+    s3RequestsByOperation: s3ByOperation,
+    temporalCosts: costs,
   };
 }
 

@@ -3,7 +3,8 @@
  * numbers as JSON to bench/results/ (git-ignored). Benchmarks, not tests: every number is measured in this run
  * on this machine; ratios compare alternated runs of the same work.
  *
- *   --only overhead,completion,scale,schedules   which to run (default: all)
+ *   --only overhead,completion,scale,schedules,manyfiles   which to run (default: all)
+ *   --many-files N        files of the many-files export (default 10000)
  *   --rows N              rows of the overhead export (default 1000000)
  *   --rounds N            alternated rounds of the overhead bench (default 3)
  *   --completion-exports N, --completion-rows N   (default 20 exports of 20000 rows)
@@ -23,13 +24,15 @@ import { startBenchEnv } from './bench-env';
 import { benchAirflowCompare, type AirflowCompareResult } from './airflow/compare';
 import { airflowReportRows } from './airflow/report';
 import { benchCompletion, type CompletionResult } from './completion';
+import { historyCostNote } from './history-costs';
+import { benchManyFiles, type ManyFilesResult } from './many-files';
 import { benchOverhead, type OverheadResult } from './overhead';
 import { benchScale, type ScaleResult } from './scale';
 import { benchSchedules, type SchedulesResult } from './schedules';
 import { createRowsTable, onboardBenchConnection } from './setup';
 import { formatBytes, round, table } from './stats';
 
-const ALL = ['overhead', 'completion', 'scale', 'schedules', 'airflow'] as const;
+const ALL = ['overhead', 'completion', 'scale', 'schedules', 'manyfiles', 'airflow'] as const;
 type BenchName = (typeof ALL)[number];
 
 function intFlag(args: ReturnType<typeof parseArgs>, name: string, fallback: number): number {
@@ -74,6 +77,7 @@ export function benchOptions(argv: string[]) {
     concurrency,
     scaleRows: intFlag(args, 'scale-rows', 1000),
     schedules: intFlag(args, 'schedules', quick ? 200 : 1000),
+    manyFiles: intFlag(args, 'many-files', quick ? 1000 : 10_000),
     airflowExports,
     airflowRows: intFlag(args, 'airflow-rows', 1000),
   };
@@ -82,6 +86,7 @@ export function benchOptions(argv: string[]) {
 interface Results {
   overhead?: OverheadResult;
   completion?: CompletionResult;
+  manyFiles?: ManyFilesResult;
   scale?: ScaleResult[];
   schedules?: SchedulesResult;
   airflow?: AirflowCompareResult | { error: string };
@@ -103,6 +108,21 @@ export function reportRows(r: Results): string[][] {
       formatBytes(o.workerBytesFromMaterialize + o.workerS3ObjectBytesRead),
       `of ${formatBytes(o.bytesPerExport)} exported: pg ${formatBytes(o.workerBytesFromMaterialize)} (COPY tag), S3 ${formatBytes(o.workerS3ObjectBytesRead)} (Parquet footers)`,
     );
+    add('overhead', 'S3 requests per export (median)', o.s3RequestsPerExport, rpcSummary(o.s3RequestsByOperation));
+    if (o.temporalCosts) {
+      add('overhead', 'history events / billable actions', `${o.temporalCosts.events} / ${o.temporalCosts.billableActions}`, historyCostNote(o.temporalCosts));
+    }
+  }
+  if (r.manyFiles) {
+    const m = r.manyFiles;
+    add('many files', `export of ${m.files} files`, `${m.seconds} s`, `${m.rows} rows, CSV, ${m.batches} batches; ${m.s3Requests} S3 requests by the worker`);
+    add('many files', 'manifest.json in S3', formatBytes(m.manifestBytes), 'built and checked by the activity');
+    add(
+      'many files',
+      'history payload bytes (largest event)',
+      `${formatBytes(m.temporalCosts.payloadBytes)} (${formatBytes(m.temporalCosts.largestEventBytes)})`,
+      `${m.temporalCosts.events} events, ${m.temporalCosts.billableActions} billable actions: the same as a one-file export`,
+    );
   }
   if (r.completion) {
     const c = r.completion;
@@ -111,7 +131,7 @@ export function reportRows(r: Results): string[][] {
     add('completion', 'sentinel deleted -> workflow acts, p95', `${c.p95Ms} ms`, '');
     add('completion', 'S3 polls until complete (median)', c.medianPolls, '');
     add('completion', 'S3 requests per export (median)', c.s3RequestsPerExport.median, `min ${c.s3RequestsPerExport.min}, max ${c.s3RequestsPerExport.max}`);
-    add('completion', 'Temporal history events per export', c.temporalServerEventsPerExport, '');
+    add('completion', 'Temporal history events per export', c.temporalServerEventsPerExport, c.temporalCosts ? historyCostNote(c.temporalCosts) : '');
   }
   for (const s of r.scale ?? []) {
     const b = `scale N=${s.concurrency}`;
@@ -173,6 +193,9 @@ async function main(): Promise<void> {
       for (const [i, n] of opts.concurrency.entries()) {
         results.scale.push(await benchScale(env, target, { table: 'bench_scale', rows: opts.scaleRows, concurrency: n, round: i, log }));
       }
+    }
+    if (opts.only.includes('manyfiles')) {
+      results.manyFiles = await benchManyFiles(env, target, { files: opts.manyFiles, log });
     }
     if (opts.only.includes('schedules')) {
       results.schedules = await benchSchedules(env, target, { definitions: opts.schedules, log });

@@ -193,6 +193,8 @@ export class ExportRun {
           },
           target: { ...this.loc, logicalTime: this.logicalTime, attempt },
           owner: { workflowId: info.workflowId, runId: info.runId },
+          ...(input.cluster !== undefined ? { cluster: input.cluster } : {}),
+          ...(input.asOf !== undefined ? { asOf: input.asOf } : {}),
           context: { source: input.source.kind === 'object' ? input.source.object : 'the query', connectionName: input.connectionName },
         },
       ]).catch((err: unknown) => {
@@ -221,6 +223,7 @@ export class ExportRun {
           connection: input.connectionName,
           materializeProfile: input.materializeProfile,
           csvHeader: input.csvHeader,
+          materialize: copied.materialize,
           workflow: { namespace: info.namespace, workflowId: info.workflowId, runId: info.runId, taskQueue: info.taskQueue },
           timings: { workflowStartedAt: info.startTime.toISOString(), copyStartedAt: copied.startedAt, copyFinishedAt: copied.finishedAt },
         },

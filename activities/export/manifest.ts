@@ -120,6 +120,7 @@ export function buildManifest(f: ManifestFacts): ExportManifest {
     files,
     totals: { files: files.length, rows: f.copyRows, bytes: files.reduce((s, x) => s + x.sizeBytes, 0) },
     rowCountVerifiedBy: f.format === 'parquet' ? ['copy-tag', 'parquet-footers'] : ['copy-tag'],
+    ...(f.materialize ? { materialize: f.materialize } : {}),
     workflow: f.workflow,
     timings: { ...f.timings, copySeconds: Math.max(0, copySeconds) },
     producer: PRODUCER,

@@ -17,10 +17,11 @@ import { S3_ERROR_FIXES } from '../../common/failures';
 import type { Client } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { classifyCopyError } from './copy-errors';
-import type { CopyErrorContext, CopyToS3Input, CopyToS3Result, MaterializeCopyActivities } from '../../common/export/activities';
+import type { CopyErrorContext, CopyToS3Input, CopyToS3Result, MaterializeCopyActivities, MaterializeFacts } from '../../common/export/activities';
 import { COPY_FAILURE, InvalidInputError } from '../../common/failures';
 import { attemptClaimKey, attemptKey as attemptKeyOf, s3Uri } from '../../common/export/paths';
-import { buildCopySql, type CopyStatementSpec } from '../../common/export/sql';
+import { buildCopySql, normalizeQuery, type CopyStatementSpec } from '../../common/export/sql';
+import { quoteIdent, quoteLiteral, quoteQualifiedName } from '../../common/sql/quoting';
 import { log } from '../../platform/log';
 import type { ActivityDeps } from '../deps';
 import { createOnce, sourceDigest } from './claims';
@@ -39,22 +40,29 @@ export function createMaterializeCopyActivities({ materialize, aws }: ActivityDe
       const key = attemptKeyOf(target, target.logicalTime, target.attempt);
       const targetUri = s3Uri(target.bucket, key);
       const context: CopyErrorContext = { ...input.context, targetUri, format: input.statement.format };
-      const sql = buildCopySql({ ...input.statement, targetUri });
-      // Heartbeats start before the connection is made: a worker lost while connecting is noticed as soon as one
-      // lost mid-statement.
+      // Heartbeats run from before the connection is made: a worker lost while connecting is noticed as soon as one
+      // lost mid-statement. None at once (the server's heartbeat timeout runs from the start anyway, and each
+      // recorded heartbeat is a billable action): a COPY shorter than the interval records none.
       const beat = () => ctx.heartbeat({ phase: 'copying', elapsedSeconds: Math.round((Date.now() - started) / 1000) });
-      beat();
       const timer = setInterval(beat, heartbeatIntervalMs(ctx.info.heartbeatTimeoutMs));
       const client = await materialize.connect(input.materializeProfile).catch((e: unknown) => {
         clearInterval(timer);
         throw toFailure(e, context, false);
       });
+      let facts: MaterializeFacts;
+      let sql: string;
       try {
+        // The cluster is checked before the claim: an unknown one is the user's to fix, and nothing is written.
+        if (input.cluster !== undefined) await useCluster(client, input.cluster);
         if (!(await claimAttempt(aws.s3, input, key))) return { outcome: 'attempt-taken' };
+        const select = selectOf(input.statement);
+        facts = await sessionFacts(client, select, input.asOf);
+        // Read AS OF the timestamp just picked (or given), so the manifest names exactly what the files hold.
+        sql = buildCopySql({ ...input.statement, object: undefined, query: `${select}\nAS OF ${facts.timestamp}`, targetUri });
       } catch (e) {
         clearInterval(timer);
         await client.end().catch(() => undefined);
-        throw e;
+        throw e instanceof ApplicationFailure ? e : toFailure(e, context, false);
       }
       let cancelSent: Promise<void> | undefined;
       let closeTimer: NodeJS.Timeout | undefined;
@@ -74,7 +82,13 @@ export function createMaterializeCopyActivities({ materialize, aws }: ActivityDe
       const query = client.query(sql);
       try {
         const result = await query;
-        return { outcome: 'copied', rows: result.rowCount ?? 0, startedAt: new Date(started).toISOString(), finishedAt: new Date().toISOString() };
+        return {
+          outcome: 'copied',
+          rows: result.rowCount ?? 0,
+          startedAt: new Date(started).toISOString(),
+          finishedAt: new Date().toISOString(),
+          materialize: facts,
+        };
       } catch (e) {
         if (cancelSent) {
           await cancelSent;
@@ -89,6 +103,40 @@ export function createMaterializeCopyActivities({ materialize, aws }: ActivityDe
       }
     },
   };
+}
+
+/** The source as a SELECT: an object becomes `SELECT * FROM <object>` (COPY of a name takes no AS OF). */
+function selectOf(statement: CopyToS3Input['statement']): string {
+  return statement.object !== undefined ? `SELECT * FROM ${quoteQualifiedName(statement.object)}` : normalizeQuery(statement.query!);
+}
+
+/** SET cluster, after checking the cluster exists (Materialize accepts an unknown one with a notice only). */
+async function useCluster(client: Client, cluster: string): Promise<void> {
+  const found = await client.query(`SELECT name FROM mz_catalog.mz_clusters WHERE name = ${quoteLiteral(cluster)}`);
+  if (!found.rowCount) {
+    throw ApplicationFailure.create({
+      type: COPY_FAILURE.userFixable,
+      message: `cluster ${JSON.stringify(cluster)} does not exist. To fix: name one of the clusters SHOW CLUSTERS lists, or leave cluster out to use the session's default`,
+      nonRetryable: true,
+      details: [{ started: false }],
+    });
+  }
+  await client.query(`SET cluster = ${quoteIdent(cluster)}`);
+}
+
+/**
+ * Materialize's version, the session's cluster and the timestamp to read at: the given one, or the one
+ * Materialize picks for this query now (EXPLAIN TIMESTAMP's "query timestamp", what a plain COPY would read at).
+ */
+async function sessionFacts(client: Client, select: string, asOf: string | undefined): Promise<MaterializeFacts> {
+  const version = String((await client.query('SELECT mz_version() AS v')).rows[0]?.v ?? '');
+  const cluster = String(Object.values((await client.query('SHOW cluster')).rows[0] ?? {})[0] ?? '');
+  if (asOf !== undefined) return { timestamp: asOf, version, cluster };
+  const explained = await client.query(`EXPLAIN TIMESTAMP FOR ${select}`);
+  const text = String(Object.values(explained.rows[0] ?? {})[0] ?? '');
+  const m = /query timestamp:\s*(\d+)/.exec(text);
+  if (!m) throw new Error(`EXPLAIN TIMESTAMP gave no query timestamp: ${text.slice(0, 200)}`);
+  return { timestamp: m[1], version, cluster };
 }
 
 /**

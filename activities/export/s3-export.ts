@@ -134,7 +134,6 @@ export function createS3ExportActivities({ aws }: ActivityDeps): S3ExportActivit
       }
       const verifiedAt = new Date().toISOString();
 
-      heartbeat({ step: 'writing manifest.json', files: listing.dataFiles.length });
       const publishedAt = new Date().toISOString();
       const manifest = buildManifest({
         ...input.manifest,

@@ -24,10 +24,24 @@ export interface CopyToS3Input {
   owner: { workflowId: string; runId: string };
   /** For messages: what is exported and through which connection. */
   context: Omit<CopyErrorContext, 'targetUri' | 'format'>;
+  /** The cluster to run on (SET cluster); checked against mz_clusters before anything is written. */
+  cluster?: string;
+  /** Export AS OF this Materialize timestamp; default: the one Materialize picks for the query now. */
+  asOf?: string;
+}
+
+/** What the data reflects and where it was computed: recorded in the manifest. */
+export interface MaterializeFacts {
+  /** The Materialize timestamp the COPY read AS OF (decimal). */
+  timestamp: string;
+  /** `SELECT mz_version()`. */
+  version: string;
+  /** The cluster the COPY ran on. */
+  cluster: string;
 }
 
 export type CopyToS3Result =
-  | { outcome: 'copied'; rows: number; startedAt: string; finishedAt: string }
+  | { outcome: 'copied'; rows: number; startedAt: string; finishedAt: string; materialize: MaterializeFacts }
   /** Another run holds this attempt folder's claim: nothing was run. */
   | { outcome: 'attempt-taken' };
 

@@ -54,12 +54,15 @@ export interface ResolvedExportInput {
   materializeProfile: string;
   maxAttempts: number;
   publishLatest: boolean;
+  cluster?: string;
+  /** A Materialize timestamp (decimal digits, below 2^64). */
+  asOf?: string;
   tuning: Required<ExportTuning>;
 }
 
 const KNOWN_FIELDS = new Set<string>([
   'exportName', 'connectionName', 'object', 'query', 'bucket', 'prefix', 'format', 'maxFileSize', 'csvHeader',
-  'logicalTime', 'materializeProfile', 'maxAttempts', 'publishLatest', 'tuning',
+  'logicalTime', 'materializeProfile', 'maxAttempts', 'publishLatest', 'tuning', 'cluster', 'asOf',
 ]);
 
 export function exportNameProblem(name: unknown): string | undefined {
@@ -77,6 +80,20 @@ function nameProblem(value: unknown, what: string): string | undefined {
   } catch (e) {
     return (e as Error).message;
   }
+}
+
+/** A cluster name (any identifier: it is quoted in SQL); undefined when valid. */
+export function clusterProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value === '') return 'must be the name of a Materialize cluster, e.g. "quickstart"';
+  if (value.length > 255 || /[\u0000-\u001f]/.test(value)) return 'is not a cluster name (at most 255 characters, no control characters)';
+  return undefined;
+}
+
+/** A Materialize timestamp: decimal digits of an unsigned 64-bit number; undefined when valid. */
+export function asOfProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !/^\d{1,20}$/.test(value) || BigInt(value) > 2n ** 64n - 1n)
+    return `${JSON.stringify(value)} is not a Materialize timestamp; give decimal digits as a string, e.g. the value of SELECT mz_now()`;
+  return undefined;
 }
 
 export function resolveExportInput(raw: unknown): ResolvedExportInput {
@@ -121,6 +138,8 @@ export function resolveExportInput(raw: unknown): ResolvedExportInput {
     problems.add('maxAttempts', `${JSON.stringify(input.maxAttempts)} must be a whole number from 1 to 20`);
   if (input.publishLatest !== undefined && typeof input.publishLatest !== 'boolean')
     problems.add('publishLatest', 'must be true or false');
+  if (input.cluster !== undefined) checkField(problems, 'cluster', clusterProblem(input.cluster));
+  if (input.asOf !== undefined) checkField(problems, 'asOf', asOfProblem(input.asOf));
   const tuning = resolveTuning(input.tuning, problems);
   problems.throwIfAny('the export input');
 
@@ -137,6 +156,8 @@ export function resolveExportInput(raw: unknown): ResolvedExportInput {
     materializeProfile: profile,
     maxAttempts,
     publishLatest: input.publishLatest ?? EXPORT_DEFAULTS.publishLatest,
+    ...(input.cluster !== undefined ? { cluster: input.cluster } : {}),
+    ...(input.asOf !== undefined ? { asOf: input.asOf } : {}),
     tuning,
   };
 }

@@ -63,6 +63,8 @@ export interface ExportManifest {
   totals: { files: number; rows: number; bytes: number };
   /** How the row total was checked: the COPY's tag, and for Parquet also the sum of the footers. */
   rowCountVerifiedBy: ('copy-tag' | 'parquet-footers')[];
+  /** The Materialize timestamp the data reflects (the COPY read AS OF it), Materialize's version, the cluster. */
+  materialize?: { timestamp: string; version: string; cluster: string };
   workflow: { namespace: string; workflowId: string; runId: string; taskQueue: string };
   timings: {
     workflowStartedAt: string;
@@ -89,6 +91,7 @@ export interface ManifestFacts {
   listing: AttemptListing;
   copyRows: number;
   footers?: FooterFacts[];
+  materialize?: ExportManifest['materialize'];
   workflow: ExportManifest['workflow'];
   timings: Omit<ExportManifest['timings'], 'copySeconds'>;
 }

@@ -29,6 +29,14 @@ export interface BulkExportInput {
   maxAttempts?: number;
   /** Also write <prefix>/<exportName>/_latest.json pointing at this manifest. Default true. */
   publishLatest?: boolean;
+  /** The Materialize cluster the COPY runs on (`SET cluster`); default: the session's. Unknown: a UserFixableError before anything is written. */
+  cluster?: string;
+  /**
+   * The Materialize timestamp to export AS OF, a decimal string (e.g. from `SELECT mz_now()`); several exports
+   * AS OF one timestamp are consistent with each other. Default: the timestamp Materialize picks for the query
+   * now (EXPLAIN TIMESTAMP), which the COPY then reads AS OF; either way the manifest records it.
+   */
+  asOf?: string;
   /** Timing knobs; the defaults suit production, tests shorten them. */
   tuning?: ExportTuning;
 }

@@ -7,6 +7,8 @@
  *   mz_local_propagation_delay_seconds  N: IAM trust-policy changes take N seconds to be honoured
  *   mz_local_ignore_cancel_requests     false | true: CancelRequests are dropped, as by an endpoint that accepts
  *                                       only TLS; a statement then stops only when its session closes
+ *   mz_local_batches                    0 (the server's --workers) | N: COPYs split their rows into N batches, as
+ *                                       on a replica with N workers: up to N files, for tests of many-file exports
  */
 import { MzError, SqlState } from './errors';
 
@@ -16,6 +18,7 @@ export interface KnobValues {
   mz_local_drop_session_mid_copy: boolean;
   mz_local_propagation_delay_seconds: number;
   mz_local_ignore_cancel_requests: boolean;
+  mz_local_batches: number;
 }
 
 export type KnobName = keyof KnobValues;
@@ -26,6 +29,7 @@ const KNOB_KINDS: Record<KnobName, true> = {
   mz_local_drop_session_mid_copy: true,
   mz_local_propagation_delay_seconds: true,
   mz_local_ignore_cancel_requests: true,
+  mz_local_batches: true,
 };
 
 export class Faults {

@@ -69,6 +69,7 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
     mz_local_drop_session_mid_copy: false,
     mz_local_propagation_delay_seconds: opts.propagationDelaySeconds ?? 0,
     mz_local_ignore_cancel_requests: false,
+    mz_local_batches: 0,
   });
 
   const aws = new AwsAccess({

@@ -21,7 +21,7 @@ import { renderLogicalTime } from '../../common/export/paths';
 import type { BulkExportResult } from '../../common/export/types';
 import { useTestAwsConnection, type TestAwsConnection } from '../helpers/aws-connection';
 import { assertSameRows, getBytes, getJson, listKeys, readCsvRows, readManifest, readParquetRows, sourceRows } from '../helpers/export-readback';
-import { eventually, exportInput, progressOf, publishedKeys, runExport, startExport } from '../helpers/export-run';
+import { eventually, exportFailure, exportInput, progressOf, publishedKeys, runExport, startExport } from '../helpers/export-run';
 import type { TestStack } from '../helpers/stack';
 import { canonicalParquetRow, canonicalTextRow } from '../helpers/export-values';
 import { bulkExport } from '../../workflows';
@@ -127,6 +127,41 @@ describe('export: bulkExport on the local stack', function () {
     const csv = await readCsvRows(stack, mvManifest);
     const canonical = canonicalTextRow(mvSource.types);
     assertSameRows(csv.map((r) => canonical(r.map((v) => (v === '' ? null : v)))), mvSource.rows.map(canonical));
+  });
+
+  it('records the Materialize timestamp, version and cluster; runs on a named cluster AS OF a given timestamp; an unknown cluster fails before any write', async () => {
+    const cluster = `export_test_${Date.now()}`;
+    const mz = await stack.mz();
+    try {
+      await mz.query(`CREATE CLUSTER ${cluster} (SIZE = '25cc')`);
+      const asOf = String((await mz.query('SELECT mz_now()::text AS t')).rows[0].t);
+      const given = await runExport(stack, exportInput(conn, { object: 'public.order_totals', format: 'csv', cluster, asOf }));
+      const gm = await readManifest(stack, given.manifest);
+      assert.equal(gm.materialize?.timestamp, asOf);
+      assert.equal(gm.materialize?.cluster, cluster);
+      assert.match(gm.materialize?.version ?? '', /^v\d+\.\d+/);
+
+      // Without asOf the activity picks the timestamp Materialize would read at, and the COPY reads AS OF it.
+      const picked = await runExport(stack, exportInput(conn, { object: 'public.order_totals', format: 'parquet' }));
+      const pm = await readManifest(stack, picked.manifest);
+      assert.match(pm.materialize?.timestamp ?? '', /^\d+$/);
+      assert.ok(BigInt(pm.materialize!.timestamp) >= BigInt(asOf));
+      const log = await mz.query(
+        `SELECT cluster_name, execution_timestamp::text AS ts, sql FROM mz_internal.mz_recent_activity_log WHERE sql LIKE 'COPY%' ORDER BY began_at DESC LIMIT 10`,
+      );
+      const copyOf = (m: typeof gm) => log.rows.find((r) => String(r.sql).includes(m.location.key.replace(/\/$/, '')));
+      assert.deepEqual([copyOf(gm)?.cluster_name, copyOf(gm)?.ts], [cluster, asOf], 'the COPY ran on the cluster, AS OF the timestamp');
+      assert.deepEqual([copyOf(pm)?.cluster_name, copyOf(pm)?.ts], [pm.materialize!.cluster, pm.materialize!.timestamp]);
+
+      const input = exportInput(conn, { object: 'public.order_totals', format: 'csv', cluster: 'no_such_cluster' });
+      const failure = await exportFailure(await startExport(stack, input));
+      assert.equal(failure.type, 'UserFixableError');
+      assert.match(failure.message, /cluster "no_such_cluster" does not exist\. To fix: name one of the clusters SHOW CLUSTERS lists/);
+      assert.deepEqual(await listKeys(stack, conn.bucket, `${conn.prefix}/${input.exportName}/`), [], 'nothing was written');
+    } finally {
+      await mz.query(`DROP CLUSTER IF EXISTS ${cluster}`).catch(() => undefined);
+      await mz.end();
+    }
   });
 
   it('returns the already published manifest when the same export and logical time run again, exporting nothing', async () => {

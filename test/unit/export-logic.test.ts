@@ -305,7 +305,7 @@ describe('attempt folders, verification and the manifest', () => {
 });
 
 describe('activity heartbeats while waiting', () => {
-  it('beats at once and then every third of the heartbeat timeout, repeating the last progress details', async () => {
+  it('beats every third of the heartbeat timeout (not at once), repeating the last progress details', async () => {
     // A quiet logger: the failing activity below would otherwise print the SDK's warning.
     const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 300 }, { logger: new DefaultLogger('ERROR') });
     const beats: { at: number; details: unknown }[] = [];
@@ -322,9 +322,9 @@ describe('activity heartbeats while waiting', () => {
     assert.equal(acts.slow.name, 'slow');
     assert.equal(await env.run(acts.slow, 1000), 1000);
     const n = beats.length;
-    assert.ok(n >= 4 && n <= 9, `${n} beats in 1 s at a 300 ms heartbeat timeout`);
+    assert.ok(n >= 3 && n <= 8, `${n} beats in 1 s at a 300 ms heartbeat timeout`);
     assert.equal(beats[0].details, undefined);
-    assert.ok(beats[0].at < 150, 'the first beat is immediate');
+    assert.ok(beats[0].at >= 150, `the first beat comes after an interval, not at once (${beats[0].at} ms)`);
     assert.deepEqual(beats[n - 1].details, { step: 'half' }, 'interval beats carry the last reported details');
     await new Promise((r) => setTimeout(r, 400));
     assert.equal(beats.length, n, 'no beats after the activity returned');

@@ -109,7 +109,7 @@ async function sink(plan: CopyPlan, deps: CopyDeps, source: CursorRowSource | nu
 
   const sinkId = deps.nextSinkId();
   const keys = new S3KeyManager(sinkId, plan.bucket, plan.path);
-  log.info(`COPY ${sinkId} to s3://${plan.bucket}/${keys.path} (${plan.format.kind}, ${deps.workers} batches, max file size ${plan.maxFileSize})`);
+  log.info(`COPY ${sinkId} to s3://${plan.bucket}/${keys.path} (${plan.format.kind}, ${deps.faults.get('mz_local_batches') || deps.workers} batches, max file size ${plan.maxFileSize})`);
 
   let role;
   try {
@@ -184,7 +184,7 @@ async function writeData(plan: CopyPlan, s3: AuthorizedS3, keys: S3KeyManager, d
   };
   if (failAfter === 0) throw injectedFailure();
 
-  const workers = Math.max(1, deps.workers);
+  const workers = Math.max(1, faults.get('mz_local_batches') || deps.workers);
   let makeUploader: (batch: number) => BatchUploader;
   if (plan.format.kind === 'csv') {
     const params = plan.format.params;
