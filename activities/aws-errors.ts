@@ -21,7 +21,7 @@ export function isAccessDenied(e: unknown): boolean {
  * Runs one AWS call; a denial becomes a UserFixableError naming what the worker's credentials must be allowed
  * to do, anything else (throttling, resets) stays as it is, so the step is retried.
  */
-export async function aws<T>(what: string, call: () => Promise<T>): Promise<T> {
+export async function explainAccessDenied<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (e) {

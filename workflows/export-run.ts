@@ -48,7 +48,7 @@ function proxies(tuning: ResolvedExportInput['tuning']) {
   // S3 activities heartbeat while they wait (activities/heartbeat.ts): a lost worker is noticed after the heartbeat
   // timeout; the start-to-close timeouts bound a live but stuck one.
   const heartbeatTimeout = '15 seconds';
-  const s3 = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout, retry });
+  const shortS3Calls = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout, retry });
   const finish = proxyActivities<Activities>({
     // Completion, then verification (footer reads: seconds per thousand files), then publication.
     startToCloseTimeout: `${tuning.completionTimeoutSeconds + 1800} seconds`,
@@ -70,8 +70,8 @@ function proxies(tuning: ResolvedExportInput['tuning']) {
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
   return {
-    inspectExportAttempts: s3.inspectExportAttempts,
-    updateLatestPointer: s3.updateLatestPointer,
+    inspectExportAttempts: shortS3Calls.inspectExportAttempts,
+    updateLatestPointer: shortS3Calls.updateLatestPointer,
     finishExportAttempt: finish.finishExportAttempt,
     cleanupExportAttempts: cleanup.cleanupExportAttempts,
     copyToS3: copy.copyToS3,

@@ -12,7 +12,7 @@ import { resolveOffboardInput } from '../common/onboarding/input';
 import { OFFBOARDING_STEPS, type OffboardResult } from '../common/onboarding/progress';
 import type { OffboardInput } from '../common/onboarding/types';
 import { claimId, withClaims } from './iam-claims';
-import { startSteps } from './onboarding-messages';
+import { startSteps } from './step-runner';
 
 // The activities heartbeat while they wait on AWS or pg, so a lost worker is noticed within the heartbeat timeout.
 const acts = proxyActivities<Activities>({

@@ -14,7 +14,7 @@ import { resolveOnboardInput, type ResolvedOnboardInput } from '../common/onboar
 import { ONBOARDING_STEPS, type OnboardResult } from '../common/onboarding/progress';
 import type { OnboardInput } from '../common/onboarding/types';
 import { claimId, withClaims } from './iam-claims';
-import { startSteps, type StepRunner } from './onboarding-messages';
+import { startSteps, type StepRunner } from './step-runner';
 
 // One attempt per activity call: the step runner retries, so the query sees every attempt and `retryNow` works.
 // The activities heartbeat while they wait on AWS or pg: a worker lost mid-step is noticed after the heartbeat

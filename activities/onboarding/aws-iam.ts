@@ -40,7 +40,7 @@ import {
   roleAdoptionProblem,
   type OwnerIntent,
 } from '../../common/onboarding/ownership';
-import { aws, awsErrorName } from '../aws-errors';
+import { explainAccessDenied, awsErrorName } from '../aws-errors';
 import type { ActivityDeps } from '../deps';
 import { heartbeating } from '../heartbeat';
 import type {
@@ -66,7 +66,7 @@ export function createAwsIamActivities({ aws: clients }: ActivityDeps): AwsIamAc
   };
 
   async function policyDocument(policyArn: string, versionId: string): Promise<PolicyDocument> {
-    const version = await aws(`read policy ${policyArn}`, () =>
+    const version = await explainAccessDenied(`read policy ${policyArn}`, () =>
       iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: versionId })),
     );
     return parsePolicyDocument(version.PolicyVersion!.Document!);
@@ -82,7 +82,7 @@ export function createAwsIamActivities({ aws: clients }: ActivityDeps): AwsIamAc
     const facts = await readPolicyFacts(iam, input.policyName, policyArn);
     if (!facts) {
       try {
-        await aws(`create policy ${input.policyName}`, () =>
+        await explainAccessDenied(`create policy ${input.policyName}`, () =>
           iam.send(
             new CreatePolicyCommand({
               PolicyName: input.policyName,
@@ -103,24 +103,24 @@ export function createAwsIamActivities({ aws: clients }: ActivityDeps): AwsIamAc
     if (problem) throw new ConflictError(problem);
     let adopted: string | undefined;
     if (bindingOf(facts.tags) !== input.binding) {
-      await aws(`tag policy ${policyArn}`, () => iam.send(new TagPolicyCommand({ PolicyArn: policyArn, Tags: ownershipTags(input.binding) })));
+      await explainAccessDenied(`tag policy ${policyArn}`, () => iam.send(new TagPolicyCommand({ PolicyArn: policyArn, Tags: ownershipTags(input.binding) })));
       adopted = `policy ${input.policyName}: adopted for connection ${input.connectionName} and tagged`;
     }
     const diffs = policyDifferences(await policyDocument(policyArn, facts.defaultVersionId), wanted);
     if (diffs.length === 0) return { policyArn, accountId: await account(), change: adopted };
     // IAM keeps at most five versions: make room by deleting the oldest that is not the default.
     const versions = (
-      await aws(`list versions of policy ${policyArn}`, () => iam.send(new ListPolicyVersionsCommand({ PolicyArn: policyArn })))
+      await explainAccessDenied(`list versions of policy ${policyArn}`, () => iam.send(new ListPolicyVersionsCommand({ PolicyArn: policyArn })))
     ).Versions ?? [];
     if (versions.length >= 5) {
       const oldest = versions
         .filter((v) => !v.IsDefaultVersion)
         .sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0))[0];
-      await aws(`delete a version of policy ${policyArn}`, () =>
+      await explainAccessDenied(`delete a version of policy ${policyArn}`, () =>
         iam.send(new DeletePolicyVersionCommand({ PolicyArn: policyArn, VersionId: oldest.VersionId })),
       );
     }
-    const created = await aws(`create a version of policy ${policyArn}`, () =>
+    const created = await explainAccessDenied(`create a version of policy ${policyArn}`, () =>
       iam.send(new CreatePolicyVersionCommand({ PolicyArn: policyArn, PolicyDocument: serializePolicy(wanted), SetAsDefault: true })),
     );
     const changed = `policy ${input.policyName}: new default version ${created.PolicyVersion?.VersionId} replacing ${facts.defaultVersionId} (${diffs.join('; ')})`;
@@ -144,7 +144,7 @@ export function createAwsIamActivities({ aws: clients }: ActivityDeps): AwsIamAc
       let role = await readRoleFacts(iam, input.roleName);
       if (!role) {
         try {
-          await aws(`create role ${input.roleName}`, () =>
+          await explainAccessDenied(`create role ${input.roleName}`, () =>
             iam.send(
               new CreateRoleCommand({
                 RoleName: input.roleName,
@@ -164,22 +164,22 @@ export function createAwsIamActivities({ aws: clients }: ActivityDeps): AwsIamAc
       const problem = roleAdoptionProblem(role, { ...input, expectedArn: input.expectedArn });
       if (problem) throw new ConflictError(problem);
       if (bindingOf(role.tags) !== input.binding) {
-        await aws(`tag role ${input.roleName}`, () => iam.send(new TagRoleCommand({ RoleName: input.roleName, Tags: ownershipTags(input.binding) })));
+        await explainAccessDenied(`tag role ${input.roleName}`, () => iam.send(new TagRoleCommand({ RoleName: input.roleName, Tags: ownershipTags(input.binding) })));
         changes.push(`role ${input.roleName}: adopted for connection ${input.connectionName} and tagged`);
       }
       const diffs = policyDifferences(role.trustPolicy, wanted);
       if (diffs.length) {
         // One call replaces the whole document, so the role is never without an external-ID condition.
-        await aws(`update the trust policy of role ${input.roleName}`, () =>
+        await explainAccessDenied(`update the trust policy of role ${input.roleName}`, () =>
           iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: input.roleName, PolicyDocument: serializePolicy(wanted) })),
         );
         changes.push(`role ${input.roleName}: trust policy now requires external ID ${input.externalId} (${diffs.join('; ')})`);
       }
-      const attached = await aws(`list the policies of role ${input.roleName}`, () =>
+      const attached = await explainAccessDenied(`list the policies of role ${input.roleName}`, () =>
         iam.send(new ListAttachedRolePoliciesCommand({ RoleName: input.roleName })),
       );
       if (!(attached.AttachedPolicies ?? []).some((p) => p.PolicyArn === input.policyArn)) {
-        await aws(`attach policy ${input.policyArn} to role ${input.roleName}`, () =>
+        await explainAccessDenied(`attach policy ${input.policyArn} to role ${input.roleName}`, () =>
           iam.send(new AttachRolePolicyCommand({ RoleName: input.roleName, PolicyArn: input.policyArn })),
         );
         changes.push(`role ${input.roleName}: policy ${input.policyArn} attached`);
@@ -222,21 +222,21 @@ export function createAwsIamActivities({ aws: clients }: ActivityDeps): AwsIamAc
       const problem = deletionProblem('policy', input.policyName, facts.tags, input) ?? policyAdoptionProblem(facts, input);
       if (problem) throw new ConflictError(problem);
       if (facts.attachedTo.includes(`role ${input.roleName}`)) {
-        await aws(`detach policy ${policyArn} from role ${input.roleName}`, () =>
+        await explainAccessDenied(`detach policy ${policyArn} from role ${input.roleName}`, () =>
           iam.send(new DetachRolePolicyCommand({ RoleName: input.roleName, PolicyArn: policyArn })),
         );
       }
       const versions = (
-        await aws(`list versions of policy ${policyArn}`, () => iam.send(new ListPolicyVersionsCommand({ PolicyArn: policyArn })))
+        await explainAccessDenied(`list versions of policy ${policyArn}`, () => iam.send(new ListPolicyVersionsCommand({ PolicyArn: policyArn })))
       ).Versions ?? [];
       let versionsDeleted = 0;
       for (const v of versions.filter((v) => !v.IsDefaultVersion)) {
-        await aws(`delete a version of policy ${policyArn}`, () =>
+        await explainAccessDenied(`delete a version of policy ${policyArn}`, () =>
           iam.send(new DeletePolicyVersionCommand({ PolicyArn: policyArn, VersionId: v.VersionId })),
         );
         versionsDeleted++;
       }
-      await aws(`delete policy ${policyArn}`, () => iam.send(new DeletePolicyCommand({ PolicyArn: policyArn })));
+      await explainAccessDenied(`delete policy ${policyArn}`, () => iam.send(new DeletePolicyCommand({ PolicyArn: policyArn })));
       return { deleted: true, versionsDeleted: versionsDeleted + 1 };
     },
 
@@ -247,13 +247,13 @@ export function createAwsIamActivities({ aws: clients }: ActivityDeps): AwsIamAc
       const problem = deletionProblem('role', input.roleName, role.tags, input);
       if (problem) throw new ConflictError(problem);
       const attached = (
-        await aws(`list the policies of role ${input.roleName}`, () => iam.send(new ListAttachedRolePoliciesCommand({ RoleName: input.roleName })))
+        await explainAccessDenied(`list the policies of role ${input.roleName}`, () => iam.send(new ListAttachedRolePoliciesCommand({ RoleName: input.roleName })))
       ).AttachedPolicies ?? [];
       const inline = (
-        await aws(`list the inline policies of role ${input.roleName}`, () => iam.send(new ListRolePoliciesCommand({ RoleName: input.roleName })))
+        await explainAccessDenied(`list the inline policies of role ${input.roleName}`, () => iam.send(new ListRolePoliciesCommand({ RoleName: input.roleName })))
       ).PolicyNames ?? [];
       const profiles = (
-        await aws(`list the instance profiles of role ${input.roleName}`, () =>
+        await explainAccessDenied(`list the instance profiles of role ${input.roleName}`, () =>
           iam.send(new ListInstanceProfilesForRoleCommand({ RoleName: input.roleName })),
         )
       ).InstanceProfiles ?? [];
@@ -267,7 +267,7 @@ export function createAwsIamActivities({ aws: clients }: ActivityDeps): AwsIamAc
           `role ${input.roleName} still has ${blockers.join(', ')}, which this project did not put there; remove them first, or keep the role`,
         );
       }
-      await aws(`delete role ${input.roleName}`, () => iam.send(new DeleteRoleCommand({ RoleName: input.roleName })));
+      await explainAccessDenied(`delete role ${input.roleName}`, () => iam.send(new DeleteRoleCommand({ RoleName: input.roleName })));
       return { deleted: true };
     },
   });

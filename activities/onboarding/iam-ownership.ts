@@ -16,17 +16,17 @@ import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { arnPartition } from '../../common/aws-names';
 import { parsePolicyDocument } from '../../common/iam-policies';
 import type { PolicyFacts, RoleFacts, Tags } from '../../common/onboarding/ownership';
-import { aws, isNotFound } from '../aws-errors';
+import { explainAccessDenied, isNotFound } from '../aws-errors';
 import type { AwsIdentity } from '../../common/onboarding/activities';
 
 export async function awsIdentity(sts: STSClient): Promise<AwsIdentity> {
-  const who = await aws('call sts:GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({})));
+  const who = await explainAccessDenied('call sts:GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({})));
   return { accountId: who.Account!, partition: arnPartition(who.Arn ?? '') ?? 'aws' };
 }
 
 export async function getRole(iam: IAMClient, roleName: string): Promise<Role | undefined> {
   try {
-    return (await aws(`read role ${roleName}`, () => iam.send(new GetRoleCommand({ RoleName: roleName })))).Role;
+    return (await explainAccessDenied(`read role ${roleName}`, () => iam.send(new GetRoleCommand({ RoleName: roleName })))).Role;
   } catch (e) {
     if (isNotFound(e)) return undefined;
     throw e;
@@ -39,21 +39,21 @@ export async function readRoleFacts(iam: IAMClient, roleName: string, otherConne
   if (!role) return undefined;
   // GetRole returns tags on AWS; ListRoleTags is the documented way and also works where GetRole omits them.
   const tags: Tags =
-    role.Tags ?? (await aws(`read the tags of role ${roleName}`, () => iam.send(new ListRoleTagsCommand({ RoleName: roleName })))).Tags;
+    role.Tags ?? (await explainAccessDenied(`read the tags of role ${roleName}`, () => iam.send(new ListRoleTagsCommand({ RoleName: roleName })))).Tags;
   return { roleName, arn: role.Arn!, tags, trustPolicy: parsePolicyDocument(role.AssumeRolePolicyDocument!), otherConnections };
 }
 
 export async function readPolicyFacts(iam: IAMClient, policyName: string, policyArn: string): Promise<(PolicyFacts & { defaultVersionId: string }) | undefined> {
   let policy;
   try {
-    policy = (await aws(`read policy ${policyArn}`, () => iam.send(new GetPolicyCommand({ PolicyArn: policyArn })))).Policy!;
+    policy = (await explainAccessDenied(`read policy ${policyArn}`, () => iam.send(new GetPolicyCommand({ PolicyArn: policyArn })))).Policy!;
   } catch (e) {
     if (isNotFound(e)) return undefined;
     throw e;
   }
   const tags: Tags =
-    policy.Tags ?? (await aws(`read the tags of policy ${policyArn}`, () => iam.send(new ListPolicyTagsCommand({ PolicyArn: policyArn })))).Tags;
-  const entities = await aws(`list what uses policy ${policyArn}`, () => iam.send(new ListEntitiesForPolicyCommand({ PolicyArn: policyArn })));
+    policy.Tags ?? (await explainAccessDenied(`read the tags of policy ${policyArn}`, () => iam.send(new ListPolicyTagsCommand({ PolicyArn: policyArn })))).Tags;
+  const entities = await explainAccessDenied(`list what uses policy ${policyArn}`, () => iam.send(new ListEntitiesForPolicyCommand({ PolicyArn: policyArn })));
   const attachedTo = [
     ...(entities.PolicyRoles ?? []).map((r) => `role ${r.RoleName}`),
     ...(entities.PolicyUsers ?? []).map((u) => `user ${u.UserName}`),

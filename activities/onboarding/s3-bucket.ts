@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { ConflictError, UserFixableError } from '../../common/failures';
 import { MANAGED_BY_TAG } from '../../common/iam-policies';
-import { aws, awsErrorName, httpStatus, isAccessDenied, isNotFound } from '../aws-errors';
+import { explainAccessDenied, awsErrorName, httpStatus, isAccessDenied, isNotFound } from '../aws-errors';
 import type { ActivityDeps } from '../deps';
 import { heartbeating } from '../heartbeat';
 import type { EnsureBucketInput, EnsureBucketResult, S3BucketActivities } from '../../common/onboarding/activities';
@@ -51,7 +51,7 @@ async function publicAccessBlocked(s3: S3Client, bucket: string): Promise<boolea
 
 /** The guide's defaults: every public access block on, ACLs off (bucket owner enforced). Idempotent. */
 async function applyDefaults(s3: S3Client, bucket: string): Promise<void> {
-  await aws(`put the public access block of bucket ${bucket}`, () =>
+  await explainAccessDenied(`put the public access block of bucket ${bucket}`, () =>
     s3.send(
       new PutPublicAccessBlockCommand({
         Bucket: bucket,
@@ -64,7 +64,7 @@ async function applyDefaults(s3: S3Client, bucket: string): Promise<void> {
       }),
     ),
   );
-  await aws(`set the object ownership of bucket ${bucket}`, () =>
+  await explainAccessDenied(`set the object ownership of bucket ${bucket}`, () =>
     s3.send(
       new PutBucketOwnershipControlsCommand({
         Bucket: bucket,
@@ -113,7 +113,7 @@ export async function checkBucket(s3: S3Client, input: EnsureBucketInput, accoun
     }
     return { region, exists: false };
   }
-  const location = await aws(`read the location of bucket ${input.bucket}`, () => s3.send(new GetBucketLocationCommand({ Bucket: input.bucket })));
+  const location = await explainAccessDenied(`read the location of bucket ${input.bucket}`, () => s3.send(new GetBucketLocationCommand({ Bucket: input.bucket })));
   const actual = regionOfLocation(location.LocationConstraint);
   if (actual !== region) {
     throw new ConflictError(
@@ -146,7 +146,7 @@ export function createS3BucketActivities({ aws: clients }: ActivityDeps): S3Buck
       const { region, exists } = await checkBucket(s3, input, (await awsIdentity(clients.sts)).accountId);
       if (exists) return adopt(input.bucket, region);
       try {
-        await aws(`create bucket ${input.bucket}`, () =>
+        await explainAccessDenied(`create bucket ${input.bucket}`, () =>
           s3.send(
             new CreateBucketCommand({
               Bucket: input.bucket,
@@ -162,7 +162,7 @@ export function createS3BucketActivities({ aws: clients }: ActivityDeps): S3Buck
         throw e;
       }
       // Tag first: it is what lets a retry after a crash recognise the bucket as ours.
-      await aws(`tag bucket ${input.bucket}`, () =>
+      await explainAccessDenied(`tag bucket ${input.bucket}`, () =>
         s3.send(new PutBucketTaggingCommand({ Bucket: input.bucket, Tagging: { TagSet: [{ ...MANAGED_BY_TAG }] } })),
       );
       await applyDefaults(s3, input.bucket);
@@ -184,9 +184,9 @@ export function createS3BucketActivities({ aws: clients }: ActivityDeps): S3Buck
       if ((await headBucket(s3, input.bucket)) === 'missing') return { objectsDeleted: 0, bucketDeleted: false };
       const objectsDeleted = await deleteObjectsUnder(s3, input.bucket, `${input.prefix}/`);
       const managed = (await bucketTags(s3, input.bucket)).some((t) => t.Key === MANAGED_BY_TAG.Key && t.Value === MANAGED_BY_TAG.Value);
-      const rest = await aws(`list bucket ${input.bucket}`, () => s3.send(new ListObjectsV2Command({ Bucket: input.bucket, MaxKeys: 1 })));
+      const rest = await explainAccessDenied(`list bucket ${input.bucket}`, () => s3.send(new ListObjectsV2Command({ Bucket: input.bucket, MaxKeys: 1 })));
       if (!managed || rest.KeyCount) return { objectsDeleted, bucketDeleted: false };
-      await aws(`delete bucket ${input.bucket}`, () => s3.send(new DeleteBucketCommand({ Bucket: input.bucket })));
+      await explainAccessDenied(`delete bucket ${input.bucket}`, () => s3.send(new DeleteBucketCommand({ Bucket: input.bucket })));
       return { objectsDeleted, bucketDeleted: true };
     },
   });
@@ -197,12 +197,12 @@ export async function deleteObjectsUnder(s3: S3Client, bucket: string, keyPrefix
   let deleted = 0;
   for (;;) {
     // Always the first page: what was listed is deleted, so the next listing starts after it.
-    const page = await aws(`list bucket ${bucket}`, () =>
+    const page = await explainAccessDenied(`list bucket ${bucket}`, () =>
       s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, MaxKeys: 1000 })),
     );
     const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
     if (keys.length === 0) return deleted;
-    const res = await aws(`delete objects in bucket ${bucket}`, () =>
+    const res = await explainAccessDenied(`delete objects in bucket ${bucket}`, () =>
       s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } })),
     );
     if (res.Errors?.length) {

@@ -1,6 +1,6 @@
 /**
- * The onboarding and offboarding workflows' messages: the `progress` query and the `retryNow` signal, and the
- * step runner behind them. Every step is attempted, and on a retryable failure retried after a durable backoff
+ * The step runner (retry engine) of the onboarding and offboarding workflows, with the messages it answers: the
+ * `progress` query and the `retryNow` signal. Every step is attempted, and on a retryable failure retried after a durable backoff
  * timer (which `retryNow` cuts short) until the step's time bound; a failure waiting cannot fix ends the run at
  * once with its type (InvalidInputError, ConflictError, ...), so the caller sees what to change.
  */
