@@ -2,15 +2,13 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type Config } from '../platform/config';
 import { dataConverterFromEnv } from '../platform/payload-codec';
-import { temporalConnectionOptions } from '../platform/temporal-connection';
+import { explainConnectFailure, temporalConnectionOptions } from '../platform/temporal-connection';
 
 export async function withTemporalClient<T>(fn: (client: Client, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const dataConverter = dataConverterFromEnv();
-  const connection = await Connection.connect(temporalConnectionOptions(config.temporal)).catch((e: Error) => {
-    throw new Error(
-      `cannot reach Temporal at ${config.temporal.address} (${e.message}); start the local stack with 'mz-s3-export stack up' or set TEMPORAL_ADDRESS`,
-    );
+  const connection = await Connection.connect(temporalConnectionOptions(config.temporal)).catch(async (e: Error) => {
+    throw await explainConnectFailure(e, config.temporal);
   });
   try {
     return await fn(new Client({ connection, namespace: config.temporal.namespace, dataConverter }), config);

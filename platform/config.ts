@@ -3,7 +3,10 @@
  * wrong value fails with a message that names the variable and says what to change. Nothing here enters a
  * workflow: workflows name a Materialize profile and the worker resolves it (secrets stay in the worker).
  */
+import * as fs from 'node:fs';
 import { InvalidInputError } from '../common/failures';
+import type { MaterializePasswordSource } from './materialize-client-config';
+import { loadTemporalSettings, type TemporalConnectionSettings } from './temporal-profile';
 import { connectionUrlProblem } from './connection-url';
 
 export { redactUrl } from './connection-url';
@@ -12,12 +15,21 @@ export interface TemporalConfig {
   address: string;
   namespace: string;
   taskQueue: string;
-  apiKey?: string;
+  /** TLS on (TEMPORAL_TLS, a profile's tls section, certificates, or an API key). */
   tls: boolean;
+  /** What the worker and the CLI pass to NativeConnection / Connection (platform/temporal-profile.ts). */
+  connection: Omit<TemporalConnectionSettings, 'description' | 'namespace'> & { address: string };
+  /** What the connection amounts to (profile, TLS files, API key: never a secret), for logs and errors. */
+  description: string;
 }
 
 export interface AwsConfig {
-  region: string;
+  /** AWS_REGION or AWS_DEFAULT_REGION; unset: the AWS SDK's own chain (the profile's region in ~/.aws/config). */
+  region?: string;
+  /** AWS_PROFILE, for the region and credentials of that profile (as the AWS CLI reads them). */
+  profile?: string;
+  /** AWS_CONFIG_FILE, where the profile's region is read (default ~/.aws/config). */
+  configFile?: string;
   /** Set for emulators (moto); implies path-style S3 addressing. */
   endpoint?: string;
 }
@@ -27,13 +39,14 @@ export interface Config {
   aws: AwsConfig;
   /** Materialize connection URLs by profile name; `default` comes from MZ_URL. */
   materializeProfiles: Record<string, string>;
+  /** Where each profile's password comes from when its URL has none (platform/materialize-client-config.ts). */
+  materializePasswords: Record<string, MaterializePasswordSource>;
 }
 
 export const DEFAULTS = {
   temporalAddress: '127.0.0.1:7233',
   namespace: 'default',
   taskQueue: 'mz-s3-export',
-  region: 'us-east-1',
   mzUrl: 'postgres://materialize@127.0.0.1:6875/materialize',
 } as const;
 
@@ -50,16 +63,17 @@ export function loadConfig(env: Env = process.env): Config {
     }
   };
 
-  const address = check('TEMPORAL_ADDRESS', () => parseHostPort(env.TEMPORAL_ADDRESS ?? DEFAULTS.temporalAddress));
-  const namespace = env.TEMPORAL_NAMESPACE ?? DEFAULTS.namespace;
+  check('TEMPORAL_TLS', () => parseBool(env.TEMPORAL_TLS, false));
+  const temporal = check('Temporal connection', () => loadTemporalSettings(env));
+  const address = check('TEMPORAL_ADDRESS', () => parseHostPort(temporal?.address ?? DEFAULTS.temporalAddress));
+  const namespace = temporal?.namespace ?? DEFAULTS.namespace;
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/.test(namespace))
     problems.push(`TEMPORAL_NAMESPACE: "${namespace}" is not a namespace name (letters, digits, '.', '_', '-')`);
   const taskQueue = env.TEMPORAL_TASK_QUEUE ?? DEFAULTS.taskQueue;
   if (!taskQueue.trim()) problems.push('TEMPORAL_TASK_QUEUE: must not be empty');
-  const tls = check('TEMPORAL_TLS', () => parseBool(env.TEMPORAL_TLS, Boolean(env.TEMPORAL_API_KEY)));
 
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? DEFAULTS.region;
-  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
+  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
     problems.push(`AWS_REGION: "${region}" is not an AWS region such as us-east-1`);
   const endpoint = env.AWS_ENDPOINT_URL
     ? check('AWS_ENDPOINT_URL', () => parseUrl(env.AWS_ENDPOINT_URL!, ['http:', 'https:']))
@@ -76,13 +90,29 @@ export function loadConfig(env: Env = process.env): Config {
     if (m && v) addProfile(m[1].toLowerCase(), k, v);
   }
 
+  const materializePasswords: Record<string, MaterializePasswordSource> = {};
+  for (const profile of Object.keys(materializeProfiles)) {
+    const variable = profile === 'default' ? 'MZ_PASSWORD_FILE' : `MZ_PASSWORD_FILE_${profile.toUpperCase()}`;
+    const file = env[variable] ? { variable, path: env[variable]! } : undefined;
+    if (file && !fs.existsSync(file.path)) problems.push(`${variable}: ${file.path} does not exist`);
+    materializePasswords[profile] = { file, env: env.PGPASSWORD };
+  }
+
   if (problems.length) {
     throw new InvalidInputError(`configuration is invalid:\n  - ${problems.join('\n  - ')}`);
   }
   return {
-    temporal: { address: address!, namespace, taskQueue, apiKey: env.TEMPORAL_API_KEY || undefined, tls: tls! },
-    aws: { region, endpoint },
+    temporal: {
+      address: address!,
+      namespace,
+      taskQueue,
+      tls: Boolean(temporal!.tls),
+      connection: { address: address!, apiKey: temporal!.apiKey, tls: temporal!.tls, metadata: temporal!.metadata },
+      description: temporal!.description,
+    },
+    aws: { region, endpoint, profile: env.AWS_PROFILE || undefined, configFile: env.AWS_CONFIG_FILE || undefined },
     materializeProfiles,
+    materializePasswords,
   };
 }
 

@@ -5,6 +5,7 @@
 import { Client } from 'pg';
 import { materializeUrl, type Config } from './config';
 import { describeConnectionUrl, type ConnectionTarget } from './connection-url';
+import { materializeClientConfig } from './materialize-client-config';
 
 export interface MaterializeConnector {
   connect(profile?: string): Promise<Client>;
@@ -16,7 +17,7 @@ export function createMaterializeConnector(config: Config): MaterializeConnector
   return {
     async connect(profile = 'default') {
       const client = new Client({
-        connectionString: materializeUrl(config, profile),
+        ...materializeClientConfig(materializeUrl(config, profile), config.materializePasswords[profile]),
         application_name: 'mz-s3-export',
         connectionTimeoutMillis: 10_000,
         keepAlive: true,

@@ -1,43 +1,78 @@
 /** Builds the worker: one task queue, every workflow and activity of the project, clients injected. */
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type InjectedSinks } from '@temporalio/worker';
+import type { ExportOutcomeSinks } from '../workflows/export-outcome-interceptor';
+import type { WorkerMetrics } from './metrics';
+import { prebuiltBundle, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from './workflow-bundle';
+import type { WorkerSettings } from './worker-settings';
 import { createActivities } from '../activities';
 import { createAwsClients } from '../platform/aws-clients';
 import type { Config } from '../platform/config';
 import { createMaterializeConnector } from '../platform/materialize';
 import { dataConverterFromEnv } from '../platform/payload-codec';
-import { temporalConnectionOptions } from '../platform/temporal-connection';
+import { explainConnectFailure, temporalConnectionOptions } from '../platform/temporal-connection';
 import { InvalidInputError } from '../common/failures';
 import { log } from '../platform/log';
 import { scrubSecretsInterceptor } from './scrub-secrets';
 import { describeProblems, isOperatorApiRefused, manualSteps, searchAttributeProblems, type OperatorConnection } from '../platform/temporal-search-attributes';
 
-export async function createWorker(config: Config, opts: { maxConcurrentActivities?: number } = {}) {
-  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+export async function createWorker(
+  config: Config,
+  opts: { maxConcurrentActivities?: number; settings?: WorkerSettings; metrics?: WorkerMetrics } = {},
+) {
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal)).catch(async (e) => {
+    throw await explainConnectFailure(e, config.temporal);
+  });
   try {
     await assertSearchAttributesReady(connection, config.temporal.namespace);
   } catch (e) {
     await connection.close();
     throw e;
   }
+  const aws = createAwsClients(config.aws);
+  // Resolved once here so a missing region stops the worker at start, not the first export.
+  const awsRegion = await aws.s3.config.region().catch(async (e) => {
+    await connection.close();
+    throw e;
+  });
   const activities = createActivities({
-    aws: createAwsClients(config.aws),
+    aws,
     materialize: createMaterializeConnector(config),
   });
+  const dataConverter = dataConverterFromEnv();
+  const bundle = prebuiltBundle(dataConverter?.failureConverterPath);
+  const deployment = opts.settings?.deployment;
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    workflowsPath: require.resolve('../workflows'),
+    // The bundle built at build time when it matches these sources, else webpack in memory (worker/workflow-bundle.ts).
+    ...('codePath' in bundle ? { workflowBundle: { codePath: bundle.codePath } } : { workflowsPath: WORKFLOWS_PATH }),
+    sinks: {
+      exportOutcome: { ended: { fn: (_info, outcome) => opts.metrics?.exportEnded(outcome), callDuringReplay: false } },
+    } satisfies InjectedSinks<ExportOutcomeSinks>,
+    ...(deployment
+      ? {
+          workerDeploymentOptions: {
+            version: { deploymentName: deployment.deploymentName, buildId: deployment.buildId },
+            useWorkerVersioning: true,
+            defaultVersioningBehavior: deployment.defaultVersioningBehavior,
+          },
+        }
+      : {}),
     activities,
     // Encrypts payloads at rest when MZ_S3_EXPORT_PAYLOAD_KEY is set (platform/payload-codec.ts).
-    dataConverter: dataConverterFromEnv(),
-    // No secret of this process leaves it in an activity result or failure (they land in the history).
-    interceptors: { activity: [scrubSecretsInterceptor] },
+    dataConverter,
+    interceptors: {
+      // No secret of this process leaves it in an activity result or failure (they land in the history).
+      activity: [scrubSecretsInterceptor],
+      // A prebuilt bundle has the workflow interceptors compiled in; in memory they are bundled with the workflows.
+      ...('codePath' in bundle ? {} : { workflowModules: WORKFLOW_INTERCEPTOR_MODULES }),
+    },
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 100,
     // Long COPY activities heartbeat; give them time to see the cancellation and send pg's cancel request.
     shutdownGraceTime: '10 seconds',
   });
-  return { worker, connection };
+  return { worker, connection, awsRegion, bundle: 'codePath' in bundle ? `prebuilt ${bundle.codePath} (built ${bundle.builtAt})` : `built in memory: ${bundle.reason}` };
 }
 
 /**
