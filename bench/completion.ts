@@ -12,6 +12,7 @@ import type { BenchEnv } from './bench-env';
 import { historyCosts, type HistoryCosts } from './history-costs';
 import type { BenchTarget } from './setup';
 import { median, quantile, round } from './stats';
+import { bulkExport } from '../workflows';
 
 export interface CompletionResult {
   exports: number;
@@ -47,7 +48,7 @@ export async function benchCompletion(
     const watcher = watchSentinel(env, target.bucket, key, opts.watcherIntervalMs);
     env.s3Proxy.reset();
     const workflowId = `bench-completion-${process.pid}-${i}`;
-    await env.temporal.client.workflow.execute('bulkExport', {
+    await env.temporal.client.workflow.execute(bulkExport, {
       taskQueue: env.taskQueue,
       workflowId,
       args: [

@@ -9,6 +9,7 @@ import type { BenchEnv } from './bench-env';
 import { historyCosts, type HistoryCosts } from './history-costs';
 import type { BenchTarget } from './setup';
 import { round } from './stats';
+import { bulkExport } from '../workflows';
 
 export interface ManyFilesResult {
   batches: number;
@@ -37,7 +38,7 @@ export async function benchManyFiles(env: BenchEnv, target: BenchTarget, opts: {
     const workflowId = `bench-many-files-${process.pid}`;
     opts.log(`many files: exporting ${rows} rows in ${opts.files} batches`);
     const t0 = performance.now();
-    const result: BulkExportResult = await env.temporal.client.workflow.execute('bulkExport', {
+    const result: BulkExportResult = await env.temporal.client.workflow.execute(bulkExport, {
       taskQueue: env.taskQueue,
       workflowId,
       args: [

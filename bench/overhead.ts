@@ -8,6 +8,7 @@ import type { BenchEnv } from './bench-env';
 import { historyCosts, type HistoryCosts } from './history-costs';
 import type { BenchTarget } from './setup';
 import { median, round } from './stats';
+import { bulkExport } from '../workflows';
 
 export interface OverheadResult {
   rows: number;
@@ -50,7 +51,7 @@ export async function benchOverhead(
     env.s3Proxy.reset();
     env.pgProxy.reset();
     const t0 = performance.now();
-    last = await env.temporal.client.workflow.execute('bulkExport', {
+    last = await env.temporal.client.workflow.execute(bulkExport, {
       taskQueue: env.taskQueue,
       workflowId: `bench-overhead-${process.pid}-${round}`,
       args: [

@@ -7,6 +7,7 @@ import type { BulkExportResult } from '../common/export/types';
 import { sampleMemory, processMemory, type BenchEnv } from './bench-env';
 import type { BenchTarget } from './setup';
 import { round } from './stats';
+import { bulkExport } from '../workflows';
 
 export interface ScaleResult {
   concurrency: number;
@@ -43,7 +44,7 @@ export async function benchScale(
   const t0 = performance.now();
   const handles = await Promise.all(
     Array.from({ length: opts.concurrency }, (_, i) =>
-      env.temporal.client.workflow.start('bulkExport', {
+      env.temporal.client.workflow.start(bulkExport, {
         taskQueue: env.taskQueue,
         workflowId: `bench-scale-${process.pid}-${opts.concurrency}-${opts.round}-${i}`,
         args: [

@@ -1,6 +1,7 @@
 /** What every benchmark needs on its stack: an onboarded AWS connection and a table of N rows in mz-local. */
 import type { OnboardResult } from '../common/onboarding/progress';
 import type { BenchEnv } from './bench-env';
+import { onboardAwsConnection } from '../workflows';
 
 export interface BenchTarget {
   bucket: string;
@@ -11,7 +12,7 @@ export interface BenchTarget {
 
 export async function onboardBenchConnection(env: BenchEnv): Promise<BenchTarget> {
   const target = { bucket: `mz-bench-${process.pid}`, prefix: 'bench', connectionName: 'bench_s3' };
-  const onboard = await env.temporal.client.workflow.execute('onboardAwsConnection', {
+  const onboard = await env.temporal.client.workflow.execute(onboardAwsConnection, {
     taskQueue: env.taskQueue,
     workflowId: `bench-onboard-${process.pid}`,
     args: [

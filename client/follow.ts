@@ -3,7 +3,7 @@
  * every waiting command uses (export, onboard, offboard, the demo), what --no-wait prints, and the start-and-wait
  * of the onboarding workflows.
  */
-import { WorkflowFailedError, type Client, type QueryDefinition, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type Client, type QueryDefinition, type Workflow, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
 import { rootCauseOf } from '../common/failure-root';
 import type { StepProgress } from '../common/onboarding/progress';
 import { stringFlag, type ParsedArgs } from './args';
@@ -136,9 +136,9 @@ async function waitWithProgress<T>(handle: WorkflowHandle, args: ParsedArgs, pri
  * Starts onboardAwsConnection or offboardAwsConnection on the configured task queue, with the id --workflow-id
  * gives or the default, then waits for it (or, with --no-wait, prints the ids).
  */
-export async function startAndWait<T>(
+export async function startAndWait<W extends Workflow, T>(
   args: ParsedArgs,
-  opts: { workflowType: string; defaultWorkflowId: string; input: unknown; beforeStart?: (client: Client) => Promise<void> },
+  opts: { workflow: W; defaultWorkflowId: string; input: Parameters<W>[0]; beforeStart?: (client: Client) => Promise<void> },
   printResult: (result: T) => void,
 ): Promise<void> {
   await withTemporalClient(async (client, config) => {
@@ -146,15 +146,15 @@ export async function startAndWait<T>(
     const warn = (line: string) => process.stderr.write(`${line}\n`);
     const noWait = Boolean(args.flags['no-wait']);
     await requireWorker(client, config.temporal.taskQueue, noWorkerMode(args.flags), warn);
-    const handle = await client.workflow.start(opts.workflowType, {
+    const handle = await client.workflow.start(opts.workflow, {
       taskQueue: config.temporal.taskQueue,
       workflowId: stringFlag(args, 'workflow-id') ?? opts.defaultWorkflowId,
       args: [opts.input],
       // A second `onboard` while one runs for the same connection follows that run instead of starting another.
       workflowIdConflictPolicy: 'USE_EXISTING',
-    });
+    } as unknown as WorkflowStartOptions<W>); // TS cannot resolve the SDK's conditional options type for a generic W; `input` is checked against W's parameter above
     if (noWait) return printStarted(handle, Boolean(args.flags.json));
-    if (!args.flags.json) process.stderr.write(`${opts.workflowType} ${handle.workflowId} started; waiting (Ctrl-C stops waiting, not the run)\n`);
+    if (!args.flags.json) process.stderr.write(`${opts.workflow.name} ${handle.workflowId} started; waiting (Ctrl-C stops waiting, not the run)\n`);
     await stopWaitingOnInterrupt(handle.workflowId, () => waitWithProgress(handle, args, printResult));
   });
 }

@@ -15,6 +15,7 @@ import { median, quantile, round } from '../stats';
 import { isFinished, startAirflow, type AirflowServer } from './airflow-server';
 import { watchTree, sampleTree, type TreeUsage } from './process-tree';
 import { AIRFLOW_REQUIREMENTS, ensureAirflowVenv } from './venv';
+import { bulkExport } from '../../workflows';
 
 export type Orchestrator = 'mz-s3-export' | 'airflow';
 
@@ -138,7 +139,7 @@ async function runOurs(env: BenchEnv, target: BenchTarget, table: string, n: num
   const t0 = Date.now();
   const handles = await Promise.all(
     Array.from({ length: n }, (_, i) =>
-      env.temporal.client.workflow.start('bulkExport', {
+      env.temporal.client.workflow.start(bulkExport, {
         taskQueue: env.taskQueue,
         workflowId: `bench-vs-airflow-${process.pid}-${tag}-${i}`,
         args: [

@@ -8,7 +8,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError, type Workflow, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
+import { bulkExport, onboardAwsConnection } from '../../workflows';
 import { createAwsClients, destroyAwsClients } from '../../platform/aws-clients';
 import { loadConfig } from '../../platform/config';
 import type { BulkExportInput, BulkExportResult, ExportProgress } from '../../common/export/types';
@@ -120,9 +121,9 @@ export async function run(args: ParsedArgs): Promise<void> {
       policyName: DEMO.policyName,
       connectionName: DEMO.connectionName,
     };
-    const onboarded = await runWithProgress<Record<string, unknown>>(
+    const onboarded = await runWithProgress(
       client,
-      'onboardAwsConnection',
+      onboardAwsConnection,
       `demo-onboard-${DEMO.connectionName}`,
       onboardInput,
       (p: StepProgress) => describeProgress(p),
@@ -141,7 +142,7 @@ export async function run(args: ParsedArgs): Promise<void> {
         format,
         ...(format === 'csv' ? { csvHeader: true } : {}),
       };
-      const result = await runWithProgress<BulkExportResult>(client, 'bulkExport', `${spec.exportName}-${Date.now()}`, input, exportLine);
+      const result = await runWithProgress(client, bulkExport, `${spec.exportName}-${Date.now()}`, input, exportLine);
       detail(`${spec.object} → ${result.rows} rows in ${result.files} ${format} file(s), ${result.bytes} bytes; manifest ${result.manifest}`);
       exports.push(result);
     }
@@ -239,17 +240,17 @@ function exportLine(p: ExportProgress): string {
   return `${p.phase}${p.attempt ? ` (attempt ${p.attempt})` : ''}: ${p.message}`;
 }
 
-async function runWithProgress<T>(
+async function runWithProgress<W extends Workflow>(
   client: Client,
-  workflowType: string,
+  workflow: W,
   workflowId: string,
-  input: unknown,
+  input: Parameters<W>[0],
   line: (p: never) => string,
-): Promise<T> {
-  const handle = await client.workflow.start(workflowType, { taskQueue: DEMO.taskQueue, workflowId, args: [input] });
-  detail(`${workflowType} ${workflowId}; input (the same JSON works in the Web UI's Start Workflow form):`);
+): Promise<Awaited<ReturnType<W>>> {
+  const handle = await client.workflow.start(workflow, { taskQueue: DEMO.taskQueue, workflowId, args: [input] } as unknown as WorkflowStartOptions<W>); // TS cannot resolve the SDK's conditional options type for a generic W; `input` is checked against W's parameter above
+  detail(`${workflow.name} ${workflowId}; input (the same JSON works in the Web UI's Start Workflow form):`);
   detail(`  ${JSON.stringify(input)}`);
-  return followRun<T>(handle, line);
+  return followRun<Awaited<ReturnType<W>>>(handle, line);
 }
 
 /** Waits for the result, printing each new progress line from the `progress` query. */

@@ -1,6 +1,7 @@
 /** `mz-s3-export doctor`: asks a running worker to reach S3, STS and Materialize, and prints what it found. */
 import { registerSecrets, scrub, secretValuesFromEnv } from '../../platform/secret-values';
 import { withTemporalClient } from '../temporal';
+import { healthCheck } from '../../workflows';
 import { WorkflowFailedError } from '@temporalio/client';
 import { formatRunFailure, runFailure } from '../follow';
 import { CliError, COMMON_OPTIONS, expectPositionals, stringFlag, type OptionSpecs, type ParsedArgs } from '../args';
@@ -19,7 +20,7 @@ export async function run(args: ParsedArgs): Promise<void> {
     registerSecrets(secretValuesFromEnv(process.env));
     const workflowId = `health-${Date.now()}`;
     const report = await client.workflow
-      .execute('healthCheck', {
+      .execute(healthCheck, {
         taskQueue: config.temporal.taskQueue,
         workflowId,
         args: [{ materializeProfile: stringFlag(args, 'profile') }],

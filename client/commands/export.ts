@@ -8,6 +8,7 @@ import { resolveExportInput } from '../../common/export/input';
 import { renderLogicalTime } from '../../common/export/paths';
 import type { BulkExportInput, BulkExportResult, ExportFormat, ExportProgress } from '../../common/export/types';
 import { progressQuery } from '../../workflows/export-messages';
+import { bulkExport } from '../../workflows';
 import { COMMON_OPTIONS, expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs } from '../args';
 import { formatRunFailure, printStarted, resultWithProgress, runFailure, stopWaitingOnInterrupt } from '../follow';
 import { noWorkerMode, requireWorker } from '../worker-check';
@@ -104,7 +105,7 @@ async function startOrAttach(
 ): Promise<WorkflowHandle & { firstExecutionRunId?: string }> {
   const what = input.object ?? 'query';
   try {
-    const handle = await client.workflow.start('bulkExport', {
+    const handle = await client.workflow.start(bulkExport, {
       taskQueue,
       workflowId,
       args: [input],

@@ -9,6 +9,7 @@ import { CliError, COMMON_OPTIONS, expectPositionals, inputFromFileAndFlags, str
 import type { Client } from '@temporalio/client';
 import { confirmOrRefuse } from '../confirm';
 import { startAndWait } from '../follow';
+import { offboardAwsConnection } from '../../workflows';
 import { schedulesUsingConnection } from '../schedules/operations';
 
 export const usage = `offboard --connection C --role R --policy P [--profile NAME] [--delete-data --bucket B --prefix P]
@@ -62,7 +63,7 @@ export async function run(args: ParsedArgs): Promise<void> {
     return;
   }
   const workflow = {
-    workflowType: 'offboardAwsConnection',
+    workflow: offboardAwsConnection,
     defaultWorkflowId: `offboard-${input.connectionName}`,
     input: raw,
     beforeStart: async (client: Client) => {

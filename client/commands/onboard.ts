@@ -8,6 +8,7 @@ import { onboardingPlan, renderOnboardingPlan } from '../onboarding-plan';
 import type { OnboardInput } from '../../common/onboarding/types';
 import { booleanValueFlag, COMMON_OPTIONS, expectPositionals, inputFromFileAndFlags, numberFlag, type OptionSpecs, type ParsedArgs } from '../args';
 import { startAndWait } from '../follow';
+import { onboardAwsConnection } from '../../workflows';
 
 export const usage = `onboard --bucket B --prefix P --role R --policy P --connection C [--region R] [--principal ARN]
         [--profile NAME] [--create-bucket false] [--validation-timeout SECONDS] | --file input.json
@@ -63,7 +64,7 @@ export async function run(args: ParsedArgs): Promise<void> {
     console.log(args.flags.json ? JSON.stringify(plan, null, 2) : renderOnboardingPlan(plan));
     return;
   }
-  const workflow = { workflowType: 'onboardAwsConnection', defaultWorkflowId: `onboard-${input.connectionName}`, input: raw };
+  const workflow = { workflow: onboardAwsConnection, defaultWorkflowId: `onboard-${input.connectionName}`, input: raw };
   await startAndWait(args, workflow, (r: Record<string, unknown>) => {
     for (const k of ['connectionName', 'roleArn', 'policyArn', 'externalId', 'validatedAt']) console.log(`${k.padEnd(15)} ${r[k]}`);
     const changes = r.changes as string[];

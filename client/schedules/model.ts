@@ -12,10 +12,12 @@ import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair
 import { InvalidInputError } from '../../common/failures';
 import { exportNameProblem } from '../../common/export/input';
 import type { OverlapPolicy, ScheduleEntry } from './file';
+import { bulkExport } from '../../workflows/export';
 
 export const SCHEDULE_ID_PREFIX = 'mz-s3-export:';
 export const MANAGED_BY = 'mz-s3-export';
-export const EXPORT_WORKFLOW_TYPE = 'bulkExport';
+/** The type name Temporal records for bulkExport (for comparing live schedules and visibility queries). */
+export const EXPORT_WORKFLOW_TYPE = bulkExport.name;
 /** Key of the action memo holding the timing as the file wrote it. */
 export const TIMING_MEMO_KEY = 'mzS3ExportScheduleTiming';
 
@@ -114,7 +116,7 @@ export function desiredUpdate(entry: ScheduleEntry, defaultTaskQueue: string, ke
     },
     action: {
       type: 'startWorkflow',
-      workflowType: EXPORT_WORKFLOW_TYPE,
+      workflowType: bulkExport,
       workflowId: scheduleId,
       taskQueue: entry.taskQueue ?? defaultTaskQueue,
       args: [entry.input],

@@ -14,6 +14,7 @@ import type { OnboardInput } from '../../common/onboarding/types';
 import { PROJECT_ROOT } from '../../local/stack';
 import { sleep } from '../../local/processes';
 import { sharedStack, type TestStack } from '../helpers/stack';
+import { onboardAwsConnection } from '../../workflows';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(PROJECT_ROOT, 'test-artifacts');
@@ -37,7 +38,7 @@ describe('Temporal Web UI (chromium)', function () {
     assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing; 'npm test' installs it (local/provision.sh), or: apt-get install chromium`);
     stack = await sharedStack();
     // Onboarding with the README's JSON too (through the client: the form is exercised by the export below).
-    await stack.temporal.workflow.execute('onboardAwsConnection', {
+    await stack.temporal.workflow.execute(onboardAwsConnection, {
       taskQueue: stack.taskQueue,
       workflowId: `webui-onboard-${Date.now()}`,
       args: [documentedJson<OnboardInput>('onboardAwsConnection')],

@@ -6,6 +6,7 @@ import { progressQuery } from '../../workflows/export-messages';
 import type { TestAwsConnection } from './aws-connection';
 import { listKeys } from './export-readback';
 import type { TestStack } from './stack';
+import { bulkExport } from '../../workflows';
 
 /** Short timings so failures and retries resolve in seconds. */
 export const FAST_TUNING = {
@@ -34,7 +35,7 @@ export async function startExport(
   input: BulkExportInput,
   opts: { taskQueue?: string; workflowId?: string } = {},
 ): Promise<WorkflowHandle> {
-  return stack.temporal.workflow.start('bulkExport', {
+  return stack.temporal.workflow.start(bulkExport, {
     taskQueue: opts.taskQueue ?? stack.taskQueue,
     workflowId: opts.workflowId ?? `export-test-${randomUUID()}`,
     args: [input],

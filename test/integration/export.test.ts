@@ -24,6 +24,7 @@ import { assertSameRows, getBytes, getJson, listKeys, readCsvRows, readManifest,
 import { eventually, exportFailure, exportInput, progressOf, publishedKeys, runExport, startExport } from '../helpers/export-run';
 import type { TestStack } from '../helpers/stack';
 import { canonicalParquetRow, canonicalTextRow } from '../helpers/export-values';
+import { bulkExport } from '../../workflows';
 
 describe('export: bulkExport on the local stack', function () {
   let stack: TestStack;
@@ -188,7 +189,7 @@ describe('export: bulkExport on the local stack', function () {
     const schedule = await stack.temporal.schedule.create({
       scheduleId: `export-test-${input.exportName}`,
       spec: { intervals: [{ every: '1 day' }] },
-      action: { type: 'startWorkflow', workflowType: 'bulkExport', taskQueue: stack.taskQueue, args: [input] },
+      action: { type: 'startWorkflow', workflowType: bulkExport, taskQueue: stack.taskQueue, args: [input] },
       state: { paused: true },
     });
     try {

@@ -26,6 +26,7 @@ import {
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { serializePolicy, trustPolicy } from '../../common/iam-policies';
 import { sharedStack, type TestStack } from '../helpers/stack';
+import { healthCheck } from '../../workflows';
 
 describe('foundation: the local stack', function () {
   let stack: TestStack;
@@ -35,7 +36,7 @@ describe('foundation: the local stack', function () {
   });
 
   it('runs a workflow end to end on the dev server through the worker, which reaches S3, STS and mz-local', async () => {
-    const report = await stack.temporal.workflow.execute('healthCheck', {
+    const report = await stack.temporal.workflow.execute(healthCheck, {
       taskQueue: stack.taskQueue,
       workflowId: `health-${randomUUID()}`,
       args: [{}],
@@ -49,7 +50,7 @@ describe('foundation: the local stack', function () {
   });
 
   it('reports an unknown Materialize profile as a failure naming the variable to set', async () => {
-    const report = await stack.temporal.workflow.execute('healthCheck', {
+    const report = await stack.temporal.workflow.execute(healthCheck, {
       taskQueue: stack.taskQueue,
       workflowId: `health-${randomUUID()}`,
       args: [{ materializeProfile: 'nosuch' }],

@@ -39,6 +39,7 @@ import { quoteIdent, quoteLiteral } from '../../common/sql/quoting';
 import { PROJECT_ROOT } from '../../local/stack';
 import { sharedStack, type TestStack } from '../helpers/stack';
 import { startWorkerProcess } from '../helpers/worker-process';
+import { offboardAwsConnection, onboardAwsConnection } from '../../workflows';
 
 const MZ_LOCAL_PRINCIPAL = 'arn:aws:iam::123456789012:role/MaterializeConnection';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -69,10 +70,11 @@ describe('onboarding and offboarding on the local stack', function () {
   }
 
   function start(input: unknown, taskQueue = stack.taskQueue): Promise<WorkflowHandle> {
-    return stack.temporal.workflow.start('onboardAwsConnection', {
+    return stack.temporal.workflow.start(onboardAwsConnection, {
       taskQueue,
       workflowId: `onboard-test-${randomUUID()}`,
-      args: [input],
+      // Some cases send deliberately malformed input to see the workflow reject it.
+      args: [input as OnboardInput],
       workflowExecutionTimeout: '3 minutes',
     });
   }
@@ -82,7 +84,7 @@ describe('onboarding and offboarding on the local stack', function () {
   }
 
   async function offboard(input: OffboardInput): Promise<OffboardResult> {
-    return stack.temporal.workflow.execute('offboardAwsConnection', {
+    return stack.temporal.workflow.execute(offboardAwsConnection, {
       taskQueue: stack.taskQueue,
       workflowId: `offboard-test-${randomUUID()}`,
       args: [input],

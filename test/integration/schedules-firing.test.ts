@@ -19,6 +19,7 @@ import { sleep } from '../../local/processes';
 import { PROJECT_ROOT } from '../../local/stack';
 import type { RunSummary } from '../../client/schedules/runs';
 import { sharedStack, type TestStack } from '../helpers/stack';
+import { onboardAwsConnection } from '../../workflows';
 
 const ScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 const run = `f${Date.now().toString(36)}`;
@@ -37,7 +38,7 @@ describe('schedules that fire (local stack)', function () {
     this.timeout(240_000);
     stack = await sharedStack();
     client = stack.temporal;
-    await client.workflow.execute('onboardAwsConnection', {
+    await client.workflow.execute(onboardAwsConnection, {
       taskQueue: stack.taskQueue,
       workflowId: `onboard-${CONNECTION}`,
       args: [

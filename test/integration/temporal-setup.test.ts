@@ -17,6 +17,7 @@ import { useTestAwsConnection, type TestAwsConnection } from '../helpers/aws-con
 import { exportInput } from '../helpers/export-run';
 import type { TestStack } from '../helpers/stack';
 import { startWorkerProcess } from '../helpers/worker-process';
+import { bulkExport } from '../../workflows';
 
 describe('a Temporal server without our search attributes', function () {
   let stack: TestStack;
@@ -83,7 +84,7 @@ describe('a Temporal server without our search attributes', function () {
     try {
       const client = new Client({ connection, namespace: 'default' });
       const input = exportInput(conn, { object: 'public.order_totals', format: 'csv' });
-      const handle = await client.workflow.start('bulkExport', {
+      const handle = await client.workflow.start(bulkExport, {
         taskQueue: env.TEMPORAL_TASK_QUEUE,
         workflowId: `bare-${input.exportName}`,
         args: [input],

@@ -23,6 +23,8 @@ import {
   WRONG_TOP_LEVEL,
 } from './support/hostile-values';
 import { printTable } from './support/report';
+import { bulkExport, onboardAwsConnection } from '../../workflows';
+import type { BulkExportInput } from '../../common/export/types';
 
 /** A table mz-local's --sample-data creates; injected SQL would try to drop it. */
 const SAMPLE_TABLE = 'orders';
@@ -190,7 +192,7 @@ describe('bad input, part 2: workflows started with bad input fail at once, befo
   it('quoted identifiers and string literals carrying SQL reach Materialize quoted: the target table survives', async () => {
     const tag = randomUUID().slice(0, 8);
     const target = { bucket: `bad-input-${tag}`, prefix: 'exports', connectionName: `bad_input_${tag}` };
-    await stack.temporal.workflow.execute('onboardAwsConnection', {
+    await stack.temporal.workflow.execute(onboardAwsConnection, {
       taskQueue: stack.taskQueue,
       workflowId: `bad-input-onboard-${tag}`,
       args: [{ ...target, roleName: `bad-input-role-${tag}`, policyName: `bad-input-policy-${tag}`, retry: { initialIntervalSeconds: 0.2, maximumIntervalSeconds: 1 } }],
@@ -208,10 +210,10 @@ describe('bad input, part 2: workflows started with bad input fail at once, befo
     const rows: string[][] = [];
     for (const { input, expect } of cases) {
       const outcome = await stack.temporal.workflow
-        .execute('bulkExport', {
+        .execute(bulkExport, {
           taskQueue: stack.taskQueue,
           workflowId: `bad-input-quoted-${input.exportName}-${tag}`,
-          args: [input],
+          args: [input as unknown as BulkExportInput], // deliberately hostile input: the workflow must reject or quote it
           workflowExecutionTimeout: '1 minute',
         })
         .then(

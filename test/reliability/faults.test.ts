@@ -30,6 +30,7 @@ import type { OnboardResult, StepProgress } from '../../common/onboarding/progre
 import { startFaultStack, waitFor, type FaultStack } from './support/fault-stack';
 import type { Hold, RequestInfo } from './support/proxies';
 import { printTable } from './support/report';
+import { bulkExport, offboardAwsConnection, onboardAwsConnection } from '../../workflows';
 
 /** A table mz-local's --sample-data creates. */
 const SAMPLE_TABLE = 'orders';
@@ -79,7 +80,7 @@ describe('faults: crashes, restarts and outages end in the right state', functio
     this.timeout(180_000);
     stack = await startFaultStack();
     // The connection every export scenario writes through.
-    await stack.temporal.workflow.execute('onboardAwsConnection', {
+    await stack.temporal.workflow.execute(onboardAwsConnection, {
       taskQueue: stack.taskQueue,
       workflowId: `faults-onboard-main-${suffix}`,
       args: [main],
@@ -94,7 +95,7 @@ describe('faults: crashes, restarts and outages end in the right state', functio
   });
 
   const startExport = (exportName: string, logicalTime: string, extra: Record<string, unknown> = {}) =>
-    stack.temporal.workflow.start('bulkExport', {
+    stack.temporal.workflow.start(bulkExport, {
       taskQueue: stack.taskQueue,
       workflowId: `faults-export-${exportName}-${suffix}`,
       args: [
@@ -218,7 +219,7 @@ describe('faults: crashes, restarts and outages end in the right state', functio
     await stack.knob('mz_local_propagation_delay_seconds', 4);
     const handles = await Promise.all(
       runs.map(({ step, input }) =>
-        stack.temporal.workflow.start('onboardAwsConnection', {
+        stack.temporal.workflow.start(onboardAwsConnection, {
           taskQueue: stack.taskQueue,
           workflowId: `faults-onboard-${step}-${suffix}`,
           args: [{ ...input, retry: step === 'validate-connection' ? { initialIntervalSeconds: 3, maximumIntervalSeconds: 3 } : RETRY }],
@@ -252,7 +253,7 @@ describe('faults: crashes, restarts and outages end in the right state', functio
     await awaitAll(
       await Promise.all(
         runs.map(({ step, input }) =>
-          stack.temporal.workflow.start('offboardAwsConnection', {
+          stack.temporal.workflow.start(offboardAwsConnection, {
             taskQueue: stack.taskQueue,
             workflowId: `faults-offboard-${step}-${suffix}`,
             args: [{ connectionName: input.connectionName, roleName: input.roleName, policyName: input.policyName, retry: RETRY }],
@@ -342,7 +343,7 @@ describe('faults: crashes, restarts and outages end in the right state', functio
     const onboard = onboardInput('tr');
     // The onboarding is inside its policy step (the request not yet sent) when Temporal goes away.
     const policy = stack.awsProxy.hold({ when: 'before', match: (r) => r.service === 'iam' && r.op === 'CreatePolicy' && formParam('PolicyName', onboard.policyName)(r) });
-    const onboardHandle = await stack.temporal.workflow.start('onboardAwsConnection', {
+    const onboardHandle = await stack.temporal.workflow.start(onboardAwsConnection, {
       taskQueue: stack.taskQueue,
       workflowId: `faults-onboard-temporal-restart-${suffix}`,
       args: [onboard],
@@ -395,7 +396,7 @@ describe('faults: crashes, restarts and outages end in the right state', functio
     const policyHold = stack.awsProxy.hold({ when: 'before', match: (r) => r.service === 'iam' && r.op === 'CreatePolicy' && formParam('PolicyName', onboard.policyName)(r) });
     const awaitHold = stack.awsProxy.hold({ when: 'before', match: (r) => r.op === 'ListObjectsV2' && r.query.prefix === `${root}/attempt-001/` });
     const exportHandle = await startExport('outage', logicalTime);
-    const onboardHandle = await stack.temporal.workflow.start('onboardAwsConnection', {
+    const onboardHandle = await stack.temporal.workflow.start(onboardAwsConnection, {
       taskQueue: stack.taskQueue,
       workflowId: `faults-onboard-outage-${suffix}`,
       args: [onboard],

@@ -19,6 +19,8 @@ import { sharedStack, type TestStack } from '../helpers/stack';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { findSecrets, type SecretHit } from './support/secret-scan';
 import { printTable } from './support/report';
+import { bulkExport, healthCheck } from '../../workflows';
+import type { BulkExportInput } from '../../common/export/types';
 
 const rand = (n: number) => randomBytes(n).toString('base64url').slice(0, n);
 const SECRETS = {
@@ -223,7 +225,7 @@ describe('secrets: no password or AWS key reaches Temporal or the logs', functio
     try {
       const withKey = new Client({ connection: stack.temporal.connection, namespace: 'default', dataConverter: dataConverterFromEnv({ [PAYLOAD_KEY_ENV]: key }) });
       const canary = `canary-${rand(12)}`;
-      const report = await withKey.workflow.execute('healthCheck', {
+      const report = await withKey.workflow.execute(healthCheck, {
         taskQueue: queue,
         workflowId: `encrypted-health-${suffix}`,
         args: [{ materializeProfile: 'default' }],
@@ -231,10 +233,10 @@ describe('secrets: no password or AWS key reaches Temporal or the logs', functio
       });
       assert.equal((report as { materialize: { ok: boolean } }).materialize.ok, true, 'the keyed client reads the result');
       const failed = await withKey.workflow
-        .execute('bulkExport', {
+        .execute(bulkExport, {
           taskQueue: queue,
           workflowId: `encrypted-bad-${suffix}`,
-          args: [{ exportName: canary, bucket: 'NOT A BUCKET' }],
+          args: [{ exportName: canary, bucket: 'NOT A BUCKET' } as unknown as BulkExportInput], // deliberately invalid: its failure must stay encrypted
           workflowExecutionTimeout: '1 minute',
         })
         .catch((e: Error) => e);

@@ -1,3 +1,4 @@
+import { bulkExport } from '../../workflows/export';
 import * as assert from 'node:assert/strict';
 import { parseScheduleFile, type ScheduleEntry } from '../../client/schedules/file';
 import { diffSchedule, sameValue, type LiveSchedule } from '../../client/schedules/diff';
@@ -68,7 +69,7 @@ jitter: 5m
     assert.equal(o.scheduleId, 'mz-s3-export:orders-daily');
     assert.deepEqual(o.memo, { managedBy: 'mz-s3-export', scheduleSet: 'analytics' });
     assert.deepEqual(o.spec, { cronExpressions: ['0 3 * * *'], timezone: 'Europe/Berlin', jitter: 300_000 });
-    assert.equal(o.action.workflowType, 'bulkExport');
+    assert.equal(o.action.workflowType, bulkExport, 'started by function reference, so its input is type-checked');
     assert.equal(o.action.workflowId, 'mz-s3-export:orders-daily', 'each fire runs as <schedule id>-<time>');
     assert.equal(o.action.taskQueue, 'mz-s3-export');
     assert.deepEqual(o.action.args, [daily.input]);
