@@ -19,6 +19,9 @@ import {
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 export const VENV_BIN = path.join(PROJECT_ROOT, '.venv', 'bin');
 const HOST = '127.0.0.1';
+/** How long a server may take to answer after start: a bound against hanging, not a speed target (PGlite loading the
+ * sample data takes well over a minute on a loaded 2-core machine). */
+const STARTUP_TIMEOUT_MS = 180_000;
 
 export interface StackOptions {
   /** Where logs, state and persisted data go (git-ignored). */
@@ -104,7 +107,7 @@ export async function startTemporal(
   opts.onSpawn?.(proc);
   const address = `${HOST}:${ports.grpc}`;
   await waitUntil('the Temporal dev server', () => temporalAnswers(address), {
-    timeoutMs: 60_000,
+    timeoutMs: STARTUP_TIMEOUT_MS,
     intervalMs: 250,
     logFile: proc.logFile,
     exited: proc.exited,
@@ -165,7 +168,7 @@ export async function startMzLocal(
   });
   opts.onSpawn?.(proc);
   await waitUntil('mz-local', () => isPortOpen(HOST, port), {
-    timeoutMs: 60_000,
+    timeoutMs: STARTUP_TIMEOUT_MS,
     logFile: proc.logFile,
     exited: proc.exited,
     signal: opts.signal,

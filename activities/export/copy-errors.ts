@@ -64,6 +64,13 @@ const USER_FIXABLE: { test: RegExp; advice: (c: CopyErrorContext) => string }[] 
 const TRANSIENT_ERRNO = /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ENOTFOUND)$/;
 const TRANSIENT_MESSAGE = /connection terminated|terminating connection|server closed the connection|connection (was )?(lost|reset)|socket hang up|timeout expired|Connection terminated unexpectedly/i;
 
+/** A connection that could not be made or was dropped: Materialize restarting or unreachable for a while. */
+export function isConnectionUnavailable(e: { code?: string; message?: string; severity?: string }): boolean {
+  const isSqlState = typeof e.severity === 'string';
+  if (isSqlState) return /^(08|57P0[1-3])/.test(e.code ?? '');
+  return (e.code !== undefined && TRANSIENT_ERRNO.test(e.code)) || TRANSIENT_MESSAGE.test(e.message ?? '');
+}
+
 export function classifyCopyError(e: CopyErrorFacts, ctx: CopyErrorContext): ClassifiedCopyError {
   const words = [e.message, e.detail, e.hint].filter(Boolean).join(' — ');
   if (/bucket path is not empty/i.test(e.message)) {

@@ -16,7 +16,7 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import { S3_ERROR_FIXES } from '../../common/failures';
 import type { Client } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { classifyCopyError } from './copy-errors';
+import { classifyCopyError, isConnectionUnavailable } from './copy-errors';
 import type { CopyErrorContext, CopyToS3Input, CopyToS3Result, MaterializeCopyActivities, MaterializeFacts } from '../../common/export/activities';
 import { COPY_FAILURE, InvalidInputError } from '../../common/failures';
 import { attemptClaimKey, attemptKey as attemptKeyOf, s3Uri } from '../../common/export/paths';
@@ -45,7 +45,7 @@ export function createMaterializeCopyActivities({ materialize, aws }: ActivityDe
       // recorded heartbeat is a billable action): a COPY shorter than the interval records none.
       const beat = () => ctx.heartbeat({ phase: 'copying', elapsedSeconds: Math.round((Date.now() - started) / 1000) });
       const timer = setInterval(beat, heartbeatIntervalMs(ctx.info.heartbeatTimeoutMs));
-      const client = await materialize.connect(input.materializeProfile).catch((e: unknown) => {
+      const client = await connectRidingOutRestarts(() => materialize.connect(input.materializeProfile), ctx.cancellationSignal).catch((e: unknown) => {
         clearInterval(timer);
         throw toFailure(e, context, false);
       });
@@ -103,6 +103,27 @@ export function createMaterializeCopyActivities({ materialize, aws }: ActivityDe
       }
     },
   };
+}
+
+/**
+ * How long a COPY waits for Materialize to accept connections again (a restart or upgrade; its pg port refuses
+ * meanwhile). Nothing has been claimed or written yet, so waiting here costs no attempt; past this bound the
+ * failure goes to the workflow, which decides about another attempt.
+ */
+const MATERIALIZE_UNAVAILABLE_WAIT_MS = 120_000;
+
+async function connectRidingOutRestarts(connect: () => Promise<Client>, cancelled: AbortSignal): Promise<Client> {
+  const since = Date.now();
+  for (let delay = 500; ; delay = Math.min(delay * 2, 5_000)) {
+    try {
+      return await connect();
+    } catch (e) {
+      const err = e as { code?: string; message?: string; severity?: string };
+      if (!isConnectionUnavailable(err) || cancelled.aborted || Date.now() - since + delay > MATERIALIZE_UNAVAILABLE_WAIT_MS) throw e;
+      log('warn', 'Materialize refused the connection; waiting for it to come back', { error: err.message, retryInMs: delay });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
 }
 
 /** The source as a SELECT: an object becomes `SELECT * FROM <object>` (COPY of a name takes no AS OF). */

@@ -293,11 +293,11 @@ describe('bad input, part 1: every field rejects malformed and hostile values be
         const cur = String.fromCharCode(97 + i);
         bomb.push(`${cur}: &${cur} [${Array(9).fill(`*${prev}`).join(',')}]`);
       }
-      const started = Date.now();
+      // Rejected before expansion (the expanded document would hold 9^10 nodes and never finish); how fast
+      // is a benchmark's question, not this test's: mocha's timeout bounds it.
       const e = rejection(() => parseScheduleFile(bomb.join('\n') + '\n' + entry('')));
       assert.ok(e, 'the alias bomb was accepted');
       assert.equal(e.name, 'InvalidInputError');
-      assert.ok(Date.now() - started < 5000, 'took too long');
     });
 
     it('does not execute or construct language-specific tags', () => {
@@ -325,12 +325,10 @@ describe('bad input, part 1: every field rejects malformed and hostile values be
       }
     });
 
-    it('rejects a huge key, in YAML and in JSON, quickly and with a readable message', () => {
-      const started = Date.now();
+    it('rejects a huge key, in YAML and in JSON, with a readable message', () => {
       assertRejected(() => parseScheduleFile(entry(`    ${'k'.repeat(100_000)}: 1\n`)), 'schedules.yaml', 'huge YAML key');
       const json = JSON.stringify({ exports: [{ name: 'orders', cron: '0 3 * * *', ['k'.repeat(100_000)]: 1 }] });
       assertRejected(() => parseScheduleFile(json, 'schedules.json'), 'unknown field', 'huge JSON key');
-      assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
     });
   });
 });

@@ -17,7 +17,7 @@ import {
 } from '../../common/export/paths';
 import { resolveExportInput } from '../../common/export/input';
 import { buildCopySql, parseMaxFileSize, queryProblem } from '../../common/export/sql';
-import { classifyCopyError } from '../../activities/export/copy-errors';
+import { classifyCopyError, isConnectionUnavailable } from '../../activities/export/copy-errors';
 import { COPY_FAILURE } from '../../common/failures';
 import { attemptState, buildManifest, classifyAttemptObjects, provenLeftovers, shouldReplaceLatest, verificationProblems } from '../../activities/export/manifest';
 import type { FooterFacts } from '../../common/export/manifest';
@@ -193,6 +193,18 @@ describe('COPY error classification', () => {
     const assume = classifyCopyError({ code: '58000', message: 'AccessDenied: User: arn:aws:iam::123456789012:role/MaterializeConnection is not authorized to perform: sts:AssumeRole' }, ctx);
     assert.equal(assume.type, COPY_FAILURE.failed, 'IAM may still be propagating: worth another attempt');
     assert.match(assume.message, /could not assume the role of connection aws_conn/);
+  });
+});
+
+describe('Materialize unavailable while connecting (the COPY waits instead of spending an attempt)', () => {
+  it('treats refused, reset and shutdown connections as unavailable, and SQL errors as not', () => {
+    assert.ok(isConnectionUnavailable({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:6875' }));
+    assert.ok(isConnectionUnavailable({ message: 'Connection terminated unexpectedly' }));
+    assert.ok(isConnectionUnavailable({ code: '57P01', severity: 'FATAL', message: 'terminating connection due to administrator command' }));
+    assert.ok(isConnectionUnavailable({ code: '08006', severity: 'FATAL', message: 'connection failure' }));
+    assert.ok(!isConnectionUnavailable({ code: '28P01', severity: 'FATAL', message: 'password authentication failed' }));
+    assert.ok(!isConnectionUnavailable({ code: '42P01', severity: 'ERROR', message: "unknown catalog item 'x'" }));
+    assert.ok(!isConnectionUnavailable({ code: '3D000', severity: 'FATAL', message: 'database "x" does not exist' }));
   });
 });
 
