@@ -4,6 +4,8 @@
  * on another cluster: `temporal operator search-attribute create --name <name> --type <type>` for each.
  * Pure data: workflows import it.
  */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
 export const SEARCH_ATTRIBUTES = {
   MzExportName: 'Keyword',
   MzLogicalTime: 'Datetime',
@@ -11,3 +13,10 @@ export const SEARCH_ATTRIBUTES = {
 } as const;
 
 export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
+
+/** Typed keys for the attributes above and Temporal's own schedule ones, defined once for workflows and client. */
+export const MzExportName = defineSearchAttributeKey('MzExportName', SearchAttributeType.KEYWORD);
+export const MzLogicalTime = defineSearchAttributeKey('MzLogicalTime', SearchAttributeType.DATETIME);
+export const MzConnection = defineSearchAttributeKey('MzConnection', SearchAttributeType.KEYWORD);
+export const TemporalScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+export const TemporalScheduledById = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);

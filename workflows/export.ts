@@ -20,18 +20,20 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../common/activities';
-import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
+import type { SearchAttributePair } from '@temporalio/common';
 import { resolveExportInput, type ResolvedExportInput } from '../common/export/input';
 import { parseLogicalTime } from '../common/export/logical-time';
 import type { BulkExportInput, BulkExportResult } from '../common/export/types';
 import { progressQuery } from './export-messages';
 import { ExportRun } from './export-run';
 
-const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
-const MZ_EXPORT_NAME = defineSearchAttributeKey('MzExportName', SearchAttributeType.KEYWORD);
-const MZ_LOGICAL_TIME = defineSearchAttributeKey('MzLogicalTime', SearchAttributeType.DATETIME);
-const MZ_CONNECTION = defineSearchAttributeKey('MzConnection', SearchAttributeType.KEYWORD);
-const SCHEDULED_BY_ID = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
+import {
+  MzConnection as MZ_CONNECTION,
+  MzExportName as MZ_EXPORT_NAME,
+  MzLogicalTime as MZ_LOGICAL_TIME,
+  TemporalScheduledById as SCHEDULED_BY_ID,
+  TemporalScheduledStartTime as SCHEDULED_START,
+} from '../common/search-attributes';
 
 export async function bulkExport(rawInput: BulkExportInput): Promise<BulkExportResult> {
   let input: ResolvedExportInput;

@@ -13,6 +13,7 @@ import { OFFBOARDING_STEPS, type OffboardResult } from '../common/onboarding/pro
 import type { OffboardInput } from '../common/onboarding/types';
 import { claimId, withClaims } from './iam-claims';
 import { startSteps } from './step-runner';
+import { MzConnection } from '../common/search-attributes';
 
 // The activities heartbeat while they wait on AWS or pg, so a lost worker is noticed within the heartbeat timeout.
 const acts = proxyActivities<Activities>({
@@ -25,7 +26,7 @@ export async function offboardAwsConnection(rawInput: OffboardInput): Promise<Of
   const { steps, input } = startSteps('offboardAwsConnection', OFFBOARDING_STEPS, () => resolveOffboardInput(rawInput));
   const progress = steps.progress;
   const bound = { boundSeconds: input.stepTimeoutSeconds };
-  upsertSearchAttributes({ MzConnection: [input.connectionName] });
+  upsertSearchAttributes([{ key: MzConnection, value: input.connectionName }]);
 
   const identity = await steps.run('preflight', bound, () => acts.readAwsIdentity());
   const claims = [claimId(identity.accountId, 'role', input.roleName), claimId(identity.accountId, 'policy', input.policyName)];

@@ -15,6 +15,7 @@ import { ONBOARDING_STEPS, type OnboardResult } from '../common/onboarding/progr
 import type { OnboardInput } from '../common/onboarding/types';
 import { claimId, withClaims } from './iam-claims';
 import { startSteps, type StepRunner } from './step-runner';
+import { MzConnection } from '../common/search-attributes';
 
 // One attempt per activity call: the step runner retries, so the query sees every attempt and `retryNow` works.
 // The activities heartbeat while they wait on AWS or pg: a worker lost mid-step is noticed after the heartbeat
@@ -25,7 +26,7 @@ const slow = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', hea
 
 export async function onboardAwsConnection(rawInput: OnboardInput): Promise<OnboardResult> {
   const { steps, input } = startSteps('onboardAwsConnection', ONBOARDING_STEPS, () => resolveOnboardInput(rawInput));
-  upsertSearchAttributes({ MzConnection: [input.connectionName] });
+  upsertSearchAttributes([{ key: MzConnection, value: input.connectionName }]);
   try {
     return await onboard(steps, input);
   } catch (e) {

@@ -8,11 +8,12 @@
  *     written in the file in the action's memo (cron strings cannot be read back: the server compiles them).
  */
 import type { ScheduleOptions, ScheduleOverlapPolicy, ScheduleUpdateOptions } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
+import type { SearchAttributePair } from '@temporalio/common';
 import { InvalidInputError } from '../../common/failures';
 import { exportNameProblem } from '../../common/export/input';
 import type { OverlapPolicy, ScheduleEntry } from './file';
 import { bulkExport } from '../../workflows/export';
+import { MzConnection, MzExportName, MzLogicalTime } from '../../common/search-attributes';
 
 export const SCHEDULE_ID_PREFIX = 'mz-s3-export:';
 export const MANAGED_BY = 'mz-s3-export';
@@ -21,9 +22,7 @@ export const EXPORT_WORKFLOW_TYPE = bulkExport.name;
 /** Key of the action memo holding the timing as the file wrote it. */
 export const TIMING_MEMO_KEY = 'mzS3ExportScheduleTiming';
 
-export const MzExportName = defineSearchAttributeKey('MzExportName', SearchAttributeType.KEYWORD);
-export const MzConnection = defineSearchAttributeKey('MzConnection', SearchAttributeType.KEYWORD);
-export const MzLogicalTime = defineSearchAttributeKey('MzLogicalTime', SearchAttributeType.DATETIME);
+export { MzConnection, MzExportName, MzLogicalTime };
 
 export function scheduleIdFor(exportName: string): string {
   return SCHEDULE_ID_PREFIX + exportName;

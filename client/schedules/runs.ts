@@ -4,15 +4,13 @@
  * (TemporalScheduledById, TemporalScheduledStartTime): the same filters work in the Web UI's search box.
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { TemporalScheduledById, TemporalScheduledStartTime } from '../../common/search-attributes';
 import { InvalidInputError } from '../../common/failures';
 import { exportNameProblem } from '../../common/export/input';
 import type { BulkExportResult, ExportProgress } from '../../common/export/types';
 import { rootCauseOf } from '../../common/failure-root';
 import { EXPORT_WORKFLOW_TYPE, MzConnection, MzExportName, MzLogicalTime } from './model';
 
-const TemporalScheduledById = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
-const TemporalScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
 export interface RunSummary {
   workflowId: string;

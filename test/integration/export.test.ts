@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { TemporalScheduledStartTime } from '../../common/search-attributes';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { PROJECT_ROOT } from '../../local/stack';
 import { createS3ExportActivities, rangeReader } from '../../activities/export/s3-export';
@@ -198,7 +198,7 @@ describe('export: bulkExport on the local stack', function () {
       const run = stack.temporal.workflow.getHandle(started.workflow.workflowId, started.workflow.firstExecutionRunId);
       const result = (await run.result()) as BulkExportResult;
       const scheduledAt = (await run.describe()).typedSearchAttributes.get(
-        defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME),
+        TemporalScheduledStartTime,
       );
       assert.ok(scheduledAt, 'the run carries TemporalScheduledStartTime');
       assert.equal(result.logicalTime, new Date(scheduledAt).toISOString());

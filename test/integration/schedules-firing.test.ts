@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Client, ScheduleHandle } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { TemporalScheduledStartTime as ScheduledStartTime } from '../../common/search-attributes';
 import { parseScheduleFile } from '../../client/schedules/file';
 import { renderLogicalTime } from '../../common/export/paths';
 import type { BulkExportResult } from '../../common/export/types';
@@ -21,7 +21,6 @@ import type { RunSummary } from '../../client/schedules/runs';
 import { sharedStack, type TestStack } from '../helpers/stack';
 import { onboardAwsConnection } from '../../workflows';
 
-const ScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 const run = `f${Date.now().toString(36)}`;
 const BUCKET = `sched-${run}`;
 const CONNECTION = `sched_${run}`;
