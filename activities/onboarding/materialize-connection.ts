@@ -20,7 +20,7 @@ import {
 import type { ActivityDeps } from '../deps';
 import { heartbeating } from '../heartbeat';
 import { deleteObjectsUnder } from './s3-bucket';
-import type { MaterializeConnectionActivities, MzConnectionInfo, ProbeResult } from '../../common/onboarding/activities';
+import type { MaterializeConnectionActivities, MzConnectionInfo, ProbeInput, ProbeResult } from '../../common/onboarding/activities';
 
 export interface CatalogRow {
   id: string;
@@ -152,14 +152,7 @@ export function createMaterializeConnectionActivities({ aws, materialize }: Acti
      * deletes a missing key and its sentinel (DeleteObject) and writes the file (PutObject), so success proves
      * all three. Whatever any probe of this run wrote is removed afterwards, success or not.
      */
-    async probeMzConnection(input: {
-      materializeProfile: string;
-      connectionName: string;
-      bucket: string;
-      prefix: string;
-      runId: string;
-      attempt: number;
-    }): Promise<ProbeResult> {
+    async probeMzConnection(input: ProbeInput): Promise<ProbeResult> {
       const keyPrefix = probeKeyPrefix(input.prefix, input.runId, input.attempt);
       const uri = `s3://${input.bucket}/${keyPrefix}/`;
       let rows = 0;

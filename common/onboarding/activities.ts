@@ -5,6 +5,16 @@
  */
 import type { OwnerIntent } from './ownership';
 
+/** The probe COPY's target: one folder per run and attempt under the connection's prefix. */
+export interface ProbeInput {
+  materializeProfile: string;
+  connectionName: string;
+  bucket: string;
+  prefix: string;
+  runId: string;
+  attempt: number;
+}
+
 export interface EnsureBucketInput {
   bucket: string;
   region?: string;
@@ -131,14 +141,7 @@ export interface MaterializeConnectionActivities {
   }): Promise<{ connectionId: string; change?: string }>;
   readMzConnection(input: { materializeProfile: string; connectionName: string; roleArn: string }): Promise<MzConnectionInfo>;
   validateMzConnection(input: { materializeProfile: string; connectionName: string }): Promise<void>;
-  probeMzConnection(input: {
-    materializeProfile: string;
-    connectionName: string;
-    bucket: string;
-    prefix: string;
-    runId: string;
-    attempt: number;
-  }): Promise<ProbeResult>;
+  probeMzConnection(input: ProbeInput): Promise<ProbeResult>;
   dropMzConnection(input: { materializeProfile: string; connectionName: string; roleName: string }): Promise<{ dropped: boolean }>;
 }
 

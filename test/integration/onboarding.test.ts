@@ -40,6 +40,7 @@ import { PROJECT_ROOT } from '../../local/stack';
 import { sharedStack, type TestStack } from '../helpers/stack';
 import { startWorkerProcess } from '../helpers/worker-process';
 import { offboardAwsConnection, onboardAwsConnection } from '../../workflows';
+import { failureOf, mzRows } from '../helpers/workflow-outcomes';
 
 const MZ_LOCAL_PRINCIPAL = 'arn:aws:iam::123456789012:role/MaterializeConnection';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -92,23 +93,8 @@ describe('onboarding and offboarding on the local stack', function () {
     });
   }
 
-  async function failureOf(p: Promise<unknown>): Promise<{ type?: string; message: string; nonRetryable?: boolean }> {
-    const e = await p.then(
-      () => assert.fail('the workflow succeeded, expected a failure'),
-      (err: unknown) => err,
-    );
-    assert.ok(e instanceof WorkflowFailedError, String(e));
-    return e.cause as never;
-  }
 
-  async function sql<T extends object = Record<string, unknown>>(text: string): Promise<T[]> {
-    const c = await stack.mz();
-    try {
-      return (await c.query(text)).rows as T[];
-    } finally {
-      await c.end();
-    }
-  }
+  const sql = <T extends object = Record<string, unknown>>(text: string) => mzRows<T>(stack, text);
 
   async function catalogRows(connectionName: string) {
     return sql<{ id: string; assume_role_arn: string; external_id: string; principal: string }>(

@@ -24,6 +24,7 @@ import type { OffboardInput, OnboardInput } from '../../common/onboarding/types'
 import { quoteIdent, quoteLiteral } from '../../common/sql/quoting';
 import { sharedStack, type TestStack } from '../helpers/stack';
 import { printTable } from './support/report';
+import { failureOf, mzRows } from '../helpers/workflow-outcomes';
 
 const MZ_LOCAL_PRINCIPAL = 'arn:aws:iam::123456789012:role/MaterializeConnection';
 const ACCOUNT = '123456789012';
@@ -65,23 +66,8 @@ describe('onboarding never widens trust and never takes over what is not its own
   const onboard = async (input: unknown): Promise<OnboardResult> => (await start('onboardAwsConnection', input)).result();
   const offboard = async (input: OffboardInput): Promise<OffboardResult> => (await start('offboardAwsConnection', input)).result();
 
-  async function failureOf(p: Promise<unknown>): Promise<{ type?: string; message: string }> {
-    const e = await p.then(
-      () => assert.fail('the workflow succeeded, expected a failure'),
-      (err: unknown) => err,
-    );
-    assert.ok(e instanceof WorkflowFailedError, String(e));
-    return e.cause as never;
-  }
 
-  async function sql<T extends object = Record<string, unknown>>(text: string): Promise<T[]> {
-    const c = await stack.mz();
-    try {
-      return (await c.query(text)).rows as T[];
-    } finally {
-      await c.end();
-    }
-  }
+  const sql = <T extends object = Record<string, unknown>>(text: string) => mzRows<T>(stack, text);
 
   const exists = (p: Promise<unknown>) =>
     p.then(
