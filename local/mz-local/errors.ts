@@ -58,7 +58,23 @@ export function canceledError(): MzError {
 
 /** Wraps anything thrown into an MzError; unknown errors become system errors with their message. */
 export function toMzError(e: unknown, fallbackCode: string = SqlState.SystemError): MzError {
+  const named = unknownNameError(e as { code?: unknown; message?: unknown });
+  if (named) return named;
   if (e instanceof MzError) return e;
   const message = e instanceof Error ? e.message : String(e);
   return new MzError(fallbackCode, message);
+}
+
+/**
+ * The engine's name-resolution errors in Materialize's words: a missing relation is `unknown catalog item
+ * '<name as written>'` and a missing schema `unknown schema '<name>'` (src/sql/src/names.rs, via
+ * PlanError/CatalogError::UnknownItem), whichever statement (SELECT AS OF, EXPLAIN TIMESTAMP, COPY) resolved it.
+ */
+export function unknownNameError(e: { code?: unknown; message?: unknown }): MzError | undefined {
+  const message = typeof e.message === 'string' ? e.message : '';
+  const relation = /relation "(.*)" does not exist/.exec(message);
+  if (e.code === '42P01' && relation) return new MzError(SqlState.UndefinedObject, `unknown catalog item '${relation[1]}'`);
+  const schema = /^schema "(.*)" does not exist/.exec(message);
+  if (e.code === '3F000' && schema) return new MzError(SqlState.UndefinedObject, `unknown schema '${schema[1]}'`);
+  return undefined;
 }

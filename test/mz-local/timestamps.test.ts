@@ -40,6 +40,14 @@ describe('mz-local read timestamps (src/adapter/src/coord/timestamp_selection.rs
     assert.ok(ts >= b);
   });
 
+  it("a missing relation is Materialize's unknown catalog item in EXPLAIN TIMESTAMP and SELECT AS OF (src/sql/src/names.rs)", async () => {
+    const explain = await expectPgError(() => c.query('EXPLAIN TIMESTAMP FOR SELECT * FROM public.ts_no_such_table'));
+    assert.equal(explain.message, "unknown catalog item 'public.ts_no_such_table'");
+    assert.equal(explain.code, '42704');
+    const read = await expectPgError(() => c.query('SELECT * FROM ts_no_such_table AS OF 1'));
+    assert.equal(read.message, "unknown catalog item 'ts_no_such_table'");
+  });
+
   it('EXPLAIN TIMESTAMP prints the fields in Materialize\'s format (test_explain_timestamp_table)', async () => {
     const r = await c.query('EXPLAIN TIMESTAMP FOR SELECT * FROM ts_orders');
     assert.deepEqual(r.fields.map((f) => f.name), ['Timestamp']);

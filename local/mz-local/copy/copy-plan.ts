@@ -5,7 +5,7 @@
  */
 import type { AwsConnectionRecord, Catalog } from '../catalog/catalog';
 import { describeStatement, type Engine, type EngineOwner } from '../engine/engine';
-import { MzError, SqlState, type ErrorFields } from '../errors';
+import { MzError, SqlState, unknownNameError, type ErrorFields } from '../errors';
 import type { ColumnDescription } from '../protocol/backend-stream';
 import { parseBackendMessages } from '../protocol/backend-stream';
 import { tokenize, type Token } from '../sql/lexer';
@@ -240,13 +240,11 @@ async function lookupTypes(engine: Engine, cols: ColumnDescription[]): Promise<M
 
 /** The engine's name-resolution errors in Materialize's words; other errors as the engine words them. */
 function translateRelationError(e: ErrorFields, stmt: CopyToStatement): MzError {
-  if (e.code === '42P01') {
-    const m = /relation "(.*)" does not exist/.exec(e.message);
-    const name = stmt.relation.kind === 'named' ? objectNameToString(stmt.relation.name) : (m?.[1] ?? '');
-    return new MzError(SqlState.UndefinedObject, `unknown catalog item '${name}'`);
+  if (e.code === '42P01' && stmt.relation.kind === 'named') {
+    return new MzError(SqlState.UndefinedObject, `unknown catalog item '${objectNameToString(stmt.relation.name)}'`);
   }
-  const schema = /^schema "(.*)" does not exist/.exec(e.message);
-  if (e.code === '3F000' && schema) return new MzError(SqlState.UndefinedObject, `unknown schema '${schema[1]}'`);
+  const named = unknownNameError(e);
+  if (named) return named;
   const db = /^cross-database references are not implemented: "?([^".]+)/.exec(e.message);
   if (e.code === '0A000' && db) return new MzError(SqlState.UndefinedObject, `unknown database '${db[1]}'`);
   return new MzError(e.code, e.message, { detail: e.detail, hint: e.hint });
