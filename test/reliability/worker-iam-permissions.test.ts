@@ -91,10 +91,10 @@ describe("the worker's documented IAM permissions for onboarding, enforced by mo
     if (!process.env.MZ_S3_EXPORT_KEEP_TEST_STATE) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('onboarding and offboarding succeed with exactly the documented actions', async () => {
-    const acts = await workerWith(testedPolicy());
+  /** A fresh onboarding's names, so each case owns its bucket, role, policy and connection. */
+  function onboardingInput() {
     const id = randomUUID().slice(0, 8);
-    const input = {
+    return {
       materializeProfile: 'default',
       bucket: `authz-${id}`,
       prefix: 'exports',
@@ -103,6 +103,11 @@ describe("the worker's documented IAM permissions for onboarding, enforced by mo
       policyName: `mz-s3-export-authz-${id}-s3`,
       connectionName: `authz_${id}`,
     };
+  }
+
+  it('onboarding and offboarding succeed with exactly the documented actions', async () => {
+    const acts = await workerWith(testedPolicy());
+    const input = onboardingInput();
     await enforce(true);
     try {
       await acts.readAwsIdentity();
@@ -141,16 +146,7 @@ describe("the worker's documented IAM permissions for onboarding, enforced by mo
   it('without one of them (iam:CreateRole) the role step fails, saying which permission to grant, before trusting anyone', async () => {
     assert.ok(WORKER_ONBOARDING_ACTIONS.roles.includes('iam:CreateRole'));
     const acts = await workerWith(testedPolicy('iam:CreateRole'));
-    const id = randomUUID().slice(0, 8);
-    const input = {
-      materializeProfile: 'default',
-      bucket: `authz-${id}`,
-      prefix: 'exports',
-      createBucket: true,
-      roleName: `mz-s3-export-authz-${id}`,
-      policyName: `mz-s3-export-authz-${id}-s3`,
-      connectionName: `authz_${id}`,
-    };
+    const input = onboardingInput();
     await enforce(true);
     try {
       const pre = await acts.preflightOnboarding(input);

@@ -118,25 +118,11 @@ function parseSpecialStatement(sql: string, tokens: Token[]): Statement | null {
   }
   if (s.isKeyword('drop') && s.isKeyword('secret', 1)) {
     s.pos = 2;
-    const ifExists = s.acceptKeywords('if', 'exists');
-    const names = [s.objectName()];
-    while (s.acceptPunct(',')) names.push(s.objectName());
-    let cascade = false;
-    if (s.acceptKeywords('cascade')) cascade = true;
-    else s.acceptKeywords('restrict');
-    if (!s.atEnd()) throw s.expected('end of statement');
-    return { kind: 'drop_secret', names, ifExists, cascade };
+    return { kind: 'drop_secret', ...dropTail(s, () => s.objectName()) };
   }
   if (s.isKeyword('drop') && s.isKeyword('cluster', 1)) {
     s.pos = 2;
-    const ifExists = s.acceptKeywords('if', 'exists');
-    const names = [s.identifier()];
-    while (s.acceptPunct(',')) names.push(s.identifier());
-    let cascade = false;
-    if (s.acceptKeywords('cascade')) cascade = true;
-    else s.acceptKeywords('restrict');
-    if (!s.atEnd()) throw s.expected('end of statement');
-    return { kind: 'drop_cluster', names, ifExists, cascade };
+    return { kind: 'drop_cluster', ...dropTail(s, () => s.identifier()) };
   }
   if (s.isKeyword('drop') && s.isKeyword('connection', 1)) return parseDropList(s, 'connection');
   if (s.isKeyword('drop') && s.isKeyword('materialized', 1) && s.isKeyword('view', 2)) return parseDropList(s, 'materialized view');
@@ -587,4 +573,15 @@ function parseCopyOption(s: TokenStream): { name: string; value: OptionValue } {
     return { name, value: { kind: 'none' } };
   }
   return { name, value: s.optionValue() };
+}
+
+/** The rest of `DROP <kind> [IF EXISTS] name [, ...] [CASCADE | RESTRICT]`, the same for secrets and clusters. */
+function dropTail<T>(s: TokenStream, name: () => T): { names: T[]; ifExists: boolean; cascade: boolean } {
+  const ifExists = s.acceptKeywords('if', 'exists');
+  const names = [name()];
+  while (s.acceptPunct(',')) names.push(name());
+  const cascade = s.acceptKeywords('cascade');
+  if (!cascade) s.acceptKeywords('restrict');
+  if (!s.atEnd()) throw s.expected('end of statement');
+  return { names, ifExists, cascade };
 }
