@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   offboard: () => import('./commands/offboard'),
   export: () => import('./commands/export'),
   setup: () => import('./commands/setup'),
+  'iam-policy': () => import('./commands/iam-policy'),
 };
 
 async function printHelp(): Promise<void> {
