@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { S3_ERROR_FIXES } from '../../common/failures';
+import { rethrowS3 } from './s3-errors';
 import { attemptState, buildManifest, classifyAttemptObjects, provenLeftovers, shouldReplaceLatest, verificationProblems } from './manifest';
 import type {
   CleanupInput,
@@ -474,16 +474,4 @@ export async function readFooters(s3: S3Client, bucket: string, listing: Attempt
   };
   await Promise.all(Array.from({ length: Math.min(FOOTER_READ_CONCURRENCY, files.length) }, worker));
   return out;
-}
-
-function rethrowS3(e: Error, what: string): never {
-  // The AWS error name is the root cause an operator searches for; the advice is what to change.
-  if (e.name === 'NoSuchBucket' || e.name === 'AccessDenied') {
-    throw ApplicationFailure.create({
-      type: 'UserFixableError',
-      message: `cannot ${what}: ${e.name}: ${e.message}. To fix: ${S3_ERROR_FIXES[e.name]}`,
-      nonRetryable: true,
-    });
-  }
-  throw e;
 }
