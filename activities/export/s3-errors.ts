@@ -1,6 +1,6 @@
 /** S3 answers the export activities cannot retry away, turned into failures that say what to change. */
-import { ApplicationFailure } from '@temporalio/activity';
-import { S3_ERROR_FIXES } from '../../common/failures';
+import { applicationFailure } from '../../common/failures';
+import { s3ErrorFix } from '../aws-errors';
 
 /**
  * A missing bucket or a denial is non-retryable (retrying only delays the answer by the activity's retry
@@ -8,12 +8,7 @@ import { S3_ERROR_FIXES } from '../../common/failures';
  */
 export function rethrowS3(e: Error, what: string): never {
   // The AWS error name is the root cause an operator searches for; the advice is what to change.
-  if (e.name === 'NoSuchBucket' || e.name === 'AccessDenied') {
-    throw ApplicationFailure.create({
-      type: 'UserFixableError',
-      message: `cannot ${what}: ${e.name}: ${e.message}. To fix: ${S3_ERROR_FIXES[e.name]}`,
-      nonRetryable: true,
-    });
-  }
+  const fix = s3ErrorFix(e);
+  if (fix) throw applicationFailure('UserFixableError', `cannot ${what}: ${e.name}: ${e.message}. To fix: ${fix}`);
   throw e;
 }
