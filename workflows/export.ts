@@ -9,7 +9,6 @@
  * logical time, registers the query and the search attributes. Deterministic code only.
  */
 import {
-  ApplicationFailure,
   CancellationScope,
   isCancellation,
   log,
@@ -21,6 +20,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../common/activities';
 import type { SearchAttributePair } from '@temporalio/common';
+import { applicationFailure } from '../common/failures';
 import { resolveExportInput, type ResolvedExportInput } from '../common/export/input';
 import { parseLogicalTime } from '../common/export/logical-time';
 import type { BulkExportInput, BulkExportResult } from '../common/export/types';
@@ -40,7 +40,7 @@ export async function bulkExport(rawInput: BulkExportInput): Promise<BulkExportR
   try {
     input = resolveExportInput(rawInput);
   } catch (e) {
-    throw ApplicationFailure.nonRetryable((e as Error).message, 'InvalidInputError');
+    throw applicationFailure('InvalidInputError', (e as Error).message);
   }
   const info = workflowInfo();
   const run = new ExportRun(input, resolveLogicalTime(input.logicalTime, info));
