@@ -7,10 +7,10 @@
  * Never deleted: a folder `_latest.json` names, one a set manifest references, one written to within
  * recentWriteSeconds, and with `confirmed` anything the user was not shown. Deterministic code only.
  */
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../common/activities';
 import { LATEST_FILE } from '../common/export/paths';
-import { NON_RETRYABLE_ERROR_TYPES } from '../common/failures';
+import { applicationFailure, failureNamingRootCause, NON_RETRYABLE_ERROR_TYPES } from '../common/failures';
 import { resolveExpireInput } from '../common/retention/input';
 import { folderUri } from '../common/retention/plan';
 import type { DeletedFolder, ExpireInput, ExpireProgress, ExpireResult, ResolvedExpiryTarget, TargetPlan } from '../common/retention/types';
@@ -25,15 +25,24 @@ const acts = proxyActivities<Activities>({
   // Planning lists the whole prefix (1,000 keys a request) and heartbeats per page.
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
 });
 
 export async function expireExports(rawInput: ExpireInput): Promise<ExpireResult> {
+  try {
+    return await expire(rawInput);
+  } catch (err) {
+    // The run's own failure names the root cause (the Web UI and `status` show it), not "Activity task failed".
+    throw failureNamingRootCause(err);
+  }
+}
+
+async function expire(rawInput: ExpireInput): Promise<ExpireResult> {
   let input: ReturnType<typeof resolveExpireInput>;
   try {
     input = resolveExpireInput(rawInput);
   } catch (e) {
-    throw ApplicationFailure.nonRetryable((e as Error).message, 'InvalidInputError');
+    throw applicationFailure('InvalidInputError', (e as Error).message);
   }
   const progress: ExpireProgress = { phase: 'planning', message: 'listing the prefixes', foldersDeleted: 0, foldersToDelete: 0 };
   setHandler(expiryProgressQuery, () => progress);
