@@ -12,6 +12,7 @@ import { createMaterializeCopyActivities } from './export/materialize-copy';
 import { createPreflightActivities } from './onboarding/preflight';
 import { createS3ExportActivities } from './export/s3-export';
 import { createSchedulePauseActivities } from './schedule-pause';
+import { createRetentionActivities } from './retention/expiry';
 
 export type { ActivityDeps } from './deps';
 export type { Activities } from '../common/activities';
@@ -26,5 +27,6 @@ export function createActivities(deps: ActivityDeps): Activities {
     ...createMaterializeCopyActivities(deps),
     ...createS3ExportActivities(deps),
     ...createSchedulePauseActivities(),
+    ...createRetentionActivities(deps),
   };
 }
