@@ -131,7 +131,7 @@ export class ExportRun {
             return this.reuse(outcome.winner, false);
           case 'taken': {
             this.enter('checking-previous-runs', `attempt ${attempt} is another run's; looking at ${this.ltKey}/`);
-            const seen = await this.acts.inspectExportAttempts({ bucket: this.input.bucket, logicalTimeKey: this.ltKey, source: this.input.source, format: this.input.format });
+            const seen = await this.acts.inspectExportAttempts({ bucket: this.input.bucket, storageProfile: this.input.storageProfile, logicalTimeKey: this.ltKey, source: this.input.source, format: this.input.format });
             if (seen.problem) throw applicationFailure('ConflictError', `export ${this.input.exportName} at ${this.logicalTime}: ${seen.problem}`);
             this.foreign = seen.attempts.filter((a) => !this.progress.attempts.some((r) => r.attempt === a.attempt));
             if (seen.published) return this.reuse(seen.published, true);
@@ -186,7 +186,7 @@ export class ExportRun {
             maxFileSize: input.maxFileSize,
             csvHeader: input.csvHeader,
           },
-          target: { ...this.loc, logicalTime: this.logicalTime, attempt },
+          target: { ...this.loc, storageProfile: this.input.storageProfile, logicalTime: this.logicalTime, attempt },
           owner: { workflowId: info.workflowId, runId: info.runId },
           ...(input.cluster !== undefined ? { cluster: input.cluster } : {}),
           ...(input.asOf !== undefined ? { asOf: input.asOf } : {}),
@@ -204,6 +204,7 @@ export class ExportRun {
       this.enter('verifying', `COPY returned ${copied.rows} rows; waiting for Materialize to finish the files, verifying and publishing`);
       const finished = await this.acts.finishExportAttempt({
         bucket: input.bucket,
+        storageProfile: input.storageProfile,
         logicalTimeKey: this.ltKey,
         attempt,
         copyRows: copied.rows,
@@ -276,6 +277,7 @@ export class ExportRun {
     const { tuning } = this.input;
     const res = await this.acts.cleanupExportAttempts({
       bucket: this.input.bucket,
+      storageProfile: this.input.storageProfile,
       logicalTimeKey: this.ltKey,
       runId: this.info.runId,
       attempts,
@@ -308,6 +310,7 @@ export class ExportRun {
     if (pointLatest && this.input.publishLatest) {
       ({ updated: latestUpdated } = await this.acts.updateLatestPointer({
         bucket: this.input.bucket,
+        storageProfile: this.input.storageProfile,
         latestKey: latestKey(this.loc),
         pointer: {
           exportName: this.input.exportName,

@@ -37,6 +37,11 @@ export interface BulkExportInput {
    * now (EXPLAIN TIMESTAMP), which the COPY then reads AS OF; either way the manifest records it.
    */
   asOf?: string;
+  /**
+   * An S3-compatible store (Google Cloud Storage, Cloudflare R2, ...): the worker's storage profile, whose
+   * endpoint and access key it uses to verify and publish (docs/s3-compatible.md). Default: AWS S3.
+   */
+  storageProfile?: string;
   /** Timing knobs; the defaults suit production, tests shorten them. */
   tuning?: ExportTuning;
 }
