@@ -11,11 +11,12 @@
 import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { runFailure } from '../common/failures';
 import type { Activities } from '../common/activities';
-import { resolveOnboardInput, type ResolvedOnboardInput } from '../common/onboarding/input';
-import { ONBOARDING_STEPS, type OnboardResult } from '../common/onboarding/progress';
+import { isCompatibleInput, resolveOnboardInput, type ResolvedOnboardInput } from '../common/onboarding/input';
+import { ONBOARDING_STEPS, type CompatibleOnboardResult, type OnboardResult } from '../common/onboarding/progress';
 import type { OnboardInput } from '../common/onboarding/types';
 import { claimId, withClaims } from './iam-claims';
-import { startSteps, type StepRunner } from './step-runner';
+import { startSteps, withWhatWasMade, type StepRunner } from './step-runner';
+import { onboardS3Compatible } from './s3-compatible-onboarding';
 import { MzConnection } from '../common/search-attributes';
 
 // One attempt per activity call: the step runner retries, so the query sees every attempt and `retryNow` works.
@@ -25,28 +26,16 @@ const heartbeatTimeout = '10 seconds';
 const quick = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', heartbeatTimeout, retry: { maximumAttempts: 1 } });
 const slow = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout, retry: { maximumAttempts: 1 } });
 
-export async function onboardAwsConnection(rawInput: OnboardInput): Promise<OnboardResult> {
+export async function onboardAwsConnection(rawInput: OnboardInput): Promise<OnboardResult | CompatibleOnboardResult> {
+  // An S3-compatible store (storageProfile): secrets and an access-key connection instead of IAM.
+  if (isCompatibleInput(rawInput)) return onboardS3Compatible(rawInput);
   const { steps, input } = startSteps('onboardAwsConnection', ONBOARDING_STEPS, () => resolveOnboardInput(rawInput));
   upsertSearchAttributes([{ key: MzConnection, value: input.connectionName }]);
   try {
     return await onboard(steps, input);
   } catch (e) {
-    throw withWhatWasMade(e, steps.progress.changes, input);
+    throw withWhatWasMade(e, steps.progress.changes, { connectionName: input.connectionName, roleName: input.roleName, policyName: input.policyName });
   }
-}
-
-/**
- * A failure after writes names each thing this run made or changed, and how to remove it: nothing is left
- * behind unreported.
- */
-function withWhatWasMade(e: unknown, changes: string[], input: ResolvedOnboardInput): unknown {
-  if (!(e instanceof ApplicationFailure) || changes.length === 0) return e;
-  const names = JSON.stringify({ connectionName: input.connectionName, roleName: input.roleName, policyName: input.policyName });
-  return runFailure(
-    e.type ?? 'Error',
-    `${e.message}. This run's changes, which stay in place: ${changes.join('; ')}. ` +
-      `Once fixed, run onboarding again (it converges on them), or remove them with offboardAwsConnection ${names}`,
-  );
 }
 
 function withNote(e: unknown, note: string): unknown {

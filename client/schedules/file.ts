@@ -66,6 +66,7 @@ const INPUT_KEYS = [
   'maxFileSize',
   'csvHeader',
   'materializeProfile',
+  'storageProfile',
   'maxAttempts',
   'publishLatest',
   'tuning',

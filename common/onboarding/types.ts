@@ -1,11 +1,19 @@
 /** The onboarding and offboarding workflows' inputs: single JSON objects, no secrets. */
 export interface OnboardInput {
+  /**
+   * An S3-compatible store (Google Cloud Storage, Cloudflare R2, ...): the worker's storage profile, which holds
+   * its endpoint, region and access key. Onboarding then creates Materialize secrets and an access-key
+   * connection instead of IAM (roleName, policyName, region, createBucket, materializePrincipal and
+   * validationTimeoutSeconds do not apply). See docs/s3-compatible.md.
+   */
+  storageProfile?: string;
   bucket: string;
   /** Key prefix the role may write under, e.g. 'exports'. */
   prefix: string;
   /** Create the bucket when missing (default true); an existing bucket is adopted either way. */
   createBucket?: boolean;
   region?: string;
+  /** Required for AWS S3; absent with storageProfile. */
   roleName: string;
   policyName: string;
   connectionName: string;
@@ -30,6 +38,8 @@ export interface RetryInput {
 }
 
 export interface OffboardInput {
+  /** An S3-compatible target (onboarded with storageProfile): drops its connection and secrets; no role or policy. */
+  storageProfile?: string;
   connectionName: string;
   roleName: string;
   policyName: string;
@@ -41,4 +51,27 @@ export interface OffboardInput {
   retry?: RetryInput;
   /** Upper bound for retrying a step on transient errors. Default 300. */
   stepTimeoutSeconds?: number;
+}
+
+/** The onboarding input of an S3-compatible store, with every default filled in (common/onboarding/input.ts). */
+export interface ResolvedCompatibleOnboardInput {
+  storageProfile: string;
+  bucket: string;
+  /** Without a trailing slash. */
+  prefix: string;
+  connectionName: string;
+  materializeProfile: string;
+  stepTimeoutSeconds: number;
+  retry: { initialIntervalSeconds: number; maximumIntervalSeconds: number; backoffCoefficient: number };
+}
+
+export interface ResolvedCompatibleOffboardInput {
+  storageProfile: string;
+  connectionName: string;
+  materializeProfile: string;
+  deleteData: boolean;
+  bucket?: string;
+  prefix?: string;
+  stepTimeoutSeconds: number;
+  retry: { initialIntervalSeconds: number; maximumIntervalSeconds: number; backoffCoefficient: number };
 }
