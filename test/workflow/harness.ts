@@ -16,7 +16,7 @@ import { catalogFailuresInterceptor } from '../../worker/catalog-failures';
 import { prebuiltBundle, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../../worker/workflow-bundle';
 import type { ExportOutcome, ExportOutcomeSinks } from '../../workflows/export-outcome-interceptor';
 
-export type ActivityStubs = Partial<{ [K in keyof Activities]: (...args: Parameters<Activities[K]>) => ReturnType<Activities[K]> | Awaited<ReturnType<Activities[K]>> }>;
+export type ActivityStubs = Partial<Activities>;
 
 export interface ActivityCall {
   name: keyof Activities;
