@@ -65,7 +65,7 @@ export async function stopWorkflowEnv(): Promise<void> {
 }
 
 /** The prebuilt bundle when it matches the sources (npm test builds it), else webpack once per run. */
-function workflowBundle(): Promise<WorkflowBundleOption> {
+export function workflowBundle(): Promise<WorkflowBundleOption> {
   bundle ??= (async () => {
     const prebuilt = prebuiltBundle();
     if ('codePath' in prebuilt) return { codePath: prebuilt.codePath };
@@ -98,10 +98,15 @@ export async function withStubbedWorker<T>(stubs: ActivityStubs, body: (run: Wor
     workflowBundle: await workflowBundle(),
     activities,
     interceptors: { activity: [catalogFailuresInterceptor] },
-    sinks: { exportOutcome: { ended: { fn: (_info, outcome) => void run.outcomes.push(outcome), callDuringReplay: false } } } satisfies InjectedSinks<ExportOutcomeSinks>,
+    sinks: outcomeSinks((outcome) => run.outcomes.push(outcome)),
     shutdownGraceTime: '1 second',
   });
   return worker.runUntil(body(run));
+}
+
+/** The sink the export-outcome workflow interceptor reports to (the worker's metrics in production). */
+export function outcomeSinks(ended: (outcome: ExportOutcome) => void): InjectedSinks<ExportOutcomeSinks> {
+  return { exportOutcome: { ended: { fn: (_info, outcome) => void ended(outcome), callDuringReplay: false } } };
 }
 
 /** Every activity of the contract (common/activities.ts); the type makes a new activity a compile error here until listed. */
