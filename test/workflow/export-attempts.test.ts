@@ -65,7 +65,7 @@ async function exportWith(stubs: ActivityStubs, input: BulkExportInput = INPUT):
   const { client } = await workflowEnv();
   return withStubbedWorker({ cleanupExportAttempts: cleaned, ...stubs }, async (run) => {
     try {
-      const result = await client.workflow.execute(bulkExport, { taskQueue: run.taskQueue, workflowId: `${run.taskQueue}-export`, args: [input] });
+      const result = await client.workflow.execute(bulkExport, { taskQueue: run.taskQueue, workflowId: `${run.id}-export`, args: [input] });
       return { run, result };
     } catch (e) {
       assert.ok(e instanceof WorkflowFailedError, String(e));
@@ -281,7 +281,7 @@ describe('bulkExport attempt loop (stubbed activities)', function () {
       async (run) => {
         const handle = await client.workflow.start(bulkExport, {
           taskQueue: run.taskQueue,
-          workflowId: `${run.taskQueue}-export`,
+          workflowId: `${run.id}-export`,
           args: [{ ...INPUT, tuning: { retryBackoffSeconds: 0, copyHeartbeatTimeoutSeconds: 2 } }],
         });
         while (!run.calls.some((c) => c.name === 'copyToS3')) await new Promise((r) => setTimeout(r, 50));

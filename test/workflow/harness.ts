@@ -1,11 +1,13 @@
 /**
  * Workflow logic tested with stubbed activities: the real workflow code, bundled as the worker bundles it, runs on
  * a Temporal dev server started from the pinned binary (.venv/bin/temporal; nothing is downloaded), against
- * activities a test writes in a few lines. Each test gets its own task queue and worker, and sees every
- * activity call its workflow made. What crosses a process boundary (S3, pg, IAM, a worker crash) is tested on
+ * activities a test writes in a few lines. One worker serves every test of a run (a worker per test costs a
+ * second to start and stop); each test's workflows carry its id in their workflow ids, which is how an activity
+ * call finds that test's stubs and call log. What crosses a process boundary (S3, pg, IAM, a worker crash) is tested on
  * the real stack in test/integration and test/reliability.
  */
 import * as path from 'node:path';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type InjectedSinks, type WorkflowBundleOption } from '@temporalio/worker';
@@ -24,16 +26,21 @@ export interface ActivityCall {
 }
 
 export interface WorkflowRun {
-  /** The activity calls the workflows made, in order. */
+  /** Start the test's workflows with ids beginning with this (`${run.id}-export`): their activities use `stubs`. */
+  id: string;
+  taskQueue: string;
+  /** The activity calls the test's workflows made, in order. */
   calls: ActivityCall[];
   /** bulkExport outcomes the workflow interceptor reported through its sink. */
   outcomes: ExportOutcome[];
-  taskQueue: string;
 }
 
+const TASK_QUEUE = `workflow-tests-${process.pid}`;
 let env: Promise<TestWorkflowEnvironment> | undefined;
 let bundle: Promise<WorkflowBundleOption> | undefined;
-let queues = 0;
+let worker: Promise<{ worker: Worker; running: Promise<void> }> | undefined;
+let tests = 0;
+const registered = new Map<string, { stubs: ActivityStubs; run: WorkflowRun }>();
 
 /** One dev server for every workflow suite of a run (stopped by the root hook in test/setup/stack-hooks.ts). */
 export function workflowEnv(): Promise<TestWorkflowEnvironment> {
@@ -59,6 +66,12 @@ function startEnv(): Promise<TestWorkflowEnvironment> {
 }
 
 export async function stopWorkflowEnv(): Promise<void> {
+  const w = await worker?.catch(() => undefined);
+  worker = undefined;
+  if (w) {
+    w.worker.shutdown();
+    await w.running.catch(() => undefined);
+  }
   const e = await env?.catch(() => undefined);
   env = undefined;
   await e?.teardown();
@@ -77,31 +90,53 @@ export function workflowBundle(): Promise<WorkflowBundleOption> {
 const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 /**
- * Runs `body` while a worker serves `stubs` on a fresh task queue. An activity the test did not stub fails
- * non-retryably naming itself, so a workflow that calls something unexpected fails instead of hanging.
+ * Runs `body` with `stubs` serving the activities of the workflows it starts (ids beginning with `run.id`). An
+ * activity the test did not stub fails non-retryably naming itself, so an unexpected call fails the run
+ * instead of hanging it.
  */
 export async function withStubbedWorker<T>(stubs: ActivityStubs, body: (run: WorkflowRun) => Promise<T>): Promise<T> {
-  const testEnv = await workflowEnv();
-  const run: WorkflowRun = { calls: [], outcomes: [], taskQueue: `workflow-test-${process.pid}-${++queues}` };
-  const activities: Record<string, (input: unknown) => Promise<unknown>> = {};
-  for (const name of Object.keys(ACTIVITY_NAMES) as (keyof Activities)[]) {
-    activities[name] = async (input: unknown) => {
-      run.calls.push({ name, input });
-      const stub = stubs[name] as ((input: unknown) => unknown) | undefined;
-      if (!stub) throw ApplicationFailure.nonRetryable(`the test did not expect activity ${name}`, 'UnexpectedActivityCall');
-      return stub(input);
-    };
+  const run: WorkflowRun = { id: `wft-${process.pid}-${++tests}`, taskQueue: TASK_QUEUE, calls: [], outcomes: [] };
+  registered.set(run.id, { stubs, run });
+  try {
+    const { running } = await sharedWorker();
+    // A worker that dies fails the test instead of leaving it waiting for its timeout.
+    return await Promise.race([body(run), running.then(() => Promise.reject(new Error('the workflow test worker stopped')))]);
+  } finally {
+    registered.delete(run.id);
   }
-  const worker = await Worker.create({
-    connection: testEnv.nativeConnection,
-    taskQueue: run.taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities,
-    interceptors: { activity: [catalogFailuresInterceptor] },
-    sinks: outcomeSinks((outcome) => run.outcomes.push(outcome)),
-    shutdownGraceTime: '1 second',
-  });
-  return worker.runUntil(body(run));
+}
+
+function testOf(workflowId: string): { stubs: ActivityStubs; run: WorkflowRun } | undefined {
+  const id = /^wft-\d+-\d+/.exec(workflowId)?.[0];
+  return id ? registered.get(id) : undefined;
+}
+
+function sharedWorker(): Promise<{ worker: Worker; running: Promise<void> }> {
+  worker ??= (async () => {
+    const activities: Record<string, (input: unknown) => Promise<unknown>> = {};
+    for (const name of Object.keys(ACTIVITY_NAMES) as (keyof Activities)[]) {
+      activities[name] = async (input: unknown) => {
+        const test = testOf(Context.current().info.workflowExecution?.workflowId ?? '');
+        test?.run.calls.push({ name, input });
+        const stub = test?.stubs[name] as ((input: unknown) => unknown) | undefined;
+        if (!stub) throw ApplicationFailure.nonRetryable(`the test did not expect activity ${name}`, 'UnexpectedActivityCall');
+        return stub(input);
+      };
+    }
+    const w = await Worker.create({
+      connection: (await workflowEnv()).nativeConnection,
+      taskQueue: TASK_QUEUE,
+      workflowBundle: await workflowBundle(),
+      activities,
+      interceptors: { activity: [catalogFailuresInterceptor] },
+      sinks: {
+        exportOutcome: { ended: { fn: (info, outcome) => void testOf(info.workflowId)?.run.outcomes.push(outcome), callDuringReplay: false } },
+      } satisfies InjectedSinks<ExportOutcomeSinks>,
+      shutdownGraceTime: '1 second',
+    });
+    return { worker: w, running: w.run() };
+  })();
+  return worker;
 }
 
 /** The sink the export-outcome workflow interceptor reports to (the worker's metrics in production). */

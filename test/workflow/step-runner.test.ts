@@ -75,7 +75,7 @@ async function onboardWith(
 ): Promise<{ run: WorkflowRun; result?: OnboardResult; failure?: ApplicationFailure; progress: StepProgress }> {
   const { client } = await workflowEnv();
   return withStubbedWorker(stubs, async (run) => {
-    const handle = await client.workflow.start(onboardAwsConnection, { taskQueue: run.taskQueue, workflowId: `${run.taskQueue}-onboard`, args: [input] });
+    const handle = await client.workflow.start(onboardAwsConnection, { taskQueue: run.taskQueue, workflowId: `${run.id}-onboard`, args: [input] });
     try {
       const result = await handle.result();
       return { run, result, progress: await handle.query(progressQuery) };
@@ -163,7 +163,7 @@ describe('onboarding step runner (stubbed activities)', function () {
     stubs.ensureBucket = failing(1, () => new Error('Rate exceeded'), happyPath(input).ensureBucket!);
     const { client } = await workflowEnv();
     await withStubbedWorker(stubs, async (run) => {
-      const handle = await client.workflow.start(onboardAwsConnection, { taskQueue: run.taskQueue, workflowId: `${run.taskQueue}-onboard`, args: [input] });
+      const handle = await client.workflow.start(onboardAwsConnection, { taskQueue: run.taskQueue, workflowId: `${run.id}-onboard`, args: [input] });
       let progress: StepProgress;
       do progress = await handle.query(progressQuery);
       while (progress.status !== 'waiting-to-retry');
@@ -193,7 +193,7 @@ describe('onboarding step runner (stubbed activities)', function () {
       const holder = await client.workflow.start(iamNameClaim, { taskQueue: run.taskQueue, workflowId: id, args: [{ name: id, heldBy: 'another-run' }] });
       try {
         const e = await client.workflow
-          .execute(onboardAwsConnection, { taskQueue: run.taskQueue, workflowId: `${run.taskQueue}-onboard`, args: [input] })
+          .execute(onboardAwsConnection, { taskQueue: run.taskQueue, workflowId: `${run.id}-onboard`, args: [input] })
           .then(() => assert.fail('expected a conflict'), (err: unknown) => err);
         assert.ok(e instanceof WorkflowFailedError);
         const failure = e.cause as ApplicationFailure;
@@ -236,7 +236,7 @@ describe('offboarding step runner (stubbed activities)', function () {
         deleteOnboardedData: async () => ({ objectsDeleted: 4, bucketDeleted: false }),
       },
       async (run) => {
-        const result = await client.workflow.execute(offboardAwsConnection, { taskQueue: run.taskQueue, workflowId: `${run.taskQueue}-offboard`, args: [input] });
+        const result = await client.workflow.execute(offboardAwsConnection, { taskQueue: run.taskQueue, workflowId: `${run.id}-offboard`, args: [input] });
         assert.deepEqual(
           run.calls.map((c) => c.name),
           ['readAwsIdentity', 'preflightOffboarding', 'dropMzConnection', 'deleteIamPolicy', 'deleteIamRole', 'deleteOnboardedData'],
