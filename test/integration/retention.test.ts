@@ -144,6 +144,32 @@ describe('retention: expireExports on the local stack', function () {
     assert.deepEqual(await foldersLeft(), [..._folders([DAYS[3], DAYS[4]]), '_latest.json'].sort());
   });
 
+  it("a snapshot set's expired logical time goes with its members' folders; its _latest.json and other sets' folders stay", async () => {
+    const set = `${conn.prefix}/nightly-set`;
+    const put = (key: string) => stack.aws.s3.send(new PutObjectCommand({ Bucket: conn.bucket, Key: key, Body: '{}' }));
+    await put(`${set}/members/orders/20240101T000000.000Z/attempt-001/manifest.json`);
+    await put(`${set}/members/orders/20240101T000000.000Z/_claims/attempt-001.json`);
+    await put(`${set}/members/orders/20240102T000000.000Z/attempt-001/manifest.json`);
+    await put(`${set}/20240102T000000.000Z/attempt-001/set-manifest.json`);
+    await put(`${set}/20240102T000000.000Z/_claims/publication.json`);
+    await stack.aws.s3.send(
+      new PutObjectCommand({ Bucket: conn.bucket, Key: `${set}/_latest.json`, Body: JSON.stringify({ logicalTime: '2024-01-02T00:00:00.000Z' }) }),
+    );
+    const res = (await stack.temporal.workflow.execute(expireExports, {
+      taskQueue: stack.taskQueue,
+      workflowId: `expire-test-${randomUUID()}`,
+      args: [{ targets: [{ bucket: conn.bucket, prefix: conn.prefix, name: 'nightly-set', keepWithin: '1d' }], apply: true, recentWriteSeconds: 0 }],
+    })) as ExpireResult;
+    assert.deepEqual(res.plans[0].protected.map((p) => [p.logicalTime, p.kept]), [['2024-01-02T00:00:00.000Z', ['latest']]]);
+    assert.deepEqual(res.deleted, [{ key: `${set}/20240101T000000.000Z`, deleted: 3 }]);
+    assert.deepEqual(await listKeys(stack, conn.bucket, `${set}/`), [
+      `${set}/20240102T000000.000Z/_claims/publication.json`,
+      `${set}/20240102T000000.000Z/attempt-001/set-manifest.json`,
+      `${set}/_latest.json`,
+      `${set}/members/orders/20240102T000000.000Z/attempt-001/manifest.json`,
+    ]);
+  });
+
   it('bad input fails at once as InvalidInputError naming the fields, with nothing planned', async () => {
     const failure = await failureOf(
       stack.temporal.workflow.execute(expireExports, {
