@@ -51,6 +51,11 @@ export const COPY_FAILURE = {
   failed: 'CopyFailedError',
   /** The verification of a finished attempt found a mismatch; nothing is published. */
   verification: 'ExportVerificationError',
+  /**
+   * The AS OF timestamp is no longer readable (an input changed or was compacted past it): a fresh timestamp
+   * reads fine, so an export that picked its own retries, and a snapshot set picks a new one for all members.
+   */
+  timestampNotReadable: 'TimestampNotReadableError',
 } as const;
 
 export type CopyFailureType = (typeof COPY_FAILURE)[keyof typeof COPY_FAILURE];

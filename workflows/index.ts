@@ -4,3 +4,4 @@ export * from './onboarding';
 export * from './offboarding';
 export * from './export';
 export * from './iam-claims';
+export * from './snapshot-set';

@@ -76,6 +76,10 @@ export function classifyCopyError(e: CopyErrorFacts, ctx: CopyErrorContext): Cla
   if (/bucket path is not empty/i.test(e.message)) {
     return { type: COPY_FAILURE.pathNotEmpty, message: `${ctx.targetUri} already holds objects: ${e.message}` };
   }
+  // A read below its inputs' since (Materialize's two wordings, timestamp_selection.rs): another timestamp reads fine.
+  if (/could not find a valid timestamp|is not valid for all inputs/i.test(words)) {
+    return { type: COPY_FAILURE.timestampNotReadable, message: `the AS OF timestamp is no longer readable: ${words}` };
+  }
   // Materialize could not assume the connection's role: right after a trust-policy change that is IAM still
   // propagating, so another attempt may pass; the S3 advice below would mislead.
   if (/sts:AssumeRole|AssumeRole/i.test(words)) {
