@@ -4,7 +4,7 @@
  * of the onboarding workflows.
  */
 import { WorkflowFailedError, type Client, type QueryDefinition, type Workflow, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
-import { rootCauseOf } from '../common/failure-root';
+import { rootCauseOf } from '../common/failures';
 import type { StepProgress } from '../common/onboarding/progress';
 import { stringFlag, type ParsedArgs } from './args';
 import { withTemporalClient } from './temporal';

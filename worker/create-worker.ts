@@ -12,6 +12,7 @@ import { dataConverterFromEnv } from '../platform/payload-codec';
 import { explainConnectFailure, temporalConnectionOptions } from '../platform/temporal-connection';
 import { InvalidInputError } from '../common/failures';
 import { log } from '../platform/log';
+import { catalogFailuresInterceptor } from './catalog-failures';
 import { scrubSecretsInterceptor } from './scrub-secrets';
 import { describeProblems, isOperatorApiRefused, manualSteps, searchAttributeProblems, type OperatorConnection } from '../platform/temporal-search-attributes';
 
@@ -63,8 +64,9 @@ export async function createWorker(
     // Encrypts payloads at rest when MZ_S3_EXPORT_PAYLOAD_KEY is set (platform/payload-codec.ts).
     dataConverter,
     interceptors: {
-      // No secret of this process leaves it in an activity result or failure (they land in the history).
-      activity: [scrubSecretsInterceptor],
+      // Catalog failures leave as the catalog says (retry, category); no secret of this process leaves it in an
+      // activity result or failure (they land in the history). The first is the outermost: it sees scrubbed errors.
+      activity: [catalogFailuresInterceptor, scrubSecretsInterceptor],
       // A prebuilt bundle has the workflow interceptors compiled in; in memory they are bundled with the workflows.
       ...('codePath' in bundle ? {} : { workflowModules: WORKFLOW_INTERCEPTOR_MODULES }),
     },

@@ -10,20 +10,16 @@
  */
 import {
   ActivityCancellationType,
-  ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
   isCancellation,
   proxyActivities,
   setCurrentDetails,
   sleep,
-  TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../common/activities';
 import type { InspectResult, ManifestDigest, MaterializeFacts, PublishedSummary } from '../common/export/activities';
-import { failureNamingRootCause } from '../common/failure-root';
-import { COPY_FAILURE, EXPORT_FATAL_TYPES, NON_RETRYABLE_ERROR_TYPES } from '../common/failures';
+import { applicationFailure, FAILURE_CATALOG, failureNamingRootCause, isFailureType, NON_RETRYABLE_ERROR_TYPES, readFailure, runFailure } from '../common/failures';
 import type { ResolvedExportInput } from '../common/export/input';
 import { attemptKey, latestKey, logicalTimeKey, MAX_ATTEMPT_NUMBER, s3Uri, type ExportLocation } from '../common/export/paths';
 import type { BulkExportResult, ExportAttemptReport, ExportPhase, ExportProgress } from '../common/export/types';
@@ -44,8 +40,7 @@ export type AttemptOutcome =
 type ExportActivities = ReturnType<typeof proxies>;
 
 function proxies(tuning: ResolvedExportInput['tuning']) {
-  const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES, ...EXPORT_FATAL_TYPES];
-  const retry = { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes };
+  const retry = { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] };
   // S3 activities heartbeat while they wait (activities/heartbeat.ts): a lost worker is noticed after the heartbeat
   // timeout; the start-to-close timeouts bound a live but stuck one.
   const heartbeatTimeout = '15 seconds';
@@ -121,9 +116,9 @@ export class ExportRun {
       let next = 1;
       for (let tries = 0; ; ) {
         if (next > MAX_ATTEMPT_NUMBER) {
-          throw ApplicationFailure.nonRetryable(
-            `${this.ltKey} has used all ${MAX_ATTEMPT_NUMBER} attempt folders; delete old attempt folders or export another logical time`,
+          throw applicationFailure(
             'UserFixableError',
+            `${this.ltKey} has used all ${MAX_ATTEMPT_NUMBER} attempt folders; delete old attempt folders or export another logical time`,
           );
         }
         const attempt = next++;
@@ -150,20 +145,20 @@ export class ExportRun {
               format: this.input.format,
               ...(this.input.asOf !== undefined ? { asOf: this.input.asOf } : {}),
             });
-            if (seen.problem) throw ApplicationFailure.nonRetryable(`export ${this.input.exportName} at ${this.logicalTime}: ${seen.problem}`, 'ConflictError');
+            if (seen.problem) throw applicationFailure('ConflictError', `export ${this.input.exportName} at ${this.logicalTime}: ${seen.problem}`);
             this.foreign = seen.attempts.filter((a) => !this.progress.attempts.some((r) => r.attempt === a.attempt));
             if (seen.published) return this.reuse(seen.published, true);
             next = Math.max(next, seen.nextAttempt);
             continue;
           }
           case 'fatal':
-            throw ApplicationFailure.nonRetryable(`export ${this.input.exportName} failed: ${outcome.message}`, outcome.type);
+            throw runFailure(outcome.type, `export ${this.input.exportName} failed: ${outcome.message}`);
           case 'retry': {
             tries++;
             if (tries >= this.input.maxAttempts) {
-              throw ApplicationFailure.nonRetryable(
+              throw applicationFailure(
+                'CopyFailedError',
                 `export ${this.input.exportName} at ${this.logicalTime} gave up after ${tries} attempt(s); the last: ${outcome.message}`,
-                COPY_FAILURE.failed,
               );
             }
             const backoff = Math.min(600, this.input.tuning.retryBackoffSeconds * 2 ** (tries - 1));
@@ -260,7 +255,7 @@ export class ExportRun {
           return { kind: 'lost-race', winner: finished.winner };
         }
         case 'rejected':
-          return await this.discard(attempt, report, { kind: 'fatal', type: COPY_FAILURE.verification, message: `failed verification and was not published: ${finished.problems.join('; ')}` });
+          return await this.discard(attempt, report, { kind: 'fatal', type: 'ExportVerificationError', message: `failed verification and was not published: ${finished.problems.join('; ')}` });
         case 'incomplete':
           return await this.discard(attempt, report, {
             kind: 'failed',
@@ -323,10 +318,10 @@ export class ExportRun {
   /** This logical time was published by another run (earlier, or concurrently): its manifest is the answer. */
   private async reuse(published: PublishedSummary, pointLatest: boolean): Promise<BulkExportResult> {
     if (published.conflict) {
-      throw ApplicationFailure.nonRetryable(
+      throw applicationFailure(
+        'ConflictError',
         `export ${this.input.exportName} at ${this.logicalTime} is already published (${published.manifest}) from another source: ${published.conflict}. ` +
           'Export it under another name or logical time, or delete that logical time folder to replace it',
-        'ConflictError',
       );
     }
     Object.assign(this.progress, { attempt: published.attempt, rows: published.rows, files: published.files, bytes: published.bytes });
@@ -387,34 +382,29 @@ type CopyFailure =
   | { kind: 'fatal'; type: string; message: string }
   | { kind: 'path-not-empty' | 'failed' | 'lost'; message: string; copyEnded: boolean };
 
-/** `asOf`: the timestamp the input asked for; without one the export picked its own, and a fresh one will do. */
+/**
+ * What a failed copyToS3 means for this attempt, read through the failure catalog. `asOf`: the timestamp the
+ * input asked for; without one the export picked its own, and a fresh one will do.
+ */
 function classifyCopyFailure(err: unknown, asOf: string | undefined): CopyFailure {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) {
-    const started = (cause.details?.[0] as { started?: boolean } | undefined)?.started !== false;
-    switch (cause.type) {
-      case COPY_FAILURE.userFixable:
-      case 'InvalidInputError':
-        return { kind: 'fatal', type: cause.type, message: cause.message };
-      case COPY_FAILURE.timestampNotReadable:
-        // Asked for: fatal here (a snapshot set retries the whole set with a fresh timestamp). Picked by this
-        // export: a write landed between the pick and the COPY; the next attempt picks anew.
-        return asOf !== undefined
-          ? { kind: 'fatal', type: cause.type, message: `${cause.message}. To fix: give a newer asOf (SELECT mz_now()) or leave asOf out` }
-          : { kind: 'failed', message: cause.message, copyEnded: true };
-      case COPY_FAILURE.pathNotEmpty:
-        return { kind: 'path-not-empty', message: cause.message, copyEnded: true };
-      case COPY_FAILURE.transient:
-        return { kind: 'lost', message: cause.message, copyEnded: !started };
-      default:
-        return { kind: 'failed', message: cause.message, copyEnded: true };
-    }
-  }
-  if (cause instanceof TimeoutFailure) {
-    return { kind: 'lost', message: `the COPY stopped reporting (${cause.timeoutType ?? 'timeout'}); its worker is gone`, copyEnded: false };
-  }
+  const f = readFailure(err);
+  if (f.timeoutType) return { kind: 'lost', message: `the COPY stopped reporting (${f.timeoutType}); its worker is gone`, copyEnded: false };
+  // Asked for: fatal here (a snapshot set retries the whole set with a fresh timestamp). Picked by this export:
+  // a write landed between the pick and the COPY; the next attempt picks anew.
+  if (f.type === 'TimestampNotReadableError' && asOf !== undefined)
+    return { kind: 'fatal', type: f.type, message: `${f.message}. To fix: give a newer asOf (SELECT mz_now()) or leave asOf out` };
   // Cancelled without the workflow being cancelled (e.g. a worker shutting down sent the pg cancel).
-  return { kind: 'lost', message: (cause as Error)?.message ?? String(cause), copyEnded: false };
+  if (!f.application) return { kind: 'lost', message: f.message, copyEnded: false };
+  if (isFailureType(f.type) && FAILURE_CATALOG[f.type].retry === 'no') return { kind: 'fatal', type: f.type, message: f.message };
+  switch (f.type) {
+    case 'CopyPathNotEmptyError':
+      return { kind: 'path-not-empty', message: f.message, copyEnded: true };
+    case 'CopyTransientError':
+      // started: false means the statement never reached the server, so nothing can still be running.
+      return { kind: 'lost', message: f.message, copyEnded: (f.details?.[0] as { started?: boolean } | undefined)?.started === false };
+    default:
+      return { kind: 'failed', message: f.message, copyEnded: true };
+  }
 }
 
 function sourceName(input: ResolvedExportInput): string {

@@ -8,7 +8,8 @@
  * The run's state and steps live in ExportRun (export-run.ts); this file validates the input, resolves the
  * logical time, registers the query and the search attributes. Deterministic code only.
  */
-import { ApplicationFailure, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { applicationFailure } from '../common/failures';
 import { resolveExportInput, type ResolvedExportInput } from '../common/export/input';
 import type { BulkExportInput, BulkExportResult } from '../common/export/types';
 import { progressQuery } from './export-messages';
@@ -21,7 +22,7 @@ export async function bulkExport(rawInput: BulkExportInput): Promise<BulkExportR
   try {
     input = resolveExportInput(rawInput);
   } catch (e) {
-    throw ApplicationFailure.nonRetryable((e as Error).message, 'InvalidInputError');
+    throw applicationFailure('InvalidInputError', (e as Error).message);
   }
   const info = workflowInfo();
   const run = new ExportRun(input, resolveLogicalTime(input.logicalTime, info));

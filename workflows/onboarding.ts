@@ -9,6 +9,7 @@
  * and policy names so a concurrent run cannot slip in between check and write (see docs/security.md).
  */
 import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { runFailure } from '../common/failures';
 import type { Activities } from '../common/activities';
 import { resolveOnboardInput, type ResolvedOnboardInput } from '../common/onboarding/input';
 import { ONBOARDING_STEPS, type OnboardResult } from '../common/onboarding/progress';
@@ -41,18 +42,16 @@ export async function onboardAwsConnection(rawInput: OnboardInput): Promise<Onbo
 function withWhatWasMade(e: unknown, changes: string[], input: ResolvedOnboardInput): unknown {
   if (!(e instanceof ApplicationFailure) || changes.length === 0) return e;
   const names = JSON.stringify({ connectionName: input.connectionName, roleName: input.roleName, policyName: input.policyName });
-  return ApplicationFailure.create({
-    type: e.type ?? 'Error',
-    nonRetryable: true,
-    message:
-      `${e.message}. This run's changes, which stay in place: ${changes.join('; ')}. ` +
+  return runFailure(
+    e.type ?? 'Error',
+    `${e.message}. This run's changes, which stay in place: ${changes.join('; ')}. ` +
       `Once fixed, run onboarding again (it converges on them), or remove them with offboardAwsConnection ${names}`,
-  });
+  );
 }
 
 function withNote(e: unknown, note: string): unknown {
   if (!(e instanceof ApplicationFailure)) return e;
-  return ApplicationFailure.create({ type: e.type ?? 'Error', nonRetryable: true, message: `${e.message} (${note})` });
+  return runFailure(e.type ?? 'Error', `${e.message} (${note})`);
 }
 
 async function onboard(steps: StepRunner, input: ResolvedOnboardInput): Promise<OnboardResult> {

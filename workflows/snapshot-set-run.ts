@@ -10,9 +10,7 @@
  * set `_SUCCESS`, so no loader reads them meanwhile). Deterministic code only.
  */
 import {
-  ApplicationFailure,
   CancellationScope,
-  ChildWorkflowFailure,
   executeChild,
   isCancellation,
   proxyActivities,
@@ -22,8 +20,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../common/activities';
 import type { SetMemberSpec, SetPublicationSummary } from '../common/export/activities';
-import { failureNamingRootCause } from '../common/failure-root';
-import { COPY_FAILURE, EXPORT_FATAL_TYPES, NON_RETRYABLE_ERROR_TYPES } from '../common/failures';
+import { applicationFailure, failureNamingRootCause, NON_RETRYABLE_ERROR_TYPES, readFailure, rootCauseOf, runFailure } from '../common/failures';
 import { logicalTimeKey } from '../common/export/paths';
 import {
   setLatestKey,
@@ -36,7 +33,7 @@ import {
 import type { BulkExportResult } from '../common/export/types';
 import { bulkExport } from './export';
 
-const retry = { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES, ...EXPORT_FATAL_TYPES] };
+const retry = { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] };
 const acts = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '15 seconds', retry });
 
 interface MemberFailure {
@@ -142,13 +139,13 @@ export class SnapshotSetRun {
           };
         }
         await this.removeStaged(staged);
-        const fatal = failures.find((f) => f.type !== COPY_FAILURE.timestampNotReadable);
+        const fatal = failures.find((f) => f.type !== 'TimestampNotReadableError');
         const summary = failures.map((f) => `${f.name}: ${f.message}`).join('; ');
-        if (fatal) throw ApplicationFailure.nonRetryable(`snapshot set ${input.setName}: member ${fatal.name} failed: ${fatal.message}`, fatal.type);
+        if (fatal) throw runFailure(fatal.type, `snapshot set ${input.setName}: member ${fatal.name} failed: ${fatal.message}`);
         if (setTry >= input.maxSetAttempts) {
-          throw ApplicationFailure.nonRetryable(
+          throw runFailure(
+            'TimestampNotReadableError',
             `snapshot set ${input.setName} at ${this.logicalTime} gave up after ${setTry} timestamp(s): inputs kept changing past the chosen timestamp before every member read it (${summary})`,
-            COPY_FAILURE.timestampNotReadable,
           );
         }
         this.enter('waiting-to-retry', `timestamp ${facts.timestamp} became unreadable (${summary}); choosing a fresh one`);
@@ -192,9 +189,8 @@ export class SnapshotSetRun {
           Object.assign(member, { state: 'staged', rows: result.rows, files: result.files });
         } catch (err) {
           if (isCancellation(err)) throw err;
-          const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
-          const type = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : 'Error';
-          const message = (failureNamingRootCause(err) as Error).message;
+          const { type } = readFailure(err);
+          const { message } = rootCauseOf(err);
           failures.push({ name: member.name, type, message });
           Object.assign(member, { state: 'failed', error: message });
         }
@@ -232,10 +228,10 @@ export class SnapshotSetRun {
   /** This logical time was published by another run (earlier, or concurrently): its set manifest is the answer. */
   private reuse(published: SetPublicationSummary, setAttempts: number): SnapshotSetResult {
     if (published.conflict) {
-      throw ApplicationFailure.nonRetryable(
+      throw applicationFailure(
+        'ConflictError',
         `snapshot set ${this.input.setName} at ${this.logicalTime} is already published (${published.manifest}) with other members: ${published.conflict}. ` +
           'Use another set name or logical time, or delete that logical time folder to replace it',
-        'ConflictError',
       );
     }
     this.progress.timestamp = published.materialize.timestamp;
@@ -259,7 +255,7 @@ export class SnapshotSetRun {
 }
 
 function digestOf(r: BulkExportResult, i: number) {
-  if (!r.staged) throw ApplicationFailure.nonRetryable(`member ${i + 1} (${r.exportName}) returned no staged manifest`, 'ExportVerificationError');
+  if (!r.staged) throw applicationFailure('ExportVerificationError', `member ${i + 1} (${r.exportName}) returned no staged manifest`);
   return { manifestKey: r.manifestKey, ...r.staged, rows: r.rows, files: r.files, bytes: r.bytes };
 }
 

@@ -7,7 +7,8 @@
  * The run's steps live in SnapshotSetRun (snapshot-set-run.ts); this file validates the input, resolves the
  * logical time, registers the query and the search attributes. Deterministic code only.
  */
-import { ApplicationFailure, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { applicationFailure } from '../common/failures';
 import { resolveSnapshotSetInput, type ResolvedSnapshotSetInput, type SnapshotSetInput, type SnapshotSetResult } from '../common/export/snapshot-set';
 import { MzConnection as MZ_CONNECTION, MzExportName as MZ_EXPORT_NAME, MzLogicalTime as MZ_LOGICAL_TIME } from '../common/search-attributes';
 import { snapshotSetProgressQuery } from './export-messages';
@@ -19,7 +20,7 @@ export async function snapshotSet(rawInput: SnapshotSetInput): Promise<SnapshotS
   try {
     input = resolveSnapshotSetInput(rawInput);
   } catch (e) {
-    throw ApplicationFailure.nonRetryable((e as Error).message, 'InvalidInputError');
+    throw applicationFailure('InvalidInputError', (e as Error).message);
   }
   const info = workflowInfo();
   const run = new SnapshotSetRun(input, resolveLogicalTime(input.logicalTime, info));

@@ -4,44 +4,13 @@
  * timer (which `retryNow` cuts short) until the step's time bound; a failure waiting cannot fix ends the run at
  * once with its type (InvalidInputError, ConflictError, ...), so the caller sees what to change.
  */
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  TimeoutFailure,
-  condition,
-  defineQuery,
-  defineSignal,
-  setHandler,
-} from '@temporalio/workflow';
-import { InvalidInputError, NON_RETRYABLE_ERROR_TYPES } from '../common/failures';
+import { condition, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
+import { InvalidInputError, readFailure, runFailure } from '../common/failures';
 import { backoffMs, type ResolvedRetry } from '../common/onboarding/input';
 import type { StepProgress } from '../common/onboarding/progress';
 
 export const progressQuery = defineQuery<StepProgress>('progress');
 export const retryNowSignal = defineSignal('retryNow');
-
-export interface StepFailure {
-  type: string;
-  message: string;
-  retryable: boolean;
-}
-
-/** What a failed attempt was, read from the activity failure Temporal hands the workflow. */
-export function describeFailure(e: unknown): StepFailure {
-  let cause: unknown = e;
-  if (e instanceof ActivityFailure) cause = e.cause ?? e;
-  if (cause instanceof ApplicationFailure) {
-    const type = cause.type ?? 'Error';
-    return { type, message: cause.message, retryable: !cause.nonRetryable && !NON_RETRYABLE_ERROR_TYPES.includes(type) };
-  }
-  if (cause instanceof TimeoutFailure) {
-    return { type: 'TimeoutError', message: `the activity timed out (${cause.timeoutType}); was its worker lost?`, retryable: true };
-  }
-  if (cause instanceof Error && NON_RETRYABLE_ERROR_TYPES.includes(cause.name)) {
-    return { type: cause.name, message: cause.message, retryable: false };
-  }
-  return { type: (cause as Error)?.name ?? 'Error', message: (cause as Error)?.message ?? String(cause), retryable: true };
-}
 
 export interface StepOptions {
   /** Give up retrying after this many seconds in the step. */
@@ -84,9 +53,9 @@ export class StepRunner {
         p.lastError = undefined;
         return result;
       } catch (e) {
-        const f = describeFailure(e);
+        const f = readFailure(e);
         p.lastError = `${f.type}: ${f.message}`;
-        if (!f.retryable) this.fail(step, f.type, f.message);
+        if (f.retry !== 'wait') this.fail(step, f.type, f.message);
         // The last wait is shortened to end at the bound, so the final attempt happens right at it.
         const left = deadline - Date.now();
         const wait = Math.min(backoffMs(this.retry, p.attempts), left);
@@ -109,7 +78,7 @@ export class StepRunner {
   fail(step: string, type: string, message: string): never {
     this.progress.status = 'failed';
     this.progress.lastError = `${type}: ${message}`;
-    throw ApplicationFailure.create({ type, message: `${step}: ${message}`, nonRetryable: true });
+    throw runFailure(type, `${step}: ${message}`);
   }
 }
 

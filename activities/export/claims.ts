@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ExportFormat } from '../../common/export/types';
+import { isConditionalConflict, isNotFound, isPreconditionFailed } from '../aws-errors';
 import type { ExportSource, SourceDigest } from '../../common/export/manifest';
 
 export function sourceDigest(source: ExportSource): SourceDigest {
@@ -38,24 +39,6 @@ export function sourceConflict(
   if (asOf !== undefined && published.materialize?.timestamp !== asOf)
     return `it reflects Materialize timestamp ${published.materialize?.timestamp ?? '(not recorded)'}, this run asks for AS OF ${asOf}`;
   return undefined;
-}
-
-type S3Error = Error & { $metadata?: { httpStatusCode?: number }; Code?: string };
-
-export function isPreconditionFailed(e: unknown): boolean {
-  const err = e as S3Error;
-  return err?.name === 'PreconditionFailed' || err?.$metadata?.httpStatusCode === 412;
-}
-
-export function isNotFound(e: unknown): boolean {
-  const err = e as S3Error;
-  return err?.name === 'NoSuchKey' || err?.name === 'NotFound' || err?.$metadata?.httpStatusCode === 404;
-}
-
-/** S3 answers 409 ConditionalRequestConflict when two conditional writes of one key overlap: try again. */
-function isConditionalConflict(e: unknown): boolean {
-  const err = e as S3Error;
-  return err?.name === 'ConditionalRequestConflict' || err?.$metadata?.httpStatusCode === 409;
 }
 
 const JSON_BODY = { ContentType: 'application/json' } as const;

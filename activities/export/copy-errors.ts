@@ -1,10 +1,11 @@
 /**
  * What a failed COPY means for the export, decided from the server's SQLSTATE and message (Materialize uses
  * 58000 for most COPY TO validation failures, so the message decides) or from the client's socket error.
- * Pure: the activity classifies, the workflow acts on the type name (common/failures.ts).
+ * Pure: the activity classifies, the workflow acts on the type through the failure catalog (common/failures.ts).
  */
-import { COPY_FAILURE, type CopyFailureType } from '../../common/failures';
+import type { FailureType } from '../../common/failures';
 import type { CopyErrorContext } from '../../common/export/activities';
+import { isTransientErrno, pgErrorText, soundsLikeLostConnection } from '../pg-errors';
 
 export interface CopyErrorFacts {
   /** SQLSTATE when the server answered. */
@@ -17,7 +18,7 @@ export interface CopyErrorFacts {
 }
 
 export interface ClassifiedCopyError {
-  type: CopyFailureType;
+  type: Extract<FailureType, 'UserFixableError' | 'CopyPathNotEmptyError' | 'CopyTransientError' | 'CopyFailedError' | 'TimestampNotReadableError'>;
   /** The server's words plus what to change, for the CLI and the Web UI. */
   message: string;
 }
@@ -61,47 +62,37 @@ const USER_FIXABLE: { test: RegExp; advice: (c: CopyErrorContext) => string }[] 
   },
 ];
 
-const TRANSIENT_ERRNO = /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ENOTFOUND)$/;
-const TRANSIENT_MESSAGE = /connection terminated|terminating connection|server closed the connection|connection (was )?(lost|reset)|socket hang up|timeout expired|Connection terminated unexpectedly/i;
-
-/** A connection that could not be made or was dropped: Materialize restarting or unreachable for a while. */
-export function isConnectionUnavailable(e: { code?: string; message?: string; severity?: string }): boolean {
-  const isSqlState = typeof e.severity === 'string';
-  if (isSqlState) return /^(08|57P0[1-3])/.test(e.code ?? '');
-  return (e.code !== undefined && TRANSIENT_ERRNO.test(e.code)) || TRANSIENT_MESSAGE.test(e.message ?? '');
-}
-
 export function classifyCopyError(e: CopyErrorFacts, ctx: CopyErrorContext): ClassifiedCopyError {
-  const words = [e.message, e.detail, e.hint].filter(Boolean).join(' — ');
+  const words = pgErrorText(e);
   if (/bucket path is not empty/i.test(e.message)) {
-    return { type: COPY_FAILURE.pathNotEmpty, message: `${ctx.targetUri} already holds objects: ${e.message}` };
+    return { type: 'CopyPathNotEmptyError', message: `${ctx.targetUri} already holds objects: ${e.message}` };
   }
   // A read below its inputs' since (Materialize's two wordings, timestamp_selection.rs): another timestamp reads fine.
   if (/could not find a valid timestamp|is not valid for all inputs/i.test(words)) {
-    return { type: COPY_FAILURE.timestampNotReadable, message: `the AS OF timestamp is no longer readable: ${words}` };
+    return { type: 'TimestampNotReadableError', message: `the AS OF timestamp is no longer readable: ${words}` };
   }
   // Materialize could not assume the connection's role: right after a trust-policy change that is IAM still
   // propagating, so another attempt may pass; the S3 advice below would mislead.
   if (/sts:AssumeRole|AssumeRole/i.test(words)) {
     return {
-      type: COPY_FAILURE.failed,
+      type: 'CopyFailedError',
       message: `Materialize could not assume the role of connection ${ctx.connectionName}: ${words}. If its trust policy just changed, IAM may still be propagating; otherwise run onboarding again (it rewrites the trust policy) and check VALIDATE CONNECTION ${ctx.connectionName}.`,
     };
   }
   for (const rule of USER_FIXABLE) {
-    if (rule.test.test(words)) return { type: COPY_FAILURE.userFixable, message: `${words}. To fix: ${rule.advice(ctx)}.` };
+    if (rule.test.test(words)) return { type: 'UserFixableError', message: `${words}. To fix: ${rule.advice(ctx)}.` };
   }
   const code = e.code ?? '';
-  if ((e.errno && TRANSIENT_ERRNO.test(e.errno)) || TRANSIENT_MESSAGE.test(words) || /^(08|57P|53)/.test(code)) {
-    return { type: COPY_FAILURE.transient, message: `lost the COPY's connection to Materialize: ${words}` };
+  if (isTransientErrno(e.errno) || soundsLikeLostConnection(words) || /^(08|57P|53)/.test(code)) {
+    return { type: 'CopyTransientError', message: `lost the COPY's connection to Materialize: ${words}` };
   }
   if (/^(28|3D)/.test(code)) {
-    return { type: COPY_FAILURE.userFixable, message: `${words}. To fix: check the user, password and database in the worker's MZ_URL (or MZ_URL_<PROFILE>).` };
+    return { type: 'UserFixableError', message: `${words}. To fix: check the user, password and database in the worker's MZ_URL (or MZ_URL_<PROFILE>).` };
   }
   // Syntax, undefined objects and privileges (class 42), unsupported features (0A) and data errors (22)
   // do not change by retrying.
   if (/^(42|0A|22)/.test(code)) {
-    return { type: COPY_FAILURE.userFixable, message: `${words}. To fix: change the export's source or options as the message says.` };
+    return { type: 'UserFixableError', message: `${words}. To fix: change the export's source or options as the message says.` };
   }
-  return { type: COPY_FAILURE.failed, message: `the COPY failed: ${words}${code ? ` (SQLSTATE ${code})` : ''}` };
+  return { type: 'CopyFailedError', message: `the COPY failed: ${words}${code ? ` (SQLSTATE ${code})` : ''}` };
 }

@@ -13,12 +13,13 @@
  */
 import * as net from 'node:net';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import { S3_ERROR_FIXES } from '../../common/failures';
 import type { Client } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { classifyCopyError, isConnectionUnavailable } from './copy-errors';
+import { classifyCopyError } from './copy-errors';
+import { isConnectionUnavailable, isServerError } from '../pg-errors';
+import { s3ErrorFix } from '../aws-errors';
 import type { CopyErrorContext, CopyToS3Input, CopyToS3Result, MaterializeCopyActivities, MaterializeFacts } from '../../common/export/activities';
-import { COPY_FAILURE, InvalidInputError } from '../../common/failures';
+import { applicationFailure, asApplicationFailure } from '../../common/failures';
 import { attemptClaimKey, attemptKey as attemptKeyOf, s3Uri } from '../../common/export/paths';
 import { buildCopySql, normalizeQuery, type CopyStatementSpec } from '../../common/export/sql';
 import { quoteIdent, quoteLiteral, quoteQualifiedName } from '../../common/sql/quoting';
@@ -62,7 +63,7 @@ export function createMaterializeCopyActivities({ materialize, aws }: ActivityDe
       } catch (e) {
         clearInterval(timer);
         await client.end().catch(() => undefined);
-        throw e instanceof ApplicationFailure ? e : toFailure(e, context, false);
+        throw toFailure(e, context, false);
       }
       let cancelSent: Promise<void> | undefined;
       let closeTimer: NodeJS.Timeout | undefined;
@@ -135,12 +136,11 @@ export function selectOf(statement: Pick<CopyToS3Input['statement'], 'object' | 
 export async function useCluster(client: Client, cluster: string): Promise<void> {
   const found = await client.query(`SELECT name FROM mz_catalog.mz_clusters WHERE name = ${quoteLiteral(cluster)}`);
   if (!found.rowCount) {
-    throw ApplicationFailure.create({
-      type: COPY_FAILURE.userFixable,
-      message: `cluster ${JSON.stringify(cluster)} does not exist. To fix: name one of the clusters SHOW CLUSTERS lists, or leave cluster out to use the session's default`,
-      nonRetryable: true,
-      details: [{ started: false }],
-    });
+    throw applicationFailure(
+      'UserFixableError',
+      `cluster ${JSON.stringify(cluster)} does not exist. To fix: name one of the clusters SHOW CLUSTERS lists, or leave cluster out to use the session's default`,
+      { details: [{ started: false }] },
+    );
   }
   await client.query(`SET cluster = ${quoteIdent(cluster)}`);
 }
@@ -181,13 +181,12 @@ async function claimAttempt(s3: S3Client, input: CopyToS3Input, key: string): Pr
     return (await createOnce(s3, target.bucket, claimKey, claim)) !== undefined;
   } catch (e) {
     const err = e as Error;
-    const fix = Object.hasOwn(S3_ERROR_FIXES, err.name) ? S3_ERROR_FIXES[err.name] : undefined;
-    throw ApplicationFailure.create({
-      type: fix ? COPY_FAILURE.userFixable : COPY_FAILURE.transient,
-      message: `could not claim s3://${target.bucket}/${claimKey}: ${err.name}: ${err.message}${fix ? `. To fix: ${fix}` : ''}`,
-      nonRetryable: true,
-      details: [{ started: false }],
-    });
+    const fix = s3ErrorFix(err);
+    throw applicationFailure(
+      fix ? 'UserFixableError' : 'CopyTransientError',
+      `could not claim s3://${target.bucket}/${claimKey}: ${err.name}: ${err.message}${fix ? `. To fix: ${fix}` : ''}`,
+      { details: [{ started: false }] },
+    );
   }
 }
 
@@ -224,31 +223,17 @@ export function sendCancelRequest(client: Client): Promise<void> {
   });
 }
 
-/** An ApplicationFailure whose type tells the workflow what to do next. */
+/** An ApplicationFailure whose type tells the workflow what to do next (a catalog type, non-retryable: only the workflow decides about another attempt, in a fresh folder; the same folder is never retried). */
 export function toFailure(e: unknown, context: CopyErrorContext, started: boolean): Error {
-  if (e instanceof InvalidInputError) {
-    return ApplicationFailure.create({ type: 'InvalidInputError', message: e.message, nonRetryable: true });
-  }
-  const err = e as Error & { code?: string; detail?: string; hint?: string; severity?: string };
-  // The server's errors (pg DatabaseError, with a severity) carry a SQLSTATE in `code`; Node socket errors
-  // carry their name there (ECONNRESET).
-  const isSqlState = typeof err.severity === 'string' && typeof err.code === 'string';
+  const thrown = asApplicationFailure(e); // InvalidInputError from building the statement
+  if (thrown instanceof ApplicationFailure) return thrown;
+  const err = e as Error & { code?: string; detail?: string; hint?: string };
+  // The server's errors carry a SQLSTATE in `code`; Node socket errors carry their name there (ECONNRESET).
+  const sqlState = isServerError(err) ? err.code : undefined;
   const classified = classifyCopyError(
-    {
-      code: isSqlState ? err.code : undefined,
-      errno: isSqlState ? undefined : err.code,
-      message: err.message ?? String(e),
-      detail: err.detail,
-      hint: err.hint,
-    },
+    { code: sqlState, errno: sqlState === undefined ? err.code : undefined, message: err.message ?? String(e), detail: err.detail, hint: err.hint },
     context,
   );
-  return ApplicationFailure.create({
-    type: classified.type,
-    message: classified.message,
-    // Only the workflow decides about another attempt (in a fresh folder); the same folder is never retried.
-    nonRetryable: true,
-    // started: false means the statement never reached the server, so nothing can still be running.
-    details: [{ sqlstate: isSqlState ? err.code : undefined, started }],
-  });
+  // started: false means the statement never reached the server, so nothing can still be running.
+  return applicationFailure(classified.type, classified.message, { details: [{ sqlstate: sqlState, started }] });
 }

@@ -16,8 +16,9 @@
  */
 import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import { S3_ERROR_FIXES } from '../../common/failures';
+import { Context } from '@temporalio/activity';
+import { applicationFailure } from '../../common/failures';
+import { s3ErrorFix } from '../aws-errors';
 import { attemptState, buildManifest, classifyAttemptObjects, provenLeftovers, shouldReplaceLatest, verificationProblems } from './manifest';
 import type {
   CleanupInput,
@@ -43,7 +44,6 @@ import type {
   S3ObjectInfo,
   SourceDigest,
 } from '../../common/export/manifest';
-import { COPY_FAILURE } from '../../common/failures';
 import {
   CLAIMS_FOLDER,
   MANIFEST_FILE,
@@ -466,11 +466,7 @@ export async function readFooters(s3: S3Client, bucket: string, listing: Attempt
           // A read that failed (the object rewritten since it was listed, a throttled or cut-short GET): retried.
           throw new Error(`could not read the footer of s3://${bucket}/${f.key}: ${e.name}: ${e.message}`);
         }
-        throw ApplicationFailure.create({
-          type: COPY_FAILURE.verification,
-          message: `s3://${bucket}/${f.key} is not a readable Parquet file: ${e.message}`,
-          nonRetryable: true,
-        });
+        throw applicationFailure('ExportVerificationError', `s3://${bucket}/${f.key} is not a readable Parquet file: ${e.message}`);
       });
       out[k] = { key: f.key, rows: footer.numRows, rowGroupRows: footer.rowGroupRows, schema: footer.schema };
       if (k % 100 === 99) heartbeat({ step: 'reading Parquet footers', read: k + 1, of: files.length });
@@ -482,12 +478,7 @@ export async function readFooters(s3: S3Client, bucket: string, listing: Attempt
 
 function rethrowS3(e: Error, what: string): never {
   // The AWS error name is the root cause an operator searches for; the advice is what to change.
-  if (e.name === 'NoSuchBucket' || e.name === 'AccessDenied') {
-    throw ApplicationFailure.create({
-      type: 'UserFixableError',
-      message: `cannot ${what}: ${e.name}: ${e.message}. To fix: ${S3_ERROR_FIXES[e.name]}`,
-      nonRetryable: true,
-    });
-  }
+  const fix = s3ErrorFix(e);
+  if (fix) throw applicationFailure('UserFixableError', `cannot ${what}: ${e.name}: ${e.message}. To fix: ${fix}`);
   throw e;
 }

@@ -13,7 +13,7 @@ import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ChooseTimestampInput, FindSetPublicationInput, CommitSetInput, CommitSetResult, MaterializeFacts, SetMemberSpec, SetPublicationSummary, SnapshotSetActivities } from '../../common/export/activities';
 import type { ExportManifest } from '../../common/export/manifest';
-import { COPY_FAILURE } from '../../common/failures';
+import { applicationFailure } from '../../common/failures';
 import { attemptClaimKey, attemptFolder, MAX_ATTEMPT_NUMBER, publicationClaimKey, s3Uri, SUCCESS_FILE } from '../../common/export/paths';
 import { SET_MANIFEST_FILE, type SetManifest } from '../../common/export/snapshot-set';
 import type { ActivityDeps } from '../deps';
@@ -75,11 +75,10 @@ export function createSnapshotSetActivities({ aws, materialize }: ActivityDeps):
       if (!claim) return {};
       const read = await readJson<SetManifest>(s3, input.bucket, claim.manifestKey);
       if (!read?.value || unquote(read.etag) !== claim.manifestEtag) {
-        throw ApplicationFailure.create({
-          type: 'ConflictError',
-          nonRetryable: true,
-          message: `the publication claim ${s3Uri(input.bucket, publicationClaimKey(input.logicalTimeKey))} names ${claim.manifestKey}, which is missing or was rewritten; nothing was published. Look at that folder, then delete the claim to let a new run publish`,
-        });
+        throw applicationFailure(
+          'ConflictError',
+          `the publication claim ${s3Uri(input.bucket, publicationClaimKey(input.logicalTimeKey))} names ${claim.manifestKey}, which is missing or was rewritten; nothing was published. Look at that folder, then delete the claim to let a new run publish`,
+        );
       }
       // Its writer may have died between the claim and _SUCCESS: the claim decided, so finish it.
       await s3.send(new PutObjectCommand({ Bucket: input.bucket, Key: successKeyOf(claim.manifestKey), Body: '' }));
@@ -188,7 +187,7 @@ export function createSnapshotSetActivities({ aws, materialize }: ActivityDeps):
       }),
     );
     if (problems.length) {
-      throw ApplicationFailure.create({ type: COPY_FAILURE.verification, nonRetryable: true, message: `the snapshot set was not published: ${problems.join('; ')}` });
+      throw applicationFailure('ExportVerificationError', `the snapshot set was not published: ${problems.join('; ')}`);
     }
   }
 
@@ -211,11 +210,7 @@ export function createSnapshotSetActivities({ aws, materialize }: ActivityDeps):
       const holder = (await readJson<SetAttemptClaim>(s3, bucket, key))?.value;
       if (holder?.runId === workflow.runId && holder.setTry === input.setTry) return attempt;
     }
-    throw ApplicationFailure.create({
-      type: 'UserFixableError',
-      nonRetryable: true,
-      message: `${logicalTimeKey} has used all ${MAX_ATTEMPT_NUMBER} set attempt folders; delete old ones or use another logical time`,
-    });
+    throw applicationFailure('UserFixableError', `${logicalTimeKey} has used all ${MAX_ATTEMPT_NUMBER} set attempt folders; delete old ones or use another logical time`);
   }
 }
 

@@ -8,6 +8,7 @@ import { ConflictError, InsecureTrustPolicyError, NotYetError, UserFixableError 
 import { assessTrustPolicy, parsePolicyDocument } from '../../common/iam-policies';
 import { withMaterialize } from '../../platform/materialize';
 import { classifyProbeFailure, classifyValidateFailure } from './connection-failures';
+import { isServerError, pgErrorText } from '../pg-errors';
 import {
   connectionCatalogSql,
   createConnectionSql,
@@ -30,12 +31,6 @@ export interface CatalogRow {
   principal: string | null;
   external_id: string | null;
   example_trust_policy: string | null;
-}
-
-/** Message, detail and hint of a pg error in one line: Materialize puts the useful part in detail and hint. */
-export function pgErrorText(e: unknown): string {
-  const err = e as { message?: string; detail?: string; hint?: string };
-  return [err.message, err.detail, err.hint].filter(Boolean).join(' | ');
 }
 
 export async function catalogRow(client: Client, connectionName: string): Promise<CatalogRow | undefined> {
@@ -129,7 +124,7 @@ export function createMaterializeConnectionActivities({ aws, materialize }: Acti
         try {
           await c.query(validateConnectionSql(input.connectionName));
         } catch (e) {
-          if (!(e as { code?: string }).code) throw e; // not an answer from Materialize: connection trouble, retried
+          if (!isServerError(e)) throw e; // not an answer from Materialize: connection trouble, retried
           const text = pgErrorText(e);
           switch (classifyValidateFailure(text)) {
             case 'insecure-trust-policy':
@@ -163,7 +158,7 @@ export function createMaterializeConnectionActivities({ aws, materialize }: Acti
           try {
             return (await c.query(probeCopySql(input.connectionName, uri))).rowCount ?? 0;
           } catch (e) {
-            if (!(e as { code?: string }).code) throw e;
+            if (!isServerError(e)) throw e;
             const text = pgErrorText(e);
             switch (classifyProbeFailure(text)) {
               case 'access-denied':
@@ -204,7 +199,7 @@ export function createMaterializeConnectionActivities({ aws, materialize }: Acti
         try {
           await c.query(dropConnectionSql(input.connectionName));
         } catch (e) {
-          if ((e as { code?: string }).code) {
+          if (isServerError(e)) {
             throw new UserFixableError(`DROP CONNECTION ${input.connectionName} failed: ${pgErrorText(e)}; drop what depends on it first`);
           }
           throw e;

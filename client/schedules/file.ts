@@ -1,5 +1,5 @@
 /**
- * The schedule definitions file (YAML or JSON; see examples/schedules.yaml and README "Scheduling"): one entry
+ * The schedule definitions file (YAML or JSON; see examples/schedules.yaml and docs/schedules.md): one entry
  * per export, validated in full so every problem is reported at once, each naming the line, the entry and the
  * field. Defaults are filled in here and nowhere else. Pure: no Node imports.
  */

@@ -8,7 +8,7 @@ import { TemporalScheduledById, TemporalScheduledStartTime } from '../../common/
 import { InvalidInputError } from '../../common/failures';
 import { exportNameProblem } from '../../common/export/input';
 import type { BulkExportResult, ExportProgress } from '../../common/export/types';
-import { rootCauseOf } from '../../common/failure-root';
+import { rootCauseOf } from '../../common/failures';
 import { EXPORT_WORKFLOW_TYPE, MzConnection, MzExportName, MzLogicalTime } from './model';
 
 

@@ -17,8 +17,8 @@ import {
 } from '../../common/export/paths';
 import { resolveExportInput } from '../../common/export/input';
 import { buildCopySql, parseMaxFileSize, queryProblem } from '../../common/export/sql';
-import { classifyCopyError, isConnectionUnavailable } from '../../activities/export/copy-errors';
-import { COPY_FAILURE } from '../../common/failures';
+import { classifyCopyError } from '../../activities/export/copy-errors';
+import { isConnectionUnavailable } from '../../activities/pg-errors';
 import { attemptState, buildManifest, classifyAttemptObjects, provenLeftovers, shouldReplaceLatest, verificationProblems } from '../../activities/export/manifest';
 import type { FooterFacts } from '../../common/export/manifest';
 
@@ -173,25 +173,25 @@ describe('COPY error classification', () => {
 
   it('makes errors a user must fix non-retryable, with advice', () => {
     const unknown = classifyCopyError({ code: '42P01', message: "unknown catalog item 'nosuch'" }, ctx);
-    assert.equal(unknown.type, COPY_FAILURE.userFixable);
+    assert.equal(unknown.type, 'UserFixableError');
     assert.match(unknown.message, /unknown catalog item.*To fix: check that public\.orders exists/);
-    assert.equal(type({ code: '58000', message: 'Cannot encode the following columns/types: ["d": Interval]' }), COPY_FAILURE.userFixable);
-    assert.equal(type({ code: '58000', message: 'ORDER BY is not supported in SELECT query for COPY statements' }), COPY_FAILURE.userFixable);
+    assert.equal(type({ code: '58000', message: 'Cannot encode the following columns/types: ["d": Interval]' }), 'UserFixableError');
+    assert.equal(type({ code: '58000', message: 'ORDER BY is not supported in SELECT query for COPY statements' }), 'UserFixableError');
     const denied = classifyCopyError({ code: '58000', message: 'AccessDenied error when using DeleteObject' }, ctx);
-    assert.equal(denied.type, COPY_FAILURE.userFixable);
+    assert.equal(denied.type, 'UserFixableError');
     assert.match(denied.message, /IAM role behind connection aws_conn may not write to s3:\/\/b\/p\/x/);
-    assert.equal(type({ code: '42601', message: 'syntax error at or near "x"' }), COPY_FAILURE.userFixable);
+    assert.equal(type({ code: '42601', message: 'syntax error at or near "x"' }), 'UserFixableError');
     assert.match(classifyCopyError({ code: '28P01', message: 'password authentication failed for user "materialize"' }, ctx).message, /MZ_URL/);
   });
 
   it('tells retry-in-a-fresh-folder cases apart', () => {
-    assert.equal(type({ code: '58000', message: 'S3 bucket path is not empty, contains 1 objects' }), COPY_FAILURE.pathNotEmpty);
-    assert.equal(type({ errno: 'ECONNRESET', message: 'read ECONNRESET' }), COPY_FAILURE.transient);
-    assert.equal(type({ message: 'Connection terminated unexpectedly' }), COPY_FAILURE.transient);
-    assert.equal(type({ code: '57P01', message: 'terminating connection due to administrator command' }), COPY_FAILURE.transient);
-    assert.equal(type({ code: 'XX000', message: 'mz-local: injected failure after 2 files' }), COPY_FAILURE.failed);
+    assert.equal(type({ code: '58000', message: 'S3 bucket path is not empty, contains 1 objects' }), 'CopyPathNotEmptyError');
+    assert.equal(type({ errno: 'ECONNRESET', message: 'read ECONNRESET' }), 'CopyTransientError');
+    assert.equal(type({ message: 'Connection terminated unexpectedly' }), 'CopyTransientError');
+    assert.equal(type({ code: '57P01', message: 'terminating connection due to administrator command' }), 'CopyTransientError');
+    assert.equal(type({ code: 'XX000', message: 'mz-local: injected failure after 2 files' }), 'CopyFailedError');
     const assume = classifyCopyError({ code: '58000', message: 'AccessDenied: User: arn:aws:iam::123456789012:role/MaterializeConnection is not authorized to perform: sts:AssumeRole' }, ctx);
-    assert.equal(assume.type, COPY_FAILURE.failed, 'IAM may still be propagating: worth another attempt');
+    assert.equal(assume.type, 'CopyFailedError', 'IAM may still be propagating: worth another attempt');
     assert.match(assume.message, /could not assume the role of connection aws_conn/);
   });
 });
