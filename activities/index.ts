@@ -13,6 +13,7 @@ import { createPreflightActivities } from './onboarding/preflight';
 import { createS3ExportActivities } from './export/s3-export';
 import { createSnapshotSetActivities } from './export/snapshot-set';
 import { createSchedulePauseActivities } from './schedule-pause';
+import { createRetentionActivities } from './retention/expiry';
 
 export type { ActivityDeps } from './deps';
 export type { Activities } from '../common/activities';
@@ -28,5 +29,6 @@ export function createActivities(deps: ActivityDeps): Activities {
     ...createS3ExportActivities(deps),
     ...createSnapshotSetActivities(deps),
     ...createSchedulePauseActivities(),
+    ...createRetentionActivities(deps),
   };
 }

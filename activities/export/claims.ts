@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ExportFormat } from '../../common/export/types';
 import { isConditionalConflict, isNotFound, isPreconditionFailed } from '../aws-errors';
+import { rethrowS3 } from './s3-errors';
 import type { ExportSource, SourceDigest } from '../../common/export/manifest';
 
 export function sourceDigest(source: ExportSource): SourceDigest {
@@ -74,7 +75,7 @@ async function conditionalPut(
         await new Promise((r) => setTimeout(r, 50 * tries));
         continue;
       }
-      throw e;
+      rethrowS3(e as Error, `write s3://${bucket}/${key}`);
     }
   }
 }
@@ -93,6 +94,6 @@ export async function readJson<T>(s3: S3Client, bucket: string, key: string): Pr
     return { value, etag: res.ETag ?? '' };
   } catch (e) {
     if (isNotFound(e)) return undefined;
-    throw e;
+    rethrowS3(e as Error, `read s3://${bucket}/${key}`);
   }
 }

@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
 import { applicationFailure } from '../../common/failures';
-import { s3ErrorFix } from '../aws-errors';
+import { rethrowS3 } from './s3-errors';
 import { attemptState, buildManifest, classifyAttemptObjects, provenLeftovers, shouldReplaceLatest, verificationProblems } from './manifest';
 import type {
   CleanupInput,
@@ -474,11 +474,4 @@ export async function readFooters(s3: S3Client, bucket: string, listing: Attempt
   };
   await Promise.all(Array.from({ length: Math.min(FOOTER_READ_CONCURRENCY, files.length) }, worker));
   return out;
-}
-
-function rethrowS3(e: Error, what: string): never {
-  // The AWS error name is the root cause an operator searches for; the advice is what to change.
-  const fix = s3ErrorFix(e);
-  if (fix) throw applicationFailure('UserFixableError', `cannot ${what}: ${e.name}: ${e.message}. To fix: ${fix}`);
-  throw e;
 }

@@ -6,6 +6,7 @@
  */
 import type { ScheduleDescription } from '@temporalio/client';
 import type { ScheduleEntry } from './file';
+import { canonicalJson } from './digest';
 import { formatDuration } from './duration';
 import { EXPORT_WORKFLOW_TYPE, fromTemporalOverlap, scheduleIdFor, TIMING_MEMO_KEY, type ScheduleTiming } from './model';
 
@@ -59,13 +60,5 @@ function intervalText(everyMs: number, offsetMs: number): string {
 
 /** Deep equality of JSON-like values; undefined and absent are the same. */
 export function sameValue(a: unknown, b: unknown): boolean {
-  return canonical(a) === canonical(b);
-}
-
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, value: unknown) =>
-    value && typeof value === 'object' && !Array.isArray(value)
-      ? Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([x], [y]) => (x < y ? -1 : 1)))
-      : value,
-  ) ?? 'undefined';
+  return canonicalJson(a) === canonicalJson(b);
 }
