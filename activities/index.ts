@@ -11,6 +11,7 @@ import { createMaterializeConnectionActivities } from './onboarding/materialize-
 import { createMaterializeCopyActivities } from './export/materialize-copy';
 import { createPreflightActivities } from './onboarding/preflight';
 import { createS3ExportActivities } from './export/s3-export';
+import { createSnapshotSetActivities } from './export/snapshot-set';
 import { createSchedulePauseActivities } from './schedule-pause';
 import { createRetentionActivities } from './retention/expiry';
 
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps): Activities {
     ...createPreflightActivities(deps),
     ...createMaterializeCopyActivities(deps),
     ...createS3ExportActivities(deps),
+    ...createSnapshotSetActivities(deps),
     ...createSchedulePauseActivities(),
     ...createRetentionActivities(deps),
   };

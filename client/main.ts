@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   export: () => import('./commands/export'),
   expire: () => import('./commands/expire'),
   setup: () => import('./commands/setup'),
+  'iam-policy': () => import('./commands/iam-policy'),
 };
 
 async function printHelp(): Promise<void> {

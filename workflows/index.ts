@@ -5,3 +5,4 @@ export * from './offboarding';
 export * from './export';
 export * from './iam-claims';
 export * from './expiry';
+export * from './snapshot-set';
