@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import type { Client } from 'pg';
 import { dedupeNames } from '../../local/mz-local/copy/type-mapping';
-import { parseRecordLiteral, rewriteArrayText, rewriteRecordText } from '../../local/mz-local/values/nested-text';
+import { formatArrayText, formatRecordText, parseRecordLiteral } from '../../local/mz-local/values/nested-text';
 import { getObject, listKeys, readArrowSchema, useSuite, type ExportSetup, type SharedStack, type SuiteContext } from './helpers';
 
 describe('mz-local nested values (src/arrow-util/src/builder.rs, src/repr/src/strconv.rs)', function () {
@@ -33,8 +33,14 @@ describe('mz-local nested values (src/arrow-util/src/builder.rs, src/repr/src/st
 
   it('parses and re-quotes record and array literals', () => {
     assert.deepEqual(parseRecordLiteral('(1,"a b",,"x""y")'), ['1', 'a b', null, 'x"y']);
-    assert.equal(rewriteRecordText('(1.50,"a b",)', [(x) => x.replace(/0+$/, ''), null, null]), '(1.5,"a b",)');
-    assert.equal(rewriteArrayText('{{1.50,NULL},{"2.0","x"}}', (x) => x.replace(/\.?0+$/, '')), '{{1.5,NULL},{2,x}}');
+    const reduce = { format: (x: string) => x.replace(/\.?0+$/, ''), mayNeedEscaping: false };
+    const text = { format: null, mayNeedEscaping: true };
+    assert.equal(formatRecordText('(1.50,"a b",)', [reduce, text, text]), '(1.5,"a b",)');
+    assert.equal(formatArrayText('{{1.50,NULL},{"2.0","x"}}', reduce), '{{1.5,NULL},{2,x}}');
+    // ListElementEscaper: only `NULL` itself is quoted (Postgres also quotes `null`); ASCII whitespace only
+    assert.equal(formatArrayText('{"null","NULL","a\\\\b","\u000b"}', text), '{null,"NULL","a\\\\b",\u000b}');
+    // RecordElementEscaper doubles quotes; an array or a number inside a record is never quoted
+    assert.equal(formatRecordText('("{1,2}","x""y")', [{ format: null, mayNeedEscaping: false }, text]), '({1,2},"x""y")');
   });
 
   it('a SELECT prints numeric, float and jsonb elements of arrays as Materialize does', async () => {
@@ -54,25 +60,40 @@ describe('mz-local nested values (src/arrow-util/src/builder.rs, src/repr/src/st
     assert.deepEqual(lines, ['1,"(1.5,1e+16,""a b"")","{1.5,2,NULL}","{1e+16,0.1}"', '2,,,']);
   });
 
-  it('Parquet encodes a record as a struct of its fields, extension materialize.v1.record', async () => {
-    const path = `${s.prefix}/nested-parquet`;
-    await c.query(`COPY (SELECT id, p FROM nested_t) TO 's3://${s.bucket}/${path}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'parquet')`);
-    const keys = await listKeys(stack.moto, s.bucket, path + '/');
+  /** Exports a query as Parquet; its rows (sorted by id when there is one) and the Arrow schema written. */
+  async function exportParquet(name: string, query: string) {
+    const path = `${s.prefix}/${name}`;
+    await c.query(`COPY (${query}) TO 's3://${s.bucket}/${path}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'parquet')`);
     const rows: Record<string, unknown>[] = [];
     let schemaB64: string | undefined;
-    for (const k of keys) {
+    for (const k of await listKeys(stack.moto, s.bucket, path + '/')) {
       const f = await getObject(stack.moto, s.bucket, k);
       const ab = f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength) as ArrayBuffer;
       rows.push(...((await parquetReadObjects({ file: ab })) as Record<string, unknown>[]));
       schemaB64 ??= parquetMetadata(ab).key_value_metadata?.find((kv) => kv.key === 'ARROW:schema')?.value;
     }
     rows.sort((a, b) => (a.id as number) - (b.id as number));
+    return { rows, schema: readArrowSchema(Buffer.from(schemaB64!, 'base64')) };
+  }
+
+  async function exportCsvLines(name: string, query: string): Promise<string[]> {
+    const path = `${s.prefix}/${name}`;
+    await c.query(`COPY (${query}) TO 's3://${s.bucket}/${path}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`);
+    const keys = await listKeys(stack.moto, s.bucket, path + '/');
+    const text = (await Promise.all(keys.map((k) => getObject(stack.moto, s.bucket, k)))).map((b) => b.toString('utf8')).join('');
+    return text.split('\n').filter(Boolean).sort();
+  }
+
+  type TypeWithChildren = { children: { name: string; metadata: Map<string, string>; type: unknown }[] };
+  const childExtensions = (type: unknown) => (type as TypeWithChildren).children.map((ch) => [ch.name, ch.metadata.get('ARROW:extension:name')]);
+
+  it('Parquet encodes a record as a struct of its fields, extension materialize.v1.record', async () => {
+    const { rows, schema } = await exportParquet('nested-parquet', 'SELECT id, p FROM nested_t');
     const p = rows[0].p as { n: unknown; f: number; label: string };
     assert.equal(Number(p.n), 1.5);
     assert.equal(p.f, 1e16);
     assert.equal(p.label, 'a b');
     assert.ok(rows[1].p == null, 'a NULL record is a null struct');
-    const schema = readArrowSchema(Buffer.from(schemaB64!, 'base64'));
     const field = schema.fields.find((fl) => fl.name === 'p')!;
     assert.equal(field.metadata.get('ARROW:extension:name'), 'materialize.v1.record');
     assert.deepEqual(
@@ -83,5 +104,31 @@ describe('mz-local nested values (src/arrow-util/src/builder.rs, src/repr/src/st
         ['label', 'materialize.v1.text'],
       ],
     );
+  });
+
+  it('an anonymous ROW(...) is a record with fields f1, f2, ... in Parquet (builder.rs, Record)', async () => {
+    const { rows, schema } = await exportParquet('anon-row', `SELECT 1 AS id, ROW(7, 'a b', ARRAY[1.50]) AS r, ROW(2::int2, ROW(1, 2, 'x')::nested_pair) AS rr`);
+    const r = schema.fields.find((f) => f.name === 'r')!;
+    assert.equal(r.metadata.get('ARROW:extension:name'), 'materialize.v1.record');
+    assert.deepEqual(childExtensions(r.type), [
+      ['f1', 'materialize.v1.integer'],
+      ['f2', 'materialize.v1.text'],
+      ['f3', 'materialize.v1.array'],
+    ]);
+    const rr = schema.fields.find((f) => f.name === 'rr')!;
+    assert.deepEqual(childExtensions(rr.type), [
+      ['f1', 'materialize.v1.smallint'],
+      ['f2', 'materialize.v1.record'],
+    ]);
+    const row = rows[0] as { r: { f1: number; f2: string }; rr: { f1: number; f2: { f: number; label: string } } };
+    assert.equal(row.r.f1, 7);
+    assert.equal(row.r.f2, 'a b');
+    assert.equal(row.rr.f1, 2);
+    assert.equal(row.rr.f2.label, 'x');
+  });
+
+  it('CSV prints records as format_record does: arrays and numbers inside unquoted, strings quoted (strconv.rs)', async () => {
+    const lines = await exportCsvLines('anon-row-csv', `SELECT ROW(7, 'a b', ARRAY[1.50, 2], ARRAY['x y'], ROW(1.0, 2, 'q"r')::nested_pair, NULL::text) AS r`);
+    assert.deepEqual(lines, ['"(7,""a b"",{1.5,2},{""x y""},""(1,2,""""q""""""""r"""")"",)"']);
   });
 });

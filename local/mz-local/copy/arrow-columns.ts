@@ -5,7 +5,7 @@
  */
 import * as arrow from 'apache-arrow';
 import { mzJsonText } from '../values/mz-text';
-import { parseRecordLiteral } from '../values/nested-text';
+import { arrayElements, parseRecordLiteral } from '../values/nested-text';
 import { decimalToUnscaled, parseArrayLiteral, parseBytea, parseDate, parseTime, parseTimestamp, parseUuid } from './pg-text';
 import type { ArrowColumnType } from './type-mapping';
 
@@ -60,6 +60,15 @@ function arrowDataType(type: ArrowColumnType): arrow.DataType {
     case 'struct':
       // a record: one field per record field, each with its own extension name (builder.rs, Record)
       return new arrow.Struct(k.fields.map((f) => new arrow.Field(f.name, arrowDataType(f.type), true, meta(f.type.extension))));
+    case 'list':
+      return new arrow.List(new arrow.Field('item', arrowDataType(k.item), true, meta(k.item.extension)));
+    case 'map': {
+      // arrow's MapFieldNames::default(): entries{keys, values}; the keys carry no extension name
+      const keys = new arrow.Field('keys', new arrow.Utf8(), false);
+      const values = new arrow.Field('values', arrowDataType(k.value), true, meta(k.value.extension));
+      const entries = new arrow.Field('entries', new arrow.Struct([keys, values] as arrow.Field[]), false);
+      return new arrow.Map_(entries as unknown as arrow.Field<arrow.Struct<{ key: arrow.Utf8; value: arrow.DataType }>>, false);
+    }
   }
 }
 
@@ -151,6 +160,10 @@ export function columnBuilder(type: ArrowColumnType): ColumnBuilder {
       return new ArrayStructBuilder(dt, k.item);
     case 'struct':
       return new RecordStructBuilder(dt, k.fields.map((f) => f.type));
+    case 'list':
+      return new ListColumnBuilder(dt, k.item);
+    case 'map':
+      return new MapColumnBuilder(dt, k.value);
   }
 }
 
@@ -367,6 +380,76 @@ class RecordStructBuilder implements ColumnBuilder {
       nullCount: this.validity.nulls,
       nullBitmap: this.validity.nulls ? this.validity.bitmap(this.length) : undefined,
       children: this.fields.map((f) => f.finish()),
+    });
+  }
+}
+
+/** A list (the engine's text `("{1,2}")`, the stand-in composite) as an Arrow List of its elements. */
+class ListColumnBuilder implements ColumnBuilder {
+  length = 0;
+  private readonly items: ColumnBuilder;
+  private offsets: number[] = [0];
+  private validity = new Validity();
+  constructor(
+    private readonly type: arrow.DataType,
+    item: ArrowColumnType,
+  ) {
+    this.items = columnBuilder(item);
+  }
+  append(v: Buffer | string | null): void {
+    if (v !== null) for (const e of arrayElements(parseRecordLiteral(asString(v))[0] ?? '{}')) this.items.append(e);
+    this.offsets.push(this.items.length);
+    this.validity.set(this.length, v !== null);
+    this.length++;
+  }
+  finish(): arrow.Data {
+    return arrow.makeData({
+      type: this.type as arrow.List,
+      length: this.length,
+      nullCount: this.validity.nulls,
+      nullBitmap: this.validity.nulls ? this.validity.bitmap(this.length) : undefined,
+      valueOffsets: Int32Array.from(this.offsets),
+      child: this.items.finish(),
+    });
+  }
+}
+
+/** A map (the engine's text `("{a,b}","{1,2}")`, keys sorted) as an Arrow Map of key/value entries. */
+class MapColumnBuilder implements ColumnBuilder {
+  length = 0;
+  private readonly keys: ColumnBuilder;
+  private readonly values: ColumnBuilder;
+  private offsets: number[] = [0];
+  private validity = new Validity();
+  constructor(
+    private readonly type: arrow.DataType,
+    value: ArrowColumnType,
+  ) {
+    this.keys = new VarBinaryBuilder(new arrow.Utf8(), false, asBytes);
+    this.values = columnBuilder(value);
+  }
+  append(v: Buffer | string | null): void {
+    if (v !== null) {
+      const [keys, values] = parseRecordLiteral(asString(v));
+      for (const k of arrayElements(keys ?? '{}')) this.keys.append(k ?? '');
+      for (const e of arrayElements(values ?? '{}')) this.values.append(e);
+    }
+    this.offsets.push(this.keys.length);
+    this.validity.set(this.length, v !== null);
+    this.length++;
+  }
+  finish(): arrow.Data {
+    const map = this.type as arrow.Map_;
+    const entriesType = map.children[0].type as arrow.Struct;
+    const n = this.keys.length;
+    const entries = arrow.makeData({ type: entriesType, length: n, nullCount: 0, children: [this.keys.finish(), this.values.finish()] });
+    return arrow.makeData({
+      type: map,
+      length: this.length,
+      nullCount: this.validity.nulls,
+      nullBitmap: this.validity.nulls ? this.validity.bitmap(this.length) : undefined,
+      valueOffsets: Int32Array.from(this.offsets),
+      child: entries,
     });
   }
 }

@@ -8,7 +8,7 @@ import { describeStatement, type Engine, type EngineOwner } from '../engine/engi
 import { MzError, SqlState, unknownNameError, type ErrorFields } from '../errors';
 import type { ColumnDescription } from '../protocol/backend-stream';
 import { parseBackendMessages } from '../protocol/backend-stream';
-import { tokenize, type Token } from '../sql/lexer';
+import { quoteIdent, tokenize, type Token } from '../sql/lexer';
 import type { CopyToStatement } from '../sql/statements';
 import { objectNameToString } from '../sql/token-stream';
 import { checkMaxFileSize, csvParams, extractCopyOptions, type CopyFormat } from './copy-options';
@@ -43,7 +43,7 @@ const sysErr = (m: string, extra: { detail?: string; hint?: string } = {}) => ne
 
 export async function planCopyTo(
   stmt: CopyToStatement,
-  deps: { engine: Engine; owner: EngineOwner; catalog: Catalog; signal?: AbortSignal },
+  deps: { engine: Engine; owner: EngineOwner; catalog: Catalog; signal?: AbortSignal; inTransaction?: boolean },
 ): Promise<CopyPlan> {
   const { engine, owner, catalog } = deps;
 
@@ -86,11 +86,11 @@ export async function planCopyTo(
   if (!options.awsConnection) throw sysErr('AWS CONNECTION is required for COPY ... TO <expr>');
   if (!connection) throw new MzError(SqlState.UndefinedObject, notAConnection ?? `unknown catalog item '${objectNameToString(options.awsConnection)}'`);
 
-  const types = await engine.withEngine(owner, () => lookupTypes(engine, described.columns), deps.signal);
+  const scalars = await engine.withEngine(owner, () => columnScalars(engine, query, described.columns, !!deps.inTransaction), deps.signal);
   const columns: PlannedColumn[] = described.columns.map((d, i) => ({
     name: d.name,
     description: d,
-    scalar: toMzScalar(d.typeOid, d.typeMod, types),
+    scalar: scalars[i],
     nullable: !described.notNull[i],
   }));
 
@@ -204,6 +204,70 @@ async function columnNullability(engine: Engine, cols: ColumnDescription[]): Pro
       String(c.columnAttr),
     ]);
     out[i] = r[0]?.[0] === 'true';
+  }
+  return out;
+}
+
+const ANONYMOUS_RECORD_OID = 2249;
+const UNKNOWN_OID = 705;
+const TEXT_OID = 25;
+
+/**
+ * Materialize's types of the query's columns. An anonymous record (`ROW(...)` without a type) is described
+ * by the engine only as `record`; its fields are found by describing `SELECT (<column>).*` over the query,
+ * which the engine answers by looking through the subquery to the ROW expression. When that fails because a
+ * field is an untyped literal (`ROW(1, 'a')`), the fields f1, f2, ... (Materialize's names) are typed one by
+ * one with pg_typeof over no rows, an untyped literal being text as in Materialize. A record the engine
+ * cannot see into (e.g. returned by a function) stays unsupported. Inside the client's transaction the
+ * probes run under a savepoint, so a failing one leaves the transaction as it was.
+ */
+async function columnScalars(engine: Engine, query: string, cols: ColumnDescription[], inTransaction: boolean): Promise<MzScalar[]> {
+  const types = await lookupTypes(engine, cols);
+  const aliases = cols.map((_, k) => `c${k + 1}`).join(', ');
+  const probe = async <T>(fn: () => Promise<T | null>): Promise<T | null> => {
+    if (!inTransaction) return fn();
+    await engine.query('SAVEPOINT mz_local_probe');
+    const out = await fn().catch(() => null);
+    await engine.query(out === null ? 'ROLLBACK TO SAVEPOINT mz_local_probe' : 'RELEASE SAVEPOINT mz_local_probe');
+    return out;
+  };
+  const describeFields = (expr: string) =>
+    probe(async () => {
+      const res = parseBackendMessages([await execDescribe(engine, `SELECT (${expr}).* FROM (${query}) AS q(${aliases})`)]);
+      return res.error || !res.columns ? null : res.columns.map((c) => ({ name: c.name, typeOid: c.typeOid, typeMod: c.typeMod }));
+    });
+  const fieldType = (expr: string, field: string) =>
+    probe(async () => {
+      const rows = await engine.query(
+        `SELECT pg_typeof((${expr}).${field})::oid::int8::text FROM (SELECT 1) AS one LEFT JOIN (SELECT * FROM (${query}) AS q0 LIMIT 0) AS q(${aliases}) ON true`,
+      );
+      return Number(rows[0][0]);
+    }).catch(() => null);
+  const recordOf = async (expr: string, depth: number): Promise<MzScalar> => {
+    const unsupported: MzScalar = { kind: 'unsupported', debug: 'Record { fields: [..], custom_id: None }' };
+    if (depth > 8) return unsupported;
+    let fields = await describeFields(expr);
+    if (!fields) {
+      fields = [];
+      for (let k = 1; ; k++) {
+        const oid = await fieldType(expr, `f${k}`);
+        if (oid === null) break;
+        fields.push({ name: `f${k}`, typeOid: oid === UNKNOWN_OID ? TEXT_OID : oid, typeMod: -1 });
+      }
+      if (fields.length === 0) return unsupported;
+    }
+    const fieldTypes = await lookupTypes(engine, fields.map((f) => ({ ...f, tableOid: 0, columnAttr: 0, typeSize: 0, format: 0 })));
+    const out = [];
+    for (const f of fields) {
+      const scalar = f.typeOid === ANONYMOUS_RECORD_OID ? await recordOf(`(${expr}).${quoteIdent(f.name)}`, depth + 1) : toMzScalar(f.typeOid, f.typeMod, fieldTypes);
+      out.push({ name: f.name, scalar });
+    }
+    return { kind: 'record', typeName: 'record', fields: out };
+  };
+  const out: MzScalar[] = [];
+  for (let i = 0; i < cols.length; i++) {
+    const d = cols[i];
+    out.push(d.typeOid === ANONYMOUS_RECORD_OID ? await recordOf(`q.c${i + 1}`, 0) : toMzScalar(d.typeOid, d.typeMod, types));
   }
   return out;
 }

@@ -7,14 +7,16 @@
  *   date → Date32; time → Time64(µs); timestamp → Timestamp(µs); timestamptz → Timestamp(µs, "+00:00");
  *   bytea → LargeBinary; text → LargeUtf8; char(n)/varchar(n) → Utf8 (LargeUtf8 without a length);
  *   uuid → FixedSizeBinary(16); jsonb → LargeUtf8 (JSON text); arrays → Struct{items: List, dimensions: UInt8};
- *   records (composite types) → Struct with one field per record field (extension `record`).
+ *   records (composite types, anonymous ROW(...)) → Struct with one field per record field (extension `record`);
+ *   lists → List<item> (extension `list`); maps → Map<entries: Struct{keys: Utf8, values}> (extension `map`).
  *   Everything else (interval, numeric with scale > 38, ...) cannot be encoded.
  *
  * Every field carries the extension name `materialize.v1.<type>` in its metadata, as Materialize writes it.
  */
 import type { ColumnDescription } from '../protocol/backend-stream';
 import { mzFloatText, mzJsonText, mzNumericText, textRewrite, TYPE_OID, type ValueRewrite } from '../values/mz-text';
-import { rewriteArrayText, rewriteRecordText, type ElementRewrite } from '../values/nested-text';
+import { formatArrayText, formatListText, formatMapText, formatRecordText, parseRecordLiteral, type ElementFormat } from '../values/nested-text';
+import { LIST_ITEMS_FIELD, MAP_KEYS_FIELD, MAP_VALUES_FIELD } from './collection-fields';
 
 export type MzScalar =
   | { kind: 'bool' | 'int16' | 'int32' | 'int64' | 'float32' | 'float64' | 'date' | 'time' | 'timestamp' | 'timestamptz' }
@@ -23,6 +25,8 @@ export type MzScalar =
   | { kind: 'char'; length: number | null }
   | { kind: 'varchar'; maxLength: number | null }
   | { kind: 'array'; element: MzScalar }
+  | { kind: 'list'; element: MzScalar }
+  | { kind: 'map'; value: MzScalar }
   | { kind: 'record'; fields: { name: string; scalar: MzScalar }[]; typeName: string }
   | { kind: 'unsupported'; debug: string };
 
@@ -96,6 +100,12 @@ export function toMzScalar(oid: number, typmod: number, types: Map<number, PgTyp
   if (t.typtype === 'd') return toMzScalar(t.basetype, typmod, types);
   if (t.category === 'A' && t.elem) return { kind: 'array', element: toMzScalar(t.elem, typmod, types) };
   if (t.typtype === 'c' && t.fields) {
+    // mz-local's stand-ins for Materialize's list and map types (catalog/collection-types.ts)
+    const [first, second] = t.fields;
+    if (t.fields.length === 1 && first.name === LIST_ITEMS_FIELD) return { kind: 'list', element: elementOf(toMzScalar(first.oid, first.typmod, types)) };
+    if (t.fields.length === 2 && first.name === MAP_KEYS_FIELD && second.name === MAP_VALUES_FIELD) {
+      return { kind: 'map', value: elementOf(toMzScalar(second.oid, second.typmod, types)) };
+    }
     return { kind: 'record', typeName: t.name, fields: t.fields.map((f) => ({ name: f.name, scalar: toMzScalar(f.oid, f.typmod, types) })) };
   }
   if (t.typtype === 'c') return { kind: 'unsupported', debug: 'Record { fields: [..], custom_id: None }' };
@@ -103,37 +113,72 @@ export function toMzScalar(oid: number, typmod: number, types: Map<number, PgTyp
   return { kind: 'unsupported', debug: `Unsupported(${JSON.stringify(t.name)})` };
 }
 
-/** The rewrite of one element's text (inside an array or a record) into Materialize's form; null if none. */
-export function mzElementRewrite(s: MzScalar): ElementRewrite | null {
+const elementOf = (s: MzScalar): MzScalar => (s.kind === 'array' ? s.element : { kind: 'unsupported', debug: mzDebug(s) });
+
+/**
+ * How a value of this type prints inside a nested value: its rewrite from the engine's text (null: the
+ * same) and whether Materialize may quote it (the `Nestable` of its format function in strconv.rs).
+ */
+export function mzElementFormat(s: MzScalar): ElementFormat {
   switch (s.kind) {
     case 'jsonb':
-      return mzJsonText;
+      return { format: mzJsonText, mayNeedEscaping: true };
     case 'numeric':
-      return mzNumericText;
+      return { format: mzNumericText, mayNeedEscaping: false };
     case 'float32':
-      return (x) => mzFloatText(x, 32);
+      return { format: (x) => mzFloatText(x, 32), mayNeedEscaping: false };
     case 'float64':
-      return (x) => mzFloatText(x, 64);
+      return { format: (x) => mzFloatText(x, 64), mayNeedEscaping: false };
+    case 'bool':
+    case 'int16':
+    case 'int32':
+    case 'int64':
+    case 'date':
+    case 'time':
+    case 'uuid':
+      return { format: null, mayNeedEscaping: false };
     case 'array': {
-      const el = mzElementRewrite(s.element);
-      return el ? (x) => rewriteArrayText(x, el) : null;
+      const el = mzElementFormat(s.element);
+      return { format: (x) => formatArrayText(x, el), mayNeedEscaping: false };
+    }
+    case 'list': {
+      const el = mzElementFormat(s.element);
+      return { format: (x) => formatListText(parseRecordLiteral(x)[0] ?? '{}', el), mayNeedEscaping: false };
+    }
+    case 'map': {
+      const el = mzElementFormat(s.value);
+      return {
+        format: (x) => {
+          const [keys, values] = parseRecordLiteral(x);
+          return formatMapText(keys ?? '{}', values ?? '{}', el);
+        },
+        mayNeedEscaping: false,
+      };
     }
     case 'record': {
-      const rs = s.fields.map((f) => mzElementRewrite(f.scalar));
-      return rs.some((r) => r) ? (x) => rewriteRecordText(x, rs) : null;
+      const fields = s.fields.map((f) => mzElementFormat(f.scalar));
+      return { format: (x) => formatRecordText(x, fields), mayNeedEscaping: true };
     }
     default:
-      return null;
+      return { format: null, mayNeedEscaping: true };
   }
+}
+
+/** Whether the engine's text of an array of these elements differs from Materialize's. */
+function arrayNeedsRewrite(element: MzScalar): boolean {
+  return mzElementFormat(element).format !== null;
 }
 
 /** The rewrite from the engine's text of a value of this type to Materialize's (CSV), if they differ. */
 export function mzTextRewrite(s: MzScalar): ValueRewrite | null {
   switch (s.kind) {
     case 'array':
+    case 'list':
+    case 'map':
     case 'record': {
-      const el = mzElementRewrite(s);
-      return el ? (v) => Buffer.from(el(v.toString('utf8')), 'utf8') : null;
+      if (s.kind === 'array' && !arrayNeedsRewrite(s.element)) return null;
+      const format = mzElementFormat(s).format!;
+      return (v) => Buffer.from(format(v.toString('utf8')), 'utf8');
     }
     case 'jsonb':
       return textRewrite(TYPE_OID.jsonb);
@@ -187,6 +232,10 @@ export function mzDebug(s: MzScalar): string {
       return `VarChar { max_length: ${s.maxLength === null ? 'None' : `Some(VarCharMaxLength(${s.maxLength}))`} }`;
     case 'array':
       return `Array(${mzDebug(s.element)})`;
+    case 'list':
+      return `List { element_type: ${mzDebug(s.element)}, custom_id: None }`;
+    case 'map':
+      return `Map { value_type: ${mzDebug(s.value)}, custom_id: None }`;
     case 'record':
       return `Record { fields: [${s.fields.map((f) => `(ColumnName(${JSON.stringify(f.name)}), SqlColumnType { scalar_type: ${mzDebug(f.scalar)}, nullable: true })`).join(', ')}], custom_id: None }`;
     case 'unsupported':
@@ -211,6 +260,8 @@ export type ArrowKind =
   | { t: 'fixedbinary16' }
   | { t: 'decimal128'; precision: number; scale: number }
   | { t: 'array'; item: ArrowColumnType }
+  | { t: 'list'; item: ArrowColumnType }
+  | { t: 'map'; value: ArrowColumnType }
   | { t: 'struct'; fields: { name: string; type: ArrowColumnType }[] };
 
 export interface ArrowColumnType {
@@ -267,6 +318,14 @@ export function toArrowType(s: MzScalar): ArrowColumnType | null {
     case 'array': {
       const item = toArrowType(s.element);
       return item ? a({ t: 'array', item }, 'array') : null;
+    }
+    case 'list': {
+      const item = toArrowType(s.element);
+      return item ? a({ t: 'list', item }, 'list') : null;
+    }
+    case 'map': {
+      const value = toArrowType(s.value);
+      return value ? a({ t: 'map', value }, 'map') : null;
     }
     case 'record': {
       const fields = s.fields.map((f) => ({ name: f.name, type: toArrowType(f.scalar) }));

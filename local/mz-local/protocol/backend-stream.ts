@@ -6,7 +6,11 @@
  * DataRows (../values/mz-text.ts). Everything else is forwarded byte for byte.
  */
 import type { ErrorFields } from '../errors';
+import { mzTextRewrite, type MzScalar } from '../copy/type-mapping';
 import { valueRewrite, type ValueRewrite } from '../values/mz-text';
+
+/** Materialize's types of the engine types mz-local defines itself (lists and maps), by type OID. */
+export type DefinedTypes = (typeOid: number) => MzScalar | undefined;
 import { Reader } from './wire';
 
 export class BackendStreamScanner {
@@ -34,7 +38,7 @@ export class BackendStreamScanner {
   private capture: Buffer[] | null = null;
   private type = '';
 
-  constructor(private readonly opts: { dropReadyForQuery?: boolean; recordTypes?: boolean; rows?: RowRewriter | null } = {}) {
+  constructor(private readonly opts: { dropReadyForQuery?: boolean; recordTypes?: boolean; rows?: RowRewriter | null; definedTypes?: DefinedTypes } = {}) {
     this.rows = opts.rows ?? null;
   }
 
@@ -94,7 +98,7 @@ export class BackendStreamScanner {
     if (this.type === 'E' && body && !this.error) this.error = parseErrorFields(body);
     if (this.type === 'T' && body) {
       this.lastDescription = readRowDescription(body);
-      this.rows = RowRewriter.forColumns(this.lastDescription);
+      this.rows = RowRewriter.forColumns(this.lastDescription, this.opts.definedTypes);
     }
     if (this.type === 'n') this.sawNoData = true;
     if (this.holding && body) out.push(this.rows!.rewrite(body));
@@ -111,8 +115,11 @@ export class RowRewriter {
   private constructor(private readonly rewrites: (ValueRewrite | null)[]) {}
 
   /** A rewriter for columns of these types and formats (0 text, 1 binary), or null when none need one. */
-  static forColumns(columns: { typeOid: number; format: number }[]): RowRewriter | null {
-    const rewrites = columns.map((c) => valueRewrite(c.typeOid, c.format));
+  static forColumns(columns: { typeOid: number; format: number }[], definedTypes?: DefinedTypes): RowRewriter | null {
+    const rewrites = columns.map((c) => {
+      const defined = c.format === 0 ? definedTypes?.(c.typeOid) : undefined;
+      return defined ? mzTextRewrite(defined) : valueRewrite(c.typeOid, c.format);
+    });
     return rewrites.some((r) => r !== null) ? new RowRewriter(rewrites) : null;
   }
 

@@ -14,19 +14,20 @@
  *   1e-6 <= |x| < 1e13 (float4) and `1.5e+300` / `1e-7` beyond, where Postgres switches to exponents
  *   (zero-padded, `1e-05`) outside 1e-4 <= |x| < 1e15 (float8) or < 1e6 (float4).
  *
- * Values nested in arrays or records keep the engine's forms.
+ * Elements of arrays of those print the same way (nested-text.ts); lists, maps and records are rewritten
+ * from their Materialize types (copy/type-mapping.ts mzTextRewrite).
  */
 import { decimalToString, parseDecimal } from '../copy/pg-text';
 
-import { rewriteArrayText } from './nested-text';
+import { formatArrayText } from './nested-text';
 
 export const TYPE_OID = { json: 114, float4: 700, float8: 701, numeric: 1700, jsonb: 3802 } as const;
 
 /** The array types of those (pg_type typarray). */
 const ARRAY_OID = { json: 199, float4: 1021, float8: 1022, numeric: 1231, jsonb: 3807 } as const;
 
-function arrayRewrite(element: (s: string) => string): ValueRewrite {
-  return (v) => Buffer.from(rewriteArrayText(v.toString('utf8'), element), 'utf8');
+function arrayRewrite(element: (s: string) => string, mayNeedEscaping = false): ValueRewrite {
+  return (v) => Buffer.from(formatArrayText(v.toString('utf8'), { format: element, mayNeedEscaping }), 'utf8');
 }
 
 /** A value rewrite on the wire: the engine's bytes in, Materialize's bytes out. */
@@ -48,7 +49,7 @@ export function valueRewrite(typeOid: number, format: number): ValueRewrite | nu
       // arrays of those: each element in Materialize's form (nested-text.ts)
       case ARRAY_OID.json:
       case ARRAY_OID.jsonb:
-        return arrayRewrite(mzJsonText);
+        return arrayRewrite(mzJsonText, true);
       case ARRAY_OID.numeric:
         return arrayRewrite(mzNumericText);
       case ARRAY_OID.float4:
