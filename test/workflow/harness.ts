@@ -168,6 +168,11 @@ const ACTIVITY_NAMES: Record<keyof Activities, true> = {
   cleanupExportAttempts: true,
   updateLatestPointer: true,
   pauseScheduleAfterFailure: true,
+  chooseSnapshotTimestamp: true,
+  findSnapshotSetPublication: true,
+  commitSnapshotSet: true,
+  planExpiry: true,
+  deleteExpiredFolders: true,
 };
 
 /** Calls of one activity, their inputs typed by the contract. */
