@@ -58,6 +58,16 @@ describe('mz-local list and map types (src/repr/src/strconv.rs, src/arrow-util/s
     assert.equal(await value(`SELECT LIST[a::int, b::int] FROM (VALUES (1, 2)) AS v(a, b)`), '{1,2}');
   });
 
+  it('::text prints lists and maps in Materialize\'s form (list.slt, map.slt)', async () => {
+    assert.equal(await value(`SELECT (LIST[1,2,3])::text`), '{1,2,3}');
+    assert.equal(await value(`SELECT (LIST[[1],[2,3]])::text`), '{{1},{2,3}}');
+    assert.equal(await value(`SELECT (LIST['foo', 'f}o', '"\\', null, 'null', 'NULL'])::text`), '{foo,"f}o","\\"\\\\",NULL,null,"NULL"}');
+    assert.equal(await value(`SELECT (LIST[1.50, NULL])::text`), '{1.5,NULL}');
+    assert.equal(await value(`SELECT ('{a\\=\\>=>2}'::map[text=>int])::text`), '{"a=>"=>2}');
+    assert.equal(await value(`SELECT MAP['a' => MAP['b' => 'c d']]::text`), '{a=>{b=>"c d"}}');
+    assert.equal(await value(`SELECT ('{hello=>{world=>"2020-11-23"}}'::map[text=>map[text=>timestamp]])::text`), '{hello=>{world=>"2020-11-23 00:00:00"}}');
+  });
+
   it('LIST errors are Materialize\'s (src/sql/src/plan/query.rs)', async () => {
     assert.match(await failure(`SELECT LIST[1,LIST[2,3]]`), /^LIST types integer and integer list cannot be matched$/);
     assert.match(await failure(`SELECT LIST[]`), /^cannot determine type of empty list$/);
@@ -106,6 +116,18 @@ describe('mz-local list and map types (src/repr/src/strconv.rs, src/arrow-util/s
       [null, '{NULL}', '{a=>NULL}', '{{1,2},{NULL,NULL}}'],
       ['{{0},NULL}', null, null, null],
       ['{{1.25,2.5},{223.3333}}', '{a,b}', '{a=>{b=>2.5}}', '{{1,2},{3,5}}'],
+    ]);
+  });
+
+  it('INSERT with a column list and UPDATE ... SET write text literals and constructors to list and map columns', async () => {
+    await c.query(`CREATE TABLE lm (id int, m map[text=>int], l text list)`);
+    await c.query(`INSERT INTO lm (l, id) VALUES ('{a,"b c"}', 1), (LIST['x'], 2)`);
+    await c.query(`UPDATE lm SET m = '{k=>1}' WHERE id = 1`);
+    await c.query(`UPDATE lm AS x SET l = LIST['y', NULL], m = MAP['z' => 2] WHERE x.id = 2`);
+    const r = await c.query({ text: `SELECT id, m, l FROM lm ORDER BY id`, rowMode: 'array', types: asText });
+    assert.deepEqual(r.rows, [
+      ['1', '{k=>1}', '{a,"b c"}'],
+      ['2', '{z=>2}', '{y,NULL}'],
     ]);
   });
 

@@ -138,6 +138,9 @@ export class CollectionTypes {
     let rows = await find();
     if (rows.length === 0) {
       await this.engine.query(`CREATE TYPE ${sql} AS (${fields})`);
+      await this.engine.simpleQuery(ESCAPE_FUNCTIONS);
+      await this.engine.query(`CREATE FUNCTION ${SCHEMA}.mz_text(v ${sql}) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $mz$ ${textOf(t)} $mz$`);
+      await this.engine.query(`CREATE CAST (${sql} AS text) WITH FUNCTION ${SCHEMA}.mz_text(${sql})`);
       rows = await find();
     }
     const oid = Number(rows[0][0]);
@@ -154,4 +157,36 @@ export class CollectionTypes {
       if (scalar.kind === 'list' || scalar.kind === 'map') this.byOid.set(oid, scalar);
     }
   }
+}
+
+/**
+ * `::text` of a list or map prints Materialize's form (format_list / format_map): a cast from each stand-in
+ * to text, written in SQL. Elements print as their own `::text` (a nested list or map through its cast,
+ * jsonb through mz-local's jsonb cast, numerics reduced), quoted by these escapers where Materialize may quote.
+ */
+const ESCAPE_FUNCTIONS = ['list', 'map']
+  .map(
+    (kind) => String.raw`CREATE OR REPLACE FUNCTION ${SCHEMA}.mz_escape_${kind}(s text) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $mz$
+       SELECT CASE WHEN s = '' OR s = 'NULL' OR s ~ '[{},"${kind === 'map' ? '=>' : ''}\\ \t\n\r\f]' THEN '"' || regexp_replace(s, '(["\\])', '\\\1', 'g') || '"' ELSE s END
+     $mz$;`,
+  )
+  .join('\n');
+
+/** Element types whose text Materialize never quotes inside a list or map (their `Nestable::Yes`). */
+const NEVER_QUOTED = /^(smallint|integer|bigint|numeric(\(.*\))?|real|double precision|boolean|date|time without time zone|time(\(\d+\))?|uuid)$/;
+
+function textOf(t: ResolvedType): string {
+  const element = (e: string, type: ResolvedType, escape: string) => {
+    const text = type.kind === 'base' && type.sql.startsWith('numeric') ? `trim_scale(${e})::text` : `(${e})::text`;
+    const quoted = type.kind === 'base' && !NEVER_QUOTED.test(type.sql) ? `${SCHEMA}.mz_escape_${escape}(${text})` : text;
+    return `CASE WHEN num_nulls(${e}) = 1 THEN 'NULL' ELSE ${quoted} END`;
+  };
+  if (t.kind === 'list') {
+    return `SELECT '{' || COALESCE(string_agg(${element('v.mz_list_items[n]', t.element, 'list')}, ',' ORDER BY n), '') || '}' FROM generate_subscripts(v.mz_list_items, 1) AS n`;
+  }
+  if (t.kind === 'map') {
+    const entry = `${SCHEMA}.mz_escape_map(v.mz_map_keys[n]) || '=>' || ${element('v.mz_map_values[n]', t.value, 'map')}`;
+    return `SELECT '{' || COALESCE(string_agg(${entry}, ',' ORDER BY n), '') || '}' FROM generate_subscripts(v.mz_map_keys, 1) AS n`;
+  }
+  return `SELECT v::text`;
 }

@@ -398,13 +398,16 @@ class CollectionRewriter {
   // INSERT ... VALUES into list and map columns
 
   private async noteInsertTargets(from: number, to: number): Promise<void> {
-    if (!this.types.any || !isIdent(this.tokens[from], 'insert') || !isIdent(this.tokens[from + 1], 'into')) return;
+    if (!this.types.any) return;
+    const update = isIdent(this.tokens[from], 'update');
+    if (!update && !(isIdent(this.tokens[from], 'insert') && isIdent(this.tokens[from + 1], 'into'))) return;
     const isName = (k: number) => ['ident', 'qident'].includes(this.tokens[k]?.kind);
-    const nameStart = from + 2;
+    const nameStart = from + (update ? 1 : 2);
     if (!isName(nameStart)) return;
     let j = nameStart + 1;
     while (isPunct(this.tokens[j], '.') && isName(j + 1)) j += 2;
     const relation = this.source(nameStart, j);
+    if (update) return this.noteUpdateTargets(relation, j, to);
     if (isIdent(this.tokens[j], 'as')) j += 2;
     let names: string[] | null = null;
     if (isPunct(this.tokens[j], '(')) {
@@ -413,14 +416,9 @@ class CollectionRewriter {
       j = close + 1;
     }
     if (!isIdent(this.tokens[j], 'values')) return;
-    const columns = await this.types.columns(relation);
-    if (!columns || !columns.some((c) => c.standIn)) return;
-    const targets = names ? names.map((n) => columns.find((c) => c.name === n)) : columns;
-    const types: (ResolvedType | null)[] = [];
-    for (const c of targets) {
-      const parsed = c?.standIn ? new CollectionRewriter(c.type, tokenize(c.type), this.types, this.inTransaction).parseType(0) : null;
-      types.push(parsed ? await this.types.resolve(parsed.spec) : null);
-    }
+    const columns = await this.standInColumns(relation);
+    if (!columns) return;
+    const types = names ? names.map((n) => columns.get(n) ?? null) : [...columns.values()];
     for (j++; isPunct(this.tokens[j], '(') && j < to; ) {
       const close = this.matching(j);
       this.split(j + 1, close, (t) => isPunct(t, ',')).forEach(([a, b], k) => {
@@ -431,6 +429,36 @@ class CollectionRewriter {
       if (!isPunct(this.tokens[j], ',')) break;
       j++;
     }
+  }
+
+  /** `UPDATE t [[AS] alias] SET col = value, ...`: values written to list or map columns. */
+  private async noteUpdateTargets(relation: string, j: number, to: number): Promise<void> {
+    while (j < to && !isIdent(this.tokens[j], 'set')) j++;
+    if (j >= to) return;
+    const columns = await this.standInColumns(relation);
+    if (!columns) return;
+    let end = j + 1;
+    for (; end < to; end++) {
+      const t = this.tokens[end];
+      if (isPunct(t, '(') || isPunct(t, '[')) end = this.matching(end);
+      else if (['where', 'from', 'returning'].some((w) => isIdent(t, w))) break;
+    }
+    for (const [a, b] of this.split(j + 1, end, (t) => isPunct(t, ','))) {
+      const type = columns.get(this.tokens[a].value);
+      if (type && isOp(this.tokens[a + 1], '=') && b > a + 2) this.expected.set(a + 2, [b, type]);
+    }
+  }
+
+  /** A relation's columns in order, with the type of each list or map column (null for others); null if none is. */
+  private async standInColumns(relation: string): Promise<Map<string, ResolvedType | null> | null> {
+    const columns = await this.types.columns(relation);
+    if (!columns?.some((c) => c.standIn)) return null;
+    const out = new Map<string, ResolvedType | null>();
+    for (const c of columns) {
+      const parsed = c.standIn ? new CollectionRewriter(c.type, tokenize(c.type), this.types, this.inTransaction).parseType(0) : null;
+      out.set(c.name, parsed ? await this.types.resolve(parsed.spec) : null);
+    }
+    return out;
   }
 }
 
