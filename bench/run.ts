@@ -11,6 +11,7 @@
  *   --concurrency N[,N]   concurrent exports in the scale bench (default 10,100,500)
  *   --scale-rows N        rows per export in the scale bench (default 1000)
  *   --schedules N         definitions in the schedules bench (default 1000)
+ *   --schedules-concurrency N   Temporal calls in flight while planning and applying them (default 16)
  *   --airflow-exports N[,N]  batch sizes of the side-by-side with Airflow 3 (default 1,100)
  *   --airflow-rows N      rows per export there (default 1000)
  *   --quick               small sizes for a smoke run
@@ -30,6 +31,7 @@ import { benchOverhead, type OverheadResult } from './overhead';
 import { benchScale, type ScaleResult } from './scale';
 import { benchSchedules, type SchedulesResult } from './schedules';
 import { createRowsTable, onboardBenchConnection } from './setup';
+import { DEFAULT_CONCURRENCY } from '../client/schedules/reconcile';
 import { formatBytes, round, table } from './stats';
 
 const ALL = ['overhead', 'completion', 'scale', 'schedules', 'manyfiles', 'airflow'] as const;
@@ -53,6 +55,7 @@ const BENCH_OPTIONS: OptionSpecs = {
   'completion-rows': { type: 'string', value: 'N', help: 'completion: rows per export' },
   'scale-rows': { type: 'string', value: 'N', help: 'scale: rows per export' },
   schedules: { type: 'string', value: 'N', help: 'schedules: definitions applied' },
+  'schedules-concurrency': { type: 'string', value: 'N', help: 'schedules: Temporal calls in flight while applying' },
 };
 
 export function benchOptions(argv: string[]) {
@@ -77,6 +80,7 @@ export function benchOptions(argv: string[]) {
     concurrency,
     scaleRows: intFlag(args, 'scale-rows', 1000),
     schedules: intFlag(args, 'schedules', quick ? 200 : 1000),
+    schedulesConcurrency: intFlag(args, 'schedules-concurrency', DEFAULT_CONCURRENCY),
     manyFiles: intFlag(args, 'many-files', quick ? 1000 : 10_000),
     airflowExports,
     airflowRows: intFlag(args, 'airflow-rows', 1000),
@@ -147,8 +151,9 @@ export function reportRows(r: Results): string[][] {
   }
   if (r.schedules) {
     const s = r.schedules;
-    add('schedules', `apply ${s.definitions} new definitions`, `${round(s.first.planSeconds + s.first.applySeconds, 2)} s`, `plan ${s.first.planSeconds} s + apply ${s.first.applySeconds} s`);
+    add('schedules', `apply ${s.definitions} new definitions`, `${round(s.first.planSeconds + s.first.applySeconds, 2)} s`, `plan ${s.first.planSeconds} s + apply ${s.first.applySeconds} s, ${s.concurrency} calls at once`);
     add('schedules', 'Temporal calls (first apply)', s.first.temporalCalls, rpcSummary(s.first.callsByRpc));
+    add('schedules', 'list caught up after', `${s.listCaughtUpSeconds} s`, 'ListSchedules shows every schedule with its digest');
     add('schedules', 're-apply, nothing changed', `${round(s.reapply.planSeconds + s.reapply.applySeconds, 2)} s`, `${s.reapply.unchanged} unchanged`);
     add('schedules', 'Temporal calls (re-apply)', s.reapply.temporalCalls, rpcSummary(s.reapply.callsByRpc));
   }
@@ -198,7 +203,7 @@ async function main(): Promise<void> {
       results.manyFiles = await benchManyFiles(env, target, { files: opts.manyFiles, log });
     }
     if (opts.only.includes('schedules')) {
-      results.schedules = await benchSchedules(env, target, { definitions: opts.schedules, log });
+      results.schedules = await benchSchedules(env, target, { definitions: opts.schedules, concurrency: opts.schedulesConcurrency, log });
     }
     if (opts.only.includes('airflow')) {
       await createRowsTable(env, 'bench_airflow', opts.airflowRows);

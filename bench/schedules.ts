@@ -1,10 +1,15 @@
 /**
- * Schedules: `schedules apply` of a file with N definitions (plan, then apply: the same code the CLI runs),
- * then the same file again (nothing to change), timing each and counting the Temporal calls it made.
+ * Schedules: `schedules apply` of a file with N definitions (plan, then apply: the same code the CLI runs), then,
+ * once the schedule list shows them all (the list lags writes; the wait is reported), the same file again
+ * (nothing to change), timing each and counting the Temporal calls it made.
  */
 import { ScheduleNotFoundError } from '@temporalio/client';
+import { forEachBounded } from '../client/bounded';
 import { validateScheduleDocument } from '../client/schedules/file';
-import { applyPlan, planSchedules } from '../client/schedules/reconcile';
+import { digestOf } from '../client/schedules/digest';
+import { applyPlan, DEFAULT_CONCURRENCY, entryDigest, planSchedules } from '../client/schedules/reconcile';
+import { scheduleIdFor } from '../client/schedules/model';
+import { sleep } from '../local/processes';
 import type { BenchEnv } from './bench-env';
 import type { BenchTarget } from './setup';
 import { round } from './stats';
@@ -21,21 +26,26 @@ export interface SchedulesPass {
 
 export interface SchedulesResult {
   definitions: number;
+  concurrency: number;
   first: SchedulesPass;
+  /** From the end of the first apply until ListSchedules showed every schedule with its digest. */
+  listCaughtUpSeconds: number;
   reapply: SchedulesPass;
 }
 
 export async function benchSchedules(
   env: BenchEnv,
   target: BenchTarget,
-  opts: { definitions: number; log: (s: string) => void },
+  opts: { definitions: number; concurrency?: number; log: (s: string) => void },
 ): Promise<SchedulesResult> {
   const scheduleSet = `bench-${process.pid}`;
+  const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
+  const reconcile = { defaultTaskQueue: env.taskQueue, concurrency };
   const file = validateScheduleDocument({
     scheduleSet,
     defaults: { connectionName: target.connectionName, bucket: target.bucket, prefix: target.prefix, format: 'parquet', overlap: 'skip' },
     exports: Array.from({ length: opts.definitions }, (_, i) => ({
-      name: `bench-sched-${process.pid}-${String(i).padStart(4, '0')}`,
+      name: `bench-sched-${process.pid}-${String(i).padStart(5, '0')}`,
       object: `table_${i % 50}`,
       // Once a year at a minute that does not come during the run: the bench measures apply, not fires.
       cron: `${i % 60} 4 1 1 *`,
@@ -44,9 +54,9 @@ export async function benchSchedules(
   const pass = async (label: string): Promise<SchedulesPass> => {
     env.temporal.reset();
     const t0 = performance.now();
-    const plan = await planSchedules(env.temporal.client, file, { defaultTaskQueue: env.taskQueue });
+    const plan = await planSchedules(env.temporal.client, file, reconcile);
     const t1 = performance.now();
-    const applied = await applyPlan(env.temporal.client, plan, { defaultTaskQueue: env.taskQueue });
+    const applied = await applyPlan(env.temporal.client, plan, reconcile);
     const t2 = performance.now();
     const result = {
       planSeconds: round((t1 - t0) / 1000, 2),
@@ -61,18 +71,31 @@ export async function benchSchedules(
     return result;
   };
   try {
-    const first = await pass('first apply');
+    const first = await pass(`first apply of ${opts.definitions}, ${concurrency} calls at once`);
+    const t0 = performance.now();
+    await waitUntilListed(env, new Map(file.entries.map((e) => [scheduleIdFor(e.name), entryDigest(e, env.taskQueue)])));
+    const listCaughtUpSeconds = round((performance.now() - t0) / 1000, 1);
+    opts.log(`schedules: the list showed all ${opts.definitions} with their digests after ${listCaughtUpSeconds} s`);
     const reapply = await pass('re-apply, nothing changed');
-    return { definitions: opts.definitions, first, reapply };
+    return { definitions: opts.definitions, concurrency, first, listCaughtUpSeconds, reapply };
   } finally {
     // Not part of the measurement: remove them so the stack is clean.
-    for (const e of file.entries) {
+    await forEachBounded(file.entries, concurrency, async (e) => {
       await env.temporal.client.schedule
-        .getHandle(`mz-s3-export:${e.name}`)
+        .getHandle(scheduleIdFor(e.name))
         .delete()
         .catch((err) => {
           if (!(err instanceof ScheduleNotFoundError)) throw err;
         });
-    }
+    });
   }
+}
+
+async function waitUntilListed(env: BenchEnv, want: Map<string, string>): Promise<void> {
+  for (const deadline = Date.now() + 600_000; Date.now() < deadline; await sleep(1000)) {
+    let ok = 0;
+    for await (const s of env.temporal.client.schedule.list({ pageSize: 1000 })) if (want.get(s.scheduleId) === digestOf(s)) ok++;
+    if (ok === want.size) return;
+  }
+  throw new Error(`the schedule list did not show all ${want.size} schedules within 10 minutes`);
 }

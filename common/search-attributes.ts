@@ -10,6 +10,8 @@ export const SEARCH_ATTRIBUTES = {
   MzExportName: 'Keyword',
   MzLogicalTime: 'Datetime',
   MzConnection: 'Keyword',
+  /** On schedules only: a digest of the definition the last apply wrote (client/schedules/digest.ts). */
+  MzScheduleDigest: 'Keyword',
 } as const;
 
 export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
@@ -18,5 +20,6 @@ export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
 export const MzExportName = defineSearchAttributeKey('MzExportName', SearchAttributeType.KEYWORD);
 export const MzLogicalTime = defineSearchAttributeKey('MzLogicalTime', SearchAttributeType.DATETIME);
 export const MzConnection = defineSearchAttributeKey('MzConnection', SearchAttributeType.KEYWORD);
+export const MzScheduleDigest = defineSearchAttributeKey('MzScheduleDigest', SearchAttributeType.KEYWORD);
 export const TemporalScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 export const TemporalScheduledById = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);

@@ -1,6 +1,6 @@
 /**
- * `mz-s3-export setup temporal`: registers the custom search attributes the workflows set (MzExportName,
- * MzLogicalTime, MzConnection) in TEMPORAL_NAMESPACE through the operator API, or prints the steps where that API
+ * `mz-s3-export setup temporal`: registers the custom search attributes the workflows and schedules set (MzExportName,
+ * MzLogicalTime, MzConnection, MzScheduleDigest) in TEMPORAL_NAMESPACE through the operator API, or prints the steps where that API
  * is closed (Temporal Cloud). `--check` only reports. The local dev server (`stack up`) has them already.
  */
 import {

@@ -1,12 +1,21 @@
 /**
- * Reconciles a schedule file into Temporal Schedules. plan reads only; apply carries a plan out. Each desired
- * schedule is looked up by id (describe is consistent, the schedule list is not); the list only finds
- * schedules of this file's set that the file no longer has, and each of those is described again before it
- * counts, so a schedule deleted a moment ago is not deleted twice.
+ * Reconciles a schedule file into Temporal Schedules. plan reads only; apply carries a plan out.
+ *
+ * plan lists the namespace's schedules once (ListSchedules: memo, search attributes, spec and pause state, up to
+ * 1,000 a page) and compares each entry with its listed schedule through the definition digest the last apply
+ * stored on it (digest.ts), plus the pause state, note and spec shape that operators can change outside the file.
+ * Only entries that do not clearly match are described (DescribeSchedule is consistent, the list lags changes by
+ * a moment) and diffed field by field. An entry the list does not show is planned as a create: a schedule made a
+ * moment ago is found by the create itself (Temporal refuses a second schedule with the id), and apply then
+ * compares and updates it instead. Schedules of this file's set that the file no longer has are described again
+ * before they count as deletes, so one deleted a moment ago is not deleted twice.
  */
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleSummary } from '@temporalio/client';
+import { msOptionalToNumber, msToNumber } from '@temporalio/common/lib/time';
 import { ConflictError } from '../../common/failures';
+import { forEachBounded } from '../bounded';
 import type { ScheduleEntry, ScheduleFile } from './file';
+import { definitionDigest, digestOf, isCurrentDigest, stampDigest } from './digest';
 import { diffSchedule, type FieldChange } from './diff';
 import { desiredSchedule, desiredUpdate, exportNameOf, markerOf, SCHEDULE_ID_PREFIX } from './model';
 
@@ -26,45 +35,104 @@ export interface Plan {
 export interface ReconcileOptions {
   /** Task queue for entries that name none: the client's TEMPORAL_TASK_QUEUE. */
   defaultTaskQueue: string;
+  /** Temporal calls in flight at once while planning (describes) and applying (creates, updates, deletes). */
+  concurrency?: number;
 }
 
+/** Enough to keep a remote server busy without a burst of thousands of calls at once; see docs/schedules.md. */
+export const DEFAULT_CONCURRENCY = 16;
+
+/** The field a plan shows when only the stored digest is missing or out of date (a schedule from an older apply). */
+export const DIGEST_FIELD = 'definitionDigest';
+
 export async function planSchedules(client: Client, file: ScheduleFile, opts: ReconcileOptions): Promise<Plan> {
+  const listed = await listSchedules(client);
   const items: PlanItem[] = [];
+  const toDescribe: number[] = [];
   const wanted = new Set<string>();
   for (const entry of file.entries) {
     const scheduleId = desiredSchedule(entry, file.scheduleSet, opts.defaultTaskQueue).scheduleId;
     wanted.add(scheduleId);
-    const live = await describeOrUndefined(client, scheduleId);
-    if (!live) {
-      items.push({ action: 'create', scheduleId, entry });
-      continue;
-    }
-    const marker = markerOf(live.memo);
-    if (!marker) {
-      items.push({
-        action: 'conflict',
-        scheduleId,
-        reason: 'a schedule with this id exists and was not created by mz-s3-export; rename the export or delete that schedule',
-      });
-    } else if (marker.scheduleSet !== file.scheduleSet) {
-      items.push({
-        action: 'conflict',
-        scheduleId,
-        reason: `this export's schedule belongs to schedule set "${marker.scheduleSet}" (another file); remove it there first or use that set`,
-      });
-    } else {
-      const changes = diffSchedule(entry, live, opts.defaultTaskQueue);
-      items.push(changes.length ? { action: 'update', scheduleId, entry, changes } : { action: 'unchanged', scheduleId, entry });
+    const summary = listed.get(scheduleId);
+    if (!summary) items.push({ action: 'create', scheduleId, entry });
+    else if (listedMatches(entry, summary, file.scheduleSet, opts.defaultTaskQueue)) items.push({ action: 'unchanged', scheduleId, entry });
+    else {
+      toDescribe.push(items.length);
+      items.push({ action: 'unchanged', scheduleId, entry }); // replaced below
     }
   }
-  for (const scheduleId of await managedScheduleIds(client, file.scheduleSet)) {
-    if (wanted.has(scheduleId)) continue;
+  await forEachBounded(toDescribe, opts.concurrency ?? DEFAULT_CONCURRENCY, async (i) => {
+    const { scheduleId, entry } = items[i] as { scheduleId: string; entry: ScheduleEntry };
+    items[i] = compareLive(entry, scheduleId, await describeOrUndefined(client, scheduleId), file.scheduleSet, opts.defaultTaskQueue);
+  });
+  const gone = [...listed.values()].filter((s) => !wanted.has(s.scheduleId) && markerOf(s.memo)?.scheduleSet === file.scheduleSet).map((s) => s.scheduleId);
+  const deletes: PlanItem[] = [];
+  await forEachBounded(gone.sort(), opts.concurrency ?? DEFAULT_CONCURRENCY, async (scheduleId) => {
     const live = await describeOrUndefined(client, scheduleId);
-    if (live && markerOf(live.memo)?.scheduleSet === file.scheduleSet) {
-      items.push({ action: 'delete', scheduleId, exportName: exportNameOf(scheduleId) });
-    }
-  }
+    if (live && markerOf(live.memo)?.scheduleSet === file.scheduleSet) deletes.push({ action: 'delete', scheduleId, exportName: exportNameOf(scheduleId) });
+  });
+  items.push(...deletes.sort((a, b) => (a.scheduleId < b.scheduleId ? -1 : 1)));
   return { scheduleSet: file.scheduleSet, namespace: client.options.namespace, items };
+}
+
+/** The digest of what apply writes for an entry (the file's note included, a hand-written one not). */
+export function entryDigest(entry: ScheduleEntry, defaultTaskQueue: string): string {
+  return definitionDigest(desiredUpdate(entry, defaultTaskQueue));
+}
+
+/**
+ * True when the listed schedule is certainly what the entry asks for: ours, of this set, carrying the entry's
+ * digest, with the pause state and note the file wants and the spec shape the digest was taken with. Anything
+ * else is described and diffed.
+ */
+function listedMatches(entry: ScheduleEntry, listed: ScheduleSummary, scheduleSet: string, defaultTaskQueue: string): boolean {
+  if (markerOf(listed.memo)?.scheduleSet !== scheduleSet) return false;
+  const desired = desiredUpdate(entry, defaultTaskQueue);
+  if (digestOf(listed) !== definitionDigest(desired)) return false;
+  if (listed.state.paused !== Boolean((desired.state as { paused?: boolean } | undefined)?.paused)) return false;
+  if (entry.note !== undefined && (listed.state.note || undefined) !== entry.note) return false;
+  return specShapeMatches(desired.spec, listed.spec);
+}
+
+/**
+ * Edits made outside the file (Web UI, CLI) leave the digest as it was; the spec's shape shows them. Cron strings
+ * come back compiled, one calendar each, so calendars are compared by count.
+ */
+function specShapeMatches(want: ReturnType<typeof desiredUpdate>['spec'], live: ScheduleSummary['spec']): boolean {
+  if (!live) return false;
+  const calendars = (want.cronExpressions?.length ?? 0) + (want.calendars?.length ?? 0);
+  const intervals = (want.intervals ?? []).map((i) => `${msToNumber(i.every)}/${msOptionalToNumber(i.offset) ?? 0}`);
+  const liveIntervals = (live.intervals ?? []).map((i) => `${msToNumber(i.every)}/${msOptionalToNumber(i.offset) ?? 0}`);
+  return (
+    (live.calendars?.length ?? 0) === calendars &&
+    liveIntervals.join() === intervals.join() &&
+    (live.timezone || 'UTC') === (want.timezone || 'UTC') &&
+    (msOptionalToNumber(live.jitter) ?? 0) === (msOptionalToNumber(want.jitter) ?? 0)
+  );
+}
+
+/** The plan item for an entry given its described (consistent) schedule. */
+function compareLive(entry: ScheduleEntry, scheduleId: string, live: ScheduleDescription | undefined, scheduleSet: string, defaultTaskQueue: string): PlanItem {
+  if (!live) return { action: 'create', scheduleId, entry };
+  const marker = markerOf(live.memo);
+  if (!marker) {
+    return { action: 'conflict', scheduleId, reason: 'a schedule with this id exists and was not created by mz-s3-export; rename the export or delete that schedule' };
+  }
+  if (marker.scheduleSet !== scheduleSet) {
+    return {
+      action: 'conflict',
+      scheduleId,
+      reason: `this export's schedule belongs to schedule set "${marker.scheduleSet}" (another file); remove it there first or use that set`,
+    };
+  }
+  const changes = diffSchedule(entry, live, defaultTaskQueue);
+  const digest = entryDigest(entry, defaultTaskQueue);
+  // Same definition, stored without a digest of this version (an older apply): record one so the next plan needs
+  // no describe. A digest of this version that differs is left alone: the server writes a schedule's search
+  // attributes a moment after its definition, so right after an update describe shows the new definition with the
+  // old digest; the field diff above is what decides.
+  if (!changes.length && !isCurrentDigest(digestOf(live))) changes.push({ field: DIGEST_FIELD, from: digestOf(live), to: digest });
+  return changes.length ? { action: 'update', scheduleId, entry, changes } : { action: 'unchanged', scheduleId, entry };
 }
 
 export interface ApplyResult {
@@ -74,7 +142,11 @@ export interface ApplyResult {
   unchanged: string[];
 }
 
-/** Carries out a plan; refuses before changing anything when the plan has a conflict. */
+/**
+ * Carries out a plan, up to `concurrency` calls at once; refuses before changing anything when the plan has a
+ * conflict. On a failure no further change starts; the error names the schedule, and onStep has reported each
+ * change made before it.
+ */
 export async function applyPlan(
   client: Client,
   plan: Plan,
@@ -87,31 +159,38 @@ export async function applyPlan(
       `nothing was changed; resolve these first:\n  - ${conflicts.map((c) => `${c.scheduleId}: ${(c as { reason: string }).reason}`).join('\n  - ')}`,
     );
   }
-  const result: ApplyResult = { created: [], updated: [], deleted: [], unchanged: [] };
-  for (const item of plan.items) {
+  const done: (keyof ApplyResult)[] = new Array(plan.items.length);
+  const update = async (scheduleId: string, entry: ScheduleEntry, changes: FieldChange[]) => {
+    try {
+      const digest = entryDigest(entry, opts.defaultTaskQueue);
+      await client.schedule.getHandle(scheduleId).update((prev) => stampDigest(desiredUpdate(entry, opts.defaultTaskQueue, prev.state.note || undefined), digest));
+    } catch (e) {
+      throw describeFailure(scheduleId, e);
+    }
+    onStep(`updated ${scheduleId} (${changes.map((c) => c.field).join(', ')})`);
+    return 'updated' as const;
+  };
+  const create = async (scheduleId: string, entry: ScheduleEntry): Promise<keyof ApplyResult> => {
+    try {
+      await client.schedule.create(stampDigest(desiredSchedule(entry, plan.scheduleSet, opts.defaultTaskQueue), entryDigest(entry, opts.defaultTaskQueue)));
+    } catch (e) {
+      if (!(e instanceof ScheduleAlreadyRunning)) throw describeFailure(scheduleId, e);
+      // Made since the list was read (by an apply a moment ago, or someone else): compare it like plan would.
+      const item = compareLive(entry, scheduleId, await describeOrUndefined(client, scheduleId), plan.scheduleSet, opts.defaultTaskQueue);
+      if (item.action === 'update') return update(scheduleId, entry, item.changes);
+      if (item.action === 'unchanged') return 'unchanged';
+      throw new ConflictError(`${scheduleId} was created by someone else while applying; run plan again`);
+    }
+    onStep(`created ${scheduleId}`);
+    return 'created';
+  };
+  await forEachBounded(plan.items, opts.concurrency ?? DEFAULT_CONCURRENCY, async (item, i) => {
     switch (item.action) {
       case 'create':
-        try {
-          await client.schedule.create(desiredSchedule(item.entry, plan.scheduleSet, opts.defaultTaskQueue));
-        } catch (e) {
-          if (e instanceof ScheduleAlreadyRunning) {
-            throw new ConflictError(`${item.scheduleId} was created by someone else while applying; run plan again`);
-          }
-          throw describeFailure(item.scheduleId, e);
-        }
-        result.created.push(item.scheduleId);
-        onStep(`created ${item.scheduleId}`);
+        done[i] = await create(item.scheduleId, item.entry);
         break;
       case 'update':
-        try {
-          await client.schedule
-            .getHandle(item.scheduleId)
-            .update((prev) => desiredUpdate(item.entry, opts.defaultTaskQueue, prev.state.note || undefined));
-        } catch (e) {
-          throw describeFailure(item.scheduleId, e);
-        }
-        result.updated.push(item.scheduleId);
-        onStep(`updated ${item.scheduleId} (${item.changes.map((c) => c.field).join(', ')})`);
+        done[i] = await update(item.scheduleId, item.entry, item.changes);
         break;
       case 'delete':
         try {
@@ -119,14 +198,16 @@ export async function applyPlan(
         } catch (e) {
           if (!(e instanceof ScheduleNotFoundError)) throw describeFailure(item.scheduleId, e);
         }
-        result.deleted.push(item.scheduleId);
+        done[i] = 'deleted';
         onStep(`deleted ${item.scheduleId} (its past runs and exported data stay)`);
         break;
       case 'unchanged':
-        result.unchanged.push(item.scheduleId);
+        done[i] = 'unchanged';
         break;
     }
-  }
+  });
+  const result: ApplyResult = { created: [], updated: [], deleted: [], unchanged: [] };
+  plan.items.forEach((item, i) => done[i] && result[done[i]].push(item.scheduleId));
   return result;
 }
 
@@ -139,10 +220,17 @@ export async function describeOrUndefined(client: Client, scheduleId: string): P
   }
 }
 
+/** Every schedule of the namespace by id, as ListSchedules returns it (1,000 a page). */
+async function listSchedules(client: Client): Promise<Map<string, ScheduleSummary>> {
+  const byId = new Map<string, ScheduleSummary>();
+  for await (const s of client.schedule.list({ pageSize: 1000 })) byId.set(s.scheduleId, s);
+  return byId;
+}
+
 /** Ids of listed schedules that carry our marker, optionally of one set. */
 export async function managedScheduleIds(client: Client, scheduleSet?: string): Promise<string[]> {
   const ids: string[] = [];
-  for await (const s of client.schedule.list()) {
+  for await (const s of client.schedule.list({ pageSize: 1000 })) {
     if (!s.scheduleId.startsWith(SCHEDULE_ID_PREFIX)) continue;
     const marker = markerOf(s.memo);
     if (marker && (scheduleSet === undefined || marker.scheduleSet === scheduleSet)) ids.push(s.scheduleId);
