@@ -23,7 +23,7 @@ import { quoteLiteral, tokenize, type Token } from './lexer';
 
 /** Cheap test before tokenizing: only statements that may involve a list or map are rewritten. */
 export function mayInvolveCollections(sql: string, typesDefined: boolean): boolean {
-  return /\blist\b|\bmap\s*\[/i.test(sql) || (typesDefined && /\binsert\b/i.test(sql));
+  return /\blist\b|\bmap\s*\[/i.test(sql) || (typesDefined && /\b(insert|update)\b/i.test(sql));
 }
 
 /** The statement text with Materialize's list and map syntax rewritten; unchanged if there is none. */
