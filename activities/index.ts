@@ -12,6 +12,7 @@ import { createMaterializeCopyActivities } from './export/materialize-copy';
 import { createPreflightActivities } from './onboarding/preflight';
 import { createS3CompatibleActivities } from './onboarding/s3-compatible';
 import { createS3ExportActivities } from './export/s3-export';
+import { createSnapshotSetActivities } from './export/snapshot-set';
 import { createSchedulePauseActivities } from './schedule-pause';
 import { createRetentionActivities } from './retention/expiry';
 
@@ -28,6 +29,7 @@ export function createActivities(deps: ActivityDeps): Activities {
     ...createS3CompatibleActivities(deps),
     ...createMaterializeCopyActivities(deps),
     ...createS3ExportActivities(deps),
+    ...createSnapshotSetActivities(deps),
     ...createSchedulePauseActivities(),
     ...createRetentionActivities(deps),
   };

@@ -8,8 +8,7 @@
  */
 import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../common/activities';
-import { isCompatibleInput, resolveOffboardInput } from '../common/onboarding/input';
-import { offboardS3Compatible } from './s3-compatible-onboarding';
+import { resolveOffboardInput } from '../common/onboarding/input';
 import { OFFBOARDING_STEPS, type OffboardResult } from '../common/onboarding/progress';
 import type { OffboardInput } from '../common/onboarding/types';
 import { claimId, withClaims } from './iam-claims';
@@ -24,8 +23,6 @@ const acts = proxyActivities<Activities>({
 });
 
 export async function offboardAwsConnection(rawInput: OffboardInput): Promise<OffboardResult> {
-  // An S3-compatible store (storageProfile): its connection and secrets; there is no role or policy.
-  if (isCompatibleInput(rawInput)) return offboardS3Compatible(rawInput);
   const { steps, input } = startSteps('offboardAwsConnection', OFFBOARDING_STEPS, () => resolveOffboardInput(rawInput));
   const progress = steps.progress;
   const bound = { boundSeconds: input.stepTimeoutSeconds };

@@ -11,12 +11,11 @@
 import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { runFailure } from '../common/failures';
 import type { Activities } from '../common/activities';
-import { isCompatibleInput, resolveOnboardInput, type ResolvedOnboardInput } from '../common/onboarding/input';
-import { ONBOARDING_STEPS, type CompatibleOnboardResult, type OnboardResult } from '../common/onboarding/progress';
+import { resolveOnboardInput, type ResolvedOnboardInput } from '../common/onboarding/input';
+import { ONBOARDING_STEPS, type OnboardResult } from '../common/onboarding/progress';
 import type { OnboardInput } from '../common/onboarding/types';
 import { claimId, withClaims } from './iam-claims';
 import { startSteps, withWhatWasMade, type StepRunner } from './step-runner';
-import { onboardS3Compatible } from './s3-compatible-onboarding';
 import { MzConnection } from '../common/search-attributes';
 
 // One attempt per activity call: the step runner retries, so the query sees every attempt and `retryNow` works.
@@ -26,9 +25,7 @@ const heartbeatTimeout = '10 seconds';
 const quick = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', heartbeatTimeout, retry: { maximumAttempts: 1 } });
 const slow = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout, retry: { maximumAttempts: 1 } });
 
-export async function onboardAwsConnection(rawInput: OnboardInput): Promise<OnboardResult | CompatibleOnboardResult> {
-  // An S3-compatible store (storageProfile): secrets and an access-key connection instead of IAM.
-  if (isCompatibleInput(rawInput)) return onboardS3Compatible(rawInput);
+export async function onboardAwsConnection(rawInput: OnboardInput): Promise<OnboardResult> {
   const { steps, input } = startSteps('onboardAwsConnection', ONBOARDING_STEPS, () => resolveOnboardInput(rawInput));
   upsertSearchAttributes([{ key: MzConnection, value: input.connectionName }]);
   try {

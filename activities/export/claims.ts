@@ -23,12 +23,22 @@ export function sourceDigest(source: ExportSource): SourceDigest {
   return source.kind === 'object' ? { kind: 'object', sha256, object: source.object } : { kind: 'query', sha256 };
 }
 
-/** Why a published export does not answer a request for `source` as `format`, or undefined when it does. */
-export function sourceConflict(published: { source: SourceDigest; format: ExportFormat }, source: SourceDigest, format: ExportFormat): string | undefined {
+/**
+ * Why a published export does not answer a request for `source` as `format` (AS OF `asOf` when given), or
+ * undefined when it does.
+ */
+export function sourceConflict(
+  published: { source: SourceDigest; format: ExportFormat; materialize?: { timestamp: string } },
+  source: SourceDigest,
+  format: ExportFormat,
+  asOf?: string,
+): string | undefined {
   const describe = (s: SourceDigest) => (s.kind === 'object' ? `object ${s.object ?? `(sha256 ${s.sha256.slice(0, 12)})`}` : `a query (sha256 ${s.sha256.slice(0, 12)})`);
   if (published.source.kind !== source.kind || published.source.sha256 !== source.sha256)
     return `it exported ${describe(published.source)}, this run asks for ${describe(source)}`;
   if (published.format !== format) return `it is ${published.format}, this run asks for ${format}`;
+  if (asOf !== undefined && published.materialize?.timestamp !== asOf)
+    return `it reflects Materialize timestamp ${published.materialize?.timestamp ?? '(not recorded)'}, this run asks for AS OF ${asOf}`;
   return undefined;
 }
 

@@ -104,7 +104,7 @@ export function createS3ExportActivities(deps: ActivityDeps): S3ExportActivities
       if (!claim) return { attempts, nextAttempt };
       const listing = listings.get(claim.attempt) ?? classifyAttemptObjects(attemptKeyOf(logicalTimeKey, claim.attempt), []);
       const problem = await rollForward(s3, bucket, logicalTimeKey, claim, listing);
-      const published = summaryOf(bucket, claim, requested, input.format);
+      const published = summaryOf(bucket, claim, requested, input.format, input.asOf);
       return { attempts, nextAttempt, published, ...(problem ? { problem } : {}) };
     },
 
@@ -119,7 +119,7 @@ export function createS3ExportActivities(deps: ActivityDeps): S3ExportActivities
       // the manifest the claim names.
       if (input.commit === 'publish' && Context.current().info.attempt > 1) {
         const earlier = (await readJson<PublicationClaim>(s3, bucket, claimKey))?.value;
-        if (earlier && earlier.attempt !== attempt) return { outcome: 'lost', winner: summaryOf(bucket, earlier, requested, input.manifest.format) };
+        if (earlier && earlier.attempt !== attempt) return { outcome: 'lost', winner: summaryOf(bucket, earlier, requested, input.manifest.format, input.asOf) };
         if (earlier) return commitClaimed(earlier, 0);
       }
 
@@ -175,6 +175,7 @@ export function createS3ExportActivities(deps: ActivityDeps): S3ExportActivities
         source: requested,
         format: input.manifest.format,
         totals: manifest.totals,
+        ...(manifest.materialize ? { materialize: manifest.materialize } : {}),
         workflowId: input.manifest.workflow.workflowId,
         runId: input.manifest.workflow.runId,
         claimedAt: publishedAt,
@@ -182,7 +183,7 @@ export function createS3ExportActivities(deps: ActivityDeps): S3ExportActivities
       if ((await createOnce(s3, bucket, claimKey, claim)) === undefined) {
         const holder = (await readJson<PublicationClaim>(s3, bucket, claimKey))?.value;
         if (!holder) throw new Error(`${claimKey} exists but cannot be read as a publication claim; retrying`);
-        if (holder.attempt !== attempt) return { outcome: 'lost', winner: summaryOf(bucket, holder, requested, input.manifest.format) };
+        if (holder.attempt !== attempt) return { outcome: 'lost', winner: summaryOf(bucket, holder, requested, input.manifest.format, input.asOf) };
       }
       return commitClaimed(claim, done.polls, digest);
 
@@ -212,6 +213,7 @@ export function createS3ExportActivities(deps: ActivityDeps): S3ExportActivities
               publishedAt: d.publishedAt,
               workflowId: c.workflowId,
               runId: c.runId,
+              ...(c.materialize ? { materializeTimestamp: c.materialize.timestamp } : {}),
             })
           : false;
         return { outcome: 'published', digest: d, latestUpdated, polls };
@@ -257,18 +259,19 @@ function attemptKeyOf(logicalTimeKey: string, attempt: number): string {
   return `${logicalTimeKey}/${attemptFolder(attempt)}`;
 }
 
-function unquote(etag: string): string {
+export function unquote(etag: string): string {
   return etag.replace(/"/g, '');
 }
 
-function summaryOf(bucket: string, claim: PublicationClaim, requested: SourceDigest, format: ExportFormat): PublishedSummary {
-  const conflict = sourceConflict(claim, requested, format);
+function summaryOf(bucket: string, claim: PublicationClaim, requested: SourceDigest, format: ExportFormat, asOf?: string): PublishedSummary {
+  const conflict = sourceConflict(claim, requested, format, asOf);
   return {
     attempt: claim.attempt,
     manifestKey: claim.manifestKey,
     manifest: s3Uri(bucket, claim.manifestKey),
     ...claim.totals,
     format: claim.format,
+    ...(claim.materialize ? { materialize: claim.materialize } : {}),
     ...(conflict ? { conflict } : {}),
   };
 }
@@ -289,6 +292,7 @@ async function claimLegacyPublication(s3: S3Client, bucket: string, logicalTimeK
     source: m.source.kind === 'object' ? { kind: 'object', sha256: m.source.sha256, object: m.source.object } : { kind: 'query', sha256: m.source.sha256 },
     format: m.format,
     totals: m.totals,
+    ...(m.materialize ? { materialize: m.materialize } : {}),
     workflowId: m.workflow.workflowId,
     runId: m.workflow.runId,
     claimedAt: m.timings.publishedAt,
@@ -326,7 +330,7 @@ async function rollForward(
  * If-Match on that ETag (If-None-Match when there is none), and read again when another run wrote in between.
  * True when it now names this pointer's manifest.
  */
-async function advanceLatest(s3: S3Client, bucket: string, key: string, pointer: LatestPointer): Promise<boolean> {
+export async function advanceLatest(s3: S3Client, bucket: string, key: string, pointer: LatestPointer): Promise<boolean> {
   for (let tries = 1; tries <= 20; tries++) {
     const current = await readJson<LatestPointer>(s3, bucket, key);
     if (current?.value?.manifestKey === pointer.manifestKey) return true;

@@ -9,14 +9,14 @@ import { CliError, COMMON_OPTIONS, expectPositionals, inputFromFileAndFlags, str
 import type { Client } from '@temporalio/client';
 import { confirmOrRefuse } from '../confirm';
 import { startAndWait } from '../follow';
-import { offboardAwsConnection } from '../../workflows';
+import { offboardAwsConnection, offboardS3CompatibleConnection } from '../../workflows';
 import { schedulesUsingConnection } from '../schedules/operations';
 
 export const usage = `offboard --connection C (--role R --policy P | --storage-profile NAME) [--profile NAME] [--delete-data --bucket B --prefix P]
         [--yes] [--force] | --file input.json [--plan] [--json] [--no-wait | --wait-for-worker]
                                                             drop the connection, delete the IAM policy and role`;
 
-const FLAGS: Record<string, keyof OffboardInput> = {
+const FLAGS: Record<string, keyof OffboardInput | 'storageProfile'> = {
   connection: 'connectionName',
   role: 'roleName',
   policy: 'policyName',
@@ -53,7 +53,8 @@ export function offboardInputFromArgs(args: ParsedArgs): OffboardInput {
     delete input.bucket;
     delete input.prefix;
   }
-  return Object.fromEntries(Object.entries(input).filter(([k]) => OFFBOARD_FIELDS.includes(k as keyof OffboardInput))) as unknown as OffboardInput;
+  const keep = (k: string) => k === 'storageProfile' || OFFBOARD_FIELDS.includes(k as keyof OffboardInput);
+  return Object.fromEntries(Object.entries(input).filter(([k]) => keep(k))) as unknown as OffboardInput;
 }
 
 export async function run(args: ParsedArgs): Promise<void> {
@@ -66,7 +67,7 @@ export async function run(args: ParsedArgs): Promise<void> {
     return;
   }
   const workflow = {
-    workflow: offboardAwsConnection,
+    workflow: 'storageProfile' in input ? (offboardS3CompatibleConnection as unknown as typeof offboardAwsConnection) : offboardAwsConnection,
     defaultWorkflowId: `offboard-${input.connectionName}`,
     input: raw,
     beforeStart: async (client: Client) => {

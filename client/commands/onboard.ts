@@ -8,7 +8,7 @@ import { onboardingPlan, renderOnboardingPlan } from '../onboarding-plan';
 import type { OnboardInput } from '../../common/onboarding/types';
 import { booleanValueFlag, CliError, COMMON_OPTIONS, expectPositionals, inputFromFileAndFlags, numberFlag, type OptionSpecs, type ParsedArgs } from '../args';
 import { startAndWait } from '../follow';
-import { onboardAwsConnection } from '../../workflows';
+import { onboardAwsConnection, onboardS3CompatibleConnection } from '../../workflows';
 
 export const usage = `onboard --bucket B --prefix P --connection C (--role R --policy P [--region R] [--principal ARN] | --storage-profile NAME)
         [--profile NAME] [--create-bucket false] [--validation-timeout SECONDS] | --file input.json
@@ -16,7 +16,7 @@ export const usage = `onboard --bucket B --prefix P --connection C (--role R --p
                                                             bucket, IAM policy and role, Materialize connection, validated`;
 
 /** Flag name -> input field; flags override the file's values. */
-const FLAGS: Record<string, keyof OnboardInput> = {
+const FLAGS: Record<string, keyof OnboardInput | 'storageProfile'> = {
   bucket: 'bucket',
   prefix: 'prefix',
   region: 'region',
@@ -79,7 +79,7 @@ export async function run(args: ParsedArgs): Promise<void> {
 async function onboardCompatible(args: ParsedArgs, raw: OnboardInput): Promise<void> {
   const input = resolveCompatibleOnboardInput(raw);
   if (args.flags.plan) throw new CliError('--plan prints IAM documents; an S3-compatible store (--storage-profile) has none (docs/s3-compatible.md lists the SQL)', 2);
-  const workflow = { workflow: onboardAwsConnection, defaultWorkflowId: `onboard-${input.connectionName}`, input: raw };
+  const workflow = { workflow: onboardS3CompatibleConnection, defaultWorkflowId: `onboard-${input.connectionName}`, input: raw as never };
   await startAndWait(args, workflow, (r: Record<string, unknown>) => {
     for (const k of ['connectionName', 'connectionId', 'endpoint', 'region', 'secrets']) console.log(`${k.padEnd(15)} ${r[k]}`);
     console.log(`changes:\n  ${(r.changes as string[]).join('\n  ')}`);

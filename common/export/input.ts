@@ -60,12 +60,13 @@ export interface ResolvedExportInput {
   storageProfile?: string;
   /** A Materialize timestamp (decimal digits, below 2^64). */
   asOf?: string;
+  commit: 'publish' | 'stage';
   tuning: Required<ExportTuning>;
 }
 
 const KNOWN_FIELDS = new Set<string>([
   'exportName', 'connectionName', 'object', 'query', 'bucket', 'prefix', 'format', 'maxFileSize', 'csvHeader',
-  'logicalTime', 'materializeProfile', 'maxAttempts', 'publishLatest', 'tuning', 'cluster', 'asOf', 'storageProfile',
+  'logicalTime', 'materializeProfile', 'maxAttempts', 'publishLatest', 'tuning', 'cluster', 'asOf', 'commit', 'storageProfile',
 ]);
 
 export function exportNameProblem(name: unknown): string | undefined {
@@ -144,6 +145,8 @@ export function resolveExportInput(raw: unknown): ResolvedExportInput {
   if (input.cluster !== undefined) checkField(problems, 'cluster', clusterProblem(input.cluster));
   if (input.asOf !== undefined) checkField(problems, 'asOf', asOfProblem(input.asOf));
   if (input.storageProfile !== undefined) checkField(problems, 'storageProfile', storageProfileProblem(input.storageProfile));
+  if (input.commit !== undefined && input.commit !== 'publish' && input.commit !== 'stage')
+    problems.add('commit', `${JSON.stringify(input.commit)} must be "publish" (the default) or "stage" (verify only; a snapshot set publishes)`);
   const tuning = resolveTuning(input.tuning, problems);
   problems.throwIfAny('the export input');
 
@@ -163,6 +166,7 @@ export function resolveExportInput(raw: unknown): ResolvedExportInput {
     ...(input.cluster !== undefined ? { cluster: input.cluster } : {}),
     ...(input.asOf !== undefined ? { asOf: input.asOf } : {}),
     ...(input.storageProfile !== undefined ? { storageProfile: input.storageProfile } : {}),
+    commit: input.commit ?? 'publish',
     tuning,
   };
 }

@@ -60,7 +60,6 @@ export interface ResolvedOffboardInput {
 }
 
 const ONBOARD_FIELDS: readonly (keyof OnboardInput)[] = [
-  'storageProfile',
   'bucket',
   'prefix',
   'createBucket',
@@ -77,7 +76,6 @@ const ONBOARD_FIELDS: readonly (keyof OnboardInput)[] = [
 
 /** Every field of an offboarding input (the CLI keeps only these from an onboarding input file). */
 export const OFFBOARD_FIELDS: readonly (keyof OffboardInput)[] = [
-  'storageProfile',
   'connectionName',
   'roleName',
   'policyName',
@@ -180,9 +178,10 @@ function optionalBoolean(problems: Problems, field: string, value: unknown, fall
 export function resolveOnboardInput(input: unknown): ResolvedOnboardInput {
   const i = asObject(input, 'the onboarding input');
   const problems = new Problems();
-  unknownFields(problems, '', i, ONBOARD_FIELDS);
-  if (i.storageProfile !== undefined)
-    problems.add('storageProfile', 'names an S3-compatible store, which resolveCompatibleOnboardInput handles; this is the AWS S3 onboarding');
+  const { storageProfile, ...rest } = i;
+  unknownFields(problems, '', rest, ONBOARD_FIELDS);
+  if (storageProfile !== undefined)
+    problems.add('storageProfile', 'names an S3-compatible store: start onboardS3CompatibleConnection with this input instead (onboardAwsConnection sets up AWS S3 with IAM)');
   checkField(problems, 'bucket', bucketNameProblem(i.bucket));
   checkField(problems, 'prefix', prefixProblem(i.prefix));
   checkField(problems, 'roleName', iamNameProblem(i.roleName, 'role'));
@@ -221,9 +220,10 @@ export function resolveOnboardInput(input: unknown): ResolvedOnboardInput {
 export function resolveOffboardInput(input: unknown): ResolvedOffboardInput {
   const i = asObject(input, 'the offboarding input');
   const problems = new Problems();
-  unknownFields(problems, '', i, OFFBOARD_FIELDS);
-  if (i.storageProfile !== undefined)
-    problems.add('storageProfile', 'names an S3-compatible store, which resolveCompatibleOffboardInput handles; this is the AWS S3 offboarding');
+  const { storageProfile, ...rest } = i;
+  unknownFields(problems, '', rest, OFFBOARD_FIELDS);
+  if (storageProfile !== undefined)
+    problems.add('storageProfile', 'names an S3-compatible store: start offboardS3CompatibleConnection with this input instead');
   checkField(problems, 'connectionName', connectionNameProblem(i.connectionName));
   checkField(problems, 'roleName', iamNameProblem(i.roleName, 'role'));
   checkField(problems, 'policyName', iamNameProblem(i.policyName, 'policy'));
@@ -259,7 +259,13 @@ export function isCompatibleInput(input: unknown): boolean {
 /** The AWS-only fields, refused with a storage profile: an S3-compatible store has no IAM and no VALIDATE. */
 const AWS_ONLY_FIELDS = ['roleName', 'policyName', 'region', 'createBucket', 'materializePrincipal', 'validationTimeoutSeconds'];
 
-function awsOnlyFields(problems: Problems, i: Record<string, unknown>): void {
+const COMPATIBLE_ONBOARD_FIELDS = ['storageProfile', 'bucket', 'prefix', 'connectionName', 'materializeProfile', 'retry', 'stepTimeoutSeconds'];
+const COMPATIBLE_OFFBOARD_FIELDS = ['storageProfile', 'connectionName', 'materializeProfile', 'deleteData', 'bucket', 'prefix', 'retry', 'stepTimeoutSeconds'];
+
+/** Unknown fields, with the AWS-only ones told apart: they belong to the other workflow. */
+function awsOnlyFields(problems: Problems, i: Record<string, unknown>, known: readonly string[]): void {
+  const rest = Object.fromEntries(Object.entries(i).filter(([k]) => !AWS_ONLY_FIELDS.includes(k)));
+  unknownFields(problems, '', rest, known);
   for (const f of AWS_ONLY_FIELDS) {
     if (i[f] !== undefined)
       problems.add(f, `applies to AWS S3 only; with storageProfile (an S3-compatible store: no IAM role or policy, no VALIDATE CONNECTION, the bucket must exist) remove it`);
@@ -270,8 +276,7 @@ function awsOnlyFields(problems: Problems, i: Record<string, unknown>): void {
 export function resolveCompatibleOnboardInput(input: unknown): ResolvedCompatibleOnboardInput {
   const i = asObject(input, 'the onboarding input');
   const problems = new Problems();
-  unknownFields(problems, '', i, ONBOARD_FIELDS);
-  awsOnlyFields(problems, i);
+  awsOnlyFields(problems, i, COMPATIBLE_ONBOARD_FIELDS);
   checkField(problems, 'storageProfile', storageProfileProblem(i.storageProfile));
   checkField(problems, 'bucket', bucketNameProblem(i.bucket));
   checkField(problems, 'prefix', prefixProblem(i.prefix));
@@ -292,8 +297,7 @@ export function resolveCompatibleOnboardInput(input: unknown): ResolvedCompatibl
 export function resolveCompatibleOffboardInput(input: unknown): ResolvedCompatibleOffboardInput {
   const i = asObject(input, 'the offboarding input');
   const problems = new Problems();
-  unknownFields(problems, '', i, OFFBOARD_FIELDS);
-  awsOnlyFields(problems, i);
+  awsOnlyFields(problems, i, COMPATIBLE_OFFBOARD_FIELDS);
   checkField(problems, 'storageProfile', storageProfileProblem(i.storageProfile));
   checkField(problems, 'connectionName', connectionNameProblem(i.connectionName));
   if (i.materializeProfile !== undefined) checkField(problems, 'materializeProfile', profileProblem(i.materializeProfile));

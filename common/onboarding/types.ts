@@ -1,19 +1,11 @@
 /** The onboarding and offboarding workflows' inputs: single JSON objects, no secrets. */
 export interface OnboardInput {
-  /**
-   * An S3-compatible store (Google Cloud Storage, Cloudflare R2, ...): the worker's storage profile, which holds
-   * its endpoint, region and access key. Onboarding then creates Materialize secrets and an access-key
-   * connection instead of IAM (roleName, policyName, region, createBucket, materializePrincipal and
-   * validationTimeoutSeconds do not apply). See docs/s3-compatible.md.
-   */
-  storageProfile?: string;
   bucket: string;
   /** Key prefix the role may write under, e.g. 'exports'. */
   prefix: string;
   /** Create the bucket when missing (default true); an existing bucket is adopted either way. */
   createBucket?: boolean;
   region?: string;
-  /** Required for AWS S3; absent with storageProfile. */
   roleName: string;
   policyName: string;
   connectionName: string;
@@ -38,8 +30,6 @@ export interface RetryInput {
 }
 
 export interface OffboardInput {
-  /** An S3-compatible target (onboarded with storageProfile): drops its connection and secrets; no role or policy. */
-  storageProfile?: string;
   connectionName: string;
   roleName: string;
   policyName: string;
@@ -74,4 +64,27 @@ export interface ResolvedCompatibleOffboardInput {
   prefix?: string;
   stepTimeoutSeconds: number;
   retry: { initialIntervalSeconds: number; maximumIntervalSeconds: number; backoffCoefficient: number };
+}
+
+/** onboardS3CompatibleConnection's input: names only (the access key stays in the worker's storage profile). */
+export interface CompatibleOnboardInput {
+  storageProfile: string;
+  bucket: string;
+  prefix: string;
+  connectionName: string;
+  materializeProfile?: string;
+  retry?: RetryInput;
+  stepTimeoutSeconds?: number;
+}
+
+export interface CompatibleOffboardInput {
+  storageProfile: string;
+  connectionName: string;
+  materializeProfile?: string;
+  /** Also delete the objects under bucket/prefix (never the bucket). Default false. */
+  deleteData?: boolean;
+  bucket?: string;
+  prefix?: string;
+  retry?: RetryInput;
+  stepTimeoutSeconds?: number;
 }

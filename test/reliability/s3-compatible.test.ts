@@ -23,7 +23,7 @@ import { startEnforcingAws, type AccessKey, type EnforcingAws } from '../helpers
 import { FAST_TUNING } from '../helpers/export-run';
 import { sharedStack, type TestStack } from '../helpers/stack';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
-import { bulkExport, offboardAwsConnection, onboardAwsConnection } from '../../workflows';
+import { bulkExport, offboardS3CompatibleConnection, onboardAwsConnection, onboardS3CompatibleConnection } from '../../workflows';
 import { findSecrets, findSecretsInFile } from './support/secret-scan';
 
 describe('S3-compatible object storage through a storage profile, moto as the endpoint', function () {
@@ -43,7 +43,7 @@ describe('S3-compatible object storage through a storage profile, moto as the en
   const writeCredentials = (k: { accessKeyId: string; secretAccessKey: string }) =>
     fs.writeFileSync(credentialsFile, `[default]\naws_access_key_id = ${k.accessKeyId}\naws_secret_access_key = ${k.secretAccessKey}\n`, { mode: 0o600 });
 
-  async function run<T>(workflow: typeof onboardAwsConnection | typeof offboardAwsConnection | typeof bulkExport, input: object): Promise<T> {
+  async function run<T>(workflow: (input: never) => Promise<unknown>, input: object): Promise<T> {
     const handle = await stack.temporal.workflow.start(workflow as typeof bulkExport, {
       taskQueue,
       workflowId: `compat-${randomUUID()}`,
@@ -112,7 +112,7 @@ describe('S3-compatible object storage through a storage profile, moto as the en
   let onboarded: CompatibleOnboardResult;
 
   it('onboarding creates the secrets and an access-key connection with ENDPOINT and REGION, skips IAM and VALIDATE, and proves access with the probe', async () => {
-    onboarded = await run<CompatibleOnboardResult>(onboardAwsConnection, onboardInput);
+    onboarded = await run<CompatibleOnboardResult>(onboardS3CompatibleConnection, onboardInput);
     const secrets = storageSecretNames(connectionName);
     assert.deepEqual(onboarded.secrets, [secrets.accessKeyId, secrets.secretAccessKey]);
     assert.equal(onboarded.endpoint, aws.endpoint);
@@ -148,7 +148,7 @@ describe('S3-compatible object storage through a storage profile, moto as the en
   it('onboarding again with a rotated key updates the secrets, keeps the connection, and both Materialize and the worker use the new key', async () => {
     const fresh = (await aws.admin.iam.send(new CreateAccessKeyCommand({ UserName: key.userName }))).AccessKey!;
     writeCredentials({ accessKeyId: fresh.AccessKeyId!, secretAccessKey: fresh.SecretAccessKey! });
-    const again = await run<CompatibleOnboardResult>(onboardAwsConnection, onboardInput);
+    const again = await run<CompatibleOnboardResult>(onboardS3CompatibleConnection, onboardInput);
     assert.equal(again.connectionId, onboarded.connectionId);
     assert.deepEqual(again.changes, [`secrets ${again.secrets.join(', ')}: set to storage profile emu's current access key (ALTER SECRET; the connection reads it at its next use)`]);
     // The old key is gone: an export now works only if Materialize and the worker both sign with the new one.
@@ -159,16 +159,21 @@ describe('S3-compatible object storage through a storage profile, moto as the en
   });
 
   it('bad input says what to change: an unknown profile, AWS-only fields with a profile', async () => {
-    const unknown = await run<unknown>(onboardAwsConnection, { ...onboardInput, storageProfile: 'nope' }).then(
+    const unknown = await run<unknown>(onboardS3CompatibleConnection, { ...onboardInput, storageProfile: 'nope' }).then(
       () => assert.fail('onboarded with an unknown profile'),
       (e: WorkflowFailedError) => e.cause as Error,
     );
     assert.match(unknown.message, /unknown storage profile "nope": set MZ_S3_EXPORT_STORAGE_NOPE_ENDPOINT, MZ_S3_EXPORT_STORAGE_NOPE_REGION and its credentials on the worker \(known: emu\)/);
-    const mixed = await run<unknown>(onboardAwsConnection, { ...onboardInput, roleName: 'r', policyName: 'p' }).then(
+    const mixed = await run<unknown>(onboardS3CompatibleConnection, { ...onboardInput, roleName: 'r', policyName: 'p' }).then(
       () => assert.fail('onboarded with a role and a profile'),
       (e: WorkflowFailedError) => e.cause as Error,
     );
     assert.match(mixed.message, /roleName: applies to AWS S3 only; with storageProfile .* remove it/);
+    const wrongWorkflow = await run<unknown>(onboardAwsConnection, { ...onboardInput, roleName: 'r', policyName: 'p' }).then(
+      () => assert.fail('the AWS onboarding took a storage profile'),
+      (e: WorkflowFailedError) => e.cause as Error,
+    );
+    assert.match(wrongWorkflow.message, /storageProfile: names an S3-compatible store: start onboardS3CompatibleConnection/);
     const exportUnknown = await run<unknown>(bulkExport, exportInput({ storageProfile: 'nope', maxAttempts: 1 })).then(
       () => assert.fail('exported with an unknown profile'),
       (e: WorkflowFailedError) => e.cause as Error,
@@ -190,7 +195,7 @@ describe('S3-compatible object storage through a storage profile, moto as the en
   });
 
   it('offboarding drops the connection and both secrets and, asked to, the data; the bucket stays', async () => {
-    const r = await run<OffboardResult>(offboardAwsConnection, { storageProfile: 'emu', connectionName, deleteData: true, bucket, prefix });
+    const r = await run<OffboardResult>(offboardS3CompatibleConnection, { storageProfile: 'emu', connectionName, deleteData: true, bucket, prefix });
     assert.equal(r.connectionDropped, true);
     assert.deepEqual(r.secretsDropped, Object.values(storageSecretNames(connectionName)).sort());
     assert.ok(r.objectsDeleted > 0);
@@ -203,7 +208,7 @@ describe('S3-compatible object storage through a storage profile, moto as the en
       await mz.end();
     }
     // Again: nothing left to remove.
-    const again = await run<OffboardResult>(offboardAwsConnection, { storageProfile: 'emu', connectionName });
+    const again = await run<OffboardResult>(offboardS3CompatibleConnection, { storageProfile: 'emu', connectionName });
     assert.deepEqual(again.changes, []);
   });
 });
