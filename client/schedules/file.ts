@@ -6,6 +6,7 @@
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { InvalidInputError } from '../../common/failures';
 import { resolveExportInput } from '../../common/export/input';
+import { resolveSnapshotSetInput, type SnapshotSetInput } from '../../common/export/snapshot-set';
 import type { BulkExportInput } from '../../common/export/types';
 import { cronProblem } from './cron';
 import { parseDuration } from './duration';
@@ -15,12 +16,18 @@ export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
 
 /** The export's input as a schedule starts it: no logicalTime, the workflow takes the fire's scheduled time. */
 export type ScheduledExportInput = Omit<BulkExportInput, 'logicalTime'>;
+/** A snapshot set's input as a schedule starts it (an entry with `members`). */
+export type ScheduledSetInput = Omit<SnapshotSetInput, 'logicalTime'>;
 
-/** One validated entry with every default filled in. */
-export interface ScheduleEntry {
-  /** The export name; also names the Temporal Schedule. */
+/**
+ * One validated entry with every default filled in: a bulkExport, or a snapshot set (an entry with `members`:
+ * several objects AS OF one timestamp, published together).
+ */
+export type ScheduleEntry = ScheduleTimingFields & ({ kind: 'export'; input: ScheduledExportInput } | { kind: 'set'; input: ScheduledSetInput });
+
+interface ScheduleTimingFields {
+  /** The export (or snapshot set) name; also names the Temporal Schedule. */
   name: string;
-  input: ScheduledExportInput;
   /** Cron expressions (the schedule fires at their union)... */
   cron?: string[];
   /** ...or a fixed interval since the Unix epoch, shifted by offset. Exactly one of the two. */
@@ -69,9 +76,13 @@ const INPUT_KEYS = [
   'maxAttempts',
   'publishLatest',
   'tuning',
+  'cluster',
 ] as const;
+/** A snapshot set's fields beyond a single export's (its members carry object/query, format and options). */
+const SET_INPUT_KEYS = ['connectionName', 'bucket', 'prefix', 'members', 'cluster', 'materializeProfile', 'maxParallel', 'maxSetAttempts', 'maxAttempts', 'publishLatest', 'tuning'] as const;
+const SET_ONLY_KEYS: readonly string[] = ['members', 'maxParallel', 'maxSetAttempts'];
 const TIMING_KEYS = ['cron', 'interval', 'timezone', 'jitter', 'catchupWindow', 'overlap', 'pauseOnFailure', 'paused', 'note', 'taskQueue'] as const;
-const ENTRY_KEYS: readonly string[] = ['name', ...INPUT_KEYS, ...TIMING_KEYS];
+const ENTRY_KEYS: readonly string[] = ['name', ...INPUT_KEYS, ...SET_ONLY_KEYS, ...TIMING_KEYS];
 const TOP_KEYS = ['version', 'scheduleSet', 'defaults', 'exports'];
 
 type Path = (string | number)[];
@@ -213,17 +224,21 @@ function validateEntry(item: unknown, defaults: Raw, i: number, label: string, p
   const name = v.name;
   if (typeof name !== 'string' || !NAME.test(name)) add('name', `${JSON.stringify(name)} must be ${NAME_RULE}`);
 
-  // The export's own input, checked by the same function the workflow runs first.
-  const input = { exportName: name } as Raw;
-  for (const key of INPUT_KEYS) if (v[key] !== undefined) input[key] = v[key];
+  // The export's (or set's) own input, checked by the same function the workflow runs first.
+  const kind = v.members !== undefined ? 'set' : 'export';
+  const input = (kind === 'set' ? { setName: name } : { exportName: name }) as Raw;
+  for (const key of kind === 'set' ? SET_INPUT_KEYS : INPUT_KEYS) if (v[key] !== undefined) input[key] = v[key];
+  if (kind === 'set') for (const key of ['object', 'query', 'format', 'maxFileSize', 'csvHeader']) if (item[key] !== undefined) add(key, 'belongs in each member of a snapshot set (members: [{name, object or query, format}])');
+  if (kind === 'export') for (const key of SET_ONLY_KEYS) if (item[key] !== undefined) add(key, 'is for snapshot sets only (an entry with members)');
   try {
-    resolveExportInput(input);
+    if (kind === 'set') resolveSnapshotSetInput(input);
+    else resolveExportInput(input);
   } catch (e) {
     if (!(e instanceof InvalidInputError)) throw e;
     for (const line of e.message.split('\n').filter((l) => l.startsWith('  - '))) {
-      const m = /^ {2}- ([\w./]+): ([\s\S]*)$/.exec(line);
-      const field = m ? m[1].split(/[./]/)[0] : 'input';
-      if (field !== 'exportName') add(field, m ? (m[1].includes('.') ? `${m[1]}: ${m[2]}` : m[2]) : line.slice(4));
+      const m = /^ {2}- ([\w./[\]]+): ([\s\S]*)$/.exec(line);
+      const field = m ? m[1].split(/[./[]/)[0] : 'input';
+      if (field !== 'exportName' && field !== 'setName') add(field, m ? (/[.[]/.test(m[1]) ? `${m[1]}: ${m[2]}` : m[2]) : line.slice(4));
     }
   }
 
@@ -266,7 +281,7 @@ function validateEntry(item: unknown, defaults: Raw, i: number, label: string, p
   if (problems.count > before) return undefined;
   return {
     name: name as string,
-    input: input as unknown as ScheduledExportInput,
+    ...(kind === 'set' ? { kind, input: input as unknown as ScheduledSetInput } : { kind, input: input as unknown as ScheduledExportInput }),
     ...(cron ? { cron } : { interval }),
     timezone: timezone as string,
     jitterMs: jitterMs!,

@@ -41,9 +41,10 @@ export function describeEntry(e: ScheduleEntry): string {
   const when = e.cron
     ? `cron ${e.cron.map((c) => `"${c}"`).join(' + ')}`
     : `every ${formatDuration(e.interval!.everyMs)}${e.interval!.offsetMs ? ` offset ${formatDuration(e.interval!.offsetMs)}` : ''}`;
-  const what = e.input.object ?? `(query)`;
   const paused = e.paused ? `, PAUSED: ${e.note}` : '';
-  return `${when} ${e.timezone}, ${e.input.format} of ${what} → s3://${e.input.bucket}/${e.input.prefix.replace(/\/$/, '')}/${e.input.exportName}/${paused}`;
+  const where = `s3://${e.input.bucket}/${e.input.prefix.replace(/\/$/, '')}/${e.name}/`;
+  if ('members' in e.input) return `${when} ${e.timezone}, snapshot set of ${e.input.members.map((m) => m.name).join(', ')} → ${where}${paused}`;
+  return `${when} ${e.timezone}, ${e.input.format} of ${e.input.object ?? '(query)'} → ${where}${paused}`;
 }
 
 function show(v: unknown): string {

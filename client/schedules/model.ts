@@ -13,12 +13,19 @@ import { InvalidInputError } from '../../common/failures';
 import { exportNameProblem } from '../../common/export/input';
 import type { OverlapPolicy, ScheduleEntry } from './file';
 import { bulkExport } from '../../workflows/export';
+import { snapshotSet } from '../../workflows/snapshot-set';
 import { MzConnection, MzExportName, MzLogicalTime } from '../../common/search-attributes';
 
 export const SCHEDULE_ID_PREFIX = 'mz-s3-export:';
 export const MANAGED_BY = 'mz-s3-export';
 /** The type name Temporal records for bulkExport (for comparing live schedules and visibility queries). */
 export const EXPORT_WORKFLOW_TYPE = bulkExport.name;
+/** The type name Temporal records for snapshotSet. */
+export const SET_WORKFLOW_TYPE = snapshotSet.name;
+
+export function workflowTypeOf(entry: Pick<ScheduleEntry, 'kind'>): string {
+  return entry.kind === 'set' ? SET_WORKFLOW_TYPE : EXPORT_WORKFLOW_TYPE;
+}
 /** Key of the action memo holding the timing as the file wrote it. */
 export const TIMING_MEMO_KEY = 'mzS3ExportScheduleTiming';
 
@@ -85,7 +92,7 @@ export function fromTemporalOverlap(p: ScheduleOverlapPolicy | undefined): Overl
 
 function searchAttributesOf(entry: ScheduleEntry): SearchAttributePair[] {
   return [
-    { key: MzExportName, value: entry.input.exportName },
+    { key: MzExportName, value: entry.name },
     { key: MzConnection, value: entry.input.connectionName },
   ];
 }
@@ -115,7 +122,7 @@ export function desiredUpdate(entry: ScheduleEntry, defaultTaskQueue: string, ke
     },
     action: {
       type: 'startWorkflow',
-      workflowType: bulkExport,
+      workflowType: workflowTypeOf(entry),
       workflowId: scheduleId,
       taskQueue: entry.taskQueue ?? defaultTaskQueue,
       args: [entry.input],
