@@ -24,7 +24,12 @@ export const EXPORT_WORKFLOW_TYPE = bulkExport.name;
 export const SET_WORKFLOW_TYPE = snapshotSet.name;
 
 export function workflowTypeOf(entry: Pick<ScheduleEntry, 'kind'>): string {
-  return entry.kind === 'set' ? SET_WORKFLOW_TYPE : EXPORT_WORKFLOW_TYPE;
+  return workflowOf(entry).name;
+}
+
+/** Started by function reference, so the entry's input is type-checked against the workflow's. */
+function workflowOf(entry: Pick<ScheduleEntry, 'kind'>): typeof bulkExport | typeof snapshotSet {
+  return entry.kind === 'set' ? snapshotSet : bulkExport;
 }
 /** Key of the action memo holding the timing as the file wrote it. */
 export const TIMING_MEMO_KEY = 'mzS3ExportScheduleTiming';
@@ -122,7 +127,7 @@ export function desiredUpdate(entry: ScheduleEntry, defaultTaskQueue: string, ke
     },
     action: {
       type: 'startWorkflow',
-      workflowType: workflowTypeOf(entry),
+      workflowType: workflowOf(entry),
       workflowId: scheduleId,
       taskQueue: entry.taskQueue ?? defaultTaskQueue,
       args: [entry.input],
