@@ -93,7 +93,7 @@ async function deleteFolders(plan: TargetPlan, doomed: TargetPlan['delete'], pro
     const res = await acts.deleteExpiredFolders({
       bucket: plan.bucket,
       latestKey: `${plan.prefix}/${plan.name}/${LATEST_FILE}`,
-      folders: chunk.map(({ key, logicalTime, lastWrittenAt }) => ({ key, logicalTime, lastWrittenAt })),
+      folders: chunk.map(({ key, logicalTime, lastWrittenAt, memberFolders }) => ({ key, logicalTime, lastWrittenAt, ...(memberFolders ? { memberFolders } : {}) })),
     });
     for (const f of res.folders) record(result, progress, f);
     deleted += res.folders.filter((f) => !f.skipped).length;

@@ -57,8 +57,9 @@ export function createRetentionActivities({ aws }: ActivityDeps): RetentionActiv
           out.push({ key: folder.key, deleted: 0, skipped: `${LATEST_FILE} now names it` });
           continue;
         }
-        const objects = await listObjects(s3, bucket, `${folder.key}/`);
-        const newest = Math.max(0, ...objects.map((o) => o.lastModifiedMs));
+        const objects = [];
+        for (const key of [folder.key, ...(folder.memberFolders ?? [])]) objects.push(...(await listObjects(s3, bucket, `${key}/`)));
+        const newest = objects.reduce((m, o) => Math.max(m, o.lastModifiedMs), 0);
         if (newest > Date.parse(folder.lastWrittenAt)) {
           out.push({ key: folder.key, deleted: 0, skipped: `written to at ${new Date(newest).toISOString()}, after the plan; left for the next run` });
           continue;

@@ -3,6 +3,7 @@
  * deleted); with --apply, after a confirmation, runs it again with apply and the plan's folders as `confirmed`,
  * so nothing the user was not shown is deleted.
  */
+import * as fs from 'node:fs';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { resolveExpireInput } from '../../common/retention/input';
 import type { ExpireInput, ExpireResult } from '../../common/retention/types';
@@ -14,8 +15,10 @@ import { formatExpiryOutcome, formatExpiryPlan, foldersToDelete } from '../reten
 import { withTemporalClient } from '../temporal';
 import { noWorkerMode, requireWorker } from '../worker-check';
 import { parseS3Target } from './export';
+import { parseScheduleFile } from '../schedules/file';
 
-export const usage = `expire --to s3://BUCKET/PREFIX --name NAME[,NAME...] [--keep-last N] [--keep-within 30d] | --file input.json
+export const usage = `expire --to s3://BUCKET/PREFIX --name NAME[,NAME...] [--keep-last N] [--keep-within 30d]
+       | --file input.json | --schedules-file FILE
        [--apply [--yes]] [--json] [--wait-for-worker]     show which logical-time folders retention deletes; --apply deletes them`;
 
 export const options: OptionSpecs = {
@@ -25,6 +28,7 @@ export const options: OptionSpecs = {
   'keep-within': { type: 'string', value: 'DURATION', help: 'keep every logical time younger than this, e.g. 30d, 12h' },
   'recent-write-seconds': { type: 'string', value: 'S', help: 'keep folders written to this recently (default 3600)' },
   file: { type: 'string', value: 'FILE', help: 'the expireExports input as JSON (the Web UI form takes the same)' },
+  'schedules-file': { type: 'string', value: 'FILE', help: "a schedule file: the plan of its expiry schedule (its entries' retention rules)" },
   apply: { type: 'boolean', help: 'after showing the plan, delete what it lists (asks first; --yes skips)' },
   yes: { type: 'boolean', help: 'do not ask before deleting' },
   json: COMMON_OPTIONS.json,
@@ -32,7 +36,8 @@ export const options: OptionSpecs = {
 };
 
 export function expireInputFromArgs(args: ParsedArgs): ExpireInput {
-  const fromFile = inputFromFileAndFlags(args, {}) as Partial<ExpireInput>;
+  const schedules = stringFlag(args, 'schedules-file');
+  const fromFile = (schedules ? expiryOfScheduleFile(schedules) : inputFromFileAndFlags(args, {})) as Partial<ExpireInput>;
   const to = stringFlag(args, 'to');
   const names = stringFlag(args, 'name');
   const keepLast = numberFlag(args, 'keep-last');
@@ -46,7 +51,7 @@ export function expireInputFromArgs(args: ParsedArgs): ExpireInput {
     input.targets = [...input.targets, ...names.split(',').map((name) => ({ bucket, prefix, name: name.trim(), ...rule }))];
   } else if (keepLast !== undefined || keepWithin !== undefined) {
     throw new UsageError('--keep-last and --keep-within go with --to and --name; in --file each target has its own rule');
-  } else if (!stringFlag(args, 'file')) {
+  } else if (!stringFlag(args, 'file') && !schedules) {
     throw new UsageError("give --to and --name with --keep-last and/or --keep-within, or --file; 'mz-s3-export expire --help'");
   }
   if (recent !== undefined) input.recentWriteSeconds = recent;
@@ -80,6 +85,19 @@ export async function run(args: ParsedArgs): Promise<void> {
     const applied = await runExpiry(client, config.temporal.taskQueue, `expire-apply-${stamp}`, { ...input, apply: true, confirmed: doomed });
     if (applied) console.log(json ? JSON.stringify(applied, null, 2) : formatExpiryOutcome(applied));
   });
+}
+
+/** The input of a schedule file's expiry schedule (its top-level `expiry` over the entries' retention rules). */
+function expiryOfScheduleFile(fileName: string): ExpireInput {
+  let text: string;
+  try {
+    text = fs.readFileSync(fileName, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${fileName}: ${(e as Error).message}`);
+  }
+  const expiry = parseScheduleFile(text, fileName).entries.find((e) => e.expire)?.expire;
+  if (!expiry) throw new UsageError(`${fileName} has no expiry schedule: add retention to its exports and a top-level expiry block (docs/retention.md)`);
+  return expiry;
 }
 
 /** Starts expireExports and waits for it; a failure is printed by its root cause (exit 1) and undefined returned. */

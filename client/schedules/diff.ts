@@ -26,7 +26,7 @@ export function diffSchedule(entry: ScheduleEntry, live: LiveSchedule, defaultTa
   };
 
   const liveInput = (live.action.args?.[0] ?? {}) as Record<string, unknown>;
-  const wantInput = entry.input as unknown as Record<string, unknown>;
+  const wantInput = (entry.expire ?? entry.input) as unknown as Record<string, unknown>;
   for (const key of [...new Set([...Object.keys(wantInput), ...Object.keys(liveInput)])].sort()) {
     check(key === 'exportName' || key === 'setName' ? 'name' : key, liveInput[key], wantInput[key]);
   }

@@ -1,4 +1,5 @@
 /** Text forms of plans and schedules for the terminal. */
+import { describeRule } from '../../common/retention/input';
 import type { ScheduleEntry } from './file';
 import { formatDuration } from './duration';
 import type { Plan } from './reconcile';
@@ -42,8 +43,9 @@ export function describeEntry(e: ScheduleEntry): string {
     ? `cron ${e.cron.map((c) => `"${c}"`).join(' + ')}`
     : `every ${formatDuration(e.interval!.everyMs)}${e.interval!.offsetMs ? ` offset ${formatDuration(e.interval!.offsetMs)}` : ''}`;
   const paused = e.paused ? `, PAUSED: ${e.note}` : '';
+  if (e.expire) return `${when} ${e.timezone}, expire old logical times of ${e.expire.targets.map((t) => `${t.name} (${describeRule(t)})`).join(', ')}${paused}`;
   const where = `s3://${e.input.bucket}/${e.input.prefix.replace(/\/$/, '')}/${e.name}/`;
-  if ('members' in e.input) return `${when} ${e.timezone}, snapshot set of ${e.input.members.map((m) => m.name).join(', ')} → ${where}${paused}`;
+  if (e.kind === 'set') return `${when} ${e.timezone}, snapshot set of ${e.input.members.map((m) => m.name).join(', ')} → ${where}${paused}`;
   return `${when} ${e.timezone}, ${e.input.format} of ${e.input.object ?? '(query)'} → ${where}${paused}`;
 }
 

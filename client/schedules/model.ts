@@ -14,6 +14,7 @@ import { exportNameProblem } from '../../common/export/input';
 import type { OverlapPolicy, ScheduleEntry } from './file';
 import { bulkExport } from '../../workflows/export';
 import { snapshotSet } from '../../workflows/snapshot-set';
+import { expireExports } from '../../workflows/expiry';
 import { MzConnection, MzExportName, MzLogicalTime } from '../../common/search-attributes';
 
 export const SCHEDULE_ID_PREFIX = 'mz-s3-export:';
@@ -23,14 +24,14 @@ export const EXPORT_WORKFLOW_TYPE = bulkExport.name;
 /** The type name Temporal records for snapshotSet. */
 export const SET_WORKFLOW_TYPE = snapshotSet.name;
 
-export function workflowTypeOf(entry: Pick<ScheduleEntry, 'kind'>): string {
-  return workflowOf(entry).name;
+/** The workflow type an entry's schedule starts. */
+export function workflowTypeOf(entry: ScheduleEntry): string {
+  return entry.kind === 'expiry' ? EXPIRY_WORKFLOW_TYPE : entry.kind === 'set' ? SET_WORKFLOW_TYPE : EXPORT_WORKFLOW_TYPE;
 }
-
-/** Started by function reference, so the entry's input is type-checked against the workflow's. */
-function workflowOf(entry: Pick<ScheduleEntry, 'kind'>): typeof bulkExport | typeof snapshotSet {
-  return entry.kind === 'set' ? snapshotSet : bulkExport;
-}
+/** The expiry schedule's workflow (the file's top-level `expiry`; docs/retention.md). */
+export const EXPIRY_WORKFLOW_TYPE = expireExports.name;
+/** `mz-s3-export:expire:<schedule set>`: the expiry schedule's id (':' is in no export name). */
+const EXPIRY_ID = /^mz-s3-export:expire:[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 /** Key of the action memo holding the timing as the file wrote it. */
 export const TIMING_MEMO_KEY = 'mzS3ExportScheduleTiming';
 
@@ -42,6 +43,7 @@ export function scheduleIdFor(exportName: string): string {
 
 /** Accepts an export name or a full schedule id; refuses anything that could not be one of ours. */
 export function toScheduleId(nameOrId: string): string {
+  if (EXPIRY_ID.test(nameOrId) || EXPIRY_ID.test(SCHEDULE_ID_PREFIX + nameOrId)) return nameOrId.startsWith(SCHEDULE_ID_PREFIX) ? nameOrId : SCHEDULE_ID_PREFIX + nameOrId;
   const name = exportNameOf(nameOrId);
   const problem = exportNameProblem(name);
   if (problem) throw new InvalidInputError(`${problem}; give an export name or a schedule id such as ${SCHEDULE_ID_PREFIX}orders-daily`);
@@ -96,6 +98,7 @@ export function fromTemporalOverlap(p: ScheduleOverlapPolicy | undefined): Overl
 }
 
 function searchAttributesOf(entry: ScheduleEntry): SearchAttributePair[] {
+  if (!entry.input) return [];
   return [
     { key: MzExportName, value: entry.name },
     { key: MzConnection, value: entry.input.connectionName },
@@ -127,10 +130,14 @@ export function desiredUpdate(entry: ScheduleEntry, defaultTaskQueue: string, ke
     },
     action: {
       type: 'startWorkflow',
-      workflowType: workflowOf(entry),
+      // Started by function reference, so each entry's input is type-checked against its workflow's.
+      ...(entry.kind === 'expiry'
+        ? { workflowType: expireExports, args: [entry.expire] as const }
+        : entry.kind === 'set'
+          ? { workflowType: snapshotSet, args: [entry.input] as const }
+          : { workflowType: bulkExport, args: [entry.input] as const }),
       workflowId: scheduleId,
       taskQueue: entry.taskQueue ?? defaultTaskQueue,
-      args: [entry.input],
       memo: { [TIMING_MEMO_KEY]: timingOf(entry) },
       typedSearchAttributes: searchAttributesOf(entry),
     },

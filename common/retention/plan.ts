@@ -5,6 +5,7 @@
  *   <prefix>/<name>/<logical time>/...                   an export's (or a set's) logical-time folder
  *   <prefix>/<name>/<logical time>/_claims/publication.json   makes it published
  *   <prefix>/<set>/<logical time>/attempt-NNN/set-manifest.json  a set manifest: every export folder it names stays
+ *   <prefix>/<set>/members/<member>/<logical time>/...     a set's member exports: part of the set's logical time
  */
 import { CLAIMS_FOLDER, SUCCESS_FILE, parseAttemptFolder, parseLogicalTimeFolder } from '../export/paths';
 import { describeRule } from './input';
@@ -13,6 +14,8 @@ import type { FolderDecision, FolderFacts, KeepReason, ResolvedExpiryTarget, Tar
 /** A plan carries at most this many deletions (history stays small); the workflow plans again for the rest. */
 export const MAX_DELETIONS_PER_PLAN = 500;
 export const SET_MANIFEST_FILE = 'set-manifest.json';
+/** Under `<prefix>/<set>/`, the folder of the set's member exports (never a logical-time folder name). */
+export const SET_MEMBERS_FOLDER = 'members';
 
 export interface ListedObject {
   key: string;
@@ -36,8 +39,11 @@ export class PrefixIndex {
     if (!o.key.startsWith(`${this.prefix}/`)) return;
     const parts = o.key.slice(this.prefix.length + 1).split('/');
     if (parts.length >= 3 && parts[parts.length - 1] === SET_MANIFEST_FILE) this.setManifests.push(o.key);
-    const [name, folder] = parts;
+    const name = parts[0];
     if (parts.length < 3 || !this.names.has(name)) return;
+    // A set member's folder counts as part of the set's folder of the same logical time, and goes with it.
+    const member = parts[1] === SET_MEMBERS_FOLDER && parts.length >= 5 ? parts[2] : undefined;
+    const folder = member === undefined ? parts[1] : parts[3];
     const logicalTime = parseLogicalTimeFolder(folder);
     if (!logicalTime) return; // `_latest.json`, or something that is not ours: never expired
     const id = `${name}/${folder}`;
@@ -49,6 +55,11 @@ export class PrefixIndex {
     f.objects++;
     f.bytes += o.size;
     if (o.lastModifiedMs > f.lastWrittenMs) f.lastWrittenMs = o.lastModifiedMs;
+    if (member !== undefined) {
+      const memberFolder = `${this.prefix}/${name}/${SET_MEMBERS_FOLDER}/${member}/${folder}`;
+      if (!f.memberFolders?.includes(memberFolder)) f.memberFolders = [...(f.memberFolders ?? []), memberFolder];
+      return;
+    }
     const rest = parts.slice(2).join('/');
     if (rest === `${CLAIMS_FOLDER}/publication.json` || (parts.length === 4 && parts[3] === SUCCESS_FILE && parseAttemptFolder(parts[2]) !== undefined)) {
       f.published = true;

@@ -57,6 +57,11 @@ export interface FolderFacts {
   published: boolean;
   /** The newest LastModified of its objects (ISO). */
   lastWrittenAt: string;
+  /**
+   * A snapshot set's members of this logical time, `<prefix>/<set>/members/<member>/<logical time>`: they go
+   * with the set's folder (their objects are counted in it).
+   */
+  memberFolders?: string[];
 }
 
 export type KeepReason = 'keep-last' | 'keep-within' | 'latest' | 'set-reference' | 'recent-write';
@@ -106,7 +111,7 @@ export interface DeleteFoldersInput {
   bucket: string;
   /** <prefix>/<name>/_latest.json: read again before each folder, whose logical time it must not name. */
   latestKey: string;
-  folders: { key: string; logicalTime: string; lastWrittenAt: string }[];
+  folders: { key: string; logicalTime: string; lastWrittenAt: string; memberFolders?: string[] }[];
 }
 
 export interface DeletedFolder {

@@ -6,6 +6,9 @@
  */
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createRetentionActivities } from '../../activities/retention/expiry';
 import { renderLogicalTime } from '../../common/export/paths';
@@ -142,6 +145,87 @@ describe('retention: expireExports on the local stack', function () {
     assert.match(res.folders[0].skipped ?? '', /after the plan; left for the next run/);
     assert.equal(res.folders[1].skipped, '_latest.json now names it');
     assert.deepEqual(await foldersLeft(), [..._folders([DAYS[3], DAYS[4]]), '_latest.json'].sort());
+  });
+
+  it("a snapshot set's expired logical time goes with its members' folders; its _latest.json and other sets' folders stay", async () => {
+    const set = `${conn.prefix}/nightly-set`;
+    const put = (key: string) => stack.aws.s3.send(new PutObjectCommand({ Bucket: conn.bucket, Key: key, Body: '{}' }));
+    await put(`${set}/members/orders/20240101T000000.000Z/attempt-001/manifest.json`);
+    await put(`${set}/members/orders/20240101T000000.000Z/_claims/attempt-001.json`);
+    await put(`${set}/members/orders/20240102T000000.000Z/attempt-001/manifest.json`);
+    await put(`${set}/20240102T000000.000Z/attempt-001/set-manifest.json`);
+    await put(`${set}/20240102T000000.000Z/_claims/publication.json`);
+    await stack.aws.s3.send(
+      new PutObjectCommand({ Bucket: conn.bucket, Key: `${set}/_latest.json`, Body: JSON.stringify({ logicalTime: '2024-01-02T00:00:00.000Z' }) }),
+    );
+    const res = (await stack.temporal.workflow.execute(expireExports, {
+      taskQueue: stack.taskQueue,
+      workflowId: `expire-test-${randomUUID()}`,
+      args: [{ targets: [{ bucket: conn.bucket, prefix: conn.prefix, name: 'nightly-set', keepWithin: '1d' }], apply: true, recentWriteSeconds: 0 }],
+    })) as ExpireResult;
+    assert.deepEqual(res.plans[0].protected.map((p) => [p.logicalTime, p.kept]), [['2024-01-02T00:00:00.000Z', ['latest']]]);
+    assert.deepEqual(res.deleted, [{ key: `${set}/20240101T000000.000Z`, deleted: 3 }]);
+    assert.deepEqual(await listKeys(stack, conn.bucket, `${set}/`), [
+      `${set}/20240102T000000.000Z/_claims/publication.json`,
+      `${set}/20240102T000000.000Z/attempt-001/set-manifest.json`,
+      `${set}/_latest.json`,
+      `${set}/members/orders/20240102T000000.000Z/attempt-001/manifest.json`,
+    ]);
+  });
+
+  it('from a schedule file: apply creates mz-s3-export:expire:<set>, a trigger runs it and deletes what the rules let go', async () => {
+    // An old published logical time, made by hand, for the scheduled expiry to delete.
+    const old = '2023-06-01T00:00:00.000Z';
+    for (const key of [`${folderKey(old)}/attempt-001/_SUCCESS`, `${folderKey(old)}/_claims/publication.json`])
+      await stack.aws.s3.send(new PutObjectCommand({ Bucket: conn.bucket, Key: key, Body: '{}' }));
+    const scheduleSet = `ret-${randomUUID().slice(0, 8)}`;
+    const file = path.join(os.tmpdir(), `${scheduleSet}.yaml`);
+    fs.writeFileSync(
+      file,
+      [
+        `scheduleSet: ${scheduleSet}`,
+        'exports:',
+        `  - name: ${name}`,
+        `    connectionName: ${conn.connectionName}`,
+        `    bucket: ${conn.bucket}`,
+        `    prefix: ${conn.prefix}`,
+        '    object: public.orders',
+        '    format: csv',
+        "    cron: '0 0 1 1 *'",
+        '    paused: true',
+        '    note: only its retention rule is under test',
+        '    retention: { keepLast: 1 }',
+        'expiry:',
+        "  cron: '0 0 1 1 *'",
+        '  recentWriteSeconds: 0',
+        '',
+      ].join('\n'),
+    );
+    const expiryId = `mz-s3-export:expire:${scheduleSet}`;
+    try {
+      const planned = await runCli(['schedules', 'plan', '-f', file], stack.env);
+      assert.equal(planned.code, 0, planned.stderr);
+      assert.match(planned.stdout, new RegExp(`\\+ create +${expiryId} .*expire old logical times of ${name} \\(keep the last 1 published`));
+      const preview = await runCli(['expire', '--schedules-file', file], stack.env);
+      assert.equal(preview.code, 0, preview.stderr);
+      assert.match(preview.stdout, new RegExp(`- delete ${escape(folderUri(old))}`));
+
+      const applied = await runCli(['schedules', 'apply', '-f', file], stack.env);
+      assert.equal(applied.code, 0, applied.stderr);
+      assert.match(applied.stdout, /2 created/);
+      const triggered = await runCli(['schedules', 'trigger', `expire:${scheduleSet}`], stack.env);
+      assert.equal(triggered.code, 0, triggered.stderr);
+      const workflowId = /Started (\S+)/.exec(triggered.stdout)?.[1];
+      assert.ok(workflowId?.startsWith(expiryId), triggered.stdout);
+      const result = (await stack.temporal.workflow.getHandle(workflowId!).result()) as ExpireResult;
+      assert.deepEqual(result.deleted, [{ key: folderKey(old), deleted: 2 }]);
+      assert.deepEqual(await foldersLeft(), [..._folders([DAYS[3], DAYS[4]]), '_latest.json'].sort());
+      const again = await runCli(['schedules', 'apply', '-f', file], stack.env);
+      assert.match(again.stdout, /0 created, 0 updated, 0 deleted, 2 unchanged/);
+    } finally {
+      for (const id of [expiryId, `mz-s3-export:${name}`]) await stack.temporal.schedule.getHandle(id).delete().catch(() => undefined);
+      fs.rmSync(file, { force: true });
+    }
   });
 
   it('bad input fails at once as InvalidInputError naming the fields, with nothing planned', async () => {

@@ -73,6 +73,31 @@ describe('retention: listing and set manifests', () => {
     assert.equal(index.objects, 9);
   });
 
+  it("counts a snapshot set's member folders as part of the set's logical time, to be deleted with it", () => {
+    const index = new PrefixIndex('exports', new Set(['nightly']));
+    const lt = '20261101T000000.000Z';
+    index.add({ key: `exports/nightly/${lt}/attempt-001/set-manifest.json`, size: 5, lastModifiedMs: 1000 });
+    index.add({ key: `exports/nightly/${lt}/_claims/publication.json`, size: 5, lastModifiedMs: 1000 });
+    index.add({ key: `exports/nightly/members/orders/${lt}/attempt-001/mz-1-batch-0000-0000.csv`, size: 7, lastModifiedMs: 900 });
+    index.add({ key: `exports/nightly/members/orders/${lt}/attempt-001/manifest.json`, size: 7, lastModifiedMs: 2000 });
+    index.add({ key: `exports/nightly/members/items/${lt}/_claims/attempt-001.json`, size: 7, lastModifiedMs: 900 });
+    index.add({ key: 'exports/nightly/members/items/_latest.json', size: 7, lastModifiedMs: 900 });
+    const [f] = index.foldersOf('nightly');
+    assert.deepEqual(
+      { ...f, lastWrittenAt: undefined },
+      {
+        logicalTime: '2026-11-01T00:00:00.000Z',
+        key: `exports/nightly/${lt}`,
+        objects: 5,
+        bytes: 31,
+        published: true,
+        lastWrittenAt: undefined,
+        memberFolders: [`exports/nightly/members/orders/${lt}`, `exports/nightly/members/items/${lt}`],
+      },
+    );
+    assert.equal(f.lastWrittenAt, new Date(2000).toISOString());
+  });
+
   it('reads every key or s3:// URI under the prefix in a set manifest, whatever the field, but not the set itself', () => {
     const manifestKey = 'exports/nightly/20261101T000000.000Z/attempt-001/set-manifest.json';
     const refs = setManifestReferences(
