@@ -119,7 +119,7 @@ describe('inputs naming a storage profile', () => {
     const file = parseScheduleFile(
       'version: 1\nscheduleSet: s\ndefaults:\n  connectionName: c\n  bucket: acme\n  prefix: x\n  storageProfile: r2\nexports:\n  - name: e\n    object: t\n    format: csv\n    cron: "0 3 * * *"\n',
     );
-    assert.equal(file.entries[0]?.input?.storageProfile, 'r2');
+    assert.equal((file.entries[0]?.input as { storageProfile?: string } | undefined)?.storageProfile, 'r2');
   });
 
   it("the SQL follows Materialize's guide: secrets for both halves of the key, ENDPOINT and REGION, no VALIDATE", () => {
