@@ -112,14 +112,17 @@ describe('docker-compose.yml', () => {
   });
 
   it('runs the local stack the tests run: Temporal dev server with UI, moto and mz-local from the Dockerfile, the worker', () => {
-    assert.deepEqual(Object.keys(services).sort(), ['cli', 'moto', 'mz-local', 'temporal', 'worker']);
+    const byDefault = Object.keys(services).filter((n) => !services[n].profiles || services[n].profiles!.includes('default'));
+    assert.deepEqual(byDefault.sort(), ['moto', 'mz-local', 'temporal', 'worker']);
+    assert.deepEqual(Object.keys(services).sort(), ['cli', 'emulator-bucket', 'materialized', 'moto', 'mz-local', 'temporal', 'worker']);
     const cmd = services.temporal.command as string[];
     assert.deepEqual(cmd.slice(0, 2), ['server', 'start-dev']);
     assert.ok(cmd.includes('--ui-port'), 'the Web UI port is set');
     assert.equal(cmd[cmd.indexOf('--ip') + 1], '0.0.0.0', 'listens beyond the container loopback');
     for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) assert.ok(cmd.includes(`${name}=${type}`), `--search-attribute ${name}=${type}`);
     for (const name of ['moto', 'mz-local', 'worker', 'cli']) assert.ok(services[name].build, `${name} is built from this repository`);
-    assert.ok(!Object.values(services).some((s) => s.image?.startsWith('materialize/')), "mz-local, not Materialize's emulator (moto's STS ignores trust policies)");
+    const emulators = Object.entries(services).filter(([, s]) => s.image?.startsWith('materialize/'));
+    assert.deepEqual(emulators.map(([n, s]) => [n, s.profiles]), [['materialized', ['materialize']]], "Materialize's emulator only in its own profile: mz-local by default (moto's STS ignores trust policies)");
   });
 
   it('pins the Temporal image and the moto server to the versions the tests run', () => {
@@ -246,6 +249,23 @@ describe('docker-compose.yml', () => {
     assert.equal(config.aws.endpoint, undefined);
     assert.equal(config.aws.profile, 'exports');
     assert.ok(loadWorkerSettings(env).httpAddress);
+  });
+
+  it("profile materialize: Materialize's emulator exports to moto through the worker's `moto` storage profile and `emulator` Materialize profile", () => {
+    const env = Object.fromEntries(Object.entries(environment(services.worker)).map(([k, v]) => [k, interpolate(v)]));
+    const config = loadConfig(env);
+    assert.equal(new URL(config.materializeProfiles.emulator).hostname, 'materialized');
+    const moto = config.storageProfiles.moto;
+    assert.equal(new URL(moto.endpoint).hostname, 'moto', 'the S3-compatible endpoint is the moto service');
+    assert.equal(moto.materializeEndpoint, moto.endpoint, 'Materialize reaches moto at the same name, inside the compose network');
+    assert.deepEqual(moto.credentials, { kind: 'env', accessKeyId: 'testing', secretAccessKey: 'testing' });
+    assert.ok(services.materialized.image && /:v\d+\.\d+\.\d+$/.test(services.materialized.image), 'a pinned release');
+    assert.equal(String(services.materialized.ports![0]).split(':')[1], '6875', "the emulator's SQL port inside the container");
+    const bucketMaker = (services['emulator-bucket'].command as string[]).join(' ');
+    assert.match(bucketMaker, /http:\/\/moto:5000\/mz-s3-export-emulator', method='PUT'/, 'creates the bucket the documented onboarding names');
+    const ops = fs.readFileSync(path.join(ROOT, 'docs', 'operations.md'), 'utf8');
+    assert.match(ops, /--profile materialize up/);
+    assert.match(ops, /onboard --storage-profile moto --profile emulator --bucket mz-s3-export-emulator/);
   });
 
   it('is documented in the README and docs/operations.md', () => {
