@@ -127,6 +127,6 @@ describe("the worker's documented IAM permissions for exports, enforced by moto"
     const handle = await startExport(stack, input({ prefix: 'elsewhere', maxAttempts: 1 }), { taskQueue });
     const failure = await exportFailure(handle);
     assert.equal(failure.type, 'UserFixableError');
-    assert.match(failure.message, /^cannot (read|write|list) s3:\/\/authz-export-\w+\/elsewhere\/.*AccessDenied.*To fix: .*s3:PutObject/);
+    assert.match(failure.message, /^(cannot (read|write|list)|could not claim) s3:\/\/authz-export-\w+\/elsewhere\/.*AccessDenied.*To fix: .*s3:PutObject/);
   });
 });
