@@ -76,12 +76,12 @@ export class CollectionTypes {
   }
 
   /**
-   * The type of an expression that reads no relation (`1 + 1`, `now()`), as the engine plans it without
-   * running it; null if it cannot (it names columns, or is invalid). The caller holds the engine.
+   * The type of an expression (`1 + 1`, `a * 2` over `relations`, a FROM clause), as the engine plans it
+   * without running it; null if it cannot (e.g. it names columns of an outer query). The caller holds the engine.
    */
-  async expressionType(expr: string, inTransaction: boolean): Promise<ResolvedType | 'unknown' | null> {
+  async expressionType(expr: string, relations: string | null, inTransaction: boolean): Promise<ResolvedType | 'unknown' | null> {
     const column = await this.engine.probe(inTransaction, async () => {
-      const res = await this.engine.describe(`SELECT (${expr})`);
+      const res = await this.engine.describe(`SELECT (${expr})${relations ? ` FROM ${relations}` : ''}`);
       return res.error ? null : (res.columns?.[0] ?? null);
     });
     if (!column) return null;

@@ -219,8 +219,9 @@ class CollectionRewriter {
         i = expected[0] - 1;
         continue;
       }
-      const mapType = isIdent(t, 'map') ? this.parseType(i) : null;
-      if ((isIdent(t, 'list') || isIdent(t, 'map')) && isPunct(this.tokens[i + 1], '[') && !mapType) {
+      const prev = this.tokens[i - 1];
+      const typePosition = isOp(prev, '::') || isIdent(prev, 'as') || this.isColumnTypePosition(i);
+      if ((isIdent(t, 'list') || isIdent(t, 'map')) && isPunct(this.tokens[i + 1], '[') && !typePosition) {
         const close = this.matching(i + 1);
         const type = await this.castAfter(close + 1);
         emit(i, close + 1, t.value === 'list' ? await this.listOf(i + 2, close, type) : await this.mapOf(i + 2, close, type));
@@ -247,8 +248,7 @@ class CollectionRewriter {
           continue;
         }
       }
-      const prev = this.tokens[i - 1];
-      if (isOp(prev, '::') || isIdent(prev, 'as') || this.isColumnTypePosition(i)) {
+      if (typePosition) {
         const parsed = this.parseType(i);
         if (parsed && isCollection(parsed.spec)) {
           emit(i, parsed.end, (await this.types.resolve(parsed.spec)).sql);
@@ -312,10 +312,13 @@ class CollectionRewriter {
       return `ROW(ARRAY[${sorted.map(([k]) => quoteLiteral(k)).join(', ')}]::text[], ARRAY[${values.join(', ')}]::${value.sql}[])::${type.sql}`;
     }
     const rows = [];
-    for (const [n, { key, value: v }] of entries.entries()) rows.push(`((${await this.text(key[0], key[1])})::text, ${await this.typed(v[0], v[1], value)}, ${n})`);
+    for (const [n, { key, value: v }] of entries.entries()) {
+      rows.push(`((${await this.text(key[0], key[1])})::text, (${await this.typed(v[0], v[1], value)})::${value.sql}, ${n})`);
+    }
     return (
-      `(SELECT ROW(COALESCE(array_agg(k ORDER BY k COLLATE "C"), '{}'), COALESCE(array_agg(v ORDER BY k COLLATE "C"), '{}'::${value.sql}[]))::${type.sql}` +
-      ` FROM (SELECT DISTINCT ON (k) k, v FROM (VALUES ${rows.join(', ')}) AS e(k, v, n) WHERE k IS NOT NULL ORDER BY k, n DESC) AS d)`
+      `(SELECT ROW(COALESCE(array_agg(mz_k ORDER BY mz_k COLLATE "C"), '{}'), COALESCE(array_agg(mz_v ORDER BY mz_k COLLATE "C"), '{}'::${value.sql}[]))::${type.sql}` +
+      ` FROM (SELECT DISTINCT ON (mz_k) mz_k, mz_v FROM (VALUES ${rows.join(', ')}) AS mz_e(mz_k, mz_v, mz_n)` +
+      ` WHERE mz_k IS NOT NULL ORDER BY mz_k, mz_n DESC) AS mz_d)`
     );
   }
 
@@ -367,13 +370,48 @@ class CollectionRewriter {
       if (parsed && parsed.end === to - 1) return { kind: 'type', type: await this.types.resolve(parsed.spec) };
     }
     const expr = this.source(from, to);
-    const planned = await this.types.expressionType(await this.text(from, to), this.inTransaction);
+    const from_ = this.enclosingFrom(from);
+    const relations = from_ ? await this.text(from_[0], from_[1]) : null;
+    const planned = await this.types.expressionType(await this.text(from, to), relations, this.inTransaction);
     if (planned === 'unknown') return { kind: 'untyped' };
     if (planned) return { kind: 'type', type: planned };
     throw new MzError(
       SqlState.FeatureNotSupported,
       `mz-local cannot infer the type of ${expr} in a LIST or MAP constructor; cast it ((${expr})::integer) or the constructor (LIST[...]::integer list)`,
     );
+  }
+
+  /**
+   * The FROM items of the SELECT whose select list holds token i ([start, end) tokens), so an element naming
+   * columns can be typed by describing `SELECT (element) FROM <items>`; null if there is none.
+   */
+  private enclosingFrom(i: number): [number, number] | null {
+    let depth = 0;
+    let min = 0;
+    let select = -1;
+    for (let j = i - 1; j >= 0 && select < 0; j--) {
+      const t = this.tokens[j];
+      if (isPunct(t, ')') || isPunct(t, ']')) depth++;
+      else if (isPunct(t, '(') || isPunct(t, '[')) min = Math.min(min, --depth);
+      else if (isIdent(t, 'select') && depth === min) select = j;
+    }
+    if (select < 0) return null;
+    const end = this.tokens.length - 1;
+    const clauseEnd = (k: number, stop: (t: Token) => boolean): number => {
+      for (let d = 0; k < end; k++) {
+        const t = this.tokens[k];
+        if (isPunct(t, '(') || isPunct(t, '[')) d++;
+        else if (isPunct(t, ')') || isPunct(t, ']')) {
+          if (--d < 0) return k;
+        } else if (d === 0 && (isPunct(t, ';') || stop(t))) return k;
+      }
+      return end;
+    };
+    const fromKeyword = clauseEnd(select + 1, (t) => isIdent(t, 'from'));
+    if (!isIdent(this.tokens[fromKeyword], 'from')) return null;
+    const stops = ['where', 'group', 'having', 'window', 'order', 'limit', 'offset', 'fetch', 'for', 'union', 'except', 'intersect', 'returning'];
+    const last = clauseEnd(fromKeyword + 1, (t) => t.kind === 'ident' && stops.includes(t.value));
+    return [fromKeyword + 1, last];
   }
 
   private async base(name: string): Promise<Shape> {
@@ -468,24 +506,34 @@ function literalNumberType(text: string): string {
   return n <= 2147483647n ? 'integer' : n <= 9223372036854775807n ? 'bigint' : 'numeric';
 }
 
+/** An element type not decided yet (string literals, NULLs): it takes the others' type, else text. */
+const UNDECIDED: TypeSpec = { kind: 'base', text: '' };
+
 /** The type of a constructor's elements (Materialize's "LIST types X and Y cannot be matched"). */
 function unify(shapes: Shape[], what: 'LIST' | 'MAP'): TypeSpec {
-  let result: TypeSpec | null = null;
-  const nested = (s: Shape): TypeSpec | null => {
-    if (s.kind === 'untyped') return null;
+  return decided(unifyShapes(shapes, what));
+}
+
+function unifyShapes(shapes: Shape[], what: 'LIST' | 'MAP'): TypeSpec {
+  const specOfShape = (s: Shape): TypeSpec => {
+    if (s.kind === 'untyped') return UNDECIDED;
     if (s.kind === 'type') return specOf(s.type);
-    if (s.kind === 'list') return { kind: 'list', element: s.elements.length ? unify(s.elements, 'LIST') : { kind: 'base', text: 'text' } };
-    return { kind: 'map', key: { kind: 'base', text: 'text' }, value: s.values.length ? unify(s.values, 'MAP') : { kind: 'base', text: 'text' } };
+    if (s.kind === 'list') return { kind: 'list', element: unifyShapes(s.elements, 'LIST') };
+    return { kind: 'map', key: { kind: 'base', text: 'text' }, value: unifyShapes(s.values, 'MAP') };
   };
-  for (const s of shapes) {
-    const spec = nested(s);
-    if (!spec) continue;
-    result = result ? common(result, spec, what) : spec;
-  }
-  return result ?? { kind: 'base', text: 'text' };
+  return shapes.map(specOfShape).reduce((a, b) => common(a, b, what), UNDECIDED);
+}
+
+/** Undecided element types become text, as Materialize types unknown literals. */
+function decided(s: TypeSpec): TypeSpec {
+  if (s.kind === 'list') return { kind: 'list', element: decided(s.element) };
+  if (s.kind === 'map') return { ...s, value: decided(s.value) };
+  return s === UNDECIDED ? { kind: 'base', text: 'text' } : s;
 }
 
 function common(a: TypeSpec, b: TypeSpec, what: string): TypeSpec {
+  if (a === UNDECIDED) return b;
+  if (b === UNDECIDED) return a;
   if (a.kind === 'list' && b.kind === 'list') return { kind: 'list', element: common(a.element, b.element, what) };
   if (a.kind === 'map' && b.kind === 'map') return { kind: 'map', key: a.key, value: common(a.value, b.value, what) };
   if (a.kind === 'base' && b.kind === 'base') {
@@ -493,7 +541,7 @@ function common(a: TypeSpec, b: TypeSpec, what: string): TypeSpec {
     const [x, y] = [NUMERIC_LADDER.indexOf(a.text), NUMERIC_LADDER.indexOf(b.text)];
     if (x >= 0 && y >= 0) return x >= y ? a : b;
   }
-  throw new MzError(SqlState.InternalError, `${what} types ${nameOf(a)} and ${nameOf(b)} cannot be matched`);
+  throw new MzError(SqlState.InternalError, `${what} types ${nameOf(decided(a))} and ${nameOf(decided(b))} cannot be matched`);
 }
 
 function nameOf(s: TypeSpec): string {
