@@ -135,6 +135,29 @@ describe('mz-local list and map types (src/repr/src/strconv.rs, src/arrow-util/s
     ]);
   });
 
+  it('named list and map types: CREATE TYPE ... AS LIST / AS MAP (parser.rs parse_create_type, list.slt)', async () => {
+    await c.query(`CREATE TYPE int4_list_c AS LIST (ELEMENT TYPE = int4)`);
+    await c.query(`CREATE TYPE int4_list_list_c AS LIST (ELEMENT TYPE = int4_list_c)`);
+    await c.query(`CREATE TYPE int4_map_c AS MAP (KEY TYPE = text, VALUE TYPE = int4)`);
+    assert.equal(await value(`SELECT '{1,2}'::int4_list_c::text`), '{1,2}');
+    assert.equal(await value(`SELECT '{{1,2}}'::int4_list_c list::text`), '{{1,2}}');
+    assert.equal(await value(`SELECT '{{1,2}}'::int4_list_list_c::text`), '{{1,2}}');
+    assert.equal(await value(`SELECT pg_typeof(NULL::int4_list_c)`), 'int4_list_c');
+    assert.match(
+      await failure(`CREATE TYPE unnamed_element_list AS LIST (ELEMENT TYPE=int4 list)`),
+      /^CREATE TYPE \.\.\. AS LIST option ELEMENT TYPE can only use named data types, but found unnamed data type int4 list\. Use CREATE TYPE to create a named type first$/,
+    );
+    assert.match(await failure(`CREATE TYPE bad_map AS MAP (KEY TYPE = int4, VALUE TYPE = int4)`), /^map key type must be text, got integer$/);
+    await c.query(`CREATE TABLE named_lm (id int, l int4_list_c, m int4_map_c)`);
+    await c.query(`INSERT INTO named_lm VALUES (1, '{3,4}', '{b=>1,a=>2}')`);
+    assert.deepEqual((await c.query({ text: `SELECT l, m FROM named_lm`, rowMode: 'array', types: asText })).rows, [['{3,4}', '{a=>2,b=>1}']]);
+    const { schema } = await exportQueryParquet(stack, c, s, 'named-collections', 'SELECT id, l, m FROM named_lm');
+    assert.deepEqual(
+      schema.fields.map((f) => f.metadata.get('ARROW:extension:name')),
+      ['materialize.v1.integer', 'materialize.v1.list', 'materialize.v1.map'],
+    );
+  });
+
   it('CSV prints lists and maps as a SELECT does', async () => {
     const lines = await exportQueryCsvLines(stack, c, s, 'collections-csv', 'SELECT c1, c2, c3 FROM t3');
     // quoted only where pgcopy quotes any value: a delimiter, quote or newline inside

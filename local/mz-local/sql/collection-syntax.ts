@@ -22,8 +22,10 @@ import { parseListText, parseMapText, sortedEntries } from './collection-literal
 import { quoteLiteral, tokenize, type Token } from './lexer';
 
 /** Cheap test before tokenizing: only statements that may involve a list or map are rewritten. */
-export function mayInvolveCollections(sql: string, typesDefined: boolean): boolean {
-  return /\blist\b|\bmap\s*\[/i.test(sql) || (typesDefined && /\b(insert|update)\b/i.test(sql));
+export function mayInvolveCollections(sql: string, types: CollectionTypes): boolean {
+  if (/\blist\b|\bmap\s*[[(]/i.test(sql) || (types.any && /\b(insert|update)\b/i.test(sql))) return true;
+  const lower = sql.toLowerCase();
+  return [...types.customNames].some((n) => lower.includes(n));
 }
 
 /** The statement text with Materialize's list and map syntax rewritten; unchanged if there is none. */
@@ -63,7 +65,6 @@ const NOT_TYPES = new Set(['list', 'select', 'from', 'where', 'null', 'not', 'de
 /** Materialize's numeric types in the order they unify (src/sql/src/plan/typeconv.rs guess_best_common_type). */
 const NUMERIC_LADDER = ['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision'];
 
-const isCollection = (s: TypeSpec): boolean => s.kind !== 'base';
 
 /** What the elements of a constructor say about its element type. */
 type Shape =
@@ -84,6 +85,10 @@ class CollectionRewriter {
     private readonly inTransaction: boolean,
   ) {}
 
+  private isCollection(s: TypeSpec): boolean {
+    return s.kind !== 'base' || this.types.isCustom(s.text);
+  }
+
   async run(): Promise<string> {
     const eof = this.tokens.length - 1;
     let start = 0;
@@ -94,6 +99,8 @@ class CollectionRewriter {
       }
     }
     if (eof === 0) return this.sql;
+    const custom = await this.createCustomType(eof);
+    if (custom) return custom;
     const out = await this.text(0, eof);
     return this.sql.slice(0, this.tokens[0].start) + out + this.sql.slice(this.tokens[eof - 1].end);
   }
@@ -183,11 +190,46 @@ class CollectionRewriter {
     return { spec, end: j };
   }
 
+  /**
+   * Materialize's `CREATE TYPE name AS LIST (ELEMENT TYPE = T)` and `CREATE TYPE name AS MAP (KEY TYPE = text,
+   * VALUE TYPE = T)` (parser.rs parse_create_type): the statement that defines it, or null for another statement.
+   */
+  private async createCustomType(end: number): Promise<string | null> {
+    const t = this.tokens;
+    if (!isIdent(t[0], 'create') || !isIdent(t[1], 'type') || !isIdent(t[3], 'as') || !isPunct(t[5], '(')) return null;
+    if (!isIdent(t[4], 'list') && !isIdent(t[4], 'map')) return null;
+    const close = this.matching(5);
+    const options = new Map<string, TypeSpec>();
+    for (const [a, b] of this.split(6, close, (x) => isPunct(x, ','))) {
+      const at = isOp(t[a + 2], '=') ? a + 3 : a + 2;
+      const parsed = this.parseType(at);
+      if (!parsed || parsed.end !== b || !isIdent(t[a + 1], 'type')) throw new MzError(SqlState.SyntaxError, `Expected ELEMENT TYPE, KEY TYPE or VALUE TYPE, found ${this.source(a, b)}`);
+      if (parsed.spec.kind !== 'base') {
+        throw new MzError(
+          SqlState.InternalError,
+          `CREATE TYPE ... AS ${t[4].value.toUpperCase()} option ${t[a].value.toUpperCase()} TYPE can only use named data types, but found unnamed data type ${this.source(at, b)}. Use CREATE TYPE to create a named type first`,
+        );
+      }
+      options.set(t[a].value, parsed.spec);
+    }
+    if (close + 1 !== end) return null;
+    const spec: TypeSpec | null =
+      t[4].value === 'list'
+        ? options.has('element')
+          ? { kind: 'list', element: options.get('element')! }
+          : null
+        : options.has('value')
+          ? { kind: 'map', key: options.get('key') ?? { kind: 'base', text: 'text' }, value: options.get('value')! }
+          : null;
+    if (!spec) throw new MzError(SqlState.InternalError, `${t[4].value === 'list' ? 'ELEMENT TYPE' : 'VALUE TYPE'} option is required`);
+    return this.types.defineCustom(this.source(2, 3), await this.types.resolve(spec));
+  }
+
   /** A list or map type cast to after token i (`::T`), if any. */
   private async castAfter(i: number): Promise<ResolvedType | null> {
     if (!isOp(this.tokens[i], '::')) return null;
     const parsed = this.parseType(i + 1);
-    return parsed && isCollection(parsed.spec) ? this.types.resolve(parsed.spec) : null;
+    return parsed && this.isCollection(parsed.spec) ? this.types.resolve(parsed.spec) : null;
   }
 
   /** Whether token i is where a column definition's type starts (`(name type`, `, name type`, `ADD COLUMN name type`). */
@@ -233,7 +275,7 @@ class CollectionRewriter {
       }
       if (t.kind === 'string' && isOp(this.tokens[i + 1], '::')) {
         const parsed = this.parseType(i + 2);
-        if (parsed && isCollection(parsed.spec)) {
+        if (parsed && this.isCollection(parsed.spec)) {
           emit(i, parsed.end, await this.fromText(t.value, await this.types.resolve(parsed.spec)));
           i = parsed.end - 1;
           continue;
@@ -242,7 +284,7 @@ class CollectionRewriter {
       if (isIdent(t, 'cast') && isPunct(this.tokens[i + 1], '(') && this.tokens[i + 2]?.kind === 'string' && isIdent(this.tokens[i + 3], 'as')) {
         const close = this.matching(i + 1);
         const parsed = this.parseType(i + 4);
-        if (parsed && parsed.end === close && isCollection(parsed.spec)) {
+        if (parsed && parsed.end === close && this.isCollection(parsed.spec)) {
           emit(i, close + 1, `(${await this.fromText(this.tokens[i + 2].value, await this.types.resolve(parsed.spec))})`);
           i = close;
           continue;
@@ -250,7 +292,7 @@ class CollectionRewriter {
       }
       if (typePosition) {
         const parsed = this.parseType(i);
-        if (parsed && isCollection(parsed.spec)) {
+        if (parsed && this.isCollection(parsed.spec)) {
           emit(i, parsed.end, (await this.types.resolve(parsed.spec)).sql);
           i = parsed.end - 1;
         }
