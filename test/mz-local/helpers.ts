@@ -263,7 +263,7 @@ let shared: Promise<SharedStack> | null = null;
  * One moto and one mz-local shared by the test files of this suite (started on first use, stopped after
  * all tests). Tests that need special server options start their own.
  */
-export function sharedStack(): Promise<SharedStack> {
+export function sharedMzLocalStack(): Promise<SharedStack> {
   shared ??= (async () => {
     const moto = await startMoto();
     try {
@@ -305,7 +305,7 @@ export function useSuite(opts: { clients?: number; exportSetup?: boolean }, assi
   let clients: Client[] = [];
   before(async function () {
     this.timeout(180_000); // starting PGlite takes 30-40 s on a loaded 2-core machine
-    const stack = await sharedStack();
+    const stack = await sharedMzLocalStack();
     clients = await Promise.all(Array.from({ length: opts.clients ?? 1 }, () => connect(stack.server)));
     const setup = opts.exportSetup ? await setupExport(stack.moto, clients[0]) : undefined;
     assign({ stack, clients, setup });
