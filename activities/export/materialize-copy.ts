@@ -23,7 +23,7 @@ import { attemptClaimKey, attemptKey as attemptKeyOf, s3Uri } from '../../common
 import { buildCopySql, normalizeQuery, type CopyStatementSpec } from '../../common/export/sql';
 import { quoteIdent, quoteLiteral, quoteQualifiedName } from '../../common/sql/quoting';
 import { log } from '../../platform/log';
-import type { ActivityDeps } from '../deps';
+import { s3Of, type ActivityDeps } from '../deps';
 import { createOnce, sourceDigest } from './claims';
 import type { AttemptClaim } from '../../common/export/manifest';
 import { heartbeatIntervalMs } from '../heartbeat';
@@ -31,7 +31,7 @@ import { heartbeatIntervalMs } from '../heartbeat';
 /** How long to wait for the server to end the statement after the cancel request. */
 const CANCEL_CONFIRM_MS = 10_000;
 
-export function createMaterializeCopyActivities({ materialize, aws }: ActivityDeps): MaterializeCopyActivities {
+export function createMaterializeCopyActivities({ materialize, aws, storage }: ActivityDeps): MaterializeCopyActivities {
   return {
     async copyToS3(input: CopyToS3Input): Promise<CopyToS3Result> {
       const ctx = Context.current();
@@ -54,7 +54,7 @@ export function createMaterializeCopyActivities({ materialize, aws }: ActivityDe
       try {
         // The cluster is checked before the claim: an unknown one is the user's to fix, and nothing is written.
         if (input.cluster !== undefined) await useCluster(client, input.cluster);
-        if (!(await claimAttempt(aws.s3, input, key))) return { outcome: 'attempt-taken' };
+        if (!(await claimAttempt(s3Of({ aws, materialize, storage }, input.target.storageProfile), input, key))) return { outcome: 'attempt-taken' };
         const select = selectOf(input.statement);
         facts = await sessionFacts(client, select, input.asOf);
         // Read AS OF the timestamp just picked (or given), so the manifest names exactly what the files hold.
