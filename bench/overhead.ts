@@ -6,6 +6,7 @@
 import type { BulkExportResult } from '../common/export/types';
 import type { BenchEnv } from './bench-env';
 import { historyCosts, type HistoryCosts } from './history-costs';
+import { runTimeline } from './timeline';
 import type { BenchTarget } from './setup';
 import { median, round } from './stats';
 import { bulkExport } from '../workflows';
@@ -30,6 +31,8 @@ export interface OverheadResult {
   s3RequestsByOperation: Record<string, number>;
   /** The last bulkExport's history. */
   temporalCosts?: HistoryCosts;
+  /** Where a bulkExport's time went (median over the measured rounds, ms): see timeline.ts; `client` is the rest. */
+  timelineMs: Record<string, number>;
 }
 
 export async function benchOverhead(
@@ -45,6 +48,7 @@ export async function benchOverhead(
   let s3ByOperation: Record<string, number> = {};
   let costs: HistoryCosts | undefined;
   let last: BulkExportResult | undefined;
+  const timelines: Record<string, number>[] = [];
   const base = Date.UTC(2030, 0, 1);
 
   const viaWorkflow = async (round: number) => {
@@ -73,7 +77,11 @@ export async function benchOverhead(
     s3Bytes.push(env.s3Proxy.counts.s3ObjectBytesRead);
     s3Requests.push(env.s3Proxy.counts.requests);
     s3ByOperation = { ...env.s3Proxy.counts.byOperation };
-    costs = historyCosts((await env.temporal.client.workflow.getHandle(`bench-overhead-${process.pid}-${round}`).fetchHistory()).events ?? []);
+    const events = (await env.temporal.client.workflow.getHandle(`bench-overhead-${process.pid}-${round}`).fetchHistory()).events ?? [];
+    costs = historyCosts(events);
+    const steps = runTimeline(events);
+    const serverMs = steps.reduce((sum, st) => sum + st.ms, 0);
+    timelines.push({ ...Object.fromEntries(steps.map((st) => [st.step, st.ms])), 'client: start call and result (outside the history)': seconds * 1000 - serverMs });
     return seconds;
   };
   const direct = async (round: number) => {
@@ -119,6 +127,7 @@ export async function benchOverhead(
     s3RequestsPerExport: median(s3Requests),
     s3RequestsByOperation: s3ByOperation,
     temporalCosts: costs,
+    timelineMs: Object.fromEntries(Object.keys(timelines.at(-1) ?? {}).map((k) => [k, Math.round(median(timelines.slice(1).map((t) => t[k] ?? 0)))])),
   };
 }
 
