@@ -97,38 +97,57 @@ export async function benchOverhead(
     }
   };
 
-  // One unmeasured warm-up of each (workflow bundle, pg and S3 connections, mz-local's caches).
-  opts.log('overhead: warm-up');
-  await viaWorkflow(0);
-  await direct(0);
-  for (let round = 1; round <= opts.rounds; round++) {
-    const order = round % 2 === 1 ? (['workflow', 'direct'] as const) : (['direct', 'workflow'] as const);
-    for (const which of order) {
-      const s = which === 'workflow' ? await viaWorkflow(round) : await direct(round);
-      (which === 'workflow' ? workflowSeconds : directSeconds).push(s);
-      opts.log(`overhead: round ${round} ${which} ${round2(s)} s`);
+  // A single-file export on both sides (the issue's yardstick): mz-local writes one batch, as a one-worker replica
+  // would; its default of 2 batches would add a second footer read to bulkExport only.
+  const setBatches = async (sql: string) => {
+    const c = await env.mz();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
     }
-  }
-  const ratios = workflowSeconds.map((w, i) => w / directSeconds[i]);
-  return {
-    rows: opts.rows,
-    rounds: opts.rounds,
-    workflowSeconds: workflowSeconds.map(round2),
-    directSeconds: directSeconds.map(round2),
-    ratios: ratios.map((r) => round(r, 3)),
-    medianRatio: round(median(ratios), 3),
-    medianWorkflowSeconds: round2(median(workflowSeconds)),
-    medianDirectSeconds: round2(median(directSeconds)),
-    medianOverheadSeconds: round2(median(workflowSeconds.map((w, i) => w - directSeconds[i]))),
-    filesPerExport: last?.files ?? 0,
-    bytesPerExport: last?.bytes ?? 0,
-    workerBytesFromMaterialize: median(pgBytes),
-    workerS3ObjectBytesRead: median(s3Bytes),
-    s3RequestsPerExport: median(s3Requests),
-    s3RequestsByOperation: s3ByOperation,
-    temporalCosts: costs,
-    timelineMs: Object.fromEntries(Object.keys(timelines.at(-1) ?? {}).map((k) => [k, Math.round(median(timelines.slice(1).map((t) => t[k] ?? 0)))])),
   };
+  await setBatches('ALTER SYSTEM SET mz_local_batches = 1');
+  try {
+    return await measure();
+  } finally {
+    await setBatches('ALTER SYSTEM RESET mz_local_batches');
+  }
+
+  async function measure(): Promise<OverheadResult> {
+    // One unmeasured warm-up of each (workflow bundle, pg and S3 connections, mz-local's caches).
+    opts.log('overhead: warm-up');
+    await viaWorkflow(0);
+    await direct(0);
+    for (let round = 1; round <= opts.rounds; round++) {
+      const order = round % 2 === 1 ? (['workflow', 'direct'] as const) : (['direct', 'workflow'] as const);
+      for (const which of order) {
+        const s = which === 'workflow' ? await viaWorkflow(round) : await direct(round);
+        (which === 'workflow' ? workflowSeconds : directSeconds).push(s);
+        opts.log(`overhead: round ${round} ${which} ${round2(s)} s`);
+      }
+    }
+    const ratios = workflowSeconds.map((w, i) => w / directSeconds[i]);
+    return {
+      rows: opts.rows,
+      rounds: opts.rounds,
+      workflowSeconds: workflowSeconds.map(round2),
+      directSeconds: directSeconds.map(round2),
+      ratios: ratios.map((r) => round(r, 3)),
+      medianRatio: round(median(ratios), 3),
+      medianWorkflowSeconds: round2(median(workflowSeconds)),
+      medianDirectSeconds: round2(median(directSeconds)),
+      medianOverheadSeconds: round2(median(workflowSeconds.map((w, i) => w - directSeconds[i]))),
+      filesPerExport: last?.files ?? 0,
+      bytesPerExport: last?.bytes ?? 0,
+      workerBytesFromMaterialize: median(pgBytes),
+      workerS3ObjectBytesRead: median(s3Bytes),
+      s3RequestsPerExport: median(s3Requests),
+      s3RequestsByOperation: s3ByOperation,
+      temporalCosts: costs,
+      timelineMs: Object.fromEntries(Object.keys(timelines.at(-1) ?? {}).map((k) => [k, Math.round(median(timelines.slice(1).map((t) => t[k] ?? 0)))])),
+    };
+  }
 }
 
 const round2 = (n: number) => round(n, 2);

@@ -147,6 +147,10 @@ export function createS3ExportActivities({ aws }: ActivityDeps): S3ExportActivit
         timings: { ...input.manifest.timings, verifiedAt, publishedAt },
       });
       const manifestKey = `${attemptKey}/${MANIFEST_FILE}`;
+      // _latest.json's current state, read while the manifest and claims are written (one round trip fewer); a
+      // write in between is caught by the conditional write in advanceLatest, which then reads again.
+      const latestRead = input.commit === 'publish' && input.latestKey ? readJson<LatestPointer>(s3, bucket, input.latestKey) : undefined;
+      latestRead?.catch(() => undefined); // its failure is reported where it is awaited
       const body = JSON.stringify(manifest, null, 2) + '\n';
       const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: manifestKey, Body: body, ContentType: 'application/json' }));
       const digest: ManifestDigest = {
@@ -183,10 +187,10 @@ export function createS3ExportActivities({ aws }: ActivityDeps): S3ExportActivit
         if (!holder) throw new Error(`${claimKey} exists but cannot be read as a publication claim; retrying`);
         if (holder.attempt !== attempt) return { outcome: 'lost', winner: summaryOf(bucket, holder, requested, input.manifest.format) };
       }
-      return commitClaimed(claim, done.polls, digest);
+      return commitClaimed(claim, done.polls, digest, latestRead);
 
       /** `_SUCCESS` next to the claimed manifest, then `_latest.json`. */
-      async function commitClaimed(c: PublicationClaim, polls: number, known?: ManifestDigest): Promise<FinishResult> {
+      async function commitClaimed(c: PublicationClaim, polls: number, known?: ManifestDigest, latestRead?: ReturnType<typeof readJson<LatestPointer>>): Promise<FinishResult> {
         await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${attemptKey}/${SUCCESS_FILE}`, Body: '' }));
         const d: ManifestDigest = known ?? {
           attempt,
@@ -199,7 +203,7 @@ export function createS3ExportActivities({ aws }: ActivityDeps): S3ExportActivit
           publishedAt: c.claimedAt,
         };
         const latestUpdated = input.latestKey
-          ? await advanceLatest(s3, bucket, input.latestKey, {
+          ? await advanceLatest(s3, bucket, input.latestKey, latestRead, {
               exportName: c.exportName,
               logicalTime: c.logicalTime,
               attempt,
@@ -246,7 +250,7 @@ export function createS3ExportActivities({ aws }: ActivityDeps): S3ExportActivit
     },
 
     async updateLatestPointer(input: { bucket: string; latestKey: string; pointer: LatestPointer }): Promise<{ updated: boolean }> {
-      return { updated: await advanceLatest(s3, input.bucket, input.latestKey, input.pointer) };
+      return { updated: await advanceLatest(s3, input.bucket, input.latestKey, undefined, input.pointer) };
     },
   });
 }
@@ -324,9 +328,16 @@ async function rollForward(
  * If-Match on that ETag (If-None-Match when there is none), and read again when another run wrote in between.
  * True when it now names this pointer's manifest.
  */
-async function advanceLatest(s3: S3Client, bucket: string, key: string, pointer: LatestPointer): Promise<boolean> {
+async function advanceLatest(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  /** A read of it started earlier, used for the first try. */
+  readAlready: ReturnType<typeof readJson<LatestPointer>> | undefined,
+  pointer: LatestPointer,
+): Promise<boolean> {
   for (let tries = 1; tries <= 20; tries++) {
-    const current = await readJson<LatestPointer>(s3, bucket, key);
+    const current = await (tries === 1 && readAlready ? readAlready : readJson<LatestPointer>(s3, bucket, key));
     if (current?.value?.manifestKey === pointer.manifestKey) return true;
     if (!shouldReplaceLatest(current?.value, pointer)) return false;
     if ((await replaceIfUnchanged(s3, bucket, key, pointer, current?.etag)) !== undefined) return true;
