@@ -59,6 +59,9 @@ const BENCH_OPTIONS: OptionSpecs = {
   'scale-rows': { type: 'string', value: 'N', help: 'scale: rows per export' },
   schedules: { type: 'string', value: 'N', help: 'schedules: definitions applied' },
   'schedules-concurrency': { type: 'string', value: 'N', help: 'schedules: Temporal calls in flight while applying' },
+  'many-files': { type: 'string', value: 'N', help: 'manyfiles: files of the export' },
+  'airflow-exports': { type: 'string', value: 'LIST', help: 'airflow: batch sizes, e.g. 1,100' },
+  'airflow-rows': { type: 'string', value: 'N', help: 'airflow: rows per export' },
 };
 
 export function benchOptions(argv: string[]) {

@@ -34,6 +34,11 @@ describe('bench options', () => {
     assert.equal(o.schedulesConcurrency, 32);
   });
 
+  it('takes every option its usage lists', () => {
+    const o = benchOptions(['--many-files', '10000', '--airflow-exports', '1,10', '--airflow-rows', '500', '--rows', '1000', '--rounds', '7']);
+    assert.deepEqual([o.manyFiles, o.airflowExports, o.airflowRows, o.rows, o.rounds], [10_000, [1, 10], 500, 1000, 7]);
+  });
+
   it('refuses a concurrency it cannot mean', () => {
     assert.throws(() => benchOptions(['--concurrency', '0']), /--concurrency takes whole numbers from 1 to 5000/);
     assert.throws(() => benchOptions(['--concurrency', '5001']), /--concurrency takes whole numbers/);
