@@ -11,7 +11,9 @@ import { createMaterializeConnectionActivities } from './onboarding/materialize-
 import { createMaterializeCopyActivities } from './export/materialize-copy';
 import { createPreflightActivities } from './onboarding/preflight';
 import { createS3ExportActivities } from './export/s3-export';
+import { createSnapshotSetActivities } from './export/snapshot-set';
 import { createSchedulePauseActivities } from './schedule-pause';
+import { createRetentionActivities } from './retention/expiry';
 
 export type { ActivityDeps } from './deps';
 export type { Activities } from '../common/activities';
@@ -25,6 +27,8 @@ export function createActivities(deps: ActivityDeps): Activities {
     ...createPreflightActivities(deps),
     ...createMaterializeCopyActivities(deps),
     ...createS3ExportActivities(deps),
+    ...createSnapshotSetActivities(deps),
     ...createSchedulePauseActivities(),
+    ...createRetentionActivities(deps),
   };
 }

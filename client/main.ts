@@ -24,7 +24,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   onboard: () => import('./commands/onboard'),
   offboard: () => import('./commands/offboard'),
   export: () => import('./commands/export'),
+  expire: () => import('./commands/expire'),
   setup: () => import('./commands/setup'),
+  'iam-policy': () => import('./commands/iam-policy'),
 };
 
 async function printHelp(): Promise<void> {

@@ -53,6 +53,12 @@ export const FAILURE_CATALOG = {
   },
   CopyFailedError: { retry: 'next-attempt', userFixable: false, means: 'the server reported an error another attempt may not hit; also the failure of an export that used all its attempts' },
   ExportVerificationError: { retry: 'no', userFixable: false, means: 'a finished attempt failed verification; nothing is published' },
+  TimestampNotReadableError: {
+    retry: 'next-attempt',
+    userFixable: false,
+    means:
+      "the AS OF timestamp is no longer readable (an input changed or was compacted past it): an export that picked it takes a fresh one; a snapshot set picks a new one for all members; a given asOf must be newer",
+  },
 } as const satisfies Record<string, FailureSpec>;
 
 export type FailureType = keyof typeof FAILURE_CATALOG;

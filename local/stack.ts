@@ -153,7 +153,7 @@ export async function startMzLocal(
   dir: string,
   port: number,
   awsEndpoint: string,
-  opts: { args?: string[] } & SpawnOptions = {},
+  opts: { args?: string[]; env?: Record<string, string> } & SpawnOptions = {},
 ): Promise<{ proc: StartedProcess; url: string }> {
   await assertPortFree(HOST, port, 'mz-local');
   const args = ['--import', 'tsx', path.join(PROJECT_ROOT, 'local', 'mz-local', 'main.ts')];
@@ -163,7 +163,7 @@ export async function startMzLocal(
   const proc = spawnLogged('mz-local', process.execPath, args, {
     logDir: path.join(dir, 'logs'),
     cwd: PROJECT_ROOT,
-    env: { ...process.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' },
+    env: { ...process.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1', ...opts.env },
     detached: opts.detached,
   });
   opts.onSpawn?.(proc);

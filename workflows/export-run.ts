@@ -18,7 +18,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../common/activities';
-import type { InspectResult, ManifestDigest, PublishedSummary } from '../common/export/activities';
+import type { InspectResult, ManifestDigest, MaterializeFacts, PublishedSummary } from '../common/export/activities';
 import { applicationFailure, FAILURE_CATALOG, failureNamingRootCause, isFailureType, NON_RETRYABLE_ERROR_TYPES, readFailure, runFailure } from '../common/failures';
 import type { ResolvedExportInput } from '../common/export/input';
 import { attemptKey, latestKey, logicalTimeKey, MAX_ATTEMPT_NUMBER, s3Uri, type ExportLocation } from '../common/export/paths';
@@ -26,7 +26,8 @@ import type { BulkExportResult, ExportAttemptReport, ExportPhase, ExportProgress
 
 /** What one attempt came to. */
 export type AttemptOutcome =
-  | { kind: 'published'; digest: ManifestDigest; latestUpdated: boolean }
+  /** Published, or with commit 'stage' verified and its manifest written (`staged`). */
+  | { kind: 'published'; digest: ManifestDigest; latestUpdated: boolean; materialize: MaterializeFacts; staged: boolean }
   /** Another run published this logical time first; this attempt was removed. */
   | { kind: 'lost-race'; winner: PublishedSummary }
   /** Another run holds this attempt folder (or it holds objects that are not ours): look again, take the next. */
@@ -123,15 +124,27 @@ export class ExportRun {
         const attempt = next++;
         const outcome = await this.runAttempt(attempt, tries + 1);
         switch (outcome.kind) {
-          case 'published':
-            await this.removeForeignLeftovers();
-            this.enter('succeeded', `published ${outcome.digest.rows} rows in ${outcome.digest.files} file(s): ${outcome.digest.manifest}`);
-            return this.result(outcome.digest, false, outcome.latestUpdated);
+          case 'published': {
+            // A staged attempt publishes nothing, so other runs' staged attempts may still be published by their set.
+            if (!outcome.staged) await this.removeForeignLeftovers();
+            const { digest } = outcome;
+            this.enter('succeeded', `${outcome.staged ? 'staged' : 'published'} ${digest.rows} rows in ${digest.files} file(s): ${digest.manifest}`);
+            return {
+              ...this.result(digest, false, outcome.latestUpdated, outcome.materialize),
+              ...(outcome.staged ? { staged: { manifestEtag: digest.manifestEtag, manifestSha256: digest.manifestSha256 } } : {}),
+            };
+          }
           case 'lost-race':
             return this.reuse(outcome.winner, false);
           case 'taken': {
             this.enter('checking-previous-runs', `attempt ${attempt} is another run's; looking at ${this.ltKey}/`);
-            const seen = await this.acts.inspectExportAttempts({ bucket: this.input.bucket, logicalTimeKey: this.ltKey, source: this.input.source, format: this.input.format });
+            const seen = await this.acts.inspectExportAttempts({
+              bucket: this.input.bucket,
+              logicalTimeKey: this.ltKey,
+              source: this.input.source,
+              format: this.input.format,
+              ...(this.input.asOf !== undefined ? { asOf: this.input.asOf } : {}),
+            });
             if (seen.problem) throw applicationFailure('ConflictError', `export ${this.input.exportName} at ${this.logicalTime}: ${seen.problem}`);
             this.foreign = seen.attempts.filter((a) => !this.progress.attempts.some((r) => r.attempt === a.attempt));
             if (seen.published) return this.reuse(seen.published, true);
@@ -194,7 +207,7 @@ export class ExportRun {
         },
       ]).catch((err: unknown) => {
         if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
-        return { outcome: 'failed' as const, failure: classifyCopyFailure(err) };
+        return { outcome: 'failed' as const, failure: classifyCopyFailure(err, input.asOf) };
       });
       if (copied.outcome === 'attempt-taken') return { kind: 'taken' };
       this.progress.attempts.push(report);
@@ -207,8 +220,9 @@ export class ExportRun {
         logicalTimeKey: this.ltKey,
         attempt,
         copyRows: copied.rows,
-        commit: 'publish',
-        ...(input.publishLatest ? { latestKey: latestKey(this.loc) } : {}),
+        commit: input.commit,
+        ...(input.asOf !== undefined ? { asOf: input.asOf } : {}),
+        ...(input.publishLatest && input.commit === 'publish' ? { latestKey: latestKey(this.loc) } : {}),
         completion: { pollInitialMs: input.tuning.pollInitialMs, pollMaxMs: input.tuning.pollMaxMs, timeoutSeconds: input.tuning.completionTimeoutSeconds },
         manifest: {
           exportName: input.exportName,
@@ -225,9 +239,16 @@ export class ExportRun {
       });
       switch (finished.outcome) {
         case 'published':
+        case 'staged':
           report.outcome = 'succeeded';
           Object.assign(this.progress, { rows: finished.digest.rows, files: finished.digest.files, bytes: finished.digest.bytes });
-          return { kind: 'published', digest: finished.digest, latestUpdated: finished.latestUpdated };
+          return {
+            kind: 'published',
+            digest: finished.digest,
+            latestUpdated: finished.outcome === 'published' && finished.latestUpdated,
+            materialize: copied.materialize,
+            staged: finished.outcome === 'staged',
+          };
         case 'lost': {
           await this.discard(attempt, report, { kind: 'failed', message: `another run published ${finished.winner.manifest} first`, copyEnded: true });
           report.outcome = 'superseded';
@@ -321,18 +342,20 @@ export class ExportRun {
           publishedAt: new Date(Date.now()).toISOString(),
           workflowId: this.info.workflowId,
           runId: this.info.runId,
+          ...(published.materialize ? { materializeTimestamp: published.materialize.timestamp } : {}),
         },
       }));
     }
     await this.removeForeignLeftovers();
     this.enter('reused-existing', `already published by another run: ${published.manifest}`);
-    return this.result(published, true, latestUpdated);
+    return this.result(published, true, latestUpdated, published.materialize);
   }
 
   private result(
     published: { attempt: number; manifest: string; manifestKey: string; rows: number; files: number; bytes: number },
     reusedExisting: boolean,
     latestUpdated: boolean,
+    materialize: MaterializeFacts | undefined,
   ): BulkExportResult {
     return {
       exportName: this.input.exportName,
@@ -347,6 +370,7 @@ export class ExportRun {
       bytes: published.bytes,
       reusedExisting,
       latestUpdated,
+      ...(materialize ? { materialize } : {}),
       attempts: this.progress.attempts,
       workflowId: this.info.workflowId,
       runId: this.info.runId,
@@ -358,10 +382,17 @@ type CopyFailure =
   | { kind: 'fatal'; type: string; message: string }
   | { kind: 'path-not-empty' | 'failed' | 'lost'; message: string; copyEnded: boolean };
 
-/** What a failed copyToS3 means for this attempt, read through the failure catalog. */
-function classifyCopyFailure(err: unknown): CopyFailure {
+/**
+ * What a failed copyToS3 means for this attempt, read through the failure catalog. `asOf`: the timestamp the
+ * input asked for; without one the export picked its own, and a fresh one will do.
+ */
+function classifyCopyFailure(err: unknown, asOf: string | undefined): CopyFailure {
   const f = readFailure(err);
   if (f.timeoutType) return { kind: 'lost', message: `the COPY stopped reporting (${f.timeoutType}); its worker is gone`, copyEnded: false };
+  // Asked for: fatal here (a snapshot set retries the whole set with a fresh timestamp). Picked by this export:
+  // a write landed between the pick and the COPY; the next attempt picks anew.
+  if (f.type === 'TimestampNotReadableError' && asOf !== undefined)
+    return { kind: 'fatal', type: f.type, message: `${f.message}. To fix: give a newer asOf (SELECT mz_now()) or leave asOf out` };
   // Cancelled without the workflow being cancelled (e.g. a worker shutting down sent the pg cancel).
   if (!f.application) return { kind: 'lost', message: f.message, copyEnded: false };
   if (isFailureType(f.type) && FAILURE_CATALOG[f.type].retry === 'no') return { kind: 'fatal', type: f.type, message: f.message };

@@ -8,32 +8,14 @@
  * The run's state and steps live in ExportRun (export-run.ts); this file validates the input, resolves the
  * logical time, registers the query and the search attributes. Deterministic code only.
  */
-import {
-  CancellationScope,
-  isCancellation,
-  log,
-  patched,
-  proxyActivities,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { Activities } from '../common/activities';
-import type { SearchAttributePair } from '@temporalio/common';
+import { isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
 import { applicationFailure } from '../common/failures';
 import { resolveExportInput, type ResolvedExportInput } from '../common/export/input';
-import { parseLogicalTime } from '../common/export/logical-time';
 import type { BulkExportInput, BulkExportResult } from '../common/export/types';
 import { progressQuery } from './export-messages';
 import { ExportRun } from './export-run';
-
-import {
-  MzConnection as MZ_CONNECTION,
-  MzExportName as MZ_EXPORT_NAME,
-  MzLogicalTime as MZ_LOGICAL_TIME,
-  TemporalScheduledById as SCHEDULED_BY_ID,
-  TemporalScheduledStartTime as SCHEDULED_START,
-} from '../common/search-attributes';
+import { pauseOwnScheduleAfterFailure, resolveLogicalTime, upsertMissingSearchAttributes } from './run-context';
+import { MzConnection as MZ_CONNECTION, MzExportName as MZ_EXPORT_NAME, MzLogicalTime as MZ_LOGICAL_TIME } from '../common/search-attributes';
 
 export async function bulkExport(rawInput: BulkExportInput): Promise<BulkExportResult> {
   let input: ResolvedExportInput;
@@ -56,45 +38,4 @@ export async function bulkExport(rawInput: BulkExportInput): Promise<BulkExportR
     if (!isCancellation(err)) await pauseOwnScheduleAfterFailure(info);
     throw err;
   }
-}
-
-/**
- * A scheduled run that fails pauses its schedule when the schedule has pauseOnFailure: Temporal does not for
- * runs started with AllowAll (triggers, backfills; see activities/schedule-pause.ts). Best effort: the run's
- * own failure is what must be reported, so a failure to pause is only logged.
- */
-async function pauseOwnScheduleAfterFailure(info: ReturnType<typeof workflowInfo>): Promise<void> {
-  const scheduleId = info.typedSearchAttributes.get(SCHEDULED_BY_ID);
-  if (!scheduleId || !patched('pause-schedule-after-failure')) return;
-  const { pauseScheduleAfterFailure } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
-  try {
-    await CancellationScope.nonCancellable(() => pauseScheduleAfterFailure({ scheduleId, workflowId: info.workflowId }));
-  } catch (e) {
-    log.warn('could not pause the schedule after a failed run', { scheduleId, error: (e as Error).message });
-  }
-}
-
-/**
- * Search attributes set when the run was started cost nothing more; an upsert is a billable action on Temporal
- * Cloud, so it is made only for values the starter did not set (the Web UI's start form, an older client).
- */
-function upsertMissingSearchAttributes(info: ReturnType<typeof workflowInfo>, pairs: SearchAttributePair[]): void {
-  const same = (a: unknown, b: unknown) => (a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b);
-  const missing = pairs.filter((p) => !same(info.typedSearchAttributes.get(p.key as never), p.value));
-  if (missing.length) upsertSearchAttributes(missing);
-}
-
-/** The request's logical time, else the schedule's fire time, else the workflow's start time (ISO, ms). */
-function resolveLogicalTime(requested: string | undefined, info: ReturnType<typeof workflowInfo>): string {
-  if (requested) {
-    // Validated already (resolveExportInput); read with the same strict parser, never with Date's roll-over.
-    const parsed = parseLogicalTime(requested);
-    if ('problem' in parsed) throw new Error(parsed.problem);
-    return new Date(parsed.ms).toISOString();
-  }
-  const typed = info.typedSearchAttributes.get(SCHEDULED_START);
-  if (typed) return new Date(typed).toISOString();
-  const legacy = info.searchAttributes?.TemporalScheduledStartTime?.[0]; // older servers
-  if (legacy && !Number.isNaN(new Date(legacy as string).getTime())) return new Date(legacy as string).toISOString();
-  return info.startTime.toISOString();
 }

@@ -4,3 +4,5 @@ export * from './onboarding';
 export * from './offboarding';
 export * from './export';
 export * from './iam-claims';
+export * from './expiry';
+export * from './snapshot-set';

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ExportFormat } from '../../common/export/types';
 import { isConditionalConflict, isNotFound, isPreconditionFailed } from '../aws-errors';
+import { rethrowS3 } from './s3-errors';
 import type { ExportSource, SourceDigest } from '../../common/export/manifest';
 
 export function sourceDigest(source: ExportSource): SourceDigest {
@@ -22,12 +23,22 @@ export function sourceDigest(source: ExportSource): SourceDigest {
   return source.kind === 'object' ? { kind: 'object', sha256, object: source.object } : { kind: 'query', sha256 };
 }
 
-/** Why a published export does not answer a request for `source` as `format`, or undefined when it does. */
-export function sourceConflict(published: { source: SourceDigest; format: ExportFormat }, source: SourceDigest, format: ExportFormat): string | undefined {
+/**
+ * Why a published export does not answer a request for `source` as `format` (AS OF `asOf` when given), or
+ * undefined when it does.
+ */
+export function sourceConflict(
+  published: { source: SourceDigest; format: ExportFormat; materialize?: { timestamp: string } },
+  source: SourceDigest,
+  format: ExportFormat,
+  asOf?: string,
+): string | undefined {
   const describe = (s: SourceDigest) => (s.kind === 'object' ? `object ${s.object ?? `(sha256 ${s.sha256.slice(0, 12)})`}` : `a query (sha256 ${s.sha256.slice(0, 12)})`);
   if (published.source.kind !== source.kind || published.source.sha256 !== source.sha256)
     return `it exported ${describe(published.source)}, this run asks for ${describe(source)}`;
   if (published.format !== format) return `it is ${published.format}, this run asks for ${format}`;
+  if (asOf !== undefined && published.materialize?.timestamp !== asOf)
+    return `it reflects Materialize timestamp ${published.materialize?.timestamp ?? '(not recorded)'}, this run asks for AS OF ${asOf}`;
   return undefined;
 }
 
@@ -64,7 +75,7 @@ async function conditionalPut(
         await new Promise((r) => setTimeout(r, 50 * tries));
         continue;
       }
-      throw e;
+      rethrowS3(e as Error, `write s3://${bucket}/${key}`);
     }
   }
 }
@@ -83,6 +94,6 @@ export async function readJson<T>(s3: S3Client, bucket: string, key: string): Pr
     return { value, etag: res.ETag ?? '' };
   } catch (e) {
     if (isNotFound(e)) return undefined;
-    throw e;
+    rethrowS3(e as Error, `read s3://${bucket}/${key}`);
   }
 }

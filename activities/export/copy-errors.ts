@@ -18,7 +18,7 @@ export interface CopyErrorFacts {
 }
 
 export interface ClassifiedCopyError {
-  type: Extract<FailureType, 'UserFixableError' | 'CopyPathNotEmptyError' | 'CopyTransientError' | 'CopyFailedError'>;
+  type: Extract<FailureType, 'UserFixableError' | 'CopyPathNotEmptyError' | 'CopyTransientError' | 'CopyFailedError' | 'TimestampNotReadableError'>;
   /** The server's words plus what to change, for the CLI and the Web UI. */
   message: string;
 }
@@ -66,6 +66,10 @@ export function classifyCopyError(e: CopyErrorFacts, ctx: CopyErrorContext): Cla
   const words = pgErrorText(e);
   if (/bucket path is not empty/i.test(e.message)) {
     return { type: 'CopyPathNotEmptyError', message: `${ctx.targetUri} already holds objects: ${e.message}` };
+  }
+  // A read below its inputs' since (Materialize's two wordings, timestamp_selection.rs): another timestamp reads fine.
+  if (/could not find a valid timestamp|is not valid for all inputs/i.test(words)) {
+    return { type: 'TimestampNotReadableError', message: `the AS OF timestamp is no longer readable: ${words}` };
   }
   // Materialize could not assume the connection's role: right after a trust-policy change that is IAM still
   // propagating, so another attempt may pass; the S3 advice below would mislead.

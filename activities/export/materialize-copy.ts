@@ -118,7 +118,7 @@ export function createMaterializeCopyActivities({ materialize, aws }: ActivityDe
  */
 const MATERIALIZE_UNAVAILABLE_WAIT_MS = 120_000;
 
-async function connectRidingOutRestarts(connect: () => Promise<Client>, cancelled: AbortSignal): Promise<Client> {
+export async function connectRidingOutRestarts(connect: () => Promise<Client>, cancelled: AbortSignal): Promise<Client> {
   const since = Date.now();
   for (let delay = 500; ; delay = Math.min(delay * 2, 5_000)) {
     try {
@@ -133,12 +133,12 @@ async function connectRidingOutRestarts(connect: () => Promise<Client>, cancelle
 }
 
 /** The source as a SELECT: an object becomes `SELECT * FROM <object>` (COPY of a name takes no AS OF). */
-function selectOf(statement: CopyToS3Input['statement']): string {
+export function selectOf(statement: Pick<CopyToS3Input['statement'], 'object' | 'query'>): string {
   return statement.object !== undefined ? `SELECT * FROM ${quoteQualifiedName(statement.object)}` : normalizeQuery(statement.query!);
 }
 
 /** SET cluster, after checking the cluster exists (Materialize accepts an unknown one with a notice only). */
-async function useCluster(client: Client, cluster: string): Promise<void> {
+export async function useCluster(client: Client, cluster: string): Promise<void> {
   const found = await client.query(`SELECT name FROM mz_catalog.mz_clusters WHERE name = ${quoteLiteral(cluster)}`);
   if (!found.rowCount) {
     throw applicationFailure(
@@ -154,7 +154,7 @@ async function useCluster(client: Client, cluster: string): Promise<void> {
  * Materialize's version, the session's cluster and the timestamp to read at: the given one, or the one
  * Materialize picks for this query now (EXPLAIN TIMESTAMP's "query timestamp", what a plain COPY would read at).
  */
-async function sessionFacts(client: Client, select: string, asOf: string | undefined): Promise<MaterializeFacts> {
+export async function sessionFacts(client: Client, select: string, asOf: string | undefined): Promise<MaterializeFacts> {
   const version = String((await client.query('SELECT mz_version() AS v')).rows[0]?.v ?? '');
   const cluster = String(Object.values((await client.query('SHOW cluster')).rows[0] ?? {})[0] ?? '');
   if (asOf !== undefined) return { timestamp: asOf, version, cluster };
@@ -229,7 +229,7 @@ export function sendCancelRequest(client: Client): Promise<void> {
 }
 
 /** An ApplicationFailure whose type tells the workflow what to do next (a catalog type, non-retryable: only the workflow decides about another attempt, in a fresh folder; the same folder is never retried). */
-function toFailure(e: unknown, context: CopyErrorContext, started: boolean): Error {
+export function toFailure(e: unknown, context: CopyErrorContext, started: boolean): Error {
   const thrown = asApplicationFailure(e); // InvalidInputError from building the statement
   if (thrown instanceof ApplicationFailure) return thrown;
   const err = e as Error & { code?: string; detail?: string; hint?: string };

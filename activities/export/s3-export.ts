@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
 import { applicationFailure } from '../../common/failures';
-import { s3ErrorFix } from '../aws-errors';
+import { rethrowS3 } from './s3-errors';
 import { attemptState, buildManifest, classifyAttemptObjects, provenLeftovers, shouldReplaceLatest, verificationProblems } from './manifest';
 import type {
   CleanupInput,
@@ -104,7 +104,7 @@ export function createS3ExportActivities({ aws }: ActivityDeps): S3ExportActivit
       if (!claim) return { attempts, nextAttempt };
       const listing = listings.get(claim.attempt) ?? classifyAttemptObjects(attemptKeyOf(logicalTimeKey, claim.attempt), []);
       const problem = await rollForward(s3, bucket, logicalTimeKey, claim, listing);
-      const published = summaryOf(bucket, claim, requested, input.format);
+      const published = summaryOf(bucket, claim, requested, input.format, input.asOf);
       return { attempts, nextAttempt, published, ...(problem ? { problem } : {}) };
     },
 
@@ -118,7 +118,7 @@ export function createS3ExportActivities({ aws }: ActivityDeps): S3ExportActivit
       // the manifest the claim names.
       if (input.commit === 'publish' && Context.current().info.attempt > 1) {
         const earlier = (await readJson<PublicationClaim>(s3, bucket, claimKey))?.value;
-        if (earlier && earlier.attempt !== attempt) return { outcome: 'lost', winner: summaryOf(bucket, earlier, requested, input.manifest.format) };
+        if (earlier && earlier.attempt !== attempt) return { outcome: 'lost', winner: summaryOf(bucket, earlier, requested, input.manifest.format, input.asOf) };
         if (earlier) return commitClaimed(earlier, 0);
       }
 
@@ -178,6 +178,7 @@ export function createS3ExportActivities({ aws }: ActivityDeps): S3ExportActivit
         source: requested,
         format: input.manifest.format,
         totals: manifest.totals,
+        ...(manifest.materialize ? { materialize: manifest.materialize } : {}),
         workflowId: input.manifest.workflow.workflowId,
         runId: input.manifest.workflow.runId,
         claimedAt: publishedAt,
@@ -185,7 +186,7 @@ export function createS3ExportActivities({ aws }: ActivityDeps): S3ExportActivit
       if ((await createOnce(s3, bucket, claimKey, claim)) === undefined) {
         const holder = (await readJson<PublicationClaim>(s3, bucket, claimKey))?.value;
         if (!holder) throw new Error(`${claimKey} exists but cannot be read as a publication claim; retrying`);
-        if (holder.attempt !== attempt) return { outcome: 'lost', winner: summaryOf(bucket, holder, requested, input.manifest.format) };
+        if (holder.attempt !== attempt) return { outcome: 'lost', winner: summaryOf(bucket, holder, requested, input.manifest.format, input.asOf) };
       }
       return commitClaimed(claim, done.polls, digest, latestRead);
 
@@ -203,7 +204,7 @@ export function createS3ExportActivities({ aws }: ActivityDeps): S3ExportActivit
           publishedAt: c.claimedAt,
         };
         const latestUpdated = input.latestKey
-          ? await advanceLatest(s3, bucket, input.latestKey, latestRead, {
+          ? await advanceLatest(s3, bucket, input.latestKey, {
               exportName: c.exportName,
               logicalTime: c.logicalTime,
               attempt,
@@ -215,7 +216,8 @@ export function createS3ExportActivities({ aws }: ActivityDeps): S3ExportActivit
               publishedAt: d.publishedAt,
               workflowId: c.workflowId,
               runId: c.runId,
-            })
+              ...(c.materialize ? { materializeTimestamp: c.materialize.timestamp } : {}),
+            }, latestRead)
           : false;
         return { outcome: 'published', digest: d, latestUpdated, polls };
       }
@@ -250,7 +252,7 @@ export function createS3ExportActivities({ aws }: ActivityDeps): S3ExportActivit
     },
 
     async updateLatestPointer(input: { bucket: string; latestKey: string; pointer: LatestPointer }): Promise<{ updated: boolean }> {
-      return { updated: await advanceLatest(s3, input.bucket, input.latestKey, undefined, input.pointer) };
+      return { updated: await advanceLatest(s3, input.bucket, input.latestKey, input.pointer) };
     },
   });
 }
@@ -259,18 +261,19 @@ function attemptKeyOf(logicalTimeKey: string, attempt: number): string {
   return `${logicalTimeKey}/${attemptFolder(attempt)}`;
 }
 
-function unquote(etag: string): string {
+export function unquote(etag: string): string {
   return etag.replace(/"/g, '');
 }
 
-function summaryOf(bucket: string, claim: PublicationClaim, requested: SourceDigest, format: ExportFormat): PublishedSummary {
-  const conflict = sourceConflict(claim, requested, format);
+function summaryOf(bucket: string, claim: PublicationClaim, requested: SourceDigest, format: ExportFormat, asOf?: string): PublishedSummary {
+  const conflict = sourceConflict(claim, requested, format, asOf);
   return {
     attempt: claim.attempt,
     manifestKey: claim.manifestKey,
     manifest: s3Uri(bucket, claim.manifestKey),
     ...claim.totals,
     format: claim.format,
+    ...(claim.materialize ? { materialize: claim.materialize } : {}),
     ...(conflict ? { conflict } : {}),
   };
 }
@@ -291,6 +294,7 @@ async function claimLegacyPublication(s3: S3Client, bucket: string, logicalTimeK
     source: m.source.kind === 'object' ? { kind: 'object', sha256: m.source.sha256, object: m.source.object } : { kind: 'query', sha256: m.source.sha256 },
     format: m.format,
     totals: m.totals,
+    ...(m.materialize ? { materialize: m.materialize } : {}),
     workflowId: m.workflow.workflowId,
     runId: m.workflow.runId,
     claimedAt: m.timings.publishedAt,
@@ -328,13 +332,13 @@ async function rollForward(
  * If-Match on that ETag (If-None-Match when there is none), and read again when another run wrote in between.
  * True when it now names this pointer's manifest.
  */
-async function advanceLatest(
+export async function advanceLatest(
   s3: S3Client,
   bucket: string,
   key: string,
-  /** A read of it started earlier, used for the first try. */
-  readAlready: ReturnType<typeof readJson<LatestPointer>> | undefined,
   pointer: LatestPointer,
+  /** A read of it started earlier, used for the first try. */
+  readAlready?: ReturnType<typeof readJson<LatestPointer>>,
 ): Promise<boolean> {
   for (let tries = 1; tries <= 20; tries++) {
     const current = await (tries === 1 && readAlready ? readAlready : readJson<LatestPointer>(s3, bucket, key));
@@ -481,11 +485,4 @@ export async function readFooters(s3: S3Client, bucket: string, listing: Attempt
   };
   await Promise.all(Array.from({ length: Math.min(FOOTER_READ_CONCURRENCY, files.length) }, worker));
   return out;
-}
-
-function rethrowS3(e: Error, what: string): never {
-  // The AWS error name is the root cause an operator searches for; the advice is what to change.
-  const fix = s3ErrorFix(e);
-  if (fix) throw applicationFailure('UserFixableError', `cannot ${what}: ${e.name}: ${e.message}. To fix: ${fix}`);
-  throw e;
 }

@@ -20,7 +20,7 @@ import {
 } from '../../common/onboarding/sql';
 import type { ActivityDeps } from '../deps';
 import { heartbeating } from '../heartbeat';
-import { deleteObjectsUnder } from './s3-bucket';
+import { deleteObjectsUnder } from '../s3-folders';
 import type { MaterializeConnectionActivities, MzConnectionInfo, ProbeInput, ProbeResult } from '../../common/onboarding/activities';
 
 export interface CatalogRow {

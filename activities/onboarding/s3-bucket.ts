@@ -5,7 +5,6 @@
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
-  DeleteObjectsCommand,
   GetBucketLocationCommand,
   GetBucketTaggingCommand,
   GetPublicAccessBlockCommand,
@@ -21,6 +20,7 @@ import { MANAGED_BY_TAG } from '../../common/iam-policies';
 import { explainAccessDenied, awsErrorName, httpStatus, isAccessDenied, isNotFound } from '../aws-errors';
 import type { ActivityDeps } from '../deps';
 import { heartbeating } from '../heartbeat';
+import { deleteObjectsUnder } from '../s3-folders';
 import type { EnsureBucketInput, EnsureBucketResult, S3BucketActivities } from '../../common/onboarding/activities';
 import { awsIdentity } from './iam-ownership';
 
@@ -177,8 +177,9 @@ export function createS3BucketActivities({ aws: clients }: ActivityDeps): S3Buck
     },
 
     /**
-     * Offboarding's optional data removal: every object under <prefix>/, then the bucket itself when nothing
-     * is left in it and this project created it.
+     * Offboarding's optional data removal: every object under <prefix>/, with retention's deletion code (commit
+     * markers first, claims last: activities/s3-folders.ts), then the bucket itself when nothing is left in it
+     * and this project created it.
      */
     async deleteOnboardedData(input: { bucket: string; prefix: string }): Promise<{ objectsDeleted: number; bucketDeleted: boolean }> {
       if ((await headBucket(s3, input.bucket)) === 'missing') return { objectsDeleted: 0, bucketDeleted: false };
@@ -190,25 +191,4 @@ export function createS3BucketActivities({ aws: clients }: ActivityDeps): S3Buck
       return { objectsDeleted, bucketDeleted: true };
     },
   });
-}
-
-/** Deletes every object whose key starts with keyPrefix; returns how many. */
-export async function deleteObjectsUnder(s3: S3Client, bucket: string, keyPrefix: string): Promise<number> {
-  let deleted = 0;
-  for (;;) {
-    // Always the first page: what was listed is deleted, so the next listing starts after it.
-    const page = await explainAccessDenied(`list bucket ${bucket}`, () =>
-      s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, MaxKeys: 1000 })),
-    );
-    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-    if (keys.length === 0) return deleted;
-    const res = await explainAccessDenied(`delete objects in bucket ${bucket}`, () =>
-      s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } })),
-    );
-    if (res.Errors?.length) {
-      const first = res.Errors[0];
-      throw new Error(`could not delete ${res.Errors.length} objects under ${keyPrefix}, e.g. ${first.Key}: ${first.Code} ${first.Message}`);
-    }
-    deleted += keys.length;
-  }
 }

@@ -7,6 +7,9 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import { InvalidInputError } from '../../common/failures';
 import { resolveExportInput } from '../../common/export/input';
 import type { BulkExportInput } from '../../common/export/types';
+import { checkRetentionRule, resolveExpireInput } from '../../common/retention/input';
+import type { ExpireInput, RetentionRule } from '../../common/retention/types';
+import { Problems } from '../../common/failures';
 import { cronProblem } from './cron';
 import { parseDuration } from './duration';
 
@@ -16,11 +19,10 @@ export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
 /** The export's input as a schedule starts it: no logicalTime, the workflow takes the fire's scheduled time. */
 export type ScheduledExportInput = Omit<BulkExportInput, 'logicalTime'>;
 
-/** One validated entry with every default filled in. */
-export interface ScheduleEntry {
-  /** The export name; also names the Temporal Schedule. */
+/** When and how a schedule fires: what every entry has, whatever workflow it starts. */
+interface ScheduleEntryBase {
+  /** The export name (or, for the expiry schedule, `expire:<scheduleSet>`); also names the Temporal Schedule. */
   name: string;
-  input: ScheduledExportInput;
   /** Cron expressions (the schedule fires at their union)... */
   cron?: string[];
   /** ...or a fixed interval since the Unix epoch, shifted by offset. Exactly one of the two. */
@@ -36,9 +38,32 @@ export interface ScheduleEntry {
   taskQueue?: string;
 }
 
+/** One validated export entry with every default filled in: its schedule starts bulkExport. */
+export interface ExportScheduleEntry extends ScheduleEntryBase {
+  input: ScheduledExportInput;
+  /** Which of its logical times the file's expiry schedule keeps (docs/retention.md). */
+  retention?: RetentionRule;
+  expire?: undefined;
+}
+
+/** The file's expiry schedule (top-level `expiry`): it starts expireExports over every entry with a retention rule. */
+export interface ExpiryScheduleEntry extends ScheduleEntryBase {
+  expire: ExpireInput;
+  input?: undefined;
+  retention?: undefined;
+}
+
+export type ScheduleEntry = ExportScheduleEntry | ExpiryScheduleEntry;
+
+/** The expiry schedule's name (and so its id, `mz-s3-export:expire:<set>`): ':' is in no export name, so it never collides. */
+export function expiryEntryName(scheduleSet: string): string {
+  return `expire:${scheduleSet}`;
+}
+
 export interface ScheduleFile {
   /** Groups the schedules of one file: apply deletes only schedules of this set that the file no longer has. */
   scheduleSet: string;
+  /** The exports, then the expiry schedule when the file has one. */
   entries: ScheduleEntry[];
 }
 
@@ -71,8 +96,9 @@ const INPUT_KEYS = [
   'tuning',
 ] as const;
 const TIMING_KEYS = ['cron', 'interval', 'timezone', 'jitter', 'catchupWindow', 'overlap', 'pauseOnFailure', 'paused', 'note', 'taskQueue'] as const;
-const ENTRY_KEYS: readonly string[] = ['name', ...INPUT_KEYS, ...TIMING_KEYS];
-const TOP_KEYS = ['version', 'scheduleSet', 'defaults', 'exports'];
+const ENTRY_KEYS: readonly string[] = ['name', ...INPUT_KEYS, ...TIMING_KEYS, 'retention'];
+const EXPIRY_KEYS: readonly string[] = [...TIMING_KEYS, 'recentWriteSeconds'];
+const TOP_KEYS = ['version', 'scheduleSet', 'defaults', 'exports', 'expiry'];
 
 type Path = (string | number)[];
 type Raw = Record<string, unknown>;
@@ -192,10 +218,12 @@ function validate(raw: unknown, problems: FileProblems): ScheduleFile {
     const entry = validateEntry(item, { ...defaults }, i, label, problems);
     if (entry) file.entries.push(entry);
   });
+  const expiry = validateExpiry(raw.expiry, file.scheduleSet, file.entries as ExportScheduleEntry[], problems);
+  if (expiry) file.entries.push(expiry);
   return file;
 }
 
-function validateEntry(item: unknown, defaults: Raw, i: number, label: string, problems: FileProblems): ScheduleEntry | undefined {
+function validateEntry(item: unknown, defaults: Raw, i: number, label: string, problems: FileProblems): ExportScheduleEntry | undefined {
   const at = (field: string): Path => ['exports', i, field];
   const add = (field: string, message: string) => problems.add(at(field), `${label}: ${field}: `, message);
   if (!isObject(item)) {
@@ -227,46 +255,71 @@ function validateEntry(item: unknown, defaults: Raw, i: number, label: string, p
     }
   }
 
-  // When and how it fires.
+  let retention: RetentionRule | undefined;
+  if (v.retention !== undefined) {
+    if (!isObject(v.retention)) add('retention', 'must be a mapping such as {keepLast: 30, keepWithin: 90d}');
+    else {
+      const rule = v.retention as RetentionRule & Raw;
+      for (const key of Object.keys(rule)) if (key !== 'keepLast' && key !== 'keepWithin') add('retention', `unknown field "${key}"; use keepLast and keepWithin`);
+      const ruleProblems = new Problems();
+      checkRetentionRule(rule, 'retention', ruleProblems);
+      for (const line of ruleProblems.list) add('retention', line.replace(/^retention(\.\w+)?: /, (_m, sub: string | undefined) => (sub ? `${sub.slice(1)}: ` : '')));
+      retention = { ...(rule.keepLast !== undefined ? { keepLast: rule.keepLast } : {}), ...(rule.keepWithin !== undefined ? { keepWithin: rule.keepWithin } : {}) };
+    }
+  }
+  const timing = validateTiming(v, add, () => problems.add(at('paused'), `${label}: note: `, PAUSED_NEEDS_NOTE));
+
+  if (problems.count > before || !timing) return undefined;
+  return { name: name as string, input: input as unknown as ScheduledExportInput, ...(retention ? { retention } : {}), ...timing };
+}
+
+const PAUSED_NEEDS_NOTE = 'is required when paused: true; say why and until when, e.g. note: "waiting for the orders backfill"';
+
+/** When and how an entry fires (exports and the expiry schedule alike); undefined when a problem was added. */
+function validateTiming(v: Raw, add: (field: string, message: string) => void, pausedWithoutNote: () => void): Omit<ScheduleEntryBase, 'name'> | undefined {
+  let failed = false;
+  const problem = (field: string, message: string) => {
+    failed = true;
+    add(field, message);
+  };
   let cron: string[] | undefined;
-  let interval: ScheduleEntry['interval'];
+  let interval: ScheduleEntryBase['interval'];
   if ((v.cron === undefined) === (v.interval === undefined)) {
-    add(v.cron === undefined ? 'cron' : 'interval', 'give exactly one of cron (e.g. "0 3 * * *") and interval (e.g. 15m)');
+    problem(v.cron === undefined ? 'cron' : 'interval', 'give exactly one of cron (e.g. "0 3 * * *") and interval (e.g. 15m)');
   }
   if (v.cron !== undefined) {
     const list = typeof v.cron === 'string' ? [v.cron] : v.cron;
-    if (!Array.isArray(list) || list.length === 0) add('cron', 'must be a cron expression or a non-empty list of them');
+    if (!Array.isArray(list) || list.length === 0) problem('cron', 'must be a cron expression or a non-empty list of them');
     else {
       for (const expr of list) {
         const p = cronProblem(expr);
-        if (p) add('cron', p);
+        if (p) problem('cron', p);
       }
       cron = (list as string[]).map((s) => String(s).trim());
     }
   }
-  if (v.interval !== undefined) interval = parseInterval(v.interval, (m) => add('interval', m));
+  if (v.interval !== undefined) interval = parseInterval(v.interval, (m) => problem('interval', m));
   const timezone = v.timezone ?? SCHEDULE_DEFAULTS.timezone;
   if (typeof timezone !== 'string' || !isTimeZone(timezone))
-    add('timezone', `${JSON.stringify(timezone)} is not an IANA time zone such as UTC, Europe/Berlin or America/New_York`);
-  const jitterMs = durationField(v.jitter ?? SCHEDULE_DEFAULTS.jitter, (m) => add('jitter', m));
-  const catchupWindowMs = durationField(v.catchupWindow ?? SCHEDULE_DEFAULTS.catchupWindow, (m) => add('catchupWindow', m));
+    problem('timezone', `${JSON.stringify(timezone)} is not an IANA time zone such as UTC, Europe/Berlin or America/New_York`);
+  const jitterMs = durationField(v.jitter ?? SCHEDULE_DEFAULTS.jitter, (m) => problem('jitter', m));
+  const catchupWindowMs = durationField(v.catchupWindow ?? SCHEDULE_DEFAULTS.catchupWindow, (m) => problem('catchupWindow', m));
   // Temporal refuses catch-up windows under 10 seconds.
-  if (catchupWindowMs !== undefined && catchupWindowMs < 10_000) add('catchupWindow', 'must be at least 10s');
+  if (catchupWindowMs !== undefined && catchupWindowMs < 10_000) problem('catchupWindow', 'must be at least 10s');
   const overlap = parseOverlap(v.overlap ?? SCHEDULE_DEFAULTS.overlap);
-  if (!overlap) add('overlap', `${JSON.stringify(v.overlap)} must be one of ${OVERLAP_POLICIES.join(', ')}`);
+  if (!overlap) problem('overlap', `${JSON.stringify(v.overlap)} must be one of ${OVERLAP_POLICIES.join(', ')}`);
   const pauseOnFailure = v.pauseOnFailure ?? SCHEDULE_DEFAULTS.pauseOnFailure;
-  if (typeof pauseOnFailure !== 'boolean') add('pauseOnFailure', 'must be true or false');
+  if (typeof pauseOnFailure !== 'boolean') problem('pauseOnFailure', 'must be true or false');
   const paused = v.paused ?? SCHEDULE_DEFAULTS.paused;
-  if (typeof paused !== 'boolean') add('paused', 'must be true or false');
-  if (v.note !== undefined && (typeof v.note !== 'string' || v.note.trim() === '')) add('note', 'must be a non-empty text');
-  if (paused === true && v.note === undefined)
-    problems.add(at('paused'), `${label}: note: `, 'is required when paused: true; say why and until when, e.g. note: "waiting for the orders backfill"');
-  if (v.taskQueue !== undefined && (typeof v.taskQueue !== 'string' || v.taskQueue.trim() === '')) add('taskQueue', 'must be a non-empty task queue name');
-
-  if (problems.count > before) return undefined;
+  if (typeof paused !== 'boolean') problem('paused', 'must be true or false');
+  if (v.note !== undefined && (typeof v.note !== 'string' || v.note.trim() === '')) problem('note', 'must be a non-empty text');
+  if (paused === true && v.note === undefined) {
+    failed = true;
+    pausedWithoutNote();
+  }
+  if (v.taskQueue !== undefined && (typeof v.taskQueue !== 'string' || v.taskQueue.trim() === '')) problem('taskQueue', 'must be a non-empty task queue name');
+  if (failed) return undefined;
   return {
-    name: name as string,
-    input: input as unknown as ScheduledExportInput,
     ...(cron ? { cron } : { interval }),
     timezone: timezone as string,
     jitterMs: jitterMs!,
@@ -277,6 +330,40 @@ function validateEntry(item: unknown, defaults: Raw, i: number, label: string, p
     ...(v.note !== undefined ? { note: (v.note as string).trim() } : {}),
     ...(v.taskQueue !== undefined ? { taskQueue: v.taskQueue as string } : {}),
   };
+}
+
+/**
+ * The top-level `expiry` block: when the expiry schedule fires, over every entry with a `retention` rule (its
+ * bucket, prefix and name). Each needs the other: retention without an expiry schedule would never run.
+ */
+function validateExpiry(raw: unknown, scheduleSet: string, entries: ExportScheduleEntry[], problems: FileProblems): ExpiryScheduleEntry | undefined {
+  const ruled = entries.filter((e) => e.retention);
+  if (raw === undefined) {
+    if (ruled.length) problems.add(['exports'], 'expiry: ', `${ruled.map((e) => `"${e.name}"`).join(', ')} set retention, but the file has no expiry schedule; add e.g. expiry: {cron: "30 4 * * *"}`);
+    return undefined;
+  }
+  const add = (field: string, message: string) => problems.add(['expiry', field], `expiry: ${field}: `, message);
+  if (!isObject(raw)) {
+    problems.add(['expiry'], 'expiry: ', 'must be a mapping with cron or interval (when retention runs), e.g. {cron: "30 4 * * *"}');
+    return undefined;
+  }
+  const before = problems.count;
+  for (const key of Object.keys(raw)) if (!EXPIRY_KEYS.includes(key)) add(key, `unknown field; expected ${EXPIRY_KEYS.join(', ')}`);
+  if (!ruled.length) problems.add(['expiry'], 'expiry: ', 'no export sets retention; add retention: {keepLast: N} and/or {keepWithin: 30d} to the exports to expire, or remove expiry');
+  const timing = validateTiming(raw, add, () => problems.add(['expiry', 'paused'], 'expiry: note: ', PAUSED_NEEDS_NOTE));
+  const expire: ExpireInput = {
+    targets: ruled.map((e) => ({ bucket: e.input.bucket, prefix: e.input.prefix, name: e.name, ...e.retention })),
+    apply: true,
+    ...(raw.recentWriteSeconds !== undefined ? { recentWriteSeconds: raw.recentWriteSeconds as number } : {}),
+  };
+  try {
+    resolveExpireInput(expire); // the workflow's own check: prefixes, names, recentWriteSeconds
+  } catch (e) {
+    if (!(e instanceof InvalidInputError)) throw e;
+    for (const line of e.message.split('\n').filter((l) => l.startsWith('  - '))) add('recentWriteSeconds', line.slice(4));
+  }
+  if (problems.count > before || !timing) return undefined;
+  return { name: expiryEntryName(scheduleSet), expire, ...timing };
 }
 
 function unknownFieldMessage(key: string): string {

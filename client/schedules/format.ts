@@ -1,4 +1,5 @@
 /** Text forms of plans and schedules for the terminal. */
+import { describeRule } from '../../common/retention/input';
 import type { ScheduleEntry } from './file';
 import { formatDuration } from './duration';
 import type { Plan } from './reconcile';
@@ -41,8 +42,9 @@ export function describeEntry(e: ScheduleEntry): string {
   const when = e.cron
     ? `cron ${e.cron.map((c) => `"${c}"`).join(' + ')}`
     : `every ${formatDuration(e.interval!.everyMs)}${e.interval!.offsetMs ? ` offset ${formatDuration(e.interval!.offsetMs)}` : ''}`;
-  const what = e.input.object ?? `(query)`;
   const paused = e.paused ? `, PAUSED: ${e.note}` : '';
+  if (e.expire) return `${when} ${e.timezone}, expire old logical times of ${e.expire.targets.map((t) => `${t.name} (${describeRule(t)})`).join(', ')}${paused}`;
+  const what = e.input.object ?? `(query)`;
   return `${when} ${e.timezone}, ${e.input.format} of ${what} → s3://${e.input.bucket}/${e.input.prefix.replace(/\/$/, '')}/${e.input.exportName}/${paused}`;
 }
 

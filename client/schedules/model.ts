@@ -13,12 +13,17 @@ import { InvalidInputError } from '../../common/failures';
 import { exportNameProblem } from '../../common/export/input';
 import type { OverlapPolicy, ScheduleEntry } from './file';
 import { bulkExport } from '../../workflows/export';
+import { expireExports } from '../../workflows/expiry';
 import { MzConnection, MzExportName, MzLogicalTime } from '../../common/search-attributes';
 
 export const SCHEDULE_ID_PREFIX = 'mz-s3-export:';
 export const MANAGED_BY = 'mz-s3-export';
 /** The type name Temporal records for bulkExport (for comparing live schedules and visibility queries). */
 export const EXPORT_WORKFLOW_TYPE = bulkExport.name;
+/** The expiry schedule's workflow (the file's top-level `expiry`; docs/retention.md). */
+export const EXPIRY_WORKFLOW_TYPE = expireExports.name;
+/** `mz-s3-export:expire:<schedule set>`: the expiry schedule's id (':' is in no export name). */
+const EXPIRY_ID = /^mz-s3-export:expire:[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 /** Key of the action memo holding the timing as the file wrote it. */
 export const TIMING_MEMO_KEY = 'mzS3ExportScheduleTiming';
 
@@ -30,6 +35,7 @@ export function scheduleIdFor(exportName: string): string {
 
 /** Accepts an export name or a full schedule id; refuses anything that could not be one of ours. */
 export function toScheduleId(nameOrId: string): string {
+  if (EXPIRY_ID.test(nameOrId) || EXPIRY_ID.test(SCHEDULE_ID_PREFIX + nameOrId)) return nameOrId.startsWith(SCHEDULE_ID_PREFIX) ? nameOrId : SCHEDULE_ID_PREFIX + nameOrId;
   const name = exportNameOf(nameOrId);
   const problem = exportNameProblem(name);
   if (problem) throw new InvalidInputError(`${problem}; give an export name or a schedule id such as ${SCHEDULE_ID_PREFIX}orders-daily`);
@@ -84,6 +90,7 @@ export function fromTemporalOverlap(p: ScheduleOverlapPolicy | undefined): Overl
 }
 
 function searchAttributesOf(entry: ScheduleEntry): SearchAttributePair[] {
+  if (!entry.input) return [];
   return [
     { key: MzExportName, value: entry.input.exportName },
     { key: MzConnection, value: entry.input.connectionName },
@@ -115,10 +122,9 @@ export function desiredUpdate(entry: ScheduleEntry, defaultTaskQueue: string, ke
     },
     action: {
       type: 'startWorkflow',
-      workflowType: bulkExport,
+      ...(entry.expire ? { workflowType: expireExports, args: [entry.expire] as const } : { workflowType: bulkExport, args: [entry.input] as const }),
       workflowId: scheduleId,
       taskQueue: entry.taskQueue ?? defaultTaskQueue,
-      args: [entry.input],
       memo: { [TIMING_MEMO_KEY]: timingOf(entry) },
       typedSearchAttributes: searchAttributesOf(entry),
     },

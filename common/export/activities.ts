@@ -54,6 +54,8 @@ export interface PublishedSummary {
   files: number;
   bytes: number;
   format: ExportFormat;
+  /** What the published data reflects (absent for publications from before claims recorded it). */
+  materialize?: MaterializeFacts;
   conflict?: string;
 }
 
@@ -70,6 +72,8 @@ export interface InspectInput {
   logicalTimeKey: string;
   source: ExportSource;
   format: ExportFormat;
+  /** The AS OF the run asks for: a publication that reflects another timestamp is a conflict. */
+  asOf?: string;
 }
 
 export interface InspectResult {
@@ -98,6 +102,8 @@ export interface FinishInput {
    * stage: verify and write manifest.json only; whoever stages several attempts commits them (a snapshot set).
    */
   commit: 'publish' | 'stage';
+  /** The AS OF the run asked for (see InspectInput.asOf). */
+  asOf?: string;
   latestKey?: string;
   completion: { pollInitialMs: number; pollMaxMs: number; timeoutSeconds: number };
 }
@@ -153,4 +159,63 @@ export interface S3ExportActivities {
   updateLatestPointer(input: { bucket: string; latestKey: string; pointer: LatestPointer }): Promise<{ updated: boolean }>;
 }
 
-export type ExportActivities = MaterializeCopyActivities & S3ExportActivities;
+export type ExportActivities = MaterializeCopyActivities & S3ExportActivities & SnapshotSetActivities;
+
+/** A member as the set's claims and conflicts see it: a re-run of a published set must ask for the same members. */
+export interface SetMemberSpec {
+  name: string;
+  source: ExportSource;
+  format: ExportFormat;
+}
+
+export interface ChooseTimestampInput {
+  materializeProfile: string;
+  /** Checked against mz_clusters (an unknown one is a UserFixableError, before anything is written). */
+  cluster?: string;
+  sources: ExportSource[];
+}
+
+/** A published snapshot set as runs report it; `conflict` says why it does not answer this run's members. */
+export interface SetPublicationSummary {
+  attempt: number;
+  manifest: string;
+  manifestKey: string;
+  materialize: MaterializeFacts;
+  members: { name: string; manifest: string; rows: number; files: number; bytes: number }[];
+  conflict?: string;
+}
+
+export interface FindSetPublicationInput {
+  bucket: string;
+  /** `<prefix>/<set>/<logical time>`. */
+  logicalTimeKey: string;
+  members: SetMemberSpec[];
+}
+
+export interface CommitSetInput {
+  bucket: string;
+  logicalTimeKey: string;
+  /** Set when `_latest.json` should follow the set. */
+  latestKey?: string;
+  setName: string;
+  logicalTime: string;
+  /** Which timestamp of the run this is: a retry of the activity finds its own attempt claim by it. */
+  setTry: number;
+  materialize: MaterializeFacts;
+  members: (SetMemberSpec & { manifestKey: string; manifestEtag: string; manifestSha256: string; rows: number; files: number; bytes: number })[];
+  workflow: { namespace: string; workflowId: string; runId: string; taskQueue: string };
+}
+
+export type CommitSetResult =
+  | { outcome: 'published'; attempt: number; manifest: string; manifestKey: string; latestUpdated: boolean }
+  /** Another run published this logical time first; this run's set manifest was removed. */
+  | { outcome: 'lost'; winner: SetPublicationSummary };
+
+export interface SnapshotSetActivities {
+  /** One timestamp every member can be read at (EXPLAIN TIMESTAMP over all members together), version and cluster. */
+  chooseSnapshotTimestamp(input: ChooseTimestampInput): Promise<MaterializeFacts>;
+  /** The published set of a logical time, if any (rolling `_SUCCESS` forward when its writer died before it). */
+  findSnapshotSetPublication(input: FindSetPublicationInput): Promise<{ published?: SetPublicationSummary }>;
+  /** Checks the staged members, then set-manifest.json, the publication claim, `_SUCCESS`, `_latest.json`. */
+  commitSnapshotSet(input: CommitSetInput): Promise<CommitSetResult>;
+}

@@ -57,12 +57,13 @@ export interface ResolvedExportInput {
   cluster?: string;
   /** A Materialize timestamp (decimal digits, below 2^64). */
   asOf?: string;
+  commit: 'publish' | 'stage';
   tuning: Required<ExportTuning>;
 }
 
 const KNOWN_FIELDS = new Set<string>([
   'exportName', 'connectionName', 'object', 'query', 'bucket', 'prefix', 'format', 'maxFileSize', 'csvHeader',
-  'logicalTime', 'materializeProfile', 'maxAttempts', 'publishLatest', 'tuning', 'cluster', 'asOf',
+  'logicalTime', 'materializeProfile', 'maxAttempts', 'publishLatest', 'tuning', 'cluster', 'asOf', 'commit',
 ]);
 
 export function exportNameProblem(name: unknown): string | undefined {
@@ -140,6 +141,8 @@ export function resolveExportInput(raw: unknown): ResolvedExportInput {
     problems.add('publishLatest', 'must be true or false');
   if (input.cluster !== undefined) checkField(problems, 'cluster', clusterProblem(input.cluster));
   if (input.asOf !== undefined) checkField(problems, 'asOf', asOfProblem(input.asOf));
+  if (input.commit !== undefined && input.commit !== 'publish' && input.commit !== 'stage')
+    problems.add('commit', `${JSON.stringify(input.commit)} must be "publish" (the default) or "stage" (verify only; a snapshot set publishes)`);
   const tuning = resolveTuning(input.tuning, problems);
   problems.throwIfAny('the export input');
 
@@ -158,6 +161,7 @@ export function resolveExportInput(raw: unknown): ResolvedExportInput {
     publishLatest: input.publishLatest ?? EXPORT_DEFAULTS.publishLatest,
     ...(input.cluster !== undefined ? { cluster: input.cluster } : {}),
     ...(input.asOf !== undefined ? { asOf: input.asOf } : {}),
+    commit: input.commit ?? 'publish',
     tuning,
   };
 }

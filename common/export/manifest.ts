@@ -109,6 +109,8 @@ export interface LatestPointer {
   publishedAt: string;
   workflowId: string;
   runId: string;
+  /** The Materialize timestamp the published data reflects (freshness: how far it lags). */
+  materializeTimestamp?: string;
 }
 
 export interface ParquetColumn {
@@ -157,5 +159,7 @@ export interface PublicationClaim extends ClaimOwner {
   source: SourceDigest;
   format: ExportFormat;
   totals: { files: number; rows: number; bytes: number };
+  /** What the published data reflects (the manifest's `materialize`): a re-run asking another AS OF conflicts. */
+  materialize?: { timestamp: string; version: string; cluster: string };
   claimedAt: string;
 }

@@ -2,6 +2,8 @@
  * The bulkExport workflow's input: one JSON object (the Temporal Web UI passes exactly one value), with
  * self-explaining field names and no secrets. Schedules start the same workflow with the same input.
  */
+import type { MaterializeFacts } from './activities';
+
 export type ExportFormat = 'csv' | 'parquet';
 
 export interface BulkExportInput {
@@ -37,6 +39,11 @@ export interface BulkExportInput {
    * now (EXPLAIN TIMESTAMP), which the COPY then reads AS OF; either way the manifest records it.
    */
   asOf?: string;
+  /**
+   * publish (default): claim the publication, write `_SUCCESS` and `_latest.json`. stage: verify and write the
+   * manifest only, publishing nothing: a snapshot set's member, which the set publishes (docs/manifest.md).
+   */
+  commit?: 'publish' | 'stage';
   /** Timing knobs; the defaults suit production, tests shorten them. */
   tuning?: ExportTuning;
 }
@@ -117,6 +124,10 @@ export interface BulkExportResult {
   reusedExisting: boolean;
   /** Whether <prefix>/<exportName>/_latest.json now points at this manifest. */
   latestUpdated: boolean;
+  /** What the data reflects: the Materialize timestamp read AS OF, the version, the cluster (unknown for a publication from before it was recorded). */
+  materialize?: MaterializeFacts;
+  /** commit 'stage': verified and manifest written, nothing published; the manifest's ETag and SHA-256 let the set name this very manifest. */
+  staged?: { manifestEtag: string; manifestSha256: string };
   attempts: ExportAttemptReport[];
   workflowId: string;
   runId: string;

@@ -171,6 +171,12 @@ describe('COPY error classification', () => {
   const ctx = { source: 'public.orders', connectionName: 'aws_conn', targetUri: 's3://b/p/x', format: 'parquet' };
   const type = (e: Parameters<typeof classifyCopyError>[0]) => classifyCopyError(e, ctx).type;
 
+  it("tells a timestamp no longer readable (both of Materialize's wordings) from errors a user must fix", () => {
+    assert.equal(type({ code: '22000', message: 'could not find a valid timestamp for the query' }), 'TimestampNotReadableError');
+    assert.equal(type({ code: 'XX000', message: 'Timestamp (1651279773000) is not valid for all inputs: [Antichain { elements: [1651279800000] }]' }), 'TimestampNotReadableError');
+    assert.equal(type({ code: '22000', message: 'division by zero' }), 'UserFixableError');
+  });
+
   it('makes errors a user must fix non-retryable, with advice', () => {
     const unknown = classifyCopyError({ code: '42P01', message: "unknown catalog item 'nosuch'" }, ctx);
     assert.equal(unknown.type, 'UserFixableError');

@@ -5,6 +5,9 @@ import { InvalidInputError } from '../../common/failures';
 import { cronProblem } from '../../client/schedules/cron';
 import { formatDuration, parseDuration } from '../../client/schedules/duration';
 import { parseOverlap, parseScheduleFile, validateScheduleDocument } from '../../client/schedules/file';
+import { describeEntry } from '../../client/schedules/format';
+import { desiredSchedule, toScheduleId } from '../../client/schedules/model';
+import { expireExports } from '../../workflows/expiry';
 
 const BASE = `
 version: 1
@@ -72,8 +75,8 @@ describe('schedule file', () => {
     assert.equal(a.taskQueue, undefined);
 
     assert.deepEqual(b.interval, { everyMs: 3_600_000, offsetMs: 300_000 });
-    assert.equal(b.input.query, 'SELECT region, sum(amount) FROM orders GROUP BY region');
-    assert.equal(b.input.csvHeader, true);
+    assert.equal(b.input!.query, 'SELECT region, sum(amount) FROM orders GROUP BY region');
+    assert.equal(b.input!.csvHeader, true);
     assert.equal(b.overlap, 'bufferOne');
     assert.equal(b.catchupWindowMs, 7_200_000);
     assert.equal(b.paused, true);
@@ -229,5 +232,70 @@ describe('examples/schedules.yaml', () => {
     const file = path.join(__dirname, '..', '..', 'examples', 'schedules.yaml');
     const parsed = parseScheduleFile(fs.readFileSync(file, 'utf8'), 'examples/schedules.yaml');
     assert.ok(parsed.entries.length >= 2);
+  });
+});
+
+describe('schedule file: retention and the expiry schedule', () => {
+  const entries = `  - name: orders-daily
+    object: public.orders
+    format: parquet
+    cron: "0 3 * * *"
+    retention: { keepLast: 30 }
+  - name: revenue
+    query: SELECT 1
+    format: csv
+    prefix: other
+    interval: 1h
+    retention: { keepLast: 24, keepWithin: 14d }
+  - name: no-rule
+    object: public.items
+    format: csv
+    cron: "0 4 * * *"
+`;
+
+  it('an expiry block becomes one schedule over every entry with a rule, starting expireExports with apply', () => {
+    const file = parseScheduleFile(BASE + entries + 'expiry:\n  cron: "30 4 * * *"\n  recentWriteSeconds: 600\n');
+    assert.equal(file.entries.length, 4);
+    const expiry = file.entries[3];
+    assert.equal(expiry.name, 'expire:analytics');
+    assert.deepEqual(expiry.expire, {
+      targets: [
+        { bucket: 'acme-exports', prefix: 'exports', name: 'orders-daily', keepLast: 30 },
+        { bucket: 'acme-exports', prefix: 'other', name: 'revenue', keepLast: 24, keepWithin: '14d' },
+      ],
+      apply: true,
+      recentWriteSeconds: 600,
+    });
+    assert.deepEqual(expiry.cron, ['30 4 * * *']);
+    assert.deepEqual(file.entries[0].retention, { keepLast: 30 });
+    const options = desiredSchedule(expiry, 'analytics', 'mz-s3-export');
+    assert.equal(options.scheduleId, 'mz-s3-export:expire:analytics');
+    assert.equal(options.action.type === 'startWorkflow' && options.action.workflowType, expireExports);
+    assert.deepEqual(options.action.type === 'startWorkflow' && options.action.args, [expiry.expire]);
+    assert.match(describeEntry(expiry), /expire old logical times of orders-daily \(keep the last 30 published logical time\(s\)\), revenue/);
+    assert.equal(toScheduleId('expire:analytics'), 'mz-s3-export:expire:analytics');
+    assert.equal(toScheduleId('mz-s3-export:expire:analytics'), 'mz-s3-export:expire:analytics');
+  });
+
+  it('says what to change: retention without expiry, expiry without retention, bad rules and expiry fields', () => {
+    assert.match(problemsOf(BASE + entries), /"orders-daily", "revenue" set retention, but the file has no expiry schedule; add e\.g\. expiry: \{cron/);
+    assert.match(
+      problemsOf(BASE + '  - name: a\n    object: x\n    format: csv\n    cron: "0 3 * * *"\nexpiry:\n  cron: "0 4 * * *"\n'),
+      /expiry: no export sets retention/,
+    );
+    const bad = problemsOf(
+      BASE +
+        '  - name: a\n    object: x\n    format: csv\n    cron: "0 3 * * *"\n    retention: { keepLast: 0, keepWithin: forever, keep: 1 }\n' +
+        'expiry:\n  cron: "0 4 * *"\n  paused: true\n  recentWriteSeconds: -1\n  when: daily\n',
+    );
+    for (const text of [
+      'exports[0] "a": retention: unknown field "keep"',
+      'exports[0] "a": retention: keepLast: 0 must be a whole number',
+      'exports[0] "a": retention: keepWithin: "forever" is not a duration',
+      'expiry: cron: "0 4 * *" has 4 fields',
+      'expiry: note: is required when paused: true',
+      'expiry: when: unknown field',
+    ])
+      assert.ok(bad.includes(text), `${text} in:\n${bad}`);
   });
 });

@@ -2,6 +2,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { workerOnboardingPolicy } from '../../common/onboarding/worker-iam-policy';
+import { workerExportPolicy } from '../../common/export/worker-iam-policy';
+import { statementsOf } from '../../common/iam-policies';
+import { startCli } from '../helpers/cli-process';
 
 describe("the worker's IAM policy for onboarding", () => {
   it('docs/security.md shows exactly what workerOnboardingPolicy() generates', () => {
@@ -31,3 +34,55 @@ describe("the worker's IAM policy for onboarding", () => {
     assert.deepEqual(missing, []);
   });
 });
+
+describe("the worker's IAM policy for exports", function () {
+  this.timeout(30_000);
+  const root = path.join(__dirname, '..', '..');
+
+  it('docs/operations.md shows exactly what workerExportPolicy() generates, and the CLI prints the same', async () => {
+    const doc = fs.readFileSync(path.join(root, 'docs', 'operations.md'), 'utf8');
+    const section = doc.slice(doc.indexOf("**The worker's own permissions for exports**"));
+    const shown = /```json\n([\s\S]*?)\n```/.exec(section)?.[1];
+    assert.ok(shown, 'a JSON block in the section');
+    const expected = workerExportPolicy({ bucket: 'acme-exports', prefix: 'exports' });
+    assert.deepEqual(JSON.parse(shown), expected);
+    const printed = await cliOutput(['iam-policy', 'worker', '--role', 'export', '--bucket', 'acme-exports', '--prefix', 'exports/']);
+    assert.deepEqual(JSON.parse(printed), expected);
+  });
+
+  it('scopes every object action to <bucket>/<prefix>/* and listing to the prefix', () => {
+    const statements = statementsOf(workerExportPolicy({ bucket: 'b1', prefix: 'team/x', doctor: false }));
+    assert.deepEqual(
+      statements.map((s) => [s.Action, s.Resource, s.Condition]),
+      [
+        [['s3:ListBucket'], 'arn:aws:s3:::b1', { StringLike: { 's3:prefix': ['team/x/*'] } }],
+        [['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], 'arn:aws:s3:::b1/team/x/*', undefined],
+      ],
+    );
+  });
+
+  it('every S3 call the export activities make is in it (each AWS command they import)', () => {
+    const dir = path.join(root, 'activities', 'export');
+    const files = fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
+    const granted = JSON.stringify(workerExportPolicy());
+    const aliases: Record<string, string> = { ListObjectsV2: 's3:ListBucket', DeleteObjects: 's3:DeleteObject', HeadObject: 's3:GetObject' };
+    const commands = new Set(files.flatMap((f) => [...f.matchAll(/\b([A-Z][A-Za-z0-9]+)Command\b/g)].map((m) => m[1])));
+    assert.ok(commands.size >= 4, `found ${[...commands]}`);
+    const missing = [...commands].filter((c) => !granted.includes(`"${aliases[c] ?? `s3:${c}`}"`));
+    assert.deepEqual(missing, []);
+  });
+
+  it('the CLI refuses options of the other role and bad names, saying what to change', async () => {
+    await assert.rejects(cliOutput(['iam-policy', 'worker', '--role', 'onboarding', '--prefix', 'x']), /exit 2: .*--prefix applies only to --role export/);
+    await assert.rejects(cliOutput(['iam-policy', 'worker', '--role', 'exporter', '--bucket', 'Bad_Bucket']), /exit 2: .*--role must be one of export, onboarding/);
+    const onboarding = JSON.parse(await cliOutput(['iam-policy', 'worker', '--role', 'onboarding', '--names', 'mz-s3-export-*', '--bucket', 'acme-exports']));
+    assert.deepEqual(onboarding, workerOnboardingPolicy({ roles: 'mz-s3-export-*', policies: 'mz-s3-export-*', buckets: 'acme-exports' }));
+  });
+});
+
+/** What `mz-s3-export <argv>` prints on stdout, run as a user runs it; rejects with stderr on a non-zero exit. */
+async function cliOutput(argv: string[]): Promise<string> {
+  const { code, stdout, stderr } = await startCli(argv, {}).exited;
+  if (code !== 0) throw new Error(`exit ${code}: ${stderr}`);
+  return stdout;
+}

@@ -1,0 +1,86 @@
+/**
+ * A moto server of a suite's own with IAM enforcement it can switch on (`POST /moto-api/reset-auth`), an admin
+ * IAM user whose key mz-local and the test use (so both keep working while moto enforces), an mz-local talking
+ * to it, and IAM users holding exactly a given policy. Used where a test must prove that an identity with a
+ * documented policy is enough (moto then refuses any call the policy does not allow).
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Client as PgClient } from 'pg';
+import { serializePolicy, type PolicyDocument } from '../../common/iam-policies';
+import { freePort, stopProcessGroup } from '../../local/processes';
+import { PROJECT_ROOT, startMoto, startMzLocal } from '../../local/stack';
+
+export const REGION = 'us-east-1';
+
+export interface AccessKey {
+  userName: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export interface EnforcingAws {
+  dir: string;
+  endpoint: string;
+  mzUrl: string;
+  /** S3 and IAM clients with the admin key: they work whether or not moto enforces. */
+  admin: { s3: S3Client; iam: IAMClient; key: AccessKey };
+  enforce(on: boolean): Promise<void>;
+  /** A new IAM user holding only `policy` (inline), and its access key. */
+  userWith(policy: PolicyDocument, name?: string): Promise<AccessKey>;
+  mz(): Promise<PgClient>;
+  stop(): Promise<void>;
+}
+
+export async function startEnforcingAws(name: string): Promise<EnforcingAws> {
+  const dir = path.join(PROJECT_ROOT, '.local', `test-${name}-${process.pid}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const pids: number[] = [];
+  const moto = await startMoto(dir, await freePort());
+  pids.push(moto.proc.pid);
+  const endpoint = moto.endpoint;
+  const userWith = async (iam: IAMClient, policy: PolicyDocument, userName = `user-${randomUUID().slice(0, 8)}`): Promise<AccessKey> => {
+    await iam.send(new CreateUserCommand({ UserName: userName }));
+    await iam.send(new PutUserPolicyCommand({ UserName: userName, PolicyName: 'only-this', PolicyDocument: serializePolicy(policy) }));
+    const key = (await iam.send(new CreateAccessKeyCommand({ UserName: userName }))).AccessKey!;
+    return { userName, accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! };
+  };
+  // Created while moto does not enforce yet (any key is accepted then); from then on every call uses its key.
+  const bootstrap = new IAMClient({ region: REGION, endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  const adminKey = await userWith(bootstrap, { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }, 'admin');
+  const credentials = { accessKeyId: adminKey.accessKeyId, secretAccessKey: adminKey.secretAccessKey };
+  const iam = new IAMClient({ region: REGION, endpoint, credentials });
+  const s3 = new S3Client({ region: REGION, endpoint, credentials, forcePathStyle: true });
+  // mz-local reads IAM (to enforce the documents as AWS would) and calls S3 with this key.
+  const mz = await startMzLocal(dir, await freePort(), endpoint, {
+    env: { AWS_ACCESS_KEY_ID: adminKey.accessKeyId, AWS_SECRET_ACCESS_KEY: adminKey.secretAccessKey },
+  });
+  pids.push(mz.proc.pid);
+
+  const enforce = async (on: boolean) => {
+    const r = await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: on ? '0' : 'inf' });
+    assert.equal(r.status, 200, await r.text());
+  };
+  return {
+    dir,
+    endpoint,
+    mzUrl: mz.url,
+    admin: { s3, iam, key: adminKey },
+    enforce,
+    userWith: (policy, userName) => userWith(iam, policy, userName),
+    async mz() {
+      const c = new PgClient({ connectionString: mz.url });
+      await c.connect();
+      return c;
+    },
+    async stop() {
+      await enforce(false).catch(() => undefined);
+      for (const pid of pids.reverse()) await stopProcessGroup(pid);
+      if (!process.env.MZ_S3_EXPORT_KEEP_TEST_STATE) fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
