@@ -29,10 +29,10 @@ export interface WorkerCapacity {
 }
 
 /**
- * Defaults measured with 1,000 exports in flight on one worker (docs/benchmarks.md): an export spends nearly all
- * its time waiting on Materialize and S3, so its workflow needs memory only while a task runs. A cache of 200 keeps
- * the workflows that are between activities warm; the rest are replayed from their short history (about 18
- * events) when their activity completes, which costs milliseconds of CPU and no memory while they wait.
+ * An export spends nearly all its time waiting on Materialize and S3, so its workflow needs the worker only while
+ * a task runs: 1,000 exports in flight on one worker succeed with these slots (docs/benchmarks.md). The cache
+ * replaces the SDK's default (sized from the V8 heap limit, thousands of workflows): evicted workflows are
+ * replayed from their short history (about 18 events) when their next task comes.
  */
 export const DEFAULT_CAPACITY: WorkerCapacity = { maxCachedWorkflows: 200, maxConcurrentActivities: 100, maxConcurrentWorkflowTasks: 40 };
 
