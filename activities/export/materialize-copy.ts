@@ -17,7 +17,6 @@ import type { Client } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { classifyCopyError } from './copy-errors';
 import { isConnectionUnavailable, isServerError } from '../pg-errors';
-import { s3ErrorFix } from '../aws-errors';
 import type { CopyErrorContext, CopyToS3Input, CopyToS3Result, MaterializeCopyActivities, MaterializeFacts } from '../../common/export/activities';
 import { applicationFailure, asApplicationFailure } from '../../common/failures';
 import { attemptClaimKey, attemptKey as attemptKeyOf, s3Uri } from '../../common/export/paths';
@@ -55,9 +54,14 @@ export function createMaterializeCopyActivities({ materialize, aws, storage }: A
       try {
         // The cluster is checked before the claim: an unknown one is the user's to fix, and nothing is written.
         if (input.cluster !== undefined) await useCluster(client, input.cluster);
-        if (!(await claimAttempt(s3Of({ aws, materialize, storage }, input.target.storageProfile), input, key))) return { outcome: 'attempt-taken' };
         const select = selectOf(input.statement);
-        facts = await sessionFacts(client, select, input.asOf);
+        // The claim (an S3 write) and the session's facts (reads on the pg session) do not depend on each other:
+        // one round trip of the two instead of both. Taken: the facts are simply not used.
+        const [claimed, read] = await Promise.allSettled([claimAttempt(s3Of({ aws, materialize, storage }, input.target.storageProfile), input, key), sessionFacts(client, select, input.asOf)]);
+        if (claimed.status === 'rejected') throw claimed.reason;
+        if (!claimed.value) return { outcome: 'attempt-taken' };
+        if (read.status === 'rejected') throw read.reason;
+        facts = read.value;
         // Read AS OF the timestamp just picked (or given), so the manifest names exactly what the files hold.
         sql = buildCopySql({ ...input.statement, object: undefined, query: `${select}\nAS OF ${facts.timestamp}`, targetUri });
       } catch (e) {
@@ -161,8 +165,8 @@ export async function sessionFacts(client: Client, select: string, asOf: string 
 }
 
 /**
- * Creates the attempt's claim; false when another run holds it. S3 errors are reported as the COPY's, with
- * `started: false`: nothing ran.
+ * Creates the attempt's claim; false when another run holds it. A missing bucket or a denial is the user's to fix
+ * (UserFixableError); other S3 errors are reported as a lost COPY with `started: false`: nothing ran.
  */
 async function claimAttempt(s3: S3Client, input: CopyToS3Input, key: string): Promise<boolean> {
   const { target } = input;
@@ -180,13 +184,12 @@ async function claimAttempt(s3: S3Client, input: CopyToS3Input, key: string): Pr
   try {
     return (await createOnce(s3, target.bucket, claimKey, claim)) !== undefined;
   } catch (e) {
+    // A missing bucket or a denial already says what to change (s3-errors.ts): the user's to fix.
+    if (e instanceof ApplicationFailure) throw e;
     const err = e as Error;
-    const fix = s3ErrorFix(err);
-    throw applicationFailure(
-      fix ? 'UserFixableError' : 'CopyTransientError',
-      `could not claim s3://${target.bucket}/${claimKey}: ${err.name}: ${err.message}${fix ? `. To fix: ${fix}` : ''}`,
-      { details: [{ started: false }] },
-    );
+    throw applicationFailure('CopyTransientError', `could not claim s3://${target.bucket}/${claimKey}: ${err.name}: ${err.message}`, {
+      details: [{ started: false }],
+    });
   }
 }
 
