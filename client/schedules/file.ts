@@ -93,6 +93,7 @@ const INPUT_KEYS = [
   'materializeProfile',
   'maxAttempts',
   'publishLatest',
+  'notify',
   'tuning',
 ] as const;
 const TIMING_KEYS = ['cron', 'interval', 'timezone', 'jitter', 'catchupWindow', 'overlap', 'pauseOnFailure', 'paused', 'note', 'taskQueue'] as const;
