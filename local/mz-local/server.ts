@@ -8,6 +8,7 @@ import { AwsAccess } from './aws/aws-access';
 import { ActivityLog } from './catalog/activity-log';
 import { Catalog } from './catalog/catalog';
 import { Clusters } from './catalog/clusters';
+import { CollectionTypes } from './catalog/collection-types';
 import { Secrets } from './catalog/secrets';
 import { ReadTimestamps } from './timestamps/read-timestamps';
 import { SAMPLE_MATERIALIZED_VIEW, SAMPLE_TABLE_DDL } from './catalog/sample-data';
@@ -94,9 +95,11 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
   const catalog = new Catalog(engine, log);
   let sinkCounter = 0;
   const clusters = new Clusters(engine);
+  const collections = new CollectionTypes(engine);
   const ctx: ServerContext = {
     engine,
     catalog,
+    collections,
     clusters,
     secrets: new Secrets(engine, catalog, log, opts.dataDir),
     activity: new ActivityLog(engine, log),
@@ -114,6 +117,7 @@ export async function startMzLocal(opts: MzLocalOptions = {}): Promise<MzLocalSe
   try {
     await catalog.init({ environmentId: opts.environmentId, principal });
     await engine.withEngine({}, () => clusters.load());
+    await engine.withEngine({}, () => collections.load());
     await principalReady;
     // watch the roles of existing connections for trust-policy changes
     for (const row of await engine.withEngine({}, () => engine.query(`SELECT assume_role_arn FROM mz_internal.mz_aws_connections WHERE assume_role_arn IS NOT NULL`))) {

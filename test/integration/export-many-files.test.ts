@@ -10,6 +10,7 @@ import { useTestAwsConnection, type TestAwsConnection } from '../helpers/aws-con
 import { listKeys, readManifest } from '../helpers/export-readback';
 import { alterSystem, exportInput } from '../helpers/export-run';
 import type { TestStack } from '../helpers/stack';
+import { bulkExport } from '../../workflows';
 
 /** The largest payload an event of the history carries (inputs, results, failures), in bytes. */
 function payloadBytes(event: unknown): number {
@@ -38,7 +39,7 @@ describe('export: many files', function () {
       logicalTime,
       tuning: { pollInitialMs: 200, pollMaxMs: 1000, completionTimeoutSeconds: 120, settleQuietSeconds: 1 },
     });
-    const handle = await stack.temporal.workflow.start('bulkExport', {
+    const handle = await stack.temporal.workflow.start(bulkExport, {
       taskQueue: stack.taskQueue,
       workflowId: `export-many-files-${input.exportName}`,
       args: [input],

@@ -15,6 +15,7 @@ import { useTestAwsConnection } from '../helpers/aws-connection';
 import type { TestStack } from '../helpers/stack';
 import { makeThrowawayCa, type ThrowawayCa } from '../helpers/throwaway-ca';
 import { startWorkerProcess } from '../helpers/worker-process';
+import { healthCheck } from '../../workflows';
 
 describe('Materialize over TLS with sslmode=verify-full and a password file', function () {
   let stack: TestStack;
@@ -75,12 +76,12 @@ describe('Materialize over TLS with sslmode=verify-full and a password file', fu
     );
     try {
       const check = async (profile?: string) =>
-        stack.temporal.workflow.execute('healthCheck', {
+        stack.temporal.workflow.execute(healthCheck, {
           taskQueue: queue,
           workflowId: `health-mz-tls-${profile ?? 'default'}-${Date.now()}`,
           args: [{ materializeProfile: profile }],
           workflowExecutionTimeout: '1 minute',
-        }) as Promise<{ materialize: { ok: boolean; error?: string } }>;
+        });
       assert.equal((await check()).materialize.ok, true);
       assert.equal((await check('require')).materialize.ok, true, 'require: encrypted, certificate not checked');
       const refused = (await check('wrongca')).materialize;

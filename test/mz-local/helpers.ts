@@ -18,6 +18,8 @@ import {
 } from '@aws-sdk/client-iam';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import * as arrow from 'apache-arrow';
+import { parquetMetadata, parquetReadObjects, type FileMetaData } from 'hyparquet';
+import * as pw from 'parquet-wasm';
 import { Client } from 'pg';
 import { startMzLocal, type MzLocalOptions, type MzLocalServer } from '../../local/mz-local/server';
 
@@ -261,7 +263,7 @@ let shared: Promise<SharedStack> | null = null;
  * One moto and one mz-local shared by the test files of this suite (started on first use, stopped after
  * all tests). Tests that need special server options start their own.
  */
-export function sharedStack(): Promise<SharedStack> {
+export function sharedMzLocalStack(): Promise<SharedStack> {
   shared ??= (async () => {
     const moto = await startMoto();
     try {
@@ -303,7 +305,7 @@ export function useSuite(opts: { clients?: number; exportSetup?: boolean }, assi
   let clients: Client[] = [];
   before(async function () {
     this.timeout(180_000); // starting PGlite takes 30-40 s on a loaded 2-core machine
-    const stack = await sharedStack();
+    const stack = await sharedMzLocalStack();
     clients = await Promise.all(Array.from({ length: opts.clients ?? 1 }, () => connect(stack.server)));
     const setup = opts.exportSetup ? await setupExport(stack.moto, clients[0]) : undefined;
     assign({ stack, clients, setup });
@@ -405,4 +407,59 @@ export function readArrowSchema(buf: Buffer): arrow.Schema {
   // the value is an IPC message (optionally after a continuation marker)
   const reader = new arrow.MessageReader(buf);
   return reader.readSchema()!;
+}
+
+/** Exports a query as Parquet under `<prefix>/<name>`: its rows (sorted by id when there is one) and the Arrow schema written. */
+export async function exportQueryParquet(stack: SharedStack, c: Client, s: ExportSetup, name: string, query: string) {
+  const path = `${s.prefix}/${name}`;
+  await c.query(`COPY (${query}) TO 's3://${s.bucket}/${path}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'parquet')`);
+  const rows: Record<string, unknown>[] = [];
+  const arrowRows: Record<string, unknown>[] = [];
+  let metadata: ReturnType<typeof parquetMetadata> | undefined;
+  for (const k of await listKeys(stack.moto, s.bucket, path + '/')) {
+    const f = await getObject(stack.moto, s.bucket, k);
+    const ab = f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength) as ArrayBuffer;
+    metadata ??= parquetMetadata(ab);
+    // hyparquet reads maps only with key/value children; Materialize names them keys/values
+    rows.push(...((await parquetReadObjects({ file: ab, columns: topLevelColumnsWithoutMaps(metadata) })) as Record<string, unknown>[]));
+    // the Rust reader (parquet-wasm, arrow-rs) reads everything
+    arrowRows.push(...arrow.tableFromIPC(pw.readParquet(new Uint8Array(ab)).intoIPCStream()).toArray().map((r) => r.toJSON() as Record<string, unknown>));
+  }
+  rows.sort((a, b) => Number(a.id) - Number(b.id));
+  const schemaB64 = metadata!.key_value_metadata?.find((kv) => kv.key === 'ARROW:schema')?.value;
+  // the Parquet schema's elements (depth-first names), which apache-arrow's reader may rename (maps)
+  const parquetNames = metadata!.schema.map((e) => e.name);
+  return { rows, arrowRows, schema: readArrowSchema(Buffer.from(schemaB64!, 'base64')), parquetNames };
+}
+
+/** Exports a query as CSV under `<prefix>/<name>`: the lines of all files, sorted. */
+export async function exportQueryCsvLines(stack: SharedStack, c: Client, s: ExportSetup, name: string, query: string): Promise<string[]> {
+  const path = `${s.prefix}/${name}`;
+  await c.query(`COPY (${query}) TO 's3://${s.bucket}/${path}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`);
+  const keys = await listKeys(stack.moto, s.bucket, path + '/');
+  const text = (await Promise.all(keys.map((k) => getObject(stack.moto, s.bucket, k)))).map((b) => b.toString('utf8')).join('');
+  return text.split('\n').filter(Boolean).sort();
+}
+
+/** The child fields of a nested Arrow type with their Materialize extension names. */
+export function childExtensions(type: unknown): [string, string | undefined][] {
+  return (type as { children: arrow.Field[] }).children.map((ch) => [ch.name, ch.metadata.get('ARROW:extension:name')]);
+}
+
+/** The file's top-level columns except maps (which hyparquet cannot read when named as Materialize names them). */
+function topLevelColumnsWithoutMaps(metadata: FileMetaData): string[] {
+  const out: string[] = [];
+  const schema = metadata.schema;
+  let i = 1;
+  const skip = (k: number): number => {
+    let next = k + 1;
+    for (let n = 0; n < (schema[k].num_children ?? 0); n++) next = skip(next);
+    return next;
+  };
+  while (i < schema.length) {
+    const e = schema[i];
+    if (e.converted_type !== 'MAP' && e.logical_type?.type !== 'MAP') out.push(e.name);
+    i = skip(i);
+  }
+  return out;
 }

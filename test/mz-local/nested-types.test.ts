@@ -5,11 +5,10 @@
  * format_numeric, format_float), and duplicate column names (builder.rs desc_to_schema).
  */
 import * as assert from 'node:assert/strict';
-import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import type { Client } from 'pg';
 import { dedupeNames } from '../../local/mz-local/copy/type-mapping';
 import { formatArrayText, formatRecordText, parseRecordLiteral } from '../../local/mz-local/values/nested-text';
-import { getObject, listKeys, readArrowSchema, useSuite, type ExportSetup, type SharedStack, type SuiteContext } from './helpers';
+import { childExtensions, exportQueryCsvLines, exportQueryParquet, useSuite, type ExportSetup, type SharedStack, type SuiteContext } from './helpers';
 
 describe('mz-local nested values (src/arrow-util/src/builder.rs, src/repr/src/strconv.rs)', function () {
   let stack: SharedStack;
@@ -24,6 +23,9 @@ describe('mz-local nested values (src/arrow-util/src/builder.rs, src/repr/src/st
       (1, ROW(1.50, 1e16, 'a b')::nested_pair, ARRAY[1.50, 2.000, NULL], ARRAY[1e16, 0.1], ARRAY['{"b": 1, "a": 2.50}'::jsonb]),
       (2, NULL, NULL, NULL, NULL)`);
   });
+
+  const exportParquet = (name: string, query: string) => exportQueryParquet(stack, c, s, name, query);
+  const exportCsvLines = (name: string, query: string) => exportQueryCsvLines(stack, c, s, name, query);
 
   it('dedupes column names with the first free suffix, never colliding with later columns (desc_to_schema)', () => {
     assert.deepEqual(dedupeNames(['a', 'a', 'a2']), ['a', 'a3', 'a2']);
@@ -52,40 +54,9 @@ describe('mz-local nested values (src/arrow-util/src/builder.rs, src/repr/src/st
   });
 
   it('CSV writes records and arrays with Materialize\'s element forms', async () => {
-    const path = `${s.prefix}/nested-csv`;
-    await c.query(`COPY (SELECT id, p, nums, fl FROM nested_t) TO 's3://${s.bucket}/${path}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`);
-    const keys = await listKeys(stack.moto, s.bucket, path + '/');
-    const text = (await Promise.all(keys.map((k) => getObject(stack.moto, s.bucket, k)))).map((b) => b.toString('utf8')).join('');
-    const lines = text.split('\n').filter(Boolean).sort();
+    const lines = await exportCsvLines('nested-csv', 'SELECT id, p, nums, fl FROM nested_t');
     assert.deepEqual(lines, ['1,"(1.5,1e+16,""a b"")","{1.5,2,NULL}","{1e+16,0.1}"', '2,,,']);
   });
-
-  /** Exports a query as Parquet; its rows (sorted by id when there is one) and the Arrow schema written. */
-  async function exportParquet(name: string, query: string) {
-    const path = `${s.prefix}/${name}`;
-    await c.query(`COPY (${query}) TO 's3://${s.bucket}/${path}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'parquet')`);
-    const rows: Record<string, unknown>[] = [];
-    let schemaB64: string | undefined;
-    for (const k of await listKeys(stack.moto, s.bucket, path + '/')) {
-      const f = await getObject(stack.moto, s.bucket, k);
-      const ab = f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength) as ArrayBuffer;
-      rows.push(...((await parquetReadObjects({ file: ab })) as Record<string, unknown>[]));
-      schemaB64 ??= parquetMetadata(ab).key_value_metadata?.find((kv) => kv.key === 'ARROW:schema')?.value;
-    }
-    rows.sort((a, b) => (a.id as number) - (b.id as number));
-    return { rows, schema: readArrowSchema(Buffer.from(schemaB64!, 'base64')) };
-  }
-
-  async function exportCsvLines(name: string, query: string): Promise<string[]> {
-    const path = `${s.prefix}/${name}`;
-    await c.query(`COPY (${query}) TO 's3://${s.bucket}/${path}' WITH (AWS CONNECTION = ${s.connection}, FORMAT = 'csv')`);
-    const keys = await listKeys(stack.moto, s.bucket, path + '/');
-    const text = (await Promise.all(keys.map((k) => getObject(stack.moto, s.bucket, k)))).map((b) => b.toString('utf8')).join('');
-    return text.split('\n').filter(Boolean).sort();
-  }
-
-  type TypeWithChildren = { children: { name: string; metadata: Map<string, string>; type: unknown }[] };
-  const childExtensions = (type: unknown) => (type as TypeWithChildren).children.map((ch) => [ch.name, ch.metadata.get('ARROW:extension:name')]);
 
   it('Parquet encodes a record as a struct of its fields, extension materialize.v1.record', async () => {
     const { rows, schema } = await exportParquet('nested-parquet', 'SELECT id, p FROM nested_t');

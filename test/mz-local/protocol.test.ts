@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { Client, Query, type QueryConfig } from 'pg';
 import type { MzLocalServer } from '../../local/mz-local/server';
-import { connect, expectPgError, extendedWithoutDescribe, freePort, sharedStack, sleep, startServer, type SharedStack } from './helpers';
+import { connect, expectPgError, extendedWithoutDescribe, freePort, sharedMzLocalStack, sleep, startServer, type SharedStack } from './helpers';
 
 /** Sends a CancelRequest for `client` on a new connection, as any Postgres client does. */
 async function sendCancel(server: MzLocalServer, client: Client): Promise<void> {
@@ -33,7 +33,7 @@ describe('mz-local protocol', function () {
 
   before(async function () {
     this.timeout(180_000);
-    stack = await sharedStack();
+    stack = await sharedMzLocalStack();
   });
 
   after(async () => {

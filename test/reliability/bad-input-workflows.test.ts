@@ -21,7 +21,7 @@ import {
   VALID_OFFBOARD,
   VALID_ONBOARD,
   WRONG_TOP_LEVEL,
-} from './support/hostile-values';
+} from '../helpers/hostile-values';
 import { printTable } from './support/report';
 import { bulkExport, onboardAwsConnection } from '../../workflows';
 import type { BulkExportInput } from '../../common/export/types';

@@ -25,6 +25,7 @@ import { quoteIdent, quoteLiteral } from '../../common/sql/quoting';
 import { sharedStack, type TestStack } from '../helpers/stack';
 import { printTable } from './support/report';
 import { failureOf, mzRows } from '../helpers/workflow-outcomes';
+import { offboardAwsConnection, onboardAwsConnection } from '../../workflows';
 
 const MZ_LOCAL_PRINCIPAL = 'arn:aws:iam::123456789012:role/MaterializeConnection';
 const ACCOUNT = '123456789012';
@@ -55,16 +56,11 @@ describe('onboarding never widens trust and never takes over what is not its own
     };
   }
 
-  function start(workflow: string, input: unknown): Promise<WorkflowHandle> {
-    return stack.temporal.workflow.start(workflow, {
-      taskQueue: stack.taskQueue,
-      workflowId: `trust-test-${randomUUID()}`,
-      args: [input],
-      workflowExecutionTimeout: '3 minutes',
-    });
-  }
-  const onboard = async (input: unknown): Promise<OnboardResult> => (await start('onboardAwsConnection', input)).result();
-  const offboard = async (input: OffboardInput): Promise<OffboardResult> => (await start('offboardAwsConnection', input)).result();
+  const runOptions = () => ({ taskQueue: stack.taskQueue, workflowId: `trust-test-${randomUUID()}`, workflowExecutionTimeout: '3 minutes' });
+  const start = (input: OnboardInput): Promise<WorkflowHandle<typeof onboardAwsConnection>> =>
+    stack.temporal.workflow.start(onboardAwsConnection, { ...runOptions(), args: [input] });
+  const onboard = async (input: OnboardInput): Promise<OnboardResult> => (await start(input)).result();
+  const offboard = (input: OffboardInput): Promise<OffboardResult> => stack.temporal.workflow.execute(offboardAwsConnection, { ...runOptions(), args: [input] });
 
 
   const sql = <T extends object = Record<string, unknown>>(text: string) => mzRows<T>(stack, text);
@@ -157,7 +153,7 @@ describe('onboarding never widens trust and never takes over what is not its own
 
     it('no placeholder trust policy exists at any moment: the role is created trusting this external ID', async () => {
       const input = freshInput({ materializePrincipal: MZ_LOCAL_PRINCIPAL });
-      const handle = await start('onboardAwsConnection', input);
+      const handle = await start(input);
       // Watch the role from the outside while the run goes: every trust policy it ever has.
       const seen = new Set<string>();
       let done = false;

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Client, type WorkflowHandle } from '@temporalio/client';
+import { Client, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
 import { ENCRYPTED_ENCODING, PAYLOAD_KEY_ENV, dataConverterFromEnv } from '../../platform/payload-codec';
 import { freePort, stopProcessGroup, type StartedProcess } from '../../local/processes';
 import { PROJECT_ROOT, startMzLocal } from '../../local/stack';
@@ -19,7 +19,7 @@ import { sharedStack, type TestStack } from '../helpers/stack';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { findSecrets, type SecretHit } from './support/secret-scan';
 import { printTable } from './support/report';
-import { bulkExport, healthCheck } from '../../workflows';
+import { bulkExport, healthCheck, offboardAwsConnection, onboardAwsConnection } from '../../workflows';
 import type { BulkExportInput } from '../../common/export/types';
 
 const rand = (n: number) => randomBytes(n).toString('base64url').slice(0, n);
@@ -99,13 +99,12 @@ describe('secrets: no password or AWS key reaches Temporal or the logs', functio
     if (mzLocal) await stopProcessGroup(mzLocal.pid);
   });
 
-  const run = async (label: string, workflowType: string, input: unknown) => {
-    const handle = await stack.temporal.workflow.start(workflowType, {
-      taskQueue,
-      workflowId: `secrets-${label}-${suffix}`,
-      args: [input],
-      workflowExecutionTimeout: '2 minutes',
-    });
+  type Started = typeof healthCheck | typeof onboardAwsConnection | typeof offboardAwsConnection | typeof bulkExport;
+  const run = async <W extends Started>(label: string, workflow: W, input: Parameters<W>[0]) => {
+    // `input` is checked against W's parameter at every call; TS cannot resolve the SDK's conditional options type
+    // for a generic W (as in client/commands/demo.ts).
+    const options = { taskQueue, workflowId: `secrets-${label}-${suffix}`, args: [input], workflowExecutionTimeout: '2 minutes' } as unknown as WorkflowStartOptions<W>;
+    const handle: WorkflowHandle = await stack.temporal.workflow.start(workflow, options);
     const outcome = await handle.result().catch((e: unknown) => e);
     handles.push({ label, handle, outcome });
     return outcome;
@@ -113,28 +112,28 @@ describe('secrets: no password or AWS key reaches Temporal or the logs', functio
 
   it('runs every workflow through the worker, succeeding and failing', async () => {
     const retry = { initialIntervalSeconds: 0.2, maximumIntervalSeconds: 0.5 };
-    const health = (await run('health', 'healthCheck', {})) as { materialize: { ok: boolean; target: object } };
+    const health = (await run('health', healthCheck, {})) as { materialize: { ok: boolean; target: object } };
     assert.equal(health.materialize.ok, true, JSON.stringify(health));
     assert.deepEqual(Object.keys(health.materialize.target).sort(), ['database', 'host', 'port'], 'the target is host, port and database only');
     // The password works in the query string and from PGPASSWORD too (so those spellings really were used).
     for (const profile of ['query', 'pgpw']) {
-      const r = (await run(`health-${profile}`, 'healthCheck', { materializeProfile: profile })) as { materialize: { ok: boolean } };
+      const r = (await run(`health-${profile}`, healthCheck, { materializeProfile: profile })) as { materialize: { ok: boolean } };
       assert.equal(r.materialize.ok, true, `${profile}: ${JSON.stringify(r)}`);
     }
     // pg fails to read the sslkey file and says so, naming the path: that text must not reach the history.
-    const ssl = (await run('health-ssl', 'healthCheck', { materializeProfile: 'ssl' })) as { materialize: { ok: boolean; error?: string } };
+    const ssl = (await run('health-ssl', healthCheck, { materializeProfile: 'ssl' })) as { materialize: { ok: boolean; error?: string } };
     assert.equal(ssl.materialize.ok, false);
-    const broken = (await run('health-broken', 'healthCheck', { materializeProfile: 'broken' })) as { materialize: { ok: boolean } };
+    const broken = (await run('health-broken', healthCheck, { materializeProfile: 'broken' })) as { materialize: { ok: boolean } };
     assert.equal(broken.materialize.ok, false);
-    const wrong = (await run('health-wrong-password', 'healthCheck', { materializeProfile: 'wrong' })) as { materialize: { ok: boolean; error?: string } };
+    const wrong = (await run('health-wrong-password', healthCheck, { materializeProfile: 'wrong' })) as { materialize: { ok: boolean; error?: string } };
     assert.equal(wrong.materialize.ok, false, 'mz-local accepted a wrong password: the password is not really checked');
 
     const onboard = { bucket, prefix: 'exports', roleName: `secrets-role-${suffix}`, policyName: `secrets-policy-${suffix}`, connectionName, retry, validationTimeoutSeconds: 60 };
-    const onboarded = await run('onboard', 'onboardAwsConnection', onboard);
+    const onboarded = await run('onboard', onboardAwsConnection, onboard);
     assert.ok(!(onboarded instanceof Error), `onboarding failed: ${(onboarded as Error).message} ${(onboarded as Error & { cause?: Error }).cause?.message}`);
-    await run('onboard-broken-profile', 'onboardAwsConnection', { ...onboard, materializeProfile: 'broken', stepTimeoutSeconds: 2 });
+    await run('onboard-broken-profile', onboardAwsConnection, { ...onboard, materializeProfile: 'broken', stepTimeoutSeconds: 2 });
 
-    const exportInput = {
+    const exportInput: BulkExportInput = {
       exportName: 'secrets',
       connectionName,
       object: 'orders',
@@ -143,17 +142,17 @@ describe('secrets: no password or AWS key reaches Temporal or the logs', functio
       format: 'csv',
       tuning: { retryBackoffSeconds: 0, pollInitialMs: 50, pollMaxMs: 200, settleQuietSeconds: 1 },
     };
-    const exported = await run('export', 'bulkExport', exportInput);
+    const exported = await run('export', bulkExport, exportInput);
     assert.ok(!(exported instanceof Error), `export failed: ${(exported as Error).message} ${(exported as Error & { cause?: Error }).cause?.message}`);
-    assert.ok((await run('export-unknown-object', 'bulkExport', { ...exportInput, exportName: 'secrets-bad', object: 'no_such_table' })) instanceof Error);
+    assert.ok((await run('export-unknown-object', bulkExport, { ...exportInput, exportName: 'secrets-bad', object: 'no_such_table' })) instanceof Error);
     assert.ok(
-      (await run('export-broken-profile', 'bulkExport', { ...exportInput, exportName: 'secrets-broken', materializeProfile: 'broken', maxAttempts: 1 })) instanceof Error,
+      (await run('export-broken-profile', bulkExport, { ...exportInput, exportName: 'secrets-broken', materializeProfile: 'broken', maxAttempts: 1 })) instanceof Error,
     );
     assert.ok(
-      (await run('export-wrong-password', 'bulkExport', { ...exportInput, exportName: 'secrets-wrong', materializeProfile: 'wrong', maxAttempts: 1 })) instanceof Error,
+      (await run('export-wrong-password', bulkExport, { ...exportInput, exportName: 'secrets-wrong', materializeProfile: 'wrong', maxAttempts: 1 })) instanceof Error,
     );
-    assert.ok((await run('export-bad-input', 'bulkExport', { ...exportInput, bucket: 'NOT A BUCKET' })) instanceof Error);
-    const offboarded = await run('offboard', 'offboardAwsConnection', {
+    assert.ok((await run('export-bad-input', bulkExport, { ...exportInput, bucket: 'NOT A BUCKET' })) instanceof Error);
+    const offboarded = await run('offboard', offboardAwsConnection, {
       connectionName,
       roleName: onboard.roleName,
       policyName: onboard.policyName,

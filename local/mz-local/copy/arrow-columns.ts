@@ -67,7 +67,11 @@ function arrowDataType(type: ArrowColumnType): arrow.DataType {
       const keys = new arrow.Field('keys', new arrow.Utf8(), false);
       const values = new arrow.Field('values', arrowDataType(k.value), true, meta(k.value.extension));
       const entries = new arrow.Field('entries', new arrow.Struct([keys, values] as arrow.Field[]), false);
-      return new arrow.Map_(entries as unknown as arrow.Field<arrow.Struct<{ key: arrow.Utf8; value: arrow.DataType }>>, false);
+      const map = new arrow.Map_(entries as unknown as arrow.Field<arrow.Struct<{ key: arrow.Utf8; value: arrow.DataType }>>, false);
+      // apache-arrow renames the entry fields to key/value (ARROW-8716); Materialize's writer names them keys/values
+      Object.assign(keys, { name: 'keys' });
+      Object.assign(values, { name: 'values' });
+      return map;
     }
   }
 }

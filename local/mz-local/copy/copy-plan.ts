@@ -13,7 +13,8 @@ import type { CopyToStatement } from '../sql/statements';
 import { objectNameToString } from '../sql/token-stream';
 import { checkMaxFileSize, csvParams, extractCopyOptions, type CopyFormat } from './copy-options';
 import { checkAsOfQuery, planAsOf, type QueryWhen } from '../timestamps/read-timestamps';
-import { mzDebug, toArrowType, toMzScalar, unknownOids, type ArrowColumnType, type MzScalar, type PgTypeRow } from './type-mapping';
+import { lookupTypes } from './pg-types';
+import { mzDebug, toArrowType, toMzScalar, type ArrowColumnType, type MzScalar } from './type-mapping';
 
 export interface PlannedColumn {
   name: string;
@@ -224,13 +225,7 @@ const TEXT_OID = 25;
 async function columnScalars(engine: Engine, query: string, cols: ColumnDescription[], inTransaction: boolean): Promise<MzScalar[]> {
   const types = await lookupTypes(engine, cols);
   const aliases = cols.map((_, k) => `c${k + 1}`).join(', ');
-  const probe = async <T>(fn: () => Promise<T | null>): Promise<T | null> => {
-    if (!inTransaction) return fn();
-    await engine.query('SAVEPOINT mz_local_probe');
-    const out = await fn().catch(() => null);
-    await engine.query(out === null ? 'ROLLBACK TO SAVEPOINT mz_local_probe' : 'RELEASE SAVEPOINT mz_local_probe');
-    return out;
-  };
+  const probe = <T>(fn: () => Promise<T | null>) => engine.probe(inTransaction, fn);
   const describeFields = (expr: string) =>
     probe(async () => {
       const res = parseBackendMessages([await execDescribe(engine, `SELECT (${expr}).* FROM (${query}) AS q(${aliases})`)]);
@@ -242,7 +237,7 @@ async function columnScalars(engine: Engine, query: string, cols: ColumnDescript
         `SELECT pg_typeof((${expr}).${field})::oid::int8::text FROM (SELECT 1) AS one LEFT JOIN (SELECT * FROM (${query}) AS q0 LIMIT 0) AS q(${aliases}) ON true`,
       );
       return Number(rows[0][0]);
-    }).catch(() => null);
+    });
   const recordOf = async (expr: string, depth: number): Promise<MzScalar> => {
     const unsupported: MzScalar = { kind: 'unsupported', debug: 'Record { fields: [..], custom_id: None }' };
     if (depth > 8) return unsupported;
@@ -256,7 +251,7 @@ async function columnScalars(engine: Engine, query: string, cols: ColumnDescript
       }
       if (fields.length === 0) return unsupported;
     }
-    const fieldTypes = await lookupTypes(engine, fields.map((f) => ({ ...f, tableOid: 0, columnAttr: 0, typeSize: 0, format: 0 })));
+    const fieldTypes = await lookupTypes(engine, fields);
     const out = [];
     for (const f of fields) {
       const scalar = f.typeOid === ANONYMOUS_RECORD_OID ? await recordOf(`(${expr}).${quoteIdent(f.name)}`, depth + 1) : toMzScalar(f.typeOid, f.typeMod, fieldTypes);
@@ -272,35 +267,6 @@ async function columnScalars(engine: Engine, query: string, cols: ColumnDescript
   return out;
 }
 
-async function lookupTypes(engine: Engine, cols: ColumnDescription[]): Promise<Map<number, PgTypeRow>> {
-  const types = new Map<number, PgTypeRow>();
-  let pending = unknownOids(cols.map((c) => c.typeOid));
-  while (pending.length > 0) {
-    const rows = await engine.query(
-      `SELECT oid::int8::text, typname::text, typelem::int8::text, typtype::text, typbasetype::int8::text, typcategory::text, typrelid::int8::text
-       FROM pg_type WHERE oid = ANY($1::oid[])`,
-      [`{${pending.join(',')}}`],
-    );
-    const next: number[] = [];
-    for (const r of rows) {
-      const t: PgTypeRow = { oid: Number(r[0]), name: r[1]!, elem: Number(r[2]), typtype: r[3]!, basetype: Number(r[4]), category: r[5]! };
-      if (t.typtype === 'c' && r[6] !== '0') {
-        // a composite type's fields (a record in Materialize)
-        const attrs = await engine.query(
-          `SELECT attname::text, atttypid::int8::text, atttypmod::text FROM pg_attribute
-           WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
-          [r[6]],
-        );
-        t.fields = attrs.map(([name, oid, typmod]) => ({ name: name!, oid: Number(oid), typmod: Number(typmod) }));
-        for (const f of t.fields) if (!types.has(f.oid)) next.push(f.oid);
-      }
-      types.set(t.oid, t);
-      for (const o of [t.elem, t.basetype]) if (o && !types.has(o)) next.push(o);
-    }
-    pending = unknownOids(next).filter((o) => !types.has(o));
-  }
-  return types;
-}
 
 /** The engine's name-resolution errors in Materialize's words; other errors as the engine words them. */
 function translateRelationError(e: ErrorFields, stmt: CopyToStatement): MzError {

@@ -162,6 +162,23 @@ export class Engine {
     return res.rows.map((r) => decodeRow(r));
   }
 
+  /**
+   * Runs mz-local's own statements that may fail (a probe); null if they do. Inside the client's transaction
+   * they run under a savepoint, so a failure leaves the transaction as it was. The caller holds the engine.
+   */
+  async probe<T>(inTransaction: boolean, fn: () => Promise<T | null>): Promise<T | null> {
+    if (!inTransaction) return fn().catch(() => null);
+    await this.query('SAVEPOINT mz_local_probe');
+    const out = await fn().catch(() => null);
+    await this.query(out === null ? 'ROLLBACK TO SAVEPOINT mz_local_probe' : 'RELEASE SAVEPOINT mz_local_probe');
+    return out;
+  }
+
+  /** The columns of a statement as the engine describes it, or its error (not run). The caller holds the engine. */
+  async describe(sql: string): Promise<ParsedMessages> {
+    return this.execCollect(describeStatement(sql));
+  }
+
   async close(): Promise<void> {
     try {
       await this.db.close();

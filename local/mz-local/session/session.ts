@@ -22,6 +22,7 @@ import {
   renameLeadingStrings,
   type FrontendMessage,
 } from '../protocol/wire';
+import { mayInvolveCollections, rewriteCollections } from '../sql/collection-syntax';
 import { splitStatements, widenNumericPrecision } from '../sql/lexer';
 import { MATERIALIZE_SESSION_VARS, parseSpecial, type Statement } from '../sql/statements';
 import { describeSpecial, executeSpecial, sessionVar, type ServerContext, type SessionState, type SpecialResult } from './special-statements';
@@ -136,6 +137,13 @@ export class Session implements SessionLike {
 
   private async simpleQuery(sql: string, signal: AbortSignal): Promise<void> {
     sql = widenNumericPrecision(sql);
+    try {
+      sql = await this.rewriteCollections(sql, signal);
+    } catch (e) {
+      this.sendError(toMzError(e, SqlState.SyntaxError));
+      this.conn.write(backend.readyForQuery(this.txStatus));
+      return;
+    }
     this.noteIdentityChanges(sql);
     let stmts;
     try {
@@ -233,7 +241,12 @@ export class Session implements SessionLike {
     switch (msg.type) {
       case 'P': {
         const parsed = readParse(msg.body);
-        const widened = widenNumericPrecision(parsed.query);
+        let widened: string;
+        try {
+          widened = await this.rewriteCollections(widenNumericPrecision(parsed.query), signal);
+        } catch (e) {
+          return this.extendedError(toMzError(e, SqlState.SyntaxError));
+        }
         if (widened !== parsed.query) msg = { ...msg, body: replaceParseQuery(msg.body, parsed.name, parsed.query, widened) };
         const p = { ...parsed, query: widened };
         this.noteIdentityChanges(p.query);
@@ -285,7 +298,7 @@ export class Session implements SessionLike {
         this.specialPortals.delete(b.portal);
         const types = this.statementTypes.get(b.statement);
         const format = (i: number) => (b.resultFormats.length === 1 ? b.resultFormats[0] : (b.resultFormats[i] ?? 0));
-        this.portalRows.set(b.portal, types ? RowRewriter.forColumns(types.map((typeOid, i) => ({ typeOid, format: format(i) }))) : null);
+        this.portalRows.set(b.portal, types ? RowRewriter.forColumns(types.map((typeOid, i) => ({ typeOid, format: format(i) })), this.ctx.collections.lookup) : null);
         await this.forwardExtended(frontendMessage('B', renameLeadingStrings(msg.body, 2, (s) => this.engineName(s))), signal);
         return;
       }
@@ -377,7 +390,7 @@ export class Session implements SessionLike {
     if (d.kind === 'S') {
       if (cols) this.statementTypes.set(d.name, cols.map((c) => c.typeOid));
       else if (scanner.sawNoData) this.statementTypes.delete(d.name);
-    } else if (cols) this.portalRows.set(d.name, RowRewriter.forColumns(cols));
+    } else if (cols) this.portalRows.set(d.name, RowRewriter.forColumns(cols, this.ctx.collections.lookup));
     else if (scanner.sawNoData) this.portalRows.delete(d.name);
   }
 
@@ -394,6 +407,22 @@ export class Session implements SessionLike {
     await this.ctx.engine.adoptIdentity({ user: this.params.user ?? 'materialize', database: sessionVar(this.state, 'database') });
   }
 
+  /**
+   * Materialize's list and map syntax onto the engine's stand-in types (sql/collection-syntax.ts). It may
+   * define types and read the catalog, so it takes the engine; an error gives it back if the session is idle.
+   * A failed transaction is left to the engine, which refuses the statement anyway.
+   */
+  private async rewriteCollections(sql: string, signal: AbortSignal): Promise<string> {
+    if (this.txStatus === 'E' || !mayInvolveCollections(sql, this.ctx.collections.any)) return sql;
+    await this.takeEngine(signal);
+    try {
+      return await rewriteCollections(sql, this.ctx.collections, this.txStatus === 'T');
+    } catch (e) {
+      if (this.txStatus === 'I') this.ctx.engine.release(this);
+      throw e;
+    }
+  }
+
   /** SQL that may change the engine's session authorization or settings: re-apply the identity after it ran. */
   private noteIdentityChanges(sql: string): void {
     if (IDENTITY_CHANGING_SQL.test(sql)) this.identityDirty = true;
@@ -405,7 +434,7 @@ export class Session implements SessionLike {
    * Releases the engine when a ReadyForQuery shows the session idle again.
    */
   private async forward(message: Buffer, signal: AbortSignal, opts: { dropReadyForQuery: boolean; rows?: RowRewriter | null }): Promise<BackendStreamScanner> {
-    const scanner = new BackendStreamScanner({ dropReadyForQuery: opts.dropReadyForQuery, recordTypes: false, rows: opts.rows });
+    const scanner = new BackendStreamScanner({ dropReadyForQuery: opts.dropReadyForQuery, recordTypes: false, rows: opts.rows, definedTypes: this.ctx.collections.lookup });
     await this.takeEngine(signal);
     try {
       await this.ctx.engine.execRaw(message, (chunk) => {

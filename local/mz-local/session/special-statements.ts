@@ -1,6 +1,7 @@
 /**
  * Executes the Materialize statements mz-local implements itself (the engine runs everything else).
  */
+import type { CollectionTypes } from '../catalog/collection-types';
 import type { AwsAccess } from '../aws/aws-access';
 import { validateAwsConnection } from '../aws/validate-connection';
 import { mismatchedObjectType, type Catalog } from '../catalog/catalog';
@@ -22,6 +23,8 @@ import { checkAsOfQuery, explainJson, explainText, isolationLevel, planAsOf, typ
 export interface ServerContext {
   engine: Engine;
   catalog: Catalog;
+  /** Materialize's list and map types as the engine stands them in. */
+  collections: CollectionTypes;
   clusters: Clusters;
   secrets: Secrets;
   activity: ActivityLog;

@@ -4,8 +4,8 @@
  * and the CLI run before anything else. Each must be rejected as InvalidInputError naming the field, in a
  * message a person can read (short: a megabyte value is not echoed back); or, where a value is legitimately
  * allowed (a quoted identifier may contain anything), it must reach SQL and IAM documents only quoted.
- * The second half (bad-input-workflows.test.ts) starts the workflows with such input and checks that no side
- * effect happened.
+ * The second half (test/reliability/bad-input-workflows.test.ts) starts the workflows with such input on the real
+ * stack and checks that no side effect happened.
  */
 import { strict as assert } from 'node:assert';
 import { resolveExportInput } from '../../common/export/input';
@@ -26,7 +26,7 @@ import {
   SQL_INJECTION,
   WRONG_TOP_LEVEL,
   WRONG_TYPES,
-} from './support/hostile-values';
+} from '../helpers/hostile-values';
 
 /** A message short enough to read: a value is quoted at most in part. */
 const READABLE_MESSAGE_CHARS = 4000;
