@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   onboard: () => import('./commands/onboard'),
   offboard: () => import('./commands/offboard'),
   export: () => import('./commands/export'),
+  set: () => import('./commands/set'),
   expire: () => import('./commands/expire'),
   setup: () => import('./commands/setup'),
   'iam-policy': () => import('./commands/iam-policy'),

@@ -9,6 +9,8 @@ import type { ExportOutcome } from '../workflows/export-outcome-interceptor';
 export class WorkerMetrics {
   readonly registry = new Registry();
   private readonly lastPublication = new Map<string, number>();
+  /** Per export or set: the newest logical time published (ms), and the Materialize timestamp it reflects. */
+  private readonly newest = new Map<string, { logicalMs: number; materializeMs?: number }>();
   private readonly exports = new Counter({
     name: 'mz_s3_export_exports_total',
     help: 'bulkExport runs that ended on this worker, by export name and outcome (succeeded, failed, cancelled)',
@@ -33,6 +35,18 @@ export class WorkerMetrics {
     labelNames: ['export'] as const,
     registers: [this.registry],
   });
+  private readonly newestLogicalTime = new Gauge({
+    name: 'mz_s3_export_newest_logical_time_seconds',
+    help: 'Logical time (Unix seconds) of the newest publication this worker made, by export or snapshot set name (backfills of older times do not lower it)',
+    labelNames: ['export'] as const,
+    registers: [this.registry],
+  });
+  private readonly newestMaterializeTimestamp = new Gauge({
+    name: 'mz_s3_export_newest_materialize_timestamp_seconds',
+    help: 'The Materialize timestamp (AS OF, Unix seconds on the EpochMilliseconds timeline) the newest publication reflects, by export or snapshot set name',
+    labelNames: ['export'] as const,
+    registers: [this.registry],
+  });
   readonly ready = new Gauge({
     name: 'mz_s3_export_worker_ready',
     help: '1 while the worker is connected to Temporal and polling its task queue',
@@ -51,6 +65,17 @@ export class WorkerMetrics {
         for (const [name, at] of lastPublication) this.set({ export: name }, Math.max(0, (now() - at) / 1000));
       },
     });
+    const newest = this.newest;
+    new Gauge({
+      name: 'mz_s3_export_seconds_behind_schedule',
+      help: 'Seconds from the newest published logical time to now, by export or snapshot set name: how far it lags its schedule (alert when above its interval plus a margin)',
+      labelNames: ['export'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [name, n] of newest) this.set({ export: name }, Math.max(0, (now() - n.logicalMs) / 1000));
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: 'mz_s3_export_worker_' });
   }
 
@@ -61,5 +86,12 @@ export class WorkerMetrics {
     this.bytes.inc({ export: o.exportName }, o.bytes);
     this.lastPublication.set(o.exportName, at);
     this.publishedAt.set({ export: o.exportName }, at / 1000);
+    const logicalMs = o.logicalTime ? Date.parse(o.logicalTime) : NaN;
+    if (Number.isNaN(logicalMs) || (this.newest.get(o.exportName)?.logicalMs ?? -Infinity) > logicalMs) return;
+    // Materialize's EpochMilliseconds timeline: a timestamp is milliseconds since the epoch.
+    const materializeMs = o.materializeTimestamp !== undefined ? Number(o.materializeTimestamp) : undefined;
+    this.newest.set(o.exportName, { logicalMs, ...(materializeMs !== undefined ? { materializeMs } : {}) });
+    this.newestLogicalTime.set({ export: o.exportName }, logicalMs / 1000);
+    if (materializeMs !== undefined) this.newestMaterializeTimestamp.set({ export: o.exportName }, materializeMs / 1000);
   }
 }

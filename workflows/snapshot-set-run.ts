@@ -129,7 +129,7 @@ export class SnapshotSetRun {
             manifest: committed.manifest,
             manifestKey: committed.manifestKey,
             materialize: facts,
-            members: staged.map((r) => ({ name: r.exportName, manifest: r.manifest, rows: r.rows, files: r.files, bytes: r.bytes })),
+            members: this.specs.map(({ name }) => staged.find((r) => r.exportName === name)!).map((r) => ({ name: r.exportName, manifest: r.manifest, rows: r.rows, files: r.files, bytes: r.bytes })),
             ...totals(staged),
             reusedExisting: false,
             latestUpdated: committed.latestUpdated,

@@ -2,10 +2,10 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { InvalidInputError } from '../../common/failures';
 import { COMMON_OPTIONS, expectPositionals, UsageError, type OptionSpecs, type ParsedArgs } from '../args';
-import { formatStatus, runStatus } from '../schedules/runs';
+import { formatFreshness, formatStatus, freshnessOf, runStatus } from '../schedules/runs';
 import { withTemporalClient } from '../temporal';
 
-export const usage = `status WORKFLOW_ID [--json]                                one run: state, logical time, progress, rows, files, manifest`;
+export const usage = `status WORKFLOW_ID [--json]                                one run (export or set): state, progress, manifest, freshness`;
 
 export const options: OptionSpecs = { json: COMMON_OPTIONS.json };
 
@@ -20,7 +20,10 @@ export async function run(args: ParsedArgs): Promise<void> {
       }
       throw e;
     });
-    console.log(args.flags.json ? JSON.stringify(status, null, 2) : formatStatus(status));
+    // How fresh the export's (or set's) published data is: its newest publication, which may be another run's.
+    const freshness = status.exportName ? await freshnessOf(client, status.exportName) : undefined;
+    if (args.flags.json) console.log(JSON.stringify({ ...status, ...(freshness ? { freshness } : {}) }, null, 2));
+    else console.log([formatStatus(status), ...(freshness ? [formatFreshness(freshness)] : [])].join('\n'));
     if (status.state === 'FAILED' || status.state === 'TERMINATED' || status.state === 'TIMED_OUT') process.exitCode = 1;
   });
 }

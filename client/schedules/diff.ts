@@ -8,7 +8,7 @@ import type { ScheduleDescription } from '@temporalio/client';
 import type { ScheduleEntry } from './file';
 import { canonicalJson } from './digest';
 import { formatDuration } from './duration';
-import { EXPIRY_WORKFLOW_TYPE, EXPORT_WORKFLOW_TYPE, fromTemporalOverlap, scheduleIdFor, TIMING_MEMO_KEY, type ScheduleTiming } from './model';
+import { fromTemporalOverlap, workflowTypeOf, scheduleIdFor, TIMING_MEMO_KEY, type ScheduleTiming } from './model';
 
 export type LiveSchedule = Pick<ScheduleDescription, 'spec' | 'action' | 'policies' | 'state' | 'memo'>;
 
@@ -28,7 +28,7 @@ export function diffSchedule(entry: ScheduleEntry, live: LiveSchedule, defaultTa
   const liveInput = (live.action.args?.[0] ?? {}) as Record<string, unknown>;
   const wantInput = (entry.expire ?? entry.input) as unknown as Record<string, unknown>;
   for (const key of [...new Set([...Object.keys(wantInput), ...Object.keys(liveInput)])].sort()) {
-    check(key === 'exportName' ? 'name' : key, liveInput[key], wantInput[key]);
+    check(key === 'exportName' || key === 'setName' ? 'name' : key, liveInput[key], wantInput[key]);
   }
 
   const recorded = (live.action.memo?.[TIMING_MEMO_KEY] ?? {}) as Partial<ScheduleTiming>;
@@ -46,7 +46,7 @@ export function diffSchedule(entry: ScheduleEntry, live: LiveSchedule, defaultTa
   check('overlap', fromTemporalOverlap(live.policies.overlap), entry.overlap);
   check('pauseOnFailure', live.policies.pauseOnFailure, entry.pauseOnFailure);
   check('taskQueue', live.action.taskQueue, entry.taskQueue ?? defaultTaskQueue);
-  check('workflowType', live.action.workflowType, entry.expire ? EXPIRY_WORKFLOW_TYPE : EXPORT_WORKFLOW_TYPE);
+  check('workflowType', live.action.workflowType, workflowTypeOf(entry));
   check('workflowId', live.action.workflowId, scheduleIdFor(entry.name));
   check('paused', live.state.paused, entry.paused);
   // A note only matters when the file gives one; otherwise whatever an operator wrote stays.

@@ -6,6 +6,7 @@
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { InvalidInputError } from '../../common/failures';
 import { resolveExportInput } from '../../common/export/input';
+import { resolveSnapshotSetInput, type SnapshotSetInput } from '../../common/export/snapshot-set';
 import type { BulkExportInput } from '../../common/export/types';
 import { checkRetentionRule, resolveExpireInput } from '../../common/retention/input';
 import type { ExpireInput, RetentionRule } from '../../common/retention/types';
@@ -18,6 +19,8 @@ export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
 
 /** The export's input as a schedule starts it: no logicalTime, the workflow takes the fire's scheduled time. */
 export type ScheduledExportInput = Omit<BulkExportInput, 'logicalTime'>;
+/** A snapshot set's input as a schedule starts it (an entry with `members`). */
+export type ScheduledSetInput = Omit<SnapshotSetInput, 'logicalTime'>;
 
 /** When and how a schedule fires: what every entry has, whatever workflow it starts. */
 interface ScheduleEntryBase {
@@ -38,9 +41,23 @@ interface ScheduleEntryBase {
   taskQueue?: string;
 }
 
-/** One validated export entry with every default filled in: its schedule starts bulkExport. */
-export interface ExportScheduleEntry extends ScheduleEntryBase {
+/**
+ * One validated export entry with every default filled in: its schedule starts bulkExport, or snapshotSet for an
+ * entry with `members` (several objects AS OF one timestamp, published together).
+ */
+export type ExportScheduleEntry = SingleExportScheduleEntry | SetScheduleEntry;
+
+export interface SingleExportScheduleEntry extends ScheduleEntryBase {
+  kind: 'export';
   input: ScheduledExportInput;
+  /** Which of its logical times the file's expiry schedule keeps (docs/retention.md). */
+  retention?: RetentionRule;
+  expire?: undefined;
+}
+
+export interface SetScheduleEntry extends ScheduleEntryBase {
+  kind: 'set';
+  input: ScheduledSetInput;
   /** Which of its logical times the file's expiry schedule keeps (docs/retention.md). */
   retention?: RetentionRule;
   expire?: undefined;
@@ -48,6 +65,7 @@ export interface ExportScheduleEntry extends ScheduleEntryBase {
 
 /** The file's expiry schedule (top-level `expiry`): it starts expireExports over every entry with a retention rule. */
 export interface ExpiryScheduleEntry extends ScheduleEntryBase {
+  kind: 'expiry';
   expire: ExpireInput;
   input?: undefined;
   retention?: undefined;
@@ -95,9 +113,14 @@ const INPUT_KEYS = [
   'publishLatest',
   'notify',
   'tuning',
+  'cluster',
 ] as const;
+/** A snapshot set's fields (its members carry object/query, format and options). */
+const SET_INPUT_KEYS = ['connectionName', 'bucket', 'prefix', 'members', 'cluster', 'materializeProfile', 'maxParallel', 'maxSetAttempts', 'maxAttempts', 'publishLatest', 'tuning'] as const;
+const SET_ONLY_KEYS: readonly string[] = ['members', 'maxParallel', 'maxSetAttempts'];
+const MEMBER_KEYS: readonly string[] = ['object', 'query', 'format', 'maxFileSize', 'csvHeader'];
 const TIMING_KEYS = ['cron', 'interval', 'timezone', 'jitter', 'catchupWindow', 'overlap', 'pauseOnFailure', 'paused', 'note', 'taskQueue'] as const;
-const ENTRY_KEYS: readonly string[] = ['name', ...INPUT_KEYS, ...TIMING_KEYS, 'retention'];
+const ENTRY_KEYS: readonly string[] = ['name', ...INPUT_KEYS, ...SET_ONLY_KEYS, ...TIMING_KEYS, 'retention'];
 const EXPIRY_KEYS: readonly string[] = [...TIMING_KEYS, 'recentWriteSeconds'];
 const TOP_KEYS = ['version', 'scheduleSet', 'defaults', 'exports', 'expiry'];
 
@@ -242,17 +265,23 @@ function validateEntry(item: unknown, defaults: Raw, i: number, label: string, p
   const name = v.name;
   if (typeof name !== 'string' || !NAME.test(name)) add('name', `${JSON.stringify(name)} must be ${NAME_RULE}`);
 
-  // The export's own input, checked by the same function the workflow runs first.
-  const input = { exportName: name } as Raw;
-  for (const key of INPUT_KEYS) if (v[key] !== undefined) input[key] = v[key];
+  // The export's (or set's) own input, checked by the same function the workflow runs first.
+  const kind = v.members !== undefined ? 'set' : 'export';
+  const input = (kind === 'set' ? { setName: name } : { exportName: name }) as Raw;
+  for (const key of kind === 'set' ? SET_INPUT_KEYS : INPUT_KEYS) if (v[key] !== undefined) input[key] = v[key];
+  if (kind === 'set') for (const key of MEMBER_KEYS) if (item[key] !== undefined) add(key, 'belongs in each member of a snapshot set (members: [{name, object or query, format}])');
+  if (kind === 'export') for (const key of SET_ONLY_KEYS) if (item[key] !== undefined) add(key, 'is for snapshot sets only (an entry with members)');
+  // Expiry walks <prefix>/<name>/ logical time folders; a set's members live under members/ and would stay behind.
+  if (kind === 'set' && v.retention !== undefined) add('retention', 'is not supported for snapshot sets yet (their members would not be expired); remove it');
   try {
-    resolveExportInput(input);
+    if (kind === 'set') resolveSnapshotSetInput(input);
+    else resolveExportInput(input);
   } catch (e) {
     if (!(e instanceof InvalidInputError)) throw e;
     for (const line of e.message.split('\n').filter((l) => l.startsWith('  - '))) {
-      const m = /^ {2}- ([\w./]+): ([\s\S]*)$/.exec(line);
-      const field = m ? m[1].split(/[./]/)[0] : 'input';
-      if (field !== 'exportName') add(field, m ? (m[1].includes('.') ? `${m[1]}: ${m[2]}` : m[2]) : line.slice(4));
+      const m = /^ {2}- ([\w./[\]]+): ([\s\S]*)$/.exec(line);
+      const field = m ? m[1].split(/[./[]/)[0] : 'input';
+      if (field !== 'exportName' && field !== 'setName') add(field, m ? (/[.[]/.test(m[1]) ? `${m[1]}: ${m[2]}` : m[2]) : line.slice(4));
     }
   }
 
@@ -271,7 +300,8 @@ function validateEntry(item: unknown, defaults: Raw, i: number, label: string, p
   const timing = validateTiming(v, add, () => problems.add(at('paused'), `${label}: note: `, PAUSED_NEEDS_NOTE));
 
   if (problems.count > before || !timing) return undefined;
-  return { name: name as string, input: input as unknown as ScheduledExportInput, ...(retention ? { retention } : {}), ...timing };
+  if (kind === 'set') return { name: name as string, kind, input: input as unknown as ScheduledSetInput, ...timing };
+  return { name: name as string, kind, input: input as unknown as ScheduledExportInput, ...(retention ? { retention } : {}), ...timing };
 }
 
 const PAUSED_NEEDS_NOTE = 'is required when paused: true; say why and until when, e.g. note: "waiting for the orders backfill"';
@@ -364,7 +394,7 @@ function validateExpiry(raw: unknown, scheduleSet: string, entries: ExportSchedu
     for (const line of e.message.split('\n').filter((l) => l.startsWith('  - '))) add('recentWriteSeconds', line.slice(4));
   }
   if (problems.count > before || !timing) return undefined;
-  return { name: expiryEntryName(scheduleSet), expire, ...timing };
+  return { name: expiryEntryName(scheduleSet), kind: 'expiry', expire, ...timing };
 }
 
 function unknownFieldMessage(key: string): string {

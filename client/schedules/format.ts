@@ -44,8 +44,9 @@ export function describeEntry(e: ScheduleEntry): string {
     : `every ${formatDuration(e.interval!.everyMs)}${e.interval!.offsetMs ? ` offset ${formatDuration(e.interval!.offsetMs)}` : ''}`;
   const paused = e.paused ? `, PAUSED: ${e.note}` : '';
   if (e.expire) return `${when} ${e.timezone}, expire old logical times of ${e.expire.targets.map((t) => `${t.name} (${describeRule(t)})`).join(', ')}${paused}`;
-  const what = e.input.object ?? `(query)`;
-  return `${when} ${e.timezone}, ${e.input.format} of ${what} → s3://${e.input.bucket}/${e.input.prefix.replace(/\/$/, '')}/${e.input.exportName}/${paused}`;
+  const where = `s3://${e.input.bucket}/${e.input.prefix.replace(/\/$/, '')}/${e.name}/`;
+  if (e.kind === 'set') return `${when} ${e.timezone}, snapshot set of ${e.input.members.map((m) => m.name).join(', ')} → ${where}${paused}`;
+  return `${when} ${e.timezone}, ${e.input.format} of ${e.input.object ?? '(query)'} → ${where}${paused}`;
 }
 
 function show(v: unknown): string {

@@ -13,6 +13,7 @@ import { InvalidInputError } from '../../common/failures';
 import { exportNameProblem } from '../../common/export/input';
 import type { OverlapPolicy, ScheduleEntry } from './file';
 import { bulkExport } from '../../workflows/export';
+import { snapshotSet } from '../../workflows/snapshot-set';
 import { expireExports } from '../../workflows/expiry';
 import { MzConnection, MzExportName, MzLogicalTime } from '../../common/search-attributes';
 
@@ -20,6 +21,13 @@ export const SCHEDULE_ID_PREFIX = 'mz-s3-export:';
 export const MANAGED_BY = 'mz-s3-export';
 /** The type name Temporal records for bulkExport (for comparing live schedules and visibility queries). */
 export const EXPORT_WORKFLOW_TYPE = bulkExport.name;
+/** The type name Temporal records for snapshotSet. */
+export const SET_WORKFLOW_TYPE = snapshotSet.name;
+
+/** The workflow type an entry's schedule starts. */
+export function workflowTypeOf(entry: ScheduleEntry): string {
+  return entry.kind === 'expiry' ? EXPIRY_WORKFLOW_TYPE : entry.kind === 'set' ? SET_WORKFLOW_TYPE : EXPORT_WORKFLOW_TYPE;
+}
 /** The expiry schedule's workflow (the file's top-level `expiry`; docs/retention.md). */
 export const EXPIRY_WORKFLOW_TYPE = expireExports.name;
 /** `mz-s3-export:expire:<schedule set>`: the expiry schedule's id (':' is in no export name). */
@@ -92,7 +100,7 @@ export function fromTemporalOverlap(p: ScheduleOverlapPolicy | undefined): Overl
 function searchAttributesOf(entry: ScheduleEntry): SearchAttributePair[] {
   if (!entry.input) return [];
   return [
-    { key: MzExportName, value: entry.input.exportName },
+    { key: MzExportName, value: entry.name },
     { key: MzConnection, value: entry.input.connectionName },
   ];
 }
@@ -122,7 +130,12 @@ export function desiredUpdate(entry: ScheduleEntry, defaultTaskQueue: string, ke
     },
     action: {
       type: 'startWorkflow',
-      ...(entry.expire ? { workflowType: expireExports, args: [entry.expire] as const } : { workflowType: bulkExport, args: [entry.input] as const }),
+      // Started by function reference, so each entry's input is type-checked against its workflow's.
+      ...(entry.kind === 'expiry'
+        ? { workflowType: expireExports, args: [entry.expire] as const }
+        : entry.kind === 'set'
+          ? { workflowType: snapshotSet, args: [entry.input] as const }
+          : { workflowType: bulkExport, args: [entry.input] as const }),
       workflowId: scheduleId,
       taskQueue: entry.taskQueue ?? defaultTaskQueue,
       memo: { [TIMING_MEMO_KEY]: timingOf(entry) },

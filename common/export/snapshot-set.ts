@@ -166,8 +166,11 @@ export function resolveSnapshotSetInput(raw: unknown): ResolvedSnapshotSetInput 
       try {
         members.push(resolveExportInput(child));
       } catch (e) {
-        // bulkExport's own problems, named by the member's fields.
-        problems.add(where, (e as Error).message.replace(/\bexportName\b/g, 'name'));
+        // bulkExport's own problems, one per line ("  - field: what to change"), named by the member's fields.
+        for (const line of (e as Error).message.split('\n').filter((l) => l.startsWith('  - '))) {
+          const [field, ...rest] = line.slice(4).split(': ');
+          problems.add(`${where}.${field === 'exportName' ? 'name' : field}`, rest.join(': '));
+        }
       }
     });
   }

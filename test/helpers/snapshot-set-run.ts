@@ -20,8 +20,13 @@ export function setInput(conn: TestAwsConnection, members: SnapshotSetMember[], 
   };
 }
 
-export function startSet(stack: TestStack, input: SnapshotSetInput, workflowId = `set-test-${randomUUID()}`): Promise<WorkflowHandle> {
-  return stack.temporal.workflow.start(snapshotSet, { taskQueue: stack.taskQueue, workflowId, args: [input], workflowExecutionTimeout: '4 minutes' });
+export function startSet(stack: TestStack, input: SnapshotSetInput, opts: { workflowId?: string; taskQueue?: string } = {}): Promise<WorkflowHandle> {
+  return stack.temporal.workflow.start(snapshotSet, {
+    taskQueue: opts.taskQueue ?? stack.taskQueue,
+    workflowId: opts.workflowId ?? `set-test-${randomUUID()}`,
+    args: [input],
+    workflowExecutionTimeout: '4 minutes',
+  });
 }
 
 export async function readSetManifest(stack: TestStack, uri: string): Promise<SetManifest> {

@@ -7,6 +7,8 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import { freePort } from '../../local/processes';
 import type { BulkExportResult } from '../../common/export/types';
+import type { SnapshotSetResult } from '../../common/export/snapshot-set';
+import { setInput, startSet } from '../helpers/snapshot-set-run';
 import { buildWorkflowBundle, prebuiltBundle } from '../../worker/workflow-bundle';
 import { useTestAwsConnection, type TestAwsConnection } from '../helpers/aws-connection';
 import { alterSystem, eventually, exportInput, startExport } from '../helpers/export-run';
@@ -48,10 +50,13 @@ describe('operating the worker', function () {
       const bad = exportInput(conn, { object: 'public.no_such_table', format: 'csv' });
       const result = (await (await startExport(stack, ok, { taskQueue: queue })).result()) as BulkExportResult;
       await assert.rejects((await startExport(stack, bad, { taskQueue: queue })).result());
+      const set = setInput(conn, [{ name: `m-${ok.exportName}`, object: 'public.orders', format: 'csv' }], { logicalTime: '2024-01-01T00:00:00Z' });
+      const setResult = (await (await startSet(stack, set, { taskQueue: queue })).result()) as SnapshotSetResult;
 
       const metrics = await eventually('the failed export to be counted', async () => {
         const text = await (await fetch(`${base}/metrics`)).text();
-        return metricValue(text, 'mz_s3_export_exports_total', `export="${bad.exportName}",outcome="failed"`) === 1 && text;
+        const counted = metricValue(text, 'mz_s3_export_exports_total', `export="${bad.exportName}",outcome="failed"`) === 1;
+        return counted && metricValue(text, 'mz_s3_export_exports_total', `export="${set.setName}",outcome="succeeded"`) === 1 && text;
       });
       assert.equal(metricValue(metrics, 'mz_s3_export_exports_total', `export="${ok.exportName}",outcome="succeeded"`), 1);
       assert.equal(metricValue(metrics, 'mz_s3_export_published_rows_total', `export="${ok.exportName}"`), result.rows);
@@ -60,6 +65,18 @@ describe('operating the worker', function () {
       assert.ok(age >= 0 && age < 60, `freshness ${age}`);
       assert.equal(metricValue(metrics, 'mz_s3_export_seconds_since_last_publication', `export="${bad.exportName}"`), undefined, 'no publication, no freshness');
       assert.match(metrics, /^mz_s3_export_worker_ready 1$/m);
+
+      // Freshness per export and per set: the newest publication's logical time, its Materialize timestamp, the lag.
+      assert.equal(metricValue(metrics, 'mz_s3_export_newest_logical_time_seconds', `export="${ok.exportName}"`), Date.parse(result.logicalTime) / 1000);
+      assert.equal(metricValue(metrics, 'mz_s3_export_newest_materialize_timestamp_seconds', `export="${ok.exportName}"`), Number(result.materialize!.timestamp) / 1000);
+      assert.equal(metricValue(metrics, 'mz_s3_export_newest_logical_time_seconds', `export="${set.setName}"`), Date.parse('2024-01-01T00:00:00Z') / 1000);
+      assert.equal(metricValue(metrics, 'mz_s3_export_newest_materialize_timestamp_seconds', `export="${set.setName}"`), Number(setResult.materialize.timestamp) / 1000);
+      const behind = metricValue(metrics, 'mz_s3_export_seconds_behind_schedule', `export="${set.setName}"`)!;
+      assert.ok(Math.abs(behind - (Date.now() / 1000 - Date.parse('2024-01-01T00:00:00Z') / 1000)) < 120, `behind ${behind}`);
+      // The set's member only staged: counted as a run, but its rows are published (and counted) by the set.
+      assert.equal(metricValue(metrics, 'mz_s3_export_exports_total', `export="m-${ok.exportName}",outcome="succeeded"`), 1);
+      assert.equal(metricValue(metrics, 'mz_s3_export_published_rows_total', `export="m-${ok.exportName}"`), undefined);
+      assert.equal(metricValue(metrics, 'mz_s3_export_published_rows_total', `export="${set.setName}"`), setResult.rows);
 
       const sdk = await (await fetch(`http://127.0.0.1:${sdkPort}/metrics`)).text();
       assert.match(sdk, /^temporal_workflow_task_execution_latency\w*\{/m, 'workflow task latencies');

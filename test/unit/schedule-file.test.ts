@@ -75,6 +75,7 @@ describe('schedule file', () => {
     assert.equal(a.taskQueue, undefined);
 
     assert.deepEqual(b.interval, { everyMs: 3_600_000, offsetMs: 300_000 });
+    assert.ok(b.kind === 'export');
     assert.equal(b.input!.query, 'SELECT region, sum(amount) FROM orders GROUP BY region');
     assert.equal(b.input!.csvHeader, true);
     assert.equal(b.overlap, 'bufferOne');
@@ -157,6 +158,48 @@ describe('schedule file', () => {
     assert.match(msg, /exports\[0\] "x": prefix: /);
     assert.match(msg, /exports\[0\] "x": maxFileSize: /);
     assert.match(msg, /logicalTime cannot be set in a schedule/);
+  });
+
+  it('reads an entry with members as a snapshot set, with a cluster; member problems name the member', () => {
+    const file = parseScheduleFile(
+      BASE +
+        `  - name: sales-snapshot
+    cluster: exports
+    maxParallel: 2
+    members:
+      - { name: orders, object: public.orders, format: parquet }
+      - { name: totals, query: "SELECT customer, sum(amount) FROM public.orders GROUP BY customer", format: csv }
+    cron: "0 * * * *"
+`,
+    );
+    const [set] = file.entries;
+    assert.ok(set.kind === 'set');
+    assert.equal(set.input.setName, 'sales-snapshot');
+    assert.equal(set.input.cluster, 'exports');
+    assert.equal(set.input.maxParallel, 2);
+    assert.deepEqual(set.input.members.map((m) => m.name), ['orders', 'totals']);
+
+    const problems = problemsOf(
+      BASE +
+        `  - name: bad-set
+    object: public.orders
+    retention: {keepLast: 3}
+    members:
+      - { name: orders, object: public.orders, format: xml }
+      - { name: orders, object: public.orders, format: csv }
+    cron: "0 * * * *"
+  - name: plain
+    object: public.orders
+    format: csv
+    maxParallel: 2
+    cron: "0 * * * *"
+`,
+    );
+    assert.match(problems, /"bad-set": object: belongs in each member of a snapshot set/);
+    assert.match(problems, /"bad-set": retention: is not supported for snapshot sets yet/);
+    assert.match(problems, /"bad-set": members: members\[0\]\.format: "xml" is not supported/);
+    assert.match(problems, /"bad-set": members: members\[1\]\.name: "orders" is used by an earlier member/);
+    assert.match(problems, /"plain": maxParallel: is for snapshot sets only/);
   });
 
   it('rejects a bad top level', () => {

@@ -194,8 +194,8 @@ describe('schedule ids from the command line', () => {
 
 describe('runs and status output', () => {
   it('builds the visibility query from a validated export name only', () => {
-    assert.equal(runsQuery(), "WorkflowType = 'bulkExport'");
-    assert.equal(runsQuery('orders-daily'), "WorkflowType = 'bulkExport' AND MzExportName = 'orders-daily'");
+    assert.equal(runsQuery(), "WorkflowType IN ('bulkExport', 'snapshotSet')");
+    assert.equal(runsQuery('orders-daily'), "WorkflowType IN ('bulkExport', 'snapshotSet') AND MzExportName = 'orders-daily'");
     assert.throws(() => runsQuery("x' OR WorkflowType != '"), /--export/);
   });
 
