@@ -10,6 +10,7 @@ import { createS3BucketActivities } from './onboarding/s3-bucket';
 import { createMaterializeConnectionActivities } from './onboarding/materialize-connection';
 import { createMaterializeCopyActivities } from './export/materialize-copy';
 import { createPreflightActivities } from './onboarding/preflight';
+import { createS3CompatibleActivities } from './onboarding/s3-compatible';
 import { createS3ExportActivities } from './export/s3-export';
 import { createSnapshotSetActivities } from './export/snapshot-set';
 import { createSchedulePauseActivities } from './schedule-pause';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps): Activities {
     ...createS3BucketActivities(deps),
     ...createMaterializeConnectionActivities(deps),
     ...createPreflightActivities(deps),
+    ...createS3CompatibleActivities(deps),
     ...createMaterializeCopyActivities(deps),
     ...createS3ExportActivities(deps),
     ...createSnapshotSetActivities(deps),

@@ -26,7 +26,7 @@ export async function onboardBenchConnection(env: BenchEnv): Promise<BenchTarget
     ],
     workflowExecutionTimeout: '3 minutes',
   });
-  return { ...target, onboard };
+  return { ...target, onboard: onboard as OnboardResult }; // an AWS input: the AWS result
 }
 
 /**

@@ -31,6 +31,7 @@ export const COMMON_OPTIONS = {
   workflowId: { type: 'string', value: 'ID', help: 'the workflow id to use (default: derived from the input)' },
   waitForWorker: { type: 'boolean', help: 'start and wait even when no worker polls the task queue yet' },
   profile: { type: 'string', value: 'NAME', help: "the worker's Materialize profile (MZ_URL_<NAME>; default MZ_URL)" },
+  storageProfile: { type: 'string', value: 'NAME', help: "an S3-compatible store: the worker's storage profile (MZ_S3_EXPORT_STORAGE_<NAME>_*; default: AWS S3)" },
 } as const satisfies OptionSpecs;
 
 /**

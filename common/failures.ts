@@ -168,6 +168,11 @@ export const S3_ERROR_FIXES: Readonly<Record<string, string>> = {
   NoSuchBucket: "check the bucket name (--to, or the schedule's bucket) or create the bucket; onboarding creates it",
   AccessDenied:
     "check the bucket name and prefix, and that the worker's AWS credentials may s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on the export prefix",
+  // Credentials the store does not accept: waiting does not fix them (a storage profile's key is re-read at each use).
+  InvalidAccessKeyId:
+    "the store does not know the access key the worker signed with: fix the worker's AWS credentials or, for an S3-compatible target, its storage profile's key (MZ_S3_EXPORT_STORAGE_<NAME>_*)",
+  SignatureDoesNotMatch:
+    "the store rejected the signature: the secret access key does not belong to the access key id; fix the worker's AWS credentials or the storage profile's key",
 };
 
 /** Where no layer says what to change, these do (matched against the root type and message). */

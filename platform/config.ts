@@ -8,6 +8,7 @@ import { InvalidInputError } from '../common/failures';
 import type { MaterializePasswordSource } from './materialize-client-config';
 import { loadTemporalSettings, type TemporalConnectionSettings } from './temporal-profile';
 import { connectionUrlProblem } from './connection-url';
+import { loadStorageProfiles, type StorageProfile } from './storage-profiles';
 
 export { redactUrl } from './connection-url';
 
@@ -41,6 +42,8 @@ export interface Config {
   materializeProfiles: Record<string, string>;
   /** Where each profile's password comes from when its URL has none (platform/materialize-client-config.ts). */
   materializePasswords: Record<string, MaterializePasswordSource>;
+  /** S3-compatible stores by profile name (platform/storage-profiles.ts): endpoint, region, where the key is. */
+  storageProfiles: Record<string, StorageProfile>;
 }
 
 export const DEFAULTS = {
@@ -98,6 +101,9 @@ export function loadConfig(env: Env = process.env): Config {
     materializePasswords[profile] = { file, env: env.PGPASSWORD };
   }
 
+  const storage = loadStorageProfiles(env);
+  problems.push(...storage.problems);
+
   if (problems.length) {
     throw new InvalidInputError(`configuration is invalid:\n  - ${problems.join('\n  - ')}`);
   }
@@ -113,6 +119,7 @@ export function loadConfig(env: Env = process.env): Config {
     aws: { region, endpoint, profile: env.AWS_PROFILE || undefined, configFile: env.AWS_CONFIG_FILE || undefined },
     materializeProfiles,
     materializePasswords,
+    storageProfiles: storage.profiles,
   };
 }
 

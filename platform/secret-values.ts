@@ -22,6 +22,8 @@ export function secretValuesFromEnv(env: Record<string, string | undefined>): st
   for (const name of SECRET_ENV) if (env[name]) values.push(env[name]!);
   for (const [name, value] of Object.entries(env)) {
     if (value && /^MZ_URL(_[A-Z0-9_]+)?$/.test(name)) values.push(...describeSensitiveUrlValues(value));
+    // Storage profiles' access keys (platform/storage-profiles.ts); keys read from a file register themselves.
+    if (value && /^MZ_S3_EXPORT_STORAGE_[A-Z0-9_]+_(SECRET_ACCESS_KEY|ACCESS_KEY_ID)$/.test(name)) values.push(value);
   }
   const spellings = values.flatMap((v) => [v, safe(() => decodeURIComponent(v)), encodeURIComponent(v)]);
   return [...new Set(spellings)].filter((v) => v.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);

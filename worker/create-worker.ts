@@ -6,6 +6,7 @@ import { prebuiltBundle, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from './
 import type { WorkerSettings } from './worker-settings';
 import { createActivities } from '../activities';
 import { createAwsClients } from '../platform/aws-clients';
+import { StorageClients } from '../platform/storage-profiles';
 import type { Config } from '../platform/config';
 import { createMaterializeConnector } from '../platform/materialize';
 import { dataConverterFromEnv } from '../platform/payload-codec';
@@ -38,6 +39,7 @@ export async function createWorker(
   const activities = createActivities({
     aws,
     materialize: createMaterializeConnector(config),
+    storage: new StorageClients(config.storageProfiles),
   });
   const dataConverter = dataConverterFromEnv();
   const bundle = prebuiltBundle(dataConverter?.failureConverterPath);

@@ -49,6 +49,7 @@ export async function runWorker(): Promise<void> {
     awsRegion,
     awsProfile: config.aws.profile ?? '(none)',
     awsEndpoint: config.aws.endpoint ?? '(AWS default)',
+    storageProfiles: Object.fromEntries(Object.values(config.storageProfiles).map((p) => [p.name, `${p.endpoint} (${p.region}, key from ${p.credentials.kind === 'file' ? p.credentials.path : 'the environment'})`])),
     materializeProfiles: Object.fromEntries(Object.entries(config.materializeProfiles).map(([k, v]) => [k, connectionLabel(v)])),
     workflowBundle: bundle,
     deploymentVersion: settings.deployment ? `${settings.deployment.deploymentName}.${settings.deployment.buildId} (${settings.deployment.defaultVersioningBehavior})` : '(unversioned)',

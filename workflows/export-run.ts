@@ -140,6 +140,7 @@ export class ExportRun {
             this.enter('checking-previous-runs', `attempt ${attempt} is another run's; looking at ${this.ltKey}/`);
             const seen = await this.acts.inspectExportAttempts({
               bucket: this.input.bucket,
+              storageProfile: this.input.storageProfile,
               logicalTimeKey: this.ltKey,
               source: this.input.source,
               format: this.input.format,
@@ -199,7 +200,7 @@ export class ExportRun {
             maxFileSize: input.maxFileSize,
             csvHeader: input.csvHeader,
           },
-          target: { ...this.loc, logicalTime: this.logicalTime, attempt },
+          target: { ...this.loc, storageProfile: this.input.storageProfile, logicalTime: this.logicalTime, attempt },
           owner: { workflowId: info.workflowId, runId: info.runId },
           ...(input.cluster !== undefined ? { cluster: input.cluster } : {}),
           ...(input.asOf !== undefined ? { asOf: input.asOf } : {}),
@@ -217,6 +218,7 @@ export class ExportRun {
       this.enter('verifying', `COPY returned ${copied.rows} rows; waiting for Materialize to finish the files, verifying and publishing`);
       const finished = await this.acts.finishExportAttempt({
         bucket: input.bucket,
+        storageProfile: input.storageProfile,
         logicalTimeKey: this.ltKey,
         attempt,
         copyRows: copied.rows,
@@ -297,6 +299,7 @@ export class ExportRun {
     const { tuning } = this.input;
     const res = await this.acts.cleanupExportAttempts({
       bucket: this.input.bucket,
+      storageProfile: this.input.storageProfile,
       logicalTimeKey: this.ltKey,
       runId: this.info.runId,
       attempts,
@@ -329,6 +332,7 @@ export class ExportRun {
     if (pointLatest && this.input.publishLatest) {
       ({ updated: latestUpdated } = await this.acts.updateLatestPointer({
         bucket: this.input.bucket,
+        storageProfile: this.input.storageProfile,
         latestKey: latestKey(this.loc),
         pointer: {
           exportName: this.input.exportName,

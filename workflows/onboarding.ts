@@ -15,7 +15,7 @@ import { resolveOnboardInput, type ResolvedOnboardInput } from '../common/onboar
 import { ONBOARDING_STEPS, type OnboardResult } from '../common/onboarding/progress';
 import type { OnboardInput } from '../common/onboarding/types';
 import { claimId, withClaims } from './iam-claims';
-import { startSteps, type StepRunner } from './step-runner';
+import { startSteps, withWhatWasMade, type StepRunner } from './step-runner';
 import { MzConnection } from '../common/search-attributes';
 
 // One attempt per activity call: the step runner retries, so the query sees every attempt and `retryNow` works.
@@ -31,22 +31,8 @@ export async function onboardAwsConnection(rawInput: OnboardInput): Promise<Onbo
   try {
     return await onboard(steps, input);
   } catch (e) {
-    throw withWhatWasMade(e, steps.progress.changes, input);
+    throw withWhatWasMade(e, steps.progress.changes, { connectionName: input.connectionName, roleName: input.roleName, policyName: input.policyName });
   }
-}
-
-/**
- * A failure after writes names each thing this run made or changed, and how to remove it: nothing is left
- * behind unreported.
- */
-function withWhatWasMade(e: unknown, changes: string[], input: ResolvedOnboardInput): unknown {
-  if (!(e instanceof ApplicationFailure) || changes.length === 0) return e;
-  const names = JSON.stringify({ connectionName: input.connectionName, roleName: input.roleName, policyName: input.policyName });
-  return runFailure(
-    e.type ?? 'Error',
-    `${e.message}. This run's changes, which stay in place: ${changes.join('; ')}. ` +
-      `Once fixed, run onboarding again (it converges on them), or remove them with offboardAwsConnection ${names}`,
-  );
 }
 
 function withNote(e: unknown, note: string): unknown {

@@ -4,7 +4,7 @@
  * timer (which `retryNow` cuts short) until the step's time bound; a failure waiting cannot fix ends the run at
  * once with its type (InvalidInputError, ConflictError, ...), so the caller sees what to change.
  */
-import { condition, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
 import { InvalidInputError, readFailure, runFailure } from '../common/failures';
 import { backoffMs, type ResolvedRetry } from '../common/onboarding/input';
 import type { StepProgress } from '../common/onboarding/progress';
@@ -113,4 +113,19 @@ export function startSteps<I extends { retry: ResolvedRetry }>(
     );
   }
   return { steps: new StepRunner(progress, input.retry), input };
+}
+
+/**
+ * A failure after writes names each thing this run made or changed, and the offboarding input that removes
+ * them: nothing is left behind unreported.
+ */
+export function withWhatWasMade(e: unknown, changes: string[], offboardInput: Record<string, string>): unknown {
+  if (!(e instanceof ApplicationFailure) || changes.length === 0) return e;
+  return ApplicationFailure.create({
+    type: e.type ?? 'Error',
+    nonRetryable: true,
+    message:
+      `${e.message}. This run's changes, which stay in place: ${changes.join('; ')}. ` +
+      `Once fixed, run onboarding again (it converges on them), or remove them with offboardAwsConnection ${JSON.stringify(offboardInput)}`,
+  });
 }

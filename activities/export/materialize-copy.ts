@@ -17,14 +17,13 @@ import type { Client } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { classifyCopyError } from './copy-errors';
 import { isConnectionUnavailable, isServerError } from '../pg-errors';
-import { s3ErrorFix } from '../aws-errors';
 import type { CopyErrorContext, CopyToS3Input, CopyToS3Result, MaterializeCopyActivities, MaterializeFacts } from '../../common/export/activities';
 import { applicationFailure, asApplicationFailure } from '../../common/failures';
 import { attemptClaimKey, attemptKey as attemptKeyOf, s3Uri } from '../../common/export/paths';
 import { buildCopySql, normalizeQuery, type CopyStatementSpec } from '../../common/export/sql';
 import { quoteIdent, quoteLiteral, quoteQualifiedName } from '../../common/sql/quoting';
 import { log } from '../../platform/log';
-import type { ActivityDeps } from '../deps';
+import { s3Of, type ActivityDeps } from '../deps';
 import { createOnce, sourceDigest } from './claims';
 import type { AttemptClaim } from '../../common/export/manifest';
 import { heartbeatIntervalMs } from '../heartbeat';
@@ -32,7 +31,7 @@ import { heartbeatIntervalMs } from '../heartbeat';
 /** How long to wait for the server to end the statement after the cancel request. */
 const CANCEL_CONFIRM_MS = 10_000;
 
-export function createMaterializeCopyActivities({ materialize, aws }: ActivityDeps): MaterializeCopyActivities {
+export function createMaterializeCopyActivities({ materialize, aws, storage }: ActivityDeps): MaterializeCopyActivities {
   return {
     async copyToS3(input: CopyToS3Input): Promise<CopyToS3Result> {
       const ctx = Context.current();
@@ -55,7 +54,7 @@ export function createMaterializeCopyActivities({ materialize, aws }: ActivityDe
       try {
         // The cluster is checked before the claim: an unknown one is the user's to fix, and nothing is written.
         if (input.cluster !== undefined) await useCluster(client, input.cluster);
-        if (!(await claimAttempt(aws.s3, input, key))) return { outcome: 'attempt-taken' };
+        if (!(await claimAttempt(s3Of({ aws, materialize, storage }, input.target.storageProfile), input, key))) return { outcome: 'attempt-taken' };
         const select = selectOf(input.statement);
         facts = await sessionFacts(client, select, input.asOf);
         // Read AS OF the timestamp just picked (or given), so the manifest names exactly what the files hold.
@@ -161,8 +160,8 @@ export async function sessionFacts(client: Client, select: string, asOf: string 
 }
 
 /**
- * Creates the attempt's claim; false when another run holds it. S3 errors are reported as the COPY's, with
- * `started: false`: nothing ran.
+ * Creates the attempt's claim; false when another run holds it. A missing bucket or a denial is the user's to fix
+ * (UserFixableError); other S3 errors are reported as a lost COPY with `started: false`: nothing ran.
  */
 async function claimAttempt(s3: S3Client, input: CopyToS3Input, key: string): Promise<boolean> {
   const { target } = input;
@@ -180,13 +179,12 @@ async function claimAttempt(s3: S3Client, input: CopyToS3Input, key: string): Pr
   try {
     return (await createOnce(s3, target.bucket, claimKey, claim)) !== undefined;
   } catch (e) {
+    // A missing bucket or a denial already says what to change (s3-errors.ts): the user's to fix.
+    if (e instanceof ApplicationFailure) throw e;
     const err = e as Error;
-    const fix = s3ErrorFix(err);
-    throw applicationFailure(
-      fix ? 'UserFixableError' : 'CopyTransientError',
-      `could not claim s3://${target.bucket}/${claimKey}: ${err.name}: ${err.message}${fix ? `. To fix: ${fix}` : ''}`,
-      { details: [{ started: false }] },
-    );
+    throw applicationFailure('CopyTransientError', `could not claim s3://${target.bucket}/${claimKey}: ${err.name}: ${err.message}`, {
+      details: [{ started: false }],
+    });
   }
 }
 

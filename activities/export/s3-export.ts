@@ -57,17 +57,17 @@ import {
 } from '../../common/export/paths';
 import type { ExportFormat } from '../../common/export/types';
 import { readParquetFooter, type RangeReader } from './parquet-footer';
-import type { ActivityDeps } from '../deps';
+import { s3Of, type ActivityDeps } from '../deps';
 import { createOnce, readJson, replaceIfUnchanged, sourceConflict, sourceDigest } from './claims';
 import { heartbeat, heartbeating } from '../heartbeat';
 
 const FOOTER_READ_CONCURRENCY = 16;
 const MAX_PROBLEMS = 10;
 
-export function createS3ExportActivities({ aws }: ActivityDeps): S3ExportActivities {
-  const s3 = aws.s3;
+export function createS3ExportActivities(deps: ActivityDeps): S3ExportActivities {
   return heartbeating({
     async inspectExportAttempts(input: InspectInput): Promise<InspectResult> {
+      const s3 = s3Of(deps, input.storageProfile);
       const { bucket, logicalTimeKey } = input;
       const objects = await listAll(s3, bucket, `${logicalTimeKey}/`);
       const folders = new Map<number, S3ObjectInfo[]>();
@@ -109,6 +109,7 @@ export function createS3ExportActivities({ aws }: ActivityDeps): S3ExportActivit
     },
 
     async finishExportAttempt(input: FinishInput): Promise<FinishResult> {
+      const s3 = s3Of(deps, input.storageProfile);
       const { bucket, logicalTimeKey, attempt } = input;
       const attemptKey = attemptKeyOf(logicalTimeKey, attempt);
       const claimKey = publicationClaimKey(logicalTimeKey);
@@ -220,6 +221,7 @@ export function createS3ExportActivities({ aws }: ActivityDeps): S3ExportActivit
     },
 
     async cleanupExportAttempts(input: CleanupInput): Promise<CleanupResult> {
+      const s3 = s3Of(deps, input.storageProfile);
       const { bucket, logicalTimeKey } = input;
       const published = (await readJson<PublicationClaim>(s3, bucket, publicationClaimKey(logicalTimeKey)))?.value;
       const results = await Promise.all(
@@ -247,8 +249,8 @@ export function createS3ExportActivities({ aws }: ActivityDeps): S3ExportActivit
       return { attempts: results };
     },
 
-    async updateLatestPointer(input: { bucket: string; latestKey: string; pointer: LatestPointer }): Promise<{ updated: boolean }> {
-      return { updated: await advanceLatest(s3, input.bucket, input.latestKey, input.pointer) };
+    async updateLatestPointer(input: { bucket: string; storageProfile?: string; latestKey: string; pointer: LatestPointer }): Promise<{ updated: boolean }> {
+      return { updated: await advanceLatest(s3Of(deps, input.storageProfile), input.bucket, input.latestKey, input.pointer) };
     },
   });
 }

@@ -18,7 +18,7 @@ import {
   probeRunPrefix,
   validateConnectionSql,
 } from '../../common/onboarding/sql';
-import type { ActivityDeps } from '../deps';
+import { s3Of, type ActivityDeps } from '../deps';
 import { heartbeating } from '../heartbeat';
 import { deleteObjectsUnder } from '../s3-folders';
 import type { MaterializeConnectionActivities, MzConnectionInfo, ProbeInput, ProbeResult } from '../../common/onboarding/activities';
@@ -56,7 +56,8 @@ export function assertOurs(row: CatalogRow, connectionName: string, roleArn: str
   }
 }
 
-export function createMaterializeConnectionActivities({ aws, materialize }: ActivityDeps): MaterializeConnectionActivities {
+export function createMaterializeConnectionActivities(deps: ActivityDeps): MaterializeConnectionActivities {
+  const { materialize } = deps;
   const mz = <T>(profile: string, fn: (c: Client) => Promise<T>) => withMaterialize(materialize, profile, fn);
 
   // Every activity here waits on pg (VALIDATE CONNECTION and the probe COPY can take long) or S3: heartbeat
@@ -163,7 +164,9 @@ export function createMaterializeConnectionActivities({ aws, materialize }: Acti
             switch (classifyProbeFailure(text)) {
               case 'access-denied':
                 throw new UserFixableError(
-                  `the probe COPY into ${uri} was denied (${text}); the role's policy must allow s3:PutObject and s3:DeleteObject on arn:aws:s3:::${input.bucket}/${input.prefix}/* and s3:ListBucket with s3:prefix ${input.prefix}/*`,
+                  input.storageProfile
+                    ? `the probe COPY into ${uri} was denied (${text}); storage profile ${input.storageProfile}'s access key must be allowed to write, list and delete objects under ${input.prefix}/`
+                    : `the probe COPY into ${uri} was denied (${text}); the role's policy must allow s3:PutObject and s3:DeleteObject on arn:aws:s3:::${input.bucket}/${input.prefix}/* and s3:ListBucket with s3:prefix ${input.prefix}/*`,
                 );
               case 'unknown-connection':
                 throw new UserFixableError(`connection ${input.connectionName} was dropped during onboarding (${text}); run onboarding again`);
@@ -172,12 +175,12 @@ export function createMaterializeConnectionActivities({ aws, materialize }: Acti
             }
           }
         });
-        const listed = await aws.s3.send(new ListObjectsV2Command({ Bucket: input.bucket, Prefix: `${keyPrefix}/` }));
+        const listed = await s3Of(deps, input.storageProfile).send(new ListObjectsV2Command({ Bucket: input.bucket, Prefix: `${keyPrefix}/` }));
         objectsWritten = listed.KeyCount ?? 0;
         if (objectsWritten === 0) throw new Error(`the probe COPY reported success but wrote nothing under ${uri}`);
       } finally {
         // Runs on failure too: a failed COPY leaves its sentinel, which must not stay in the user's bucket.
-        objectsRemoved = await deleteObjectsUnder(aws.s3, input.bucket, probeRunPrefix(input.prefix, input.runId));
+        objectsRemoved = await deleteObjectsUnder(s3Of(deps, input.storageProfile), input.bucket, probeRunPrefix(input.prefix, input.runId));
       }
       return { path: uri, rows, objectsWritten, objectsRemoved };
     },

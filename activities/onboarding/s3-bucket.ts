@@ -18,7 +18,7 @@ import {
 import { ConflictError, UserFixableError } from '../../common/failures';
 import { MANAGED_BY_TAG } from '../../common/iam-policies';
 import { explainAccessDenied, awsErrorName, httpStatus, isAccessDenied, isNotFound } from '../aws-errors';
-import type { ActivityDeps } from '../deps';
+import { s3Of, type ActivityDeps } from '../deps';
 import { heartbeating } from '../heartbeat';
 import { deleteObjectsUnder } from '../s3-folders';
 import type { EnsureBucketInput, EnsureBucketResult, S3BucketActivities } from '../../common/onboarding/activities';
@@ -123,7 +123,8 @@ export async function checkBucket(s3: S3Client, input: EnsureBucketInput, accoun
   return { region, exists: true };
 }
 
-export function createS3BucketActivities({ aws: clients }: ActivityDeps): S3BucketActivities {
+export function createS3BucketActivities(deps: ActivityDeps): S3BucketActivities {
+  const clients = deps.aws;
   const s3 = clients.s3;
 
   /** An existing bucket, whose region checkBucket has confirmed: one this project created gets its defaults again. */
@@ -181,7 +182,11 @@ export function createS3BucketActivities({ aws: clients }: ActivityDeps): S3Buck
      * markers first, claims last: activities/s3-folders.ts), then the bucket itself when nothing is left in it
      * and this project created it.
      */
-    async deleteOnboardedData(input: { bucket: string; prefix: string }): Promise<{ objectsDeleted: number; bucketDeleted: boolean }> {
+    async deleteOnboardedData(input: { bucket: string; prefix: string; storageProfile?: string }): Promise<{ objectsDeleted: number; bucketDeleted: boolean }> {
+      if (input.storageProfile !== undefined) {
+        // An S3-compatible store's bucket was never ours (onboarding does not create one there): objects only.
+        return { objectsDeleted: await deleteObjectsUnder(s3Of(deps, input.storageProfile), input.bucket, `${input.prefix}/`), bucketDeleted: false };
+      }
       if ((await headBucket(s3, input.bucket)) === 'missing') return { objectsDeleted: 0, bucketDeleted: false };
       const objectsDeleted = await deleteObjectsUnder(s3, input.bucket, `${input.prefix}/`);
       const managed = (await bucketTags(s3, input.bucket)).some((t) => t.Key === MANAGED_BY_TAG.Key && t.Value === MANAGED_BY_TAG.Value);

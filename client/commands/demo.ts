@@ -14,7 +14,7 @@ import { createAwsClients, destroyAwsClients } from '../../platform/aws-clients'
 import { loadConfig } from '../../platform/config';
 import type { BulkExportInput, BulkExportResult, ExportProgress } from '../../common/export/types';
 import type { OnboardInput } from '../../common/onboarding/types';
-import type { StepProgress } from '../../common/onboarding/progress';
+import type { OnboardResult, StepProgress } from '../../common/onboarding/progress';
 import { dataConverterFromEnv } from '../../platform/payload-codec';
 import { parseScheduleFile } from '../schedules/file';
 import { isAlive, isPortOpen, spawnLogged, stopProcessGroup, tailFile, waitUntil, type StartedProcess } from '../../local/processes';
@@ -127,7 +127,7 @@ export async function run(args: ParsedArgs): Promise<void> {
       `demo-onboard-${DEMO.connectionName}`,
       onboardInput,
       (p: StepProgress) => describeProgress(p),
-    );
+    ) as OnboardResult; // an AWS input: the AWS result
     detail(`role ${onboarded.roleArn}, external ID ${onboarded.externalId}`);
 
     step('Exporting the sample data, once as CSV and once as Parquet');

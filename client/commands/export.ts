@@ -15,7 +15,7 @@ import { noWorkerMode, requireWorker } from '../worker-check';
 import { withTemporalClient } from '../temporal';
 
 export const usage = `export --name NAME --connection CONN (--object NAME | --query SQL) --to s3://BUCKET/PREFIX
-       [--format csv|parquet] [--max-file-size 256MB] [--header] [--logical-time ISO] [--profile NAME]
+       [--format csv|parquet] [--max-file-size 256MB] [--header] [--logical-time ISO] [--profile NAME] [--storage-profile NAME]
        [--max-attempts N] [--no-latest] [--workflow-id ID] [--no-wait | --wait-for-worker] [--json]
                                                             export to <PREFIX>/<NAME>/<logical time>/attempt-NNN/ and publish a manifest`;
 
@@ -30,6 +30,7 @@ export const options: OptionSpecs = {
   header: { type: 'boolean', help: 'CSV only: write a header row' },
   'logical-time': { type: 'string', value: 'ISO', help: 'the instant the export stands for (default now); names the output folder' },
   profile: COMMON_OPTIONS.profile,
+  'storage-profile': COMMON_OPTIONS.storageProfile,
   'max-attempts': { type: 'string', value: 'N', help: 'COPY attempts before giving up (default 3)' },
   'no-latest': { type: 'boolean', help: 'do not point _latest.json at this export' },
   'workflow-id': COMMON_OPTIONS.workflowId,
@@ -61,6 +62,7 @@ export function exportInputFromArgs(args: ParsedArgs, now: Date): BulkExportInpu
     // Explicit, so the workflow id and the output folder name the same instant.
     logicalTime: stringFlag(args, 'logical-time') ?? now.toISOString(),
     materializeProfile: stringFlag(args, 'profile'),
+    storageProfile: stringFlag(args, 'storage-profile'),
     maxAttempts: maxAttempts === undefined ? undefined : Number(maxAttempts),
     publishLatest: args.flags['no-latest'] ? false : undefined,
   };

@@ -2,25 +2,26 @@
  * `mz-s3-export offboard`: starts offboardAwsConnection (drop the connection, delete the policy and the role;
  * the bucket's data only with --delete-data). --plan prints what it would delete.
  */
-import { OFFBOARD_FIELDS, resolveOffboardInput } from '../../common/onboarding/input';
+import { isCompatibleInput, OFFBOARD_FIELDS, resolveCompatibleOffboardInput, resolveOffboardInput } from '../../common/onboarding/input';
 import { renderOffboardingPlan } from '../onboarding-plan';
 import type { OffboardInput } from '../../common/onboarding/types';
 import { CliError, COMMON_OPTIONS, expectPositionals, inputFromFileAndFlags, stringFlag, type OptionSpecs, type ParsedArgs } from '../args';
 import type { Client } from '@temporalio/client';
 import { confirmOrRefuse } from '../confirm';
 import { startAndWait } from '../follow';
-import { offboardAwsConnection } from '../../workflows';
+import { offboardAwsConnection, offboardS3CompatibleConnection } from '../../workflows';
 import { schedulesUsingConnection } from '../schedules/operations';
 
-export const usage = `offboard --connection C --role R --policy P [--profile NAME] [--delete-data --bucket B --prefix P]
+export const usage = `offboard --connection C (--role R --policy P | --storage-profile NAME) [--profile NAME] [--delete-data --bucket B --prefix P]
         [--yes] [--force] | --file input.json [--plan] [--json] [--no-wait | --wait-for-worker]
                                                             drop the connection, delete the IAM policy and role`;
 
-const FLAGS: Record<string, keyof OffboardInput> = {
+const FLAGS: Record<string, keyof OffboardInput | 'storageProfile'> = {
   connection: 'connectionName',
   role: 'roleName',
   policy: 'policyName',
   profile: 'materializeProfile',
+  'storage-profile': 'storageProfile',
   bucket: 'bucket',
   prefix: 'prefix',
 };
@@ -30,6 +31,7 @@ export const options: OptionSpecs = {
   role: { type: 'string', value: 'R', help: 'the IAM role to delete' },
   policy: { type: 'string', value: 'P', help: 'the IAM policy to detach and delete' },
   profile: COMMON_OPTIONS.profile,
+  'storage-profile': COMMON_OPTIONS.storageProfile,
   'delete-data': { type: 'boolean', help: 'also delete every object under s3://BUCKET/PREFIX/ (asks first; --yes skips)' },
   bucket: { type: 'string', value: 'B', help: 'with --delete-data: the bucket' },
   prefix: { type: 'string', value: 'P', help: 'with --delete-data: the prefix' },
@@ -51,19 +53,21 @@ export function offboardInputFromArgs(args: ParsedArgs): OffboardInput {
     delete input.bucket;
     delete input.prefix;
   }
-  return Object.fromEntries(Object.entries(input).filter(([k]) => OFFBOARD_FIELDS.includes(k as keyof OffboardInput))) as unknown as OffboardInput;
+  const keep = (k: string) => k === 'storageProfile' || OFFBOARD_FIELDS.includes(k as keyof OffboardInput);
+  return Object.fromEntries(Object.entries(input).filter(([k]) => keep(k))) as unknown as OffboardInput;
 }
 
 export async function run(args: ParsedArgs): Promise<void> {
   expectPositionals(args, 1, 'offboard takes only options');
   const raw = offboardInputFromArgs(args);
-  const input = resolveOffboardInput(raw);
+  const input = isCompatibleInput(raw) ? resolveCompatibleOffboardInput(raw) : resolveOffboardInput(raw);
   if (args.flags.plan) {
+    if ('storageProfile' in input) throw new CliError('--plan lists IAM deletions; an S3-compatible store (--storage-profile) has none: offboarding drops its connection and secrets', 2);
     console.log(args.flags.json ? JSON.stringify({ input }, null, 2) : renderOffboardingPlan(input));
     return;
   }
   const workflow = {
-    workflow: offboardAwsConnection,
+    workflow: 'storageProfile' in input ? (offboardS3CompatibleConnection as unknown as typeof offboardAwsConnection) : offboardAwsConnection,
     defaultWorkflowId: `offboard-${input.connectionName}`,
     input: raw,
     beforeStart: async (client: Client) => {

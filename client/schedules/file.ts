@@ -109,6 +109,7 @@ const INPUT_KEYS = [
   'maxFileSize',
   'csvHeader',
   'materializeProfile',
+  'storageProfile',
   'maxAttempts',
   'publishLatest',
   'tuning',

@@ -19,7 +19,7 @@ export interface CopyToS3Input {
   /** The statement's parts (checked by the workflow's input validation); the target is the attempt folder. */
   statement: Omit<CopyStatementSpec, 'targetUri'>;
   /** The attempt folder: `<prefix>/<exportName>/<logical time>/attempt-NNN`. */
-  target: { bucket: string; prefix: string; exportName: string; logicalTime: string; attempt: number };
+  target: { bucket: string; prefix: string; exportName: string; logicalTime: string; attempt: number; storageProfile?: string };
   /** Who claims the folder. */
   owner: { workflowId: string; runId: string };
   /** For messages: what is exported and through which connection. */
@@ -68,6 +68,8 @@ export interface AttemptSummary {
 }
 
 export interface InspectInput {
+  /** The bucket's S3-compatible store; absent: AWS S3. The same in every S3 activity input. */
+  storageProfile?: string;
   bucket: string;
   logicalTimeKey: string;
   source: ExportSource;
@@ -92,6 +94,7 @@ export type ManifestInput = Omit<ManifestFacts, 'listing' | 'footers' | 'source'
 };
 
 export interface FinishInput {
+  storageProfile?: string;
   bucket: string;
   logicalTimeKey: string;
   attempt: number;
@@ -133,6 +136,7 @@ export type FinishResult =
   | { outcome: 'rejected'; problems: string[] };
 
 export interface CleanupInput {
+  storageProfile?: string;
   bucket: string;
   logicalTimeKey: string;
   /** The cleaning run: an attempt whose claim names it is its own. */
@@ -156,7 +160,7 @@ export interface S3ExportActivities {
   inspectExportAttempts(input: InspectInput): Promise<InspectResult>;
   finishExportAttempt(input: FinishInput): Promise<FinishResult>;
   cleanupExportAttempts(input: CleanupInput): Promise<CleanupResult>;
-  updateLatestPointer(input: { bucket: string; latestKey: string; pointer: LatestPointer }): Promise<{ updated: boolean }>;
+  updateLatestPointer(input: { bucket: string; storageProfile?: string; latestKey: string; pointer: LatestPointer }): Promise<{ updated: boolean }>;
 }
 
 export type ExportActivities = MaterializeCopyActivities & S3ExportActivities & SnapshotSetActivities;

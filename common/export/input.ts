@@ -10,6 +10,7 @@ import { normalizeQuery, parseMaxFileSize, queryProblem } from './sql';
 export { logicalTimeProblem } from './logical-time';
 import type { BulkExportInput, ExportFormat, ExportTuning } from './types';
 import { splitQualifiedName } from '../sql/quoting';
+import { storageProfileProblem } from '../storage-profile';
 
 export const EXPORT_DEFAULTS = {
   materializeProfile: 'default',
@@ -55,6 +56,8 @@ export interface ResolvedExportInput {
   maxAttempts: number;
   publishLatest: boolean;
   cluster?: string;
+  /** An S3-compatible store (the worker's storage profile); absent: AWS S3. */
+  storageProfile?: string;
   /** A Materialize timestamp (decimal digits, below 2^64). */
   asOf?: string;
   commit: 'publish' | 'stage';
@@ -63,7 +66,7 @@ export interface ResolvedExportInput {
 
 const KNOWN_FIELDS = new Set<string>([
   'exportName', 'connectionName', 'object', 'query', 'bucket', 'prefix', 'format', 'maxFileSize', 'csvHeader',
-  'logicalTime', 'materializeProfile', 'maxAttempts', 'publishLatest', 'tuning', 'cluster', 'asOf', 'commit',
+  'logicalTime', 'materializeProfile', 'maxAttempts', 'publishLatest', 'tuning', 'cluster', 'asOf', 'commit', 'storageProfile',
 ]);
 
 export function exportNameProblem(name: unknown): string | undefined {
@@ -141,6 +144,7 @@ export function resolveExportInput(raw: unknown): ResolvedExportInput {
     problems.add('publishLatest', 'must be true or false');
   if (input.cluster !== undefined) checkField(problems, 'cluster', clusterProblem(input.cluster));
   if (input.asOf !== undefined) checkField(problems, 'asOf', asOfProblem(input.asOf));
+  if (input.storageProfile !== undefined) checkField(problems, 'storageProfile', storageProfileProblem(input.storageProfile));
   if (input.commit !== undefined && input.commit !== 'publish' && input.commit !== 'stage')
     problems.add('commit', `${JSON.stringify(input.commit)} must be "publish" (the default) or "stage" (verify only; a snapshot set publishes)`);
   const tuning = resolveTuning(input.tuning, problems);
@@ -161,6 +165,7 @@ export function resolveExportInput(raw: unknown): ResolvedExportInput {
     publishLatest: input.publishLatest ?? EXPORT_DEFAULTS.publishLatest,
     ...(input.cluster !== undefined ? { cluster: input.cluster } : {}),
     ...(input.asOf !== undefined ? { asOf: input.asOf } : {}),
+    ...(input.storageProfile !== undefined ? { storageProfile: input.storageProfile } : {}),
     commit: input.commit ?? 'publish',
     tuning,
   };

@@ -40,6 +40,11 @@ export interface BulkExportInput {
    */
   asOf?: string;
   /**
+   * An S3-compatible store (Google Cloud Storage, Cloudflare R2, ...): the worker's storage profile, whose
+   * endpoint and access key it uses to verify and publish (docs/s3-compatible.md). Default: AWS S3.
+   */
+  storageProfile?: string;
+  /**
    * publish (default): claim the publication, write `_SUCCESS` and `_latest.json`. stage: verify and write the
    * manifest only, publishing nothing: a snapshot set's member, which the set publishes (docs/manifest.md).
    */

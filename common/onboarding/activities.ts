@@ -13,6 +13,8 @@ export interface ProbeInput {
   prefix: string;
   runId: string;
   attempt: number;
+  /** An S3-compatible store: the probe's files are listed and removed with that profile's S3 client. */
+  storageProfile?: string;
 }
 
 export interface EnsureBucketInput {
@@ -121,7 +123,8 @@ export interface PreflightActivities {
 
 export interface S3BucketActivities {
   ensureBucket(input: EnsureBucketInput): Promise<EnsureBucketResult>;
-  deleteOnboardedData(input: { bucket: string; prefix: string }): Promise<{ objectsDeleted: number; bucketDeleted: boolean }>;
+  /** With storageProfile (an S3-compatible store) only the objects are deleted: onboarding never creates such a bucket. */
+  deleteOnboardedData(input: { bucket: string; prefix: string; storageProfile?: string }): Promise<{ objectsDeleted: number; bucketDeleted: boolean }>;
 }
 
 export interface AwsIamActivities {
@@ -145,4 +148,33 @@ export interface MaterializeConnectionActivities {
   dropMzConnection(input: { materializeProfile: string; connectionName: string; roleName: string }): Promise<{ dropped: boolean }>;
 }
 
-export type OnboardingActivities = PreflightActivities & S3BucketActivities & AwsIamActivities & MaterializeConnectionActivities;
+/** An S3-compatible store's connection: which worker storage profile, which Materialize, which connection. */
+export interface CompatibleTarget {
+  materializeProfile: string;
+  storageProfile: string;
+  connectionName: string;
+}
+
+export interface CompatiblePreflight {
+  /** As Materialize's connection names it (the profile's MATERIALIZE_ENDPOINT, else its ENDPOINT). */
+  endpoint: string;
+  region: string;
+  connectionExists: boolean;
+}
+
+export interface S3CompatibleActivities {
+  /** Read-only: the profile and its key, the bucket through them, and an existing connection of that name. */
+  preflightCompatibleOnboarding(input: CompatibleTarget & { bucket: string; prefix: string }): Promise<CompatiblePreflight>;
+  /** CREATE SECRET (or ALTER SECRET: a rotated key) for both halves of the profile's current access key. */
+  ensureMzStorageSecrets(input: CompatibleTarget): Promise<{ secrets: string[]; change: string }>;
+  /** CREATE CONNECTION ... TO AWS (ACCESS KEY ID = SECRET ..., ENDPOINT, REGION), or adopt the same one. */
+  ensureMzAccessKeyConnection(input: CompatibleTarget): Promise<{ connectionId: string; change?: string }>;
+  /** Offboarding: drop the connection and its two secrets, after checking the connection reads exactly them. */
+  dropMzAccessKeyConnection(input: Omit<CompatibleTarget, 'storageProfile'>): Promise<{ connectionDropped: boolean; secretsDropped: string[] }>;
+}
+
+export type OnboardingActivities = PreflightActivities &
+  S3BucketActivities &
+  AwsIamActivities &
+  MaterializeConnectionActivities &
+  S3CompatibleActivities;

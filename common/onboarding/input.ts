@@ -13,7 +13,8 @@ import {
   regionProblem,
 } from '../aws-names';
 import { Problems } from '../failures';
-import type { OffboardInput, OnboardInput, RetryInput } from './types';
+import type { OffboardInput, OnboardInput, ResolvedCompatibleOffboardInput, ResolvedCompatibleOnboardInput, RetryInput } from './types';
+import { storageProfileProblem } from '../storage-profile';
 
 export const ONBOARDING_DEFAULTS = {
   createBucket: true,
@@ -177,7 +178,10 @@ function optionalBoolean(problems: Problems, field: string, value: unknown, fall
 export function resolveOnboardInput(input: unknown): ResolvedOnboardInput {
   const i = asObject(input, 'the onboarding input');
   const problems = new Problems();
-  unknownFields(problems, '', i, ONBOARD_FIELDS);
+  const { storageProfile, ...rest } = i;
+  unknownFields(problems, '', rest, ONBOARD_FIELDS);
+  if (storageProfile !== undefined)
+    problems.add('storageProfile', 'names an S3-compatible store: start onboardS3CompatibleConnection with this input instead (onboardAwsConnection sets up AWS S3 with IAM)');
   checkField(problems, 'bucket', bucketNameProblem(i.bucket));
   checkField(problems, 'prefix', prefixProblem(i.prefix));
   checkField(problems, 'roleName', iamNameProblem(i.roleName, 'role'));
@@ -216,7 +220,10 @@ export function resolveOnboardInput(input: unknown): ResolvedOnboardInput {
 export function resolveOffboardInput(input: unknown): ResolvedOffboardInput {
   const i = asObject(input, 'the offboarding input');
   const problems = new Problems();
-  unknownFields(problems, '', i, OFFBOARD_FIELDS);
+  const { storageProfile, ...rest } = i;
+  unknownFields(problems, '', rest, OFFBOARD_FIELDS);
+  if (storageProfile !== undefined)
+    problems.add('storageProfile', 'names an S3-compatible store: start offboardS3CompatibleConnection with this input instead');
   checkField(problems, 'connectionName', connectionNameProblem(i.connectionName));
   checkField(problems, 'roleName', iamNameProblem(i.roleName, 'role'));
   checkField(problems, 'policyName', iamNameProblem(i.policyName, 'policy'));
@@ -242,4 +249,70 @@ export function resolveOffboardInput(input: unknown): ResolvedOffboardInput {
 export function backoffMs(retry: ResolvedRetry, attempt: number): number {
   const s = retry.initialIntervalSeconds * Math.pow(retry.backoffCoefficient, Math.max(0, attempt - 1));
   return Math.round(Math.min(s, retry.maximumIntervalSeconds) * 1000);
+}
+
+/** Whether an onboarding or offboarding input names an S3-compatible store (storageProfile) rather than AWS S3. */
+export function isCompatibleInput(input: unknown): boolean {
+  return Boolean(input && typeof input === 'object' && !Array.isArray(input) && (input as Record<string, unknown>).storageProfile !== undefined);
+}
+
+/** The AWS-only fields, refused with a storage profile: an S3-compatible store has no IAM and no VALIDATE. */
+const AWS_ONLY_FIELDS = ['roleName', 'policyName', 'region', 'createBucket', 'materializePrincipal', 'validationTimeoutSeconds'];
+
+const COMPATIBLE_ONBOARD_FIELDS = ['storageProfile', 'bucket', 'prefix', 'connectionName', 'materializeProfile', 'retry', 'stepTimeoutSeconds'];
+const COMPATIBLE_OFFBOARD_FIELDS = ['storageProfile', 'connectionName', 'materializeProfile', 'deleteData', 'bucket', 'prefix', 'retry', 'stepTimeoutSeconds'];
+
+/** Unknown fields, with the AWS-only ones told apart: they belong to the other workflow. */
+function awsOnlyFields(problems: Problems, i: Record<string, unknown>, known: readonly string[]): void {
+  const rest = Object.fromEntries(Object.entries(i).filter(([k]) => !AWS_ONLY_FIELDS.includes(k)));
+  unknownFields(problems, '', rest, known);
+  for (const f of AWS_ONLY_FIELDS) {
+    if (i[f] !== undefined)
+      problems.add(f, `applies to AWS S3 only; with storageProfile (an S3-compatible store: no IAM role or policy, no VALIDATE CONNECTION, the bucket must exist) remove it`);
+  }
+}
+
+/** The onboarding input of an S3-compatible store: storageProfile, bucket, prefix, connectionName. */
+export function resolveCompatibleOnboardInput(input: unknown): ResolvedCompatibleOnboardInput {
+  const i = asObject(input, 'the onboarding input');
+  const problems = new Problems();
+  awsOnlyFields(problems, i, COMPATIBLE_ONBOARD_FIELDS);
+  checkField(problems, 'storageProfile', storageProfileProblem(i.storageProfile));
+  checkField(problems, 'bucket', bucketNameProblem(i.bucket));
+  checkField(problems, 'prefix', prefixProblem(i.prefix));
+  checkField(problems, 'connectionName', connectionNameProblem(i.connectionName));
+  if (i.materializeProfile !== undefined) checkField(problems, 'materializeProfile', profileProblem(i.materializeProfile));
+  const stepping = resolveStepping(problems, i);
+  problems.throwIfAny('the onboarding input');
+  return {
+    storageProfile: i.storageProfile as string,
+    bucket: i.bucket as string,
+    prefix: normalizePrefix(i.prefix as string),
+    connectionName: i.connectionName as string,
+    materializeProfile: (i.materializeProfile as string | undefined) ?? ONBOARDING_DEFAULTS.materializeProfile,
+    ...stepping,
+  };
+}
+
+export function resolveCompatibleOffboardInput(input: unknown): ResolvedCompatibleOffboardInput {
+  const i = asObject(input, 'the offboarding input');
+  const problems = new Problems();
+  awsOnlyFields(problems, i, COMPATIBLE_OFFBOARD_FIELDS);
+  checkField(problems, 'storageProfile', storageProfileProblem(i.storageProfile));
+  checkField(problems, 'connectionName', connectionNameProblem(i.connectionName));
+  if (i.materializeProfile !== undefined) checkField(problems, 'materializeProfile', profileProblem(i.materializeProfile));
+  const deleteData = optionalBoolean(problems, 'deleteData', i.deleteData, false);
+  if (i.bucket !== undefined || deleteData) checkField(problems, 'bucket', bucketNameProblem(i.bucket));
+  if (i.prefix !== undefined || deleteData) checkField(problems, 'prefix', prefixProblem(i.prefix));
+  const stepping = resolveStepping(problems, i);
+  problems.throwIfAny('the offboarding input');
+  return {
+    storageProfile: i.storageProfile as string,
+    connectionName: i.connectionName as string,
+    materializeProfile: (i.materializeProfile as string | undefined) ?? ONBOARDING_DEFAULTS.materializeProfile,
+    deleteData,
+    bucket: i.bucket as string | undefined,
+    prefix: i.prefix === undefined ? undefined : normalizePrefix(i.prefix as string),
+    ...stepping,
+  };
 }

@@ -19,6 +19,10 @@ export const ONBOARDING_STEPS = [
 
 export const OFFBOARDING_STEPS = ['validate-input', 'preflight', 'connection', 'policy', 'role', 'data'] as const;
 
+/** An S3-compatible store (storageProfile): no IAM, and no VALIDATE CONNECTION (it asks STS); the probe proves access. */
+export const COMPATIBLE_ONBOARDING_STEPS = ['validate-input', 'preflight', 'secrets', 'connection', 'probe'] as const;
+export const COMPATIBLE_OFFBOARDING_STEPS = ['validate-input', 'connection', 'data'] as const;
+
 export interface StepProgress {
   workflow: 'onboardAwsConnection' | 'offboardAwsConnection';
   status: 'running' | 'waiting-to-retry' | 'completed' | 'failed';
@@ -40,6 +44,8 @@ export interface StepProgress {
     connectionId?: string;
     principal?: string;
     externalId?: string;
+    /** An S3-compatible store's endpoint, as its connection names it. */
+    endpoint?: string;
   };
   /** One line per change made (or adoption), in order. */
   changes: string[];
@@ -64,6 +70,21 @@ export interface OnboardResult {
   changes: string[];
 }
 
+/** onboardAwsConnection's result for an S3-compatible store (storageProfile). */
+export interface CompatibleOnboardResult {
+  storageProfile: string;
+  bucket: string;
+  prefix: string;
+  endpoint: string;
+  region: string;
+  connectionName: string;
+  connectionId: string;
+  /** The Materialize secrets holding the access key (names only). */
+  secrets: string[];
+  probe: { path: string; rows: number; objectsWritten: number; objectsRemoved: number };
+  changes: string[];
+}
+
 export interface OffboardResult {
   connectionDropped: boolean;
   policyDeleted: boolean;
@@ -71,5 +92,7 @@ export interface OffboardResult {
   roleDeleted: boolean;
   objectsDeleted: number;
   bucketDeleted: boolean;
+  /** An S3-compatible store's connection: the secrets dropped with it. */
+  secretsDropped?: string[];
   changes: string[];
 }

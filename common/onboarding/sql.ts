@@ -57,3 +57,45 @@ export function connectionsAssumingRoleSql(roleArn: string): string {
     `WHERE a.assume_role_arn = ${quoteLiteral(roleArn)} ORDER BY c.name`
   );
 }
+
+/**
+ * An S3-compatible store's connection keeps both halves of its access key in Materialize secrets named after it:
+ * rotating the key is then ALTER SECRET on both, and the connection itself never changes (Materialize reads a
+ * secret's value when the connection is used).
+ */
+export function storageSecretNames(connectionName: string): { accessKeyId: string; secretAccessKey: string } {
+  return { accessKeyId: `${connectionName}_access_key_id`, secretAccessKey: `${connectionName}_secret_access_key` };
+}
+
+/** CREATE SECRET or, when it exists, ALTER SECRET: the value as a literal (Materialize takes no parameters in DDL). */
+export function setSecretSql(name: string, value: string, exists: boolean): string {
+  return `${exists ? 'ALTER' : 'CREATE'} SECRET ${quoteIdent(name)} AS ${quoteLiteral(value)}`;
+}
+
+export function dropSecretSql(name: string): string {
+  return `DROP SECRET IF EXISTS ${quoteIdent(name)}`;
+}
+
+/** Materialize's guide for S3 compatible object storage: an AWS connection with an access key, ENDPOINT and REGION. */
+export function createAccessKeyConnectionSql(connectionName: string, endpoint: string, region: string): string {
+  const s = storageSecretNames(connectionName);
+  // VALIDATE CONNECTION asks STS, which S3-compatible stores do not have: the probe COPY proves access instead.
+  return (
+    `CREATE CONNECTION ${quoteIdent(connectionName)} TO AWS (ACCESS KEY ID = SECRET ${quoteIdent(s.accessKeyId)}, ` +
+    `SECRET ACCESS KEY = SECRET ${quoteIdent(s.secretAccessKey)}, ENDPOINT = ${quoteLiteral(endpoint)}, REGION = ${quoteLiteral(region)}) WITH (VALIDATE = false)`
+  );
+}
+
+/** The secrets of those names (any schema), to check which exist and that a connection uses exactly them. */
+export function secretsCatalogSql(names: string[]): string {
+  return `SELECT id, name FROM mz_catalog.mz_secrets WHERE name IN (${names.map(quoteLiteral).join(', ')}) ORDER BY name`;
+}
+
+/** An access-key connection's catalog row: its endpoint, region and the secrets it reads its key from. */
+export function accessKeyConnectionCatalogSql(connectionName: string): string {
+  return (
+    'SELECT c.id, c.type, a.endpoint, a.region, a.access_key_id, a.access_key_id_secret_id, a.secret_access_key_secret_id, a.assume_role_arn ' +
+    'FROM mz_catalog.mz_connections c LEFT JOIN mz_internal.mz_aws_connections a ON a.id = c.id ' +
+    `WHERE c.name = ${quoteLiteral(connectionName)}`
+  );
+}

@@ -42,3 +42,49 @@ export interface OffboardInput {
   /** Upper bound for retrying a step on transient errors. Default 300. */
   stepTimeoutSeconds?: number;
 }
+
+/** The onboarding input of an S3-compatible store, with every default filled in (common/onboarding/input.ts). */
+export interface ResolvedCompatibleOnboardInput {
+  storageProfile: string;
+  bucket: string;
+  /** Without a trailing slash. */
+  prefix: string;
+  connectionName: string;
+  materializeProfile: string;
+  stepTimeoutSeconds: number;
+  retry: { initialIntervalSeconds: number; maximumIntervalSeconds: number; backoffCoefficient: number };
+}
+
+export interface ResolvedCompatibleOffboardInput {
+  storageProfile: string;
+  connectionName: string;
+  materializeProfile: string;
+  deleteData: boolean;
+  bucket?: string;
+  prefix?: string;
+  stepTimeoutSeconds: number;
+  retry: { initialIntervalSeconds: number; maximumIntervalSeconds: number; backoffCoefficient: number };
+}
+
+/** onboardS3CompatibleConnection's input: names only (the access key stays in the worker's storage profile). */
+export interface CompatibleOnboardInput {
+  storageProfile: string;
+  bucket: string;
+  prefix: string;
+  connectionName: string;
+  materializeProfile?: string;
+  retry?: RetryInput;
+  stepTimeoutSeconds?: number;
+}
+
+export interface CompatibleOffboardInput {
+  storageProfile: string;
+  connectionName: string;
+  materializeProfile?: string;
+  /** Also delete the objects under bucket/prefix (never the bucket). Default false. */
+  deleteData?: boolean;
+  bucket?: string;
+  prefix?: string;
+  retry?: RetryInput;
+  stepTimeoutSeconds?: number;
+}

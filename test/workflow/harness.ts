@@ -148,6 +148,10 @@ export function outcomeSinks(ended: (outcome: ExportOutcome) => void): InjectedS
 const ACTIVITY_NAMES: Record<keyof Activities, true> = {
   checkDependencies: true,
   readAwsIdentity: true,
+  preflightCompatibleOnboarding: true,
+  ensureMzStorageSecrets: true,
+  ensureMzAccessKeyConnection: true,
+  dropMzAccessKeyConnection: true,
   preflightOnboarding: true,
   preflightOffboarding: true,
   ensureBucket: true,

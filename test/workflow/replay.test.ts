@@ -13,6 +13,7 @@ import { Worker } from '@temporalio/worker';
 import { historyFromJson } from '../helpers/history-json';
 import { catalogFailuresInterceptor } from '../../worker/catalog-failures';
 import { outcomeSinks, workflowBundle } from './harness';
+import * as workflows from '../../workflows';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'histories');
 
@@ -34,7 +35,13 @@ describe('replay of recorded histories (versioning safety)', function () {
 
   it('covers every workflow type and the export outcomes that matter: success, a retry, a cancellation', () => {
     const all = fixtures();
-    assert.deepEqual([...new Set(all.map((f) => f.workflowType))].sort(), ['bulkExport', 'healthCheck', 'iamNameClaim', 'offboardAwsConnection', 'onboardAwsConnection']);
+    // Every function workflows/index.ts exports is a workflow type the worker registers, but for these helpers.
+    const helpers = ['claimId', 'withClaims'];
+    // Workflow types whose fixture is still to be recorded (say why): the list only ever shrinks.
+    const notYetRecorded = ['onboardS3CompatibleConnection', 'offboardS3CompatibleConnection']; // merged at the end of the session that added replay
+    helpers.push(...notYetRecorded);
+    const registered = Object.entries(workflows).filter(([name, v]) => typeof v === 'function' && !helpers.includes(name)).map(([name]) => name);
+    assert.deepEqual([...new Set(all.map((f) => f.workflowType))].sort(), registered.sort(), 'a workflow type without a recorded history (npm run record-histories)');
     const exports = all.filter((f) => f.workflowType === 'bulkExport').map((f) => [f.file, f.closed]);
     assert.deepEqual(exports, [
       ['export-cancel.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED'],
@@ -52,7 +59,8 @@ describe('replay of recorded histories (versioning safety)', function () {
         sinks: outcomeSinks(() => undefined),
         replayName: 'fixtures',
       },
-      all.map((f) => ({ workflowId: f.file, history: f.history })),
+      // Recorded as workflow id history-<name> (record.ts): a snapshot set's child ids derive from it.
+      all.map((f) => ({ workflowId: `history-${path.basename(f.file, '.json')}`, history: f.history })),
     );
     const failures: string[] = [];
     let replayed = 0;
