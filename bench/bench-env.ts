@@ -61,6 +61,8 @@ export async function startBenchEnv(opts: { log: (line: string) => void }): Prom
       TEMPORAL_TASK_QUEUE: taskQueue,
       AWS_ENDPOINT_URL: s3Proxy.url,
       MZ_URL: `postgres://materialize@127.0.0.1:${pgProxy.port}/materialize`,
+      // Node flags for the worker only (e.g. --max-old-space-size=160 for the sizing runs in docs/benchmarks.md).
+      ...(process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {}),
     };
     const worker = await startWorkerProcess(env, { logDir: path.join(dir, 'logs'), name: 'bench-worker' });
     closers.push(() => worker.stop());

@@ -6,6 +6,7 @@
 import type { BulkExportResult } from '../common/export/types';
 import type { BenchEnv } from './bench-env';
 import { historyCosts, type HistoryCosts } from './history-costs';
+import { runTimeline } from './timeline';
 import type { BenchTarget } from './setup';
 import { median, round } from './stats';
 import { bulkExport } from '../workflows';
@@ -30,6 +31,8 @@ export interface OverheadResult {
   s3RequestsByOperation: Record<string, number>;
   /** The last bulkExport's history. */
   temporalCosts?: HistoryCosts;
+  /** Where a bulkExport's time went (median over the measured rounds, ms): see timeline.ts; `client` is the rest. */
+  timelineMs: Record<string, number>;
 }
 
 export async function benchOverhead(
@@ -45,6 +48,7 @@ export async function benchOverhead(
   let s3ByOperation: Record<string, number> = {};
   let costs: HistoryCosts | undefined;
   let last: BulkExportResult | undefined;
+  const timelines: Record<string, number>[] = [];
   const base = Date.UTC(2030, 0, 1);
 
   const viaWorkflow = async (round: number) => {
@@ -73,7 +77,11 @@ export async function benchOverhead(
     s3Bytes.push(env.s3Proxy.counts.s3ObjectBytesRead);
     s3Requests.push(env.s3Proxy.counts.requests);
     s3ByOperation = { ...env.s3Proxy.counts.byOperation };
-    costs = historyCosts((await env.temporal.client.workflow.getHandle(`bench-overhead-${process.pid}-${round}`).fetchHistory()).events ?? []);
+    const events = (await env.temporal.client.workflow.getHandle(`bench-overhead-${process.pid}-${round}`).fetchHistory()).events ?? [];
+    costs = historyCosts(events);
+    const steps = runTimeline(events);
+    const serverMs = steps.reduce((sum, st) => sum + st.ms, 0);
+    timelines.push({ ...Object.fromEntries(steps.map((st) => [st.step, st.ms])), 'client: start call and result (outside the history)': seconds * 1000 - serverMs });
     return seconds;
   };
   const direct = async (round: number) => {
@@ -89,37 +97,57 @@ export async function benchOverhead(
     }
   };
 
-  // One unmeasured warm-up of each (workflow bundle, pg and S3 connections, mz-local's caches).
-  opts.log('overhead: warm-up');
-  await viaWorkflow(0);
-  await direct(0);
-  for (let round = 1; round <= opts.rounds; round++) {
-    const order = round % 2 === 1 ? (['workflow', 'direct'] as const) : (['direct', 'workflow'] as const);
-    for (const which of order) {
-      const s = which === 'workflow' ? await viaWorkflow(round) : await direct(round);
-      (which === 'workflow' ? workflowSeconds : directSeconds).push(s);
-      opts.log(`overhead: round ${round} ${which} ${round2(s)} s`);
+  // A single-file export on both sides (the issue's yardstick): mz-local writes one batch, as a one-worker replica
+  // would; its default of 2 batches would add a second footer read to bulkExport only.
+  const setBatches = async (sql: string) => {
+    const c = await env.mz();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
     }
-  }
-  const ratios = workflowSeconds.map((w, i) => w / directSeconds[i]);
-  return {
-    rows: opts.rows,
-    rounds: opts.rounds,
-    workflowSeconds: workflowSeconds.map(round2),
-    directSeconds: directSeconds.map(round2),
-    ratios: ratios.map((r) => round(r, 3)),
-    medianRatio: round(median(ratios), 3),
-    medianWorkflowSeconds: round2(median(workflowSeconds)),
-    medianDirectSeconds: round2(median(directSeconds)),
-    medianOverheadSeconds: round2(median(workflowSeconds.map((w, i) => w - directSeconds[i]))),
-    filesPerExport: last?.files ?? 0,
-    bytesPerExport: last?.bytes ?? 0,
-    workerBytesFromMaterialize: median(pgBytes),
-    workerS3ObjectBytesRead: median(s3Bytes),
-    s3RequestsPerExport: median(s3Requests),
-    s3RequestsByOperation: s3ByOperation,
-    temporalCosts: costs,
   };
+  await setBatches('ALTER SYSTEM SET mz_local_batches = 1');
+  try {
+    return await measure();
+  } finally {
+    await setBatches('ALTER SYSTEM RESET mz_local_batches');
+  }
+
+  async function measure(): Promise<OverheadResult> {
+    // One unmeasured warm-up of each (workflow bundle, pg and S3 connections, mz-local's caches).
+    opts.log('overhead: warm-up');
+    await viaWorkflow(0);
+    await direct(0);
+    for (let round = 1; round <= opts.rounds; round++) {
+      const order = round % 2 === 1 ? (['workflow', 'direct'] as const) : (['direct', 'workflow'] as const);
+      for (const which of order) {
+        const s = which === 'workflow' ? await viaWorkflow(round) : await direct(round);
+        (which === 'workflow' ? workflowSeconds : directSeconds).push(s);
+        opts.log(`overhead: round ${round} ${which} ${round2(s)} s`);
+      }
+    }
+    const ratios = workflowSeconds.map((w, i) => w / directSeconds[i]);
+    return {
+      rows: opts.rows,
+      rounds: opts.rounds,
+      workflowSeconds: workflowSeconds.map(round2),
+      directSeconds: directSeconds.map(round2),
+      ratios: ratios.map((r) => round(r, 3)),
+      medianRatio: round(median(ratios), 3),
+      medianWorkflowSeconds: round2(median(workflowSeconds)),
+      medianDirectSeconds: round2(median(directSeconds)),
+      medianOverheadSeconds: round2(median(workflowSeconds.map((w, i) => w - directSeconds[i]))),
+      filesPerExport: last?.files ?? 0,
+      bytesPerExport: last?.bytes ?? 0,
+      workerBytesFromMaterialize: median(pgBytes),
+      workerS3ObjectBytesRead: median(s3Bytes),
+      s3RequestsPerExport: median(s3Requests),
+      s3RequestsByOperation: s3ByOperation,
+      temporalCosts: costs,
+      timelineMs: Object.fromEntries(Object.keys(timelines.at(-1) ?? {}).map((k) => [k, Math.round(median(timelines.slice(1).map((t) => t[k] ?? 0)))])),
+    };
+  }
 }
 
 const round2 = (n: number) => round(n, 2);

@@ -7,6 +7,7 @@ import type { BulkExportResult } from '../common/export/types';
 import { sampleMemory, processMemory, type BenchEnv } from './bench-env';
 import type { BenchTarget } from './setup';
 import { round } from './stats';
+import { loadWorkerSettings, type WorkerCapacity } from '../worker/worker-settings';
 import { bulkExport } from '../workflows';
 
 export interface ScaleResult {
@@ -18,6 +19,10 @@ export interface ScaleResult {
   exportsPerSecond: number;
   workerRssBeforeBytes: number;
   workerPeakRssBytes: number;
+  /** (peak - before) / concurrency. */
+  rssPerExportBytes: number;
+  /** The worker's slots and cache (its environment is the bench's: MZ_S3_EXPORT_MAX_* pass through). */
+  capacity: WorkerCapacity;
   exportedBytes: number;
   workerBytesFromMaterialize: number;
   workerS3ObjectBytesRead: number;
@@ -80,6 +85,8 @@ export async function benchScale(
     exportsPerSecond: round(ok.length / wallSeconds, 2),
     workerRssBeforeBytes: before,
     workerPeakRssBytes: peak,
+    rssPerExportBytes: Math.round((peak - before) / opts.concurrency),
+    capacity: loadWorkerSettings(process.env).capacity,
     exportedBytes,
     workerBytesFromMaterialize: env.pgProxy.counts.bytesFromServer,
     workerS3ObjectBytesRead: env.s3Proxy.counts.s3ObjectBytesRead,

@@ -3,7 +3,7 @@ import { NativeConnection, Worker, type InjectedSinks } from '@temporalio/worker
 import type { ExportOutcomeSinks } from '../workflows/export-outcome-interceptor';
 import type { WorkerMetrics } from './metrics';
 import { prebuiltBundle, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from './workflow-bundle';
-import type { WorkerSettings } from './worker-settings';
+import { DEFAULT_CAPACITY, type WorkerSettings } from './worker-settings';
 import { createActivities } from '../activities';
 import { createAwsClients } from '../platform/aws-clients';
 import { StorageClients } from '../platform/storage-profiles';
@@ -19,7 +19,7 @@ import { describeProblems, isOperatorApiRefused, manualSteps, searchAttributePro
 
 export async function createWorker(
   config: Config,
-  opts: { maxConcurrentActivities?: number; settings?: WorkerSettings; metrics?: WorkerMetrics } = {},
+  opts: { settings?: WorkerSettings; metrics?: WorkerMetrics } = {},
 ) {
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal)).catch(async (e) => {
     throw await explainConnectFailure(e, config.temporal);
@@ -44,6 +44,7 @@ export async function createWorker(
   const dataConverter = dataConverterFromEnv();
   const bundle = prebuiltBundle(dataConverter?.failureConverterPath);
   const deployment = opts.settings?.deployment;
+  const capacity = opts.settings?.capacity ?? DEFAULT_CAPACITY;
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -72,7 +73,11 @@ export async function createWorker(
       // A prebuilt bundle has the workflow interceptors compiled in; in memory they are bundled with the workflows.
       ...('codePath' in bundle ? {} : { workflowModules: WORKFLOW_INTERCEPTOR_MODULES }),
     },
-    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 100,
+    // Fixed slots rather than the SDK's resource-based tuner: that one targets the whole machine's memory and CPU,
+    // which says nothing about this process on a shared host; fixed numbers give a predictable peak (operations.md).
+    maxCachedWorkflows: capacity.maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: capacity.maxConcurrentWorkflowTasks,
+    maxConcurrentActivityTaskExecutions: capacity.maxConcurrentActivities,
     // Long COPY activities heartbeat; give them time to see the cancellation and send pg's cancel request.
     shutdownGraceTime: '10 seconds',
   });

@@ -45,6 +45,7 @@ export async function runWorker(): Promise<void> {
     temporalAddress: config.temporal.address,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
+    capacity: settings.capacity,
     temporalConnection: config.temporal.description,
     awsRegion,
     awsProfile: config.aws.profile ?? '(none)',

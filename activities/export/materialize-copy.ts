@@ -54,9 +54,14 @@ export function createMaterializeCopyActivities({ materialize, aws, storage }: A
       try {
         // The cluster is checked before the claim: an unknown one is the user's to fix, and nothing is written.
         if (input.cluster !== undefined) await useCluster(client, input.cluster);
-        if (!(await claimAttempt(s3Of({ aws, materialize, storage }, input.target.storageProfile), input, key))) return { outcome: 'attempt-taken' };
         const select = selectOf(input.statement);
-        facts = await sessionFacts(client, select, input.asOf);
+        // The claim (an S3 write) and the session's facts (reads on the pg session) do not depend on each other:
+        // one round trip of the two instead of both. Taken: the facts are simply not used.
+        const [claimed, read] = await Promise.allSettled([claimAttempt(s3Of({ aws, materialize, storage }, input.target.storageProfile), input, key), sessionFacts(client, select, input.asOf)]);
+        if (claimed.status === 'rejected') throw claimed.reason;
+        if (!claimed.value) return { outcome: 'attempt-taken' };
+        if (read.status === 'rejected') throw read.reason;
+        facts = read.value;
         // Read AS OF the timestamp just picked (or given), so the manifest names exactly what the files hold.
         sql = buildCopySql({ ...input.statement, object: undefined, query: `${select}\nAS OF ${facts.timestamp}`, targetUri });
       } catch (e) {

@@ -148,6 +148,10 @@ export function createS3ExportActivities(deps: ActivityDeps): S3ExportActivities
         timings: { ...input.manifest.timings, verifiedAt, publishedAt },
       });
       const manifestKey = `${attemptKey}/${MANIFEST_FILE}`;
+      // _latest.json's current state, read while the manifest and claims are written (one round trip fewer); a
+      // write in between is caught by the conditional write in advanceLatest, which then reads again.
+      const latestRead = input.commit === 'publish' && input.latestKey ? readJson<LatestPointer>(s3, bucket, input.latestKey) : undefined;
+      latestRead?.catch(() => undefined); // its failure is reported where it is awaited
       const body = JSON.stringify(manifest, null, 2) + '\n';
       const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: manifestKey, Body: body, ContentType: 'application/json' }));
       const digest: ManifestDigest = {
@@ -185,10 +189,10 @@ export function createS3ExportActivities(deps: ActivityDeps): S3ExportActivities
         if (!holder) throw new Error(`${claimKey} exists but cannot be read as a publication claim; retrying`);
         if (holder.attempt !== attempt) return { outcome: 'lost', winner: summaryOf(bucket, holder, requested, input.manifest.format, input.asOf) };
       }
-      return commitClaimed(claim, done.polls, digest);
+      return commitClaimed(claim, done.polls, digest, latestRead);
 
       /** `_SUCCESS` next to the claimed manifest, then `_latest.json`. */
-      async function commitClaimed(c: PublicationClaim, polls: number, known?: ManifestDigest): Promise<FinishResult> {
+      async function commitClaimed(c: PublicationClaim, polls: number, known?: ManifestDigest, latestRead?: ReturnType<typeof readJson<LatestPointer>>): Promise<FinishResult> {
         await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${attemptKey}/${SUCCESS_FILE}`, Body: '' }));
         const d: ManifestDigest = known ?? {
           attempt,
@@ -214,7 +218,7 @@ export function createS3ExportActivities(deps: ActivityDeps): S3ExportActivities
               workflowId: c.workflowId,
               runId: c.runId,
               ...(c.materialize ? { materializeTimestamp: c.materialize.timestamp } : {}),
-            })
+            }, latestRead)
           : false;
         return { outcome: 'published', digest: d, latestUpdated, polls };
       }
@@ -330,9 +334,16 @@ async function rollForward(
  * If-Match on that ETag (If-None-Match when there is none), and read again when another run wrote in between.
  * True when it now names this pointer's manifest.
  */
-export async function advanceLatest(s3: S3Client, bucket: string, key: string, pointer: LatestPointer): Promise<boolean> {
+export async function advanceLatest(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  pointer: LatestPointer,
+  /** A read of it started earlier, used for the first try. */
+  readAlready?: ReturnType<typeof readJson<LatestPointer>>,
+): Promise<boolean> {
   for (let tries = 1; tries <= 20; tries++) {
-    const current = await readJson<LatestPointer>(s3, bucket, key);
+    const current = await (tries === 1 && readAlready ? readAlready : readJson<LatestPointer>(s3, bucket, key));
     if (current?.value?.manifestKey === pointer.manifestKey) return true;
     if (!shouldReplaceLatest(current?.value, pointer)) return false;
     if ((await replaceIfUnchanged(s3, bucket, key, pointer, current?.etag)) !== undefined) return true;

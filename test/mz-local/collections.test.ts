@@ -56,6 +56,10 @@ describe('mz-local list and map types (src/repr/src/strconv.rs, src/arrow-util/s
     assert.equal(await value(`SELECT LIST[1.50, 2]`), '{1.5,2}');
     assert.equal(await value(`SELECT LIST[1e16::float8, 0.5::float8]`), '{1e+16,0.5}');
     assert.equal(await value(`SELECT LIST[a::int, b::int] FROM (VALUES (1, 2)) AS v(a, b)`), '{1,2}');
+    // elements naming columns: typed by the engine over the SELECT's FROM clause (not run)
+    assert.equal(await value(`SELECT LIST[a, b * 2] FROM (VALUES (1, 2.50)) AS v(a, b) WHERE a > 0 ORDER BY 1`), '{1,5}');
+    assert.equal(await value(`SELECT LIST[c2, LIST['z']] FROM t3 JOIN (VALUES (1)) AS o(x) ON true WHERE c2 IS NOT NULL AND c1 IS NULL`), '{{NULL},{z}}');
+    assert.equal(await value(`SELECT (SELECT MAP[k => v] FROM (VALUES ('B', 2)) AS e(k, v))`), '{B=>2}');
   });
 
   it('::text prints lists and maps in Materialize\'s form (list.slt, map.slt)', async () => {
@@ -106,8 +110,8 @@ describe('mz-local list and map types (src/repr/src/strconv.rs, src/arrow-util/s
     assert.equal(await value(`SELECT MAP['a' || 'b' => 1 + 1]`), '{ab=>2}');
     assert.equal(await value(`SELECT MAP['a' => MAP['b' => 'c']]`), '{a=>{b=>c}}');
     // keys from expressions: sorted and deduplicated when the row is built (byte order: 'B' before 'a')
-    assert.equal(await value(`SELECT MAP[k => v::int, 'a' => 0, 'B' => 3] FROM (VALUES ('B', 2)) AS e(k, v)`), '{B=>3,a=>0}');
-    assert.equal(await value(`SELECT MAP[k => v::int] FROM (VALUES (NULL::text, 2)) AS e(k, v)`), '{}');
+    assert.equal(await value(`SELECT MAP[k => v, 'a' => 0, 'B' => 3] FROM (VALUES ('B', 2)) AS e(k, v)`), '{B=>3,a=>0}');
+    assert.equal(await value(`SELECT MAP[k => v] FROM (VALUES (NULL::text, 2)) AS e(k, v)`), '{}');
   });
 
   it('list and map columns: CREATE TABLE, INSERT of constructors and text literals, SELECT (copy-to-s3-minio.td)', async () => {
@@ -129,6 +133,29 @@ describe('mz-local list and map types (src/repr/src/strconv.rs, src/arrow-util/s
       ['1', '{k=>1}', '{a,"b c"}'],
       ['2', '{z=>2}', '{y,NULL}'],
     ]);
+  });
+
+  it('named list and map types: CREATE TYPE ... AS LIST / AS MAP (parser.rs parse_create_type, list.slt)', async () => {
+    await c.query(`CREATE TYPE int4_list_c AS LIST (ELEMENT TYPE = int4)`);
+    await c.query(`CREATE TYPE int4_list_list_c AS LIST (ELEMENT TYPE = int4_list_c)`);
+    await c.query(`CREATE TYPE int4_map_c AS MAP (KEY TYPE = text, VALUE TYPE = int4)`);
+    assert.equal(await value(`SELECT '{1,2}'::int4_list_c::text`), '{1,2}');
+    assert.equal(await value(`SELECT '{{1,2}}'::int4_list_c list::text`), '{{1,2}}');
+    assert.equal(await value(`SELECT '{{1,2}}'::int4_list_list_c::text`), '{{1,2}}');
+    assert.equal(await value(`SELECT pg_typeof(NULL::int4_list_c)`), 'int4_list_c');
+    assert.match(
+      await failure(`CREATE TYPE unnamed_element_list AS LIST (ELEMENT TYPE=int4 list)`),
+      /^CREATE TYPE \.\.\. AS LIST option ELEMENT TYPE can only use named data types, but found unnamed data type int4 list\. Use CREATE TYPE to create a named type first$/,
+    );
+    assert.match(await failure(`CREATE TYPE bad_map AS MAP (KEY TYPE = int4, VALUE TYPE = int4)`), /^map key type must be text, got integer$/);
+    await c.query(`CREATE TABLE named_lm (id int, l int4_list_c, m int4_map_c)`);
+    await c.query(`INSERT INTO named_lm VALUES (1, '{3,4}', '{b=>1,a=>2}')`);
+    assert.deepEqual((await c.query({ text: `SELECT l, m FROM named_lm`, rowMode: 'array', types: asText })).rows, [['{3,4}', '{a=>2,b=>1}']]);
+    const { schema } = await exportQueryParquet(stack, c, s, 'named-collections', 'SELECT id, l, m FROM named_lm');
+    assert.deepEqual(
+      schema.fields.map((f) => f.metadata.get('ARROW:extension:name')),
+      ['materialize.v1.integer', 'materialize.v1.list', 'materialize.v1.map'],
+    );
   });
 
   it('CSV prints lists and maps as a SELECT does', async () => {

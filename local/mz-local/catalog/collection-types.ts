@@ -54,6 +54,25 @@ export class CollectionTypes {
       [LIST_ITEMS_FIELD, MAP_KEYS_FIELD],
     );
     await this.register(rows.map((r) => Number(r[0])));
+    // named list and map types (CREATE TYPE ... AS LIST / MAP): domains over stand-ins
+    const oids = `{${[...this.byOid.keys()].join(',')}}`;
+    for (const [name] of await this.engine.query(`SELECT typname::text FROM pg_type WHERE typtype = 'd' AND typbasetype = ANY($1::oid[])`, [oids])) {
+      this.customNames.add(name!);
+    }
+  }
+
+  /** Names of list and map types created with CREATE TYPE ... AS LIST / MAP. */
+  readonly customNames = new Set<string>();
+
+  /** Whether a type as written names one of those. */
+  isCustom(name: string): boolean {
+    return this.customNames.has(name.replace(/^.*\./, '').replace(/"/g, '').toLowerCase());
+  }
+
+  /** `CREATE TYPE name AS LIST (ELEMENT TYPE = T)` / `AS MAP (KEY TYPE = text, VALUE TYPE = T)`: a domain over the stand-in. */
+  defineCustom(name: string, type: ResolvedType): string {
+    this.customNames.add(name.replace(/"/g, '').toLowerCase());
+    return `CREATE DOMAIN ${name} AS ${type.sql}`;
   }
 
   /**
@@ -70,18 +89,18 @@ export class CollectionTypes {
       [oid],
     );
     return rows.map(([name, typeOid, typname, formatted]) => {
-      const standIn = this.byOid.has(Number(typeOid));
+      const standIn = this.byOid.has(Number(typeOid)) || this.customNames.has(typname!);
       return { name: name!, type: standIn ? typname! : formatted!, standIn };
     });
   }
 
   /**
-   * The type of an expression that reads no relation (`1 + 1`, `now()`), as the engine plans it without
-   * running it; null if it cannot (it names columns, or is invalid). The caller holds the engine.
+   * The type of an expression (`1 + 1`, `a * 2` over `relations`, a FROM clause), as the engine plans it
+   * without running it; null if it cannot (e.g. it names columns of an outer query). The caller holds the engine.
    */
-  async expressionType(expr: string, inTransaction: boolean): Promise<ResolvedType | 'unknown' | null> {
+  async expressionType(expr: string, relations: string | null, inTransaction: boolean): Promise<ResolvedType | 'unknown' | null> {
     const column = await this.engine.probe(inTransaction, async () => {
-      const res = await this.engine.describe(`SELECT (${expr})`);
+      const res = await this.engine.describe(`SELECT (${expr})${relations ? ` FROM ${relations}` : ''}`);
       return res.error ? null : (res.columns?.[0] ?? null);
     });
     if (!column) return null;
@@ -98,13 +117,16 @@ export class CollectionTypes {
     switch (t.kind) {
       case 'base': {
         const text = MATERIALIZE_ALIASES[t.text.toLowerCase()] ?? t.text;
-        const [[sql, typname]] = await this.engine.query(
-          `SELECT format_type(to_regtype($1), to_regtypemod($1)), (SELECT typname::text FROM pg_type WHERE oid = to_regtype($1))`,
+        const [[sql, typname, baseName]] = await this.engine.query(
+          `SELECT format_type(to_regtype($1), to_regtypemod($1)), t.typname::text, b.typname::text
+           FROM (SELECT 1) AS one LEFT JOIN pg_type t ON t.oid = to_regtype($1) LEFT JOIN pg_type b ON b.oid = t.typbasetype`,
           [text],
         );
         if (!sql) throw new MzError(SqlState.UndefinedObject, `type "${t.text}" does not exist`);
-        // a stand-in named by its engine name (as pg_typeof prints it)
-        return this.byName.get(typname!) ?? { kind: 'base', sql, name: sql };
+        // a stand-in named by its engine name (as pg_typeof prints it), or a named list or map type
+        const standIn = this.byName.get(typname!);
+        const named = this.customNames.has(typname!) ? this.byName.get(baseName!) : undefined;
+        return standIn ?? (named ? { ...named, sql, name: sql } : { kind: 'base', sql, name: sql });
       }
       case 'list': {
         const element = await this.resolve(t.element);

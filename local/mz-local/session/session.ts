@@ -413,7 +413,7 @@ export class Session implements SessionLike {
    * A failed transaction is left to the engine, which refuses the statement anyway.
    */
   private async rewriteCollections(sql: string, signal: AbortSignal): Promise<string> {
-    if (this.txStatus === 'E' || !mayInvolveCollections(sql, this.ctx.collections.any)) return sql;
+    if (this.txStatus === 'E' || !mayInvolveCollections(sql, this.ctx.collections)) return sql;
     await this.takeEngine(signal);
     try {
       return await rewriteCollections(sql, this.ctx.collections, this.txStatus === 'T');

@@ -22,8 +22,10 @@ import { parseListText, parseMapText, sortedEntries } from './collection-literal
 import { quoteLiteral, tokenize, type Token } from './lexer';
 
 /** Cheap test before tokenizing: only statements that may involve a list or map are rewritten. */
-export function mayInvolveCollections(sql: string, typesDefined: boolean): boolean {
-  return /\blist\b|\bmap\s*\[/i.test(sql) || (typesDefined && /\b(insert|update)\b/i.test(sql));
+export function mayInvolveCollections(sql: string, types: CollectionTypes): boolean {
+  if (/\blist\b|\bmap\s*[[(]/i.test(sql) || (types.any && /\b(insert|update)\b/i.test(sql))) return true;
+  const lower = sql.toLowerCase();
+  return [...types.customNames].some((n) => lower.includes(n));
 }
 
 /** The statement text with Materialize's list and map syntax rewritten; unchanged if there is none. */
@@ -63,7 +65,6 @@ const NOT_TYPES = new Set(['list', 'select', 'from', 'where', 'null', 'not', 'de
 /** Materialize's numeric types in the order they unify (src/sql/src/plan/typeconv.rs guess_best_common_type). */
 const NUMERIC_LADDER = ['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision'];
 
-const isCollection = (s: TypeSpec): boolean => s.kind !== 'base';
 
 /** What the elements of a constructor say about its element type. */
 type Shape =
@@ -84,6 +85,10 @@ class CollectionRewriter {
     private readonly inTransaction: boolean,
   ) {}
 
+  private isCollection(s: TypeSpec): boolean {
+    return s.kind !== 'base' || this.types.isCustom(s.text);
+  }
+
   async run(): Promise<string> {
     const eof = this.tokens.length - 1;
     let start = 0;
@@ -94,6 +99,8 @@ class CollectionRewriter {
       }
     }
     if (eof === 0) return this.sql;
+    const custom = await this.createCustomType(eof);
+    if (custom) return custom;
     const out = await this.text(0, eof);
     return this.sql.slice(0, this.tokens[0].start) + out + this.sql.slice(this.tokens[eof - 1].end);
   }
@@ -183,11 +190,46 @@ class CollectionRewriter {
     return { spec, end: j };
   }
 
+  /**
+   * Materialize's `CREATE TYPE name AS LIST (ELEMENT TYPE = T)` and `CREATE TYPE name AS MAP (KEY TYPE = text,
+   * VALUE TYPE = T)` (parser.rs parse_create_type): the statement that defines it, or null for another statement.
+   */
+  private async createCustomType(end: number): Promise<string | null> {
+    const t = this.tokens;
+    if (!isIdent(t[0], 'create') || !isIdent(t[1], 'type') || !isIdent(t[3], 'as') || !isPunct(t[5], '(')) return null;
+    if (!isIdent(t[4], 'list') && !isIdent(t[4], 'map')) return null;
+    const close = this.matching(5);
+    const options = new Map<string, TypeSpec>();
+    for (const [a, b] of this.split(6, close, (x) => isPunct(x, ','))) {
+      const at = isOp(t[a + 2], '=') ? a + 3 : a + 2;
+      const parsed = this.parseType(at);
+      if (!parsed || parsed.end !== b || !isIdent(t[a + 1], 'type')) throw new MzError(SqlState.SyntaxError, `Expected ELEMENT TYPE, KEY TYPE or VALUE TYPE, found ${this.source(a, b)}`);
+      if (parsed.spec.kind !== 'base') {
+        throw new MzError(
+          SqlState.InternalError,
+          `CREATE TYPE ... AS ${t[4].value.toUpperCase()} option ${t[a].value.toUpperCase()} TYPE can only use named data types, but found unnamed data type ${this.source(at, b)}. Use CREATE TYPE to create a named type first`,
+        );
+      }
+      options.set(t[a].value, parsed.spec);
+    }
+    if (close + 1 !== end) return null;
+    const spec: TypeSpec | null =
+      t[4].value === 'list'
+        ? options.has('element')
+          ? { kind: 'list', element: options.get('element')! }
+          : null
+        : options.has('value')
+          ? { kind: 'map', key: options.get('key') ?? { kind: 'base', text: 'text' }, value: options.get('value')! }
+          : null;
+    if (!spec) throw new MzError(SqlState.InternalError, `${t[4].value === 'list' ? 'ELEMENT TYPE' : 'VALUE TYPE'} option is required`);
+    return this.types.defineCustom(this.source(2, 3), await this.types.resolve(spec));
+  }
+
   /** A list or map type cast to after token i (`::T`), if any. */
   private async castAfter(i: number): Promise<ResolvedType | null> {
     if (!isOp(this.tokens[i], '::')) return null;
     const parsed = this.parseType(i + 1);
-    return parsed && isCollection(parsed.spec) ? this.types.resolve(parsed.spec) : null;
+    return parsed && this.isCollection(parsed.spec) ? this.types.resolve(parsed.spec) : null;
   }
 
   /** Whether token i is where a column definition's type starts (`(name type`, `, name type`, `ADD COLUMN name type`). */
@@ -219,8 +261,9 @@ class CollectionRewriter {
         i = expected[0] - 1;
         continue;
       }
-      const mapType = isIdent(t, 'map') ? this.parseType(i) : null;
-      if ((isIdent(t, 'list') || isIdent(t, 'map')) && isPunct(this.tokens[i + 1], '[') && !mapType) {
+      const prev = this.tokens[i - 1];
+      const typePosition = isOp(prev, '::') || isIdent(prev, 'as') || this.isColumnTypePosition(i);
+      if ((isIdent(t, 'list') || isIdent(t, 'map')) && isPunct(this.tokens[i + 1], '[') && !typePosition) {
         const close = this.matching(i + 1);
         const type = await this.castAfter(close + 1);
         emit(i, close + 1, t.value === 'list' ? await this.listOf(i + 2, close, type) : await this.mapOf(i + 2, close, type));
@@ -232,7 +275,7 @@ class CollectionRewriter {
       }
       if (t.kind === 'string' && isOp(this.tokens[i + 1], '::')) {
         const parsed = this.parseType(i + 2);
-        if (parsed && isCollection(parsed.spec)) {
+        if (parsed && this.isCollection(parsed.spec)) {
           emit(i, parsed.end, await this.fromText(t.value, await this.types.resolve(parsed.spec)));
           i = parsed.end - 1;
           continue;
@@ -241,16 +284,15 @@ class CollectionRewriter {
       if (isIdent(t, 'cast') && isPunct(this.tokens[i + 1], '(') && this.tokens[i + 2]?.kind === 'string' && isIdent(this.tokens[i + 3], 'as')) {
         const close = this.matching(i + 1);
         const parsed = this.parseType(i + 4);
-        if (parsed && parsed.end === close && isCollection(parsed.spec)) {
+        if (parsed && parsed.end === close && this.isCollection(parsed.spec)) {
           emit(i, close + 1, `(${await this.fromText(this.tokens[i + 2].value, await this.types.resolve(parsed.spec))})`);
           i = close;
           continue;
         }
       }
-      const prev = this.tokens[i - 1];
-      if (isOp(prev, '::') || isIdent(prev, 'as') || this.isColumnTypePosition(i)) {
+      if (typePosition) {
         const parsed = this.parseType(i);
-        if (parsed && isCollection(parsed.spec)) {
+        if (parsed && this.isCollection(parsed.spec)) {
           emit(i, parsed.end, (await this.types.resolve(parsed.spec)).sql);
           i = parsed.end - 1;
         }
@@ -312,10 +354,13 @@ class CollectionRewriter {
       return `ROW(ARRAY[${sorted.map(([k]) => quoteLiteral(k)).join(', ')}]::text[], ARRAY[${values.join(', ')}]::${value.sql}[])::${type.sql}`;
     }
     const rows = [];
-    for (const [n, { key, value: v }] of entries.entries()) rows.push(`((${await this.text(key[0], key[1])})::text, ${await this.typed(v[0], v[1], value)}, ${n})`);
+    for (const [n, { key, value: v }] of entries.entries()) {
+      rows.push(`((${await this.text(key[0], key[1])})::text, (${await this.typed(v[0], v[1], value)})::${value.sql}, ${n})`);
+    }
     return (
-      `(SELECT ROW(COALESCE(array_agg(k ORDER BY k COLLATE "C"), '{}'), COALESCE(array_agg(v ORDER BY k COLLATE "C"), '{}'::${value.sql}[]))::${type.sql}` +
-      ` FROM (SELECT DISTINCT ON (k) k, v FROM (VALUES ${rows.join(', ')}) AS e(k, v, n) WHERE k IS NOT NULL ORDER BY k, n DESC) AS d)`
+      `(SELECT ROW(COALESCE(array_agg(mz_k ORDER BY mz_k COLLATE "C"), '{}'), COALESCE(array_agg(mz_v ORDER BY mz_k COLLATE "C"), '{}'::${value.sql}[]))::${type.sql}` +
+      ` FROM (SELECT DISTINCT ON (mz_k) mz_k, mz_v FROM (VALUES ${rows.join(', ')}) AS mz_e(mz_k, mz_v, mz_n)` +
+      ` WHERE mz_k IS NOT NULL ORDER BY mz_k, mz_n DESC) AS mz_d)`
     );
   }
 
@@ -367,13 +412,48 @@ class CollectionRewriter {
       if (parsed && parsed.end === to - 1) return { kind: 'type', type: await this.types.resolve(parsed.spec) };
     }
     const expr = this.source(from, to);
-    const planned = await this.types.expressionType(await this.text(from, to), this.inTransaction);
+    const from_ = this.enclosingFrom(from);
+    const relations = from_ ? await this.text(from_[0], from_[1]) : null;
+    const planned = await this.types.expressionType(await this.text(from, to), relations, this.inTransaction);
     if (planned === 'unknown') return { kind: 'untyped' };
     if (planned) return { kind: 'type', type: planned };
     throw new MzError(
       SqlState.FeatureNotSupported,
       `mz-local cannot infer the type of ${expr} in a LIST or MAP constructor; cast it ((${expr})::integer) or the constructor (LIST[...]::integer list)`,
     );
+  }
+
+  /**
+   * The FROM items of the SELECT whose select list holds token i ([start, end) tokens), so an element naming
+   * columns can be typed by describing `SELECT (element) FROM <items>`; null if there is none.
+   */
+  private enclosingFrom(i: number): [number, number] | null {
+    let depth = 0;
+    let min = 0;
+    let select = -1;
+    for (let j = i - 1; j >= 0 && select < 0; j--) {
+      const t = this.tokens[j];
+      if (isPunct(t, ')') || isPunct(t, ']')) depth++;
+      else if (isPunct(t, '(') || isPunct(t, '[')) min = Math.min(min, --depth);
+      else if (isIdent(t, 'select') && depth === min) select = j;
+    }
+    if (select < 0) return null;
+    const end = this.tokens.length - 1;
+    const clauseEnd = (k: number, stop: (t: Token) => boolean): number => {
+      for (let d = 0; k < end; k++) {
+        const t = this.tokens[k];
+        if (isPunct(t, '(') || isPunct(t, '[')) d++;
+        else if (isPunct(t, ')') || isPunct(t, ']')) {
+          if (--d < 0) return k;
+        } else if (d === 0 && (isPunct(t, ';') || stop(t))) return k;
+      }
+      return end;
+    };
+    const fromKeyword = clauseEnd(select + 1, (t) => isIdent(t, 'from'));
+    if (!isIdent(this.tokens[fromKeyword], 'from')) return null;
+    const stops = ['where', 'group', 'having', 'window', 'order', 'limit', 'offset', 'fetch', 'for', 'union', 'except', 'intersect', 'returning'];
+    const last = clauseEnd(fromKeyword + 1, (t) => t.kind === 'ident' && stops.includes(t.value));
+    return [fromKeyword + 1, last];
   }
 
   private async base(name: string): Promise<Shape> {
@@ -468,24 +548,34 @@ function literalNumberType(text: string): string {
   return n <= 2147483647n ? 'integer' : n <= 9223372036854775807n ? 'bigint' : 'numeric';
 }
 
+/** An element type not decided yet (string literals, NULLs): it takes the others' type, else text. */
+const UNDECIDED: TypeSpec = { kind: 'base', text: '' };
+
 /** The type of a constructor's elements (Materialize's "LIST types X and Y cannot be matched"). */
 function unify(shapes: Shape[], what: 'LIST' | 'MAP'): TypeSpec {
-  let result: TypeSpec | null = null;
-  const nested = (s: Shape): TypeSpec | null => {
-    if (s.kind === 'untyped') return null;
+  return decided(unifyShapes(shapes, what));
+}
+
+function unifyShapes(shapes: Shape[], what: 'LIST' | 'MAP'): TypeSpec {
+  const specOfShape = (s: Shape): TypeSpec => {
+    if (s.kind === 'untyped') return UNDECIDED;
     if (s.kind === 'type') return specOf(s.type);
-    if (s.kind === 'list') return { kind: 'list', element: s.elements.length ? unify(s.elements, 'LIST') : { kind: 'base', text: 'text' } };
-    return { kind: 'map', key: { kind: 'base', text: 'text' }, value: s.values.length ? unify(s.values, 'MAP') : { kind: 'base', text: 'text' } };
+    if (s.kind === 'list') return { kind: 'list', element: unifyShapes(s.elements, 'LIST') };
+    return { kind: 'map', key: { kind: 'base', text: 'text' }, value: unifyShapes(s.values, 'MAP') };
   };
-  for (const s of shapes) {
-    const spec = nested(s);
-    if (!spec) continue;
-    result = result ? common(result, spec, what) : spec;
-  }
-  return result ?? { kind: 'base', text: 'text' };
+  return shapes.map(specOfShape).reduce((a, b) => common(a, b, what), UNDECIDED);
+}
+
+/** Undecided element types become text, as Materialize types unknown literals. */
+function decided(s: TypeSpec): TypeSpec {
+  if (s.kind === 'list') return { kind: 'list', element: decided(s.element) };
+  if (s.kind === 'map') return { ...s, value: decided(s.value) };
+  return s === UNDECIDED ? { kind: 'base', text: 'text' } : s;
 }
 
 function common(a: TypeSpec, b: TypeSpec, what: string): TypeSpec {
+  if (a === UNDECIDED) return b;
+  if (b === UNDECIDED) return a;
   if (a.kind === 'list' && b.kind === 'list') return { kind: 'list', element: common(a.element, b.element, what) };
   if (a.kind === 'map' && b.kind === 'map') return { kind: 'map', key: a.key, value: common(a.value, b.value, what) };
   if (a.kind === 'base' && b.kind === 'base') {
@@ -493,7 +583,7 @@ function common(a: TypeSpec, b: TypeSpec, what: string): TypeSpec {
     const [x, y] = [NUMERIC_LADDER.indexOf(a.text), NUMERIC_LADDER.indexOf(b.text)];
     if (x >= 0 && y >= 0) return x >= y ? a : b;
   }
-  throw new MzError(SqlState.InternalError, `${what} types ${nameOf(a)} and ${nameOf(b)} cannot be matched`);
+  throw new MzError(SqlState.InternalError, `${what} types ${nameOf(decided(a))} and ${nameOf(decided(b))} cannot be matched`);
 }
 
 function nameOf(s: TypeSpec): string {
