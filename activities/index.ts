@@ -15,6 +15,7 @@ import { createS3ExportActivities } from './export/s3-export';
 import { createSnapshotSetActivities } from './export/snapshot-set';
 import { createSchedulePauseActivities } from './schedule-pause';
 import { createRetentionActivities } from './retention/expiry';
+import { createEventActivities } from './events/notify';
 
 export type { ActivityDeps } from './deps';
 export type { Activities } from '../common/activities';
@@ -32,5 +33,6 @@ export function createActivities(deps: ActivityDeps): Activities {
     ...createSnapshotSetActivities(deps),
     ...createSchedulePauseActivities(),
     ...createRetentionActivities(deps),
+    ...createEventActivities(deps),
   };
 }

@@ -6,6 +6,7 @@
 import type { ExportActivities } from './export/activities';
 import type { OnboardingActivities } from './onboarding/activities';
 import type { RetentionActivities } from './retention/types';
+import type { EventActivities } from './events/types';
 
 /** Where a Materialize profile points: host, port and database only; a connection URL never leaves the worker. */
 export interface ConnectionTarget {
@@ -34,4 +35,4 @@ export interface ScheduleActivities {
   pauseScheduleAfterFailure(input: PauseAfterFailureInput): Promise<{ paused: boolean; reason: string }>;
 }
 
-export type Activities = HealthActivities & OnboardingActivities & ExportActivities & ScheduleActivities & RetentionActivities;
+export type Activities = HealthActivities & OnboardingActivities & ExportActivities & ScheduleActivities & RetentionActivities & EventActivities;

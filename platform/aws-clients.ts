@@ -2,6 +2,9 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { loadConfig as loadSdkConfig, NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS } from '@smithy/core/config';
 import type { AwsConfig } from './config';
 import { InvalidInputError } from '../common/failures';
@@ -15,6 +18,10 @@ export interface AwsClients {
   s3: S3Client;
   iam: IAMClient;
   sts: STSClient;
+  /** Publication events (docs/events.md). */
+  sns: SNSClient;
+  sqs: SQSClient;
+  eventBridge: EventBridgeClient;
 }
 
 /**
@@ -64,6 +71,9 @@ export function createAwsClients(aws: AwsConfig): AwsClients {
     s3: new S3Client({ ...common, forcePathStyle: Boolean(aws.endpoint) }),
     iam: new IAMClient(common),
     sts: new STSClient(common),
+    sns: new SNSClient(common),
+    sqs: new SQSClient(common),
+    eventBridge: new EventBridgeClient(common),
   };
 }
 
@@ -71,4 +81,7 @@ export function destroyAwsClients(clients: AwsClients): void {
   clients.s3.destroy();
   clients.iam.destroy();
   clients.sts.destroy();
+  clients.sns.destroy();
+  clients.sqs.destroy();
+  clients.eventBridge.destroy();
 }

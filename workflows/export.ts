@@ -14,6 +14,7 @@ import { resolveExportInput, type ResolvedExportInput } from '../common/export/i
 import type { BulkExportInput, BulkExportResult } from '../common/export/types';
 import { progressQuery } from './export-messages';
 import { ExportRun } from './export-run';
+import { announcePublication } from './publication-events';
 import { pauseOwnScheduleAfterFailure, resolveLogicalTime, upsertMissingSearchAttributes } from './run-context';
 import { MzConnection as MZ_CONNECTION, MzExportName as MZ_EXPORT_NAME, MzLogicalTime as MZ_LOGICAL_TIME } from '../common/search-attributes';
 
@@ -33,7 +34,10 @@ export async function bulkExport(rawInput: BulkExportInput): Promise<BulkExportR
     { key: MZ_CONNECTION, value: input.connectionName },
   ]);
   try {
-    return await run.execute();
+    const result = await run.execute();
+    // Announced only once published (a staged member publishes nothing); a failed announcement is reported, never undone.
+    if (input.notify && input.commit === 'publish') result.notifications = await announcePublication(input, result);
+    return result;
   } catch (err) {
     if (!isCancellation(err)) await pauseOwnScheduleAfterFailure(info);
     throw err;

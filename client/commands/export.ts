@@ -16,7 +16,7 @@ import { withTemporalClient } from '../temporal';
 
 export const usage = `export --name NAME --connection CONN (--object NAME | --query SQL) --to s3://BUCKET/PREFIX
        [--format csv|parquet] [--max-file-size 256MB] [--header] [--logical-time ISO] [--profile NAME] [--storage-profile NAME]
-       [--max-attempts N] [--no-latest] [--workflow-id ID] [--no-wait | --wait-for-worker] [--json]
+       [--max-attempts N] [--no-latest] [--notify JSON] [--workflow-id ID] [--no-wait | --wait-for-worker] [--json]
                                                             export to <PREFIX>/<NAME>/<logical time>/attempt-NNN/ and publish a manifest`;
 
 export const options: OptionSpecs = {
@@ -33,6 +33,7 @@ export const options: OptionSpecs = {
   'storage-profile': COMMON_OPTIONS.storageProfile,
   'max-attempts': { type: 'string', value: 'N', help: 'COPY attempts before giving up (default 3)' },
   'no-latest': { type: 'boolean', help: 'do not point _latest.json at this export' },
+  notify: { type: 'string', value: 'JSON', help: 'announce the publication: {"sns": {"topicArn": ...}, "sqs": {"queueUrl": ...}, ...} (docs/events.md)' },
   'workflow-id': COMMON_OPTIONS.workflowId,
   'no-wait': COMMON_OPTIONS.noWait,
   'wait-for-worker': COMMON_OPTIONS.waitForWorker,
@@ -65,8 +66,20 @@ export function exportInputFromArgs(args: ParsedArgs, now: Date): BulkExportInpu
     storageProfile: stringFlag(args, 'storage-profile'),
     maxAttempts: maxAttempts === undefined ? undefined : Number(maxAttempts),
     publishLatest: args.flags['no-latest'] ? false : undefined,
+    notify: notifyFlag(args),
   };
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as unknown as BulkExportInput;
+}
+
+/** --notify as the JSON object the workflow checks (docs/events.md). */
+function notifyFlag(args: ParsedArgs): BulkExportInput['notify'] {
+  const raw = stringFlag(args, 'notify');
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw) as BulkExportInput['notify'];
+  } catch (e) {
+    throw new UsageError(`--notify must be JSON such as '{"sqs": {"queueUrl": "https://sqs..."}}': ${(e as Error).message}`);
+  }
 }
 
 export async function run(args: ParsedArgs): Promise<void> {
@@ -150,4 +163,5 @@ function printResult(r: BulkExportResult, say: (l: string) => void): void {
   say(`  output    ${r.outputPath}`);
   say(`  manifest  ${r.manifest}`);
   if (r.latestUpdated) say(`  _latest.json points at it`);
+  for (const n of r.notifications ?? []) say(n.delivered ? `  notified  ${n.target} ${n.destination}` : `  WARNING   ${n.target} ${n.destination} not notified (the export stays published): ${n.error}`);
 }

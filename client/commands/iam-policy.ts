@@ -7,8 +7,11 @@ import { bucketNameProblem, normalizePrefix, prefixProblem } from '../../common/
 import { workerExportPolicy } from '../../common/export/worker-iam-policy';
 import { workerOnboardingPolicy } from '../../common/onboarding/worker-iam-policy';
 import { expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs } from '../args';
+import { checkNotifications } from '../../common/events/input';
+import type { PublicationNotifications } from '../../common/events/types';
+import { Problems } from '../../common/failures';
 
-export const usage = `iam-policy worker --role export|onboarding [--bucket B] [--prefix P] [--account ID] [--names PATTERN]
+export const usage = `iam-policy worker --role export|onboarding [--bucket B] [--prefix P] [--account ID] [--names PATTERN] [--notify JSON --region R]
                                                                the worker's own IAM policy (JSON) for exports or onboarding`;
 
 export const options: OptionSpecs = {
@@ -19,6 +22,8 @@ export const options: OptionSpecs = {
   names: { type: 'string', value: 'PATTERN', help: "onboarding only: the role and policy names it may manage, e.g. 'mz-s3-export-*' (default '*')" },
   partition: { type: 'string', value: 'NAME', help: "the AWS partition (default 'aws')" },
   'no-doctor': { type: 'boolean', help: "export only: leave out s3:ListAllMyBuckets, which only 'doctor' uses" },
+  notify: { type: 'string', value: 'JSON', help: "export only: the exports' notify targets; adds sns:Publish / sqs:SendMessage / events:PutEvents on each" },
+  region: { type: 'string', value: 'REGION', help: 'export only, with --notify: the region of an event bus given by name' },
 };
 
 const ROLES = ['export', 'onboarding'] as const;
@@ -39,18 +44,45 @@ export async function run(args: ParsedArgs): Promise<void> {
     if (given.length) throw new UsageError(`${given.map((f) => `--${f}`).join(', ')} ${given.length > 1 ? 'apply' : 'applies'} only to --role ${which}`);
   };
   if (role === 'export') {
-    onlyFor(['account', 'names'], 'onboarding');
+    onlyFor(['names'], 'onboarding');
+    const notify = notifyFlag(args);
     const prefix = stringFlag(args, 'prefix');
     const problem = prefix === undefined ? undefined : prefixProblem(prefix);
     if (problem) throw new UsageError(`--prefix: ${problem}`);
-    const doc = workerExportPolicy({ partition, bucket, prefix: prefix && normalizePrefix(prefix), doctor: !args.flags['no-doctor'] });
+    const account = stringFlag(args, 'account');
+    const region = stringFlag(args, 'region');
+    const doc = workerExportPolicy({
+      partition,
+      bucket,
+      prefix: prefix && normalizePrefix(prefix),
+      doctor: !args.flags['no-doctor'],
+      ...(notify ? { notify } : {}),
+      ...(region ? { region } : {}),
+      ...(account ? { accountId: account } : {}),
+    });
     console.log(JSON.stringify(doc, null, 2));
     return;
   }
-  onlyFor(['prefix', 'no-doctor'], 'export');
+  onlyFor(['prefix', 'no-doctor', 'notify', 'region'], 'export');
   const account = stringFlag(args, 'account');
   if (account !== undefined && !/^\d{12}$/.test(account)) throw new UsageError(`--account must be a 12-digit AWS account id, not "${account}"`);
   const names = stringFlag(args, 'names');
   if (names !== undefined && !/^[\w+=,.@-]*\*?$/.test(names)) throw new UsageError(`--names must be an IAM name or a prefix ending in '*', e.g. mz-s3-export-*`);
   console.log(JSON.stringify(workerOnboardingPolicy({ partition, accountId: account, roles: names, policies: names, buckets: bucket }), null, 2));
+}
+
+/** --notify: the exports' `notify` object, checked as the export input checks it. */
+function notifyFlag(args: ParsedArgs): PublicationNotifications | undefined {
+  const raw = stringFlag(args, 'notify');
+  if (raw === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (e) {
+    throw new UsageError(`--notify must be JSON such as '{"sns": {"topicArn": "arn:aws:sns:..."}}': ${(e as Error).message}`);
+  }
+  const problems = new Problems();
+  checkNotifications(parsed, problems);
+  if (problems.list.length) throw new UsageError(`--notify: ${problems.list.join('; ')}`);
+  return parsed as PublicationNotifications;
 }

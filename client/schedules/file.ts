@@ -112,6 +112,7 @@ const INPUT_KEYS = [
   'storageProfile',
   'maxAttempts',
   'publishLatest',
+  'notify',
   'tuning',
   'cluster',
 ] as const;

@@ -4,6 +4,8 @@
  */
 import { bucketNameProblem, checkField, normalizePrefix, prefixProblem } from '../aws-names';
 import { Problems } from '../failures';
+import { checkNotifications } from '../events/input';
+import type { PublicationNotifications } from '../events/types';
 import { logicalTimeProblem } from './logical-time';
 import { normalizeQuery, parseMaxFileSize, queryProblem } from './sql';
 
@@ -25,6 +27,7 @@ export const EXPORT_DEFAULTS = {
     pollMaxMs: 5000,
     completionTimeoutSeconds: 300,
     settleQuietSeconds: 30,
+    notifyMaxAttempts: 8,
   } satisfies Required<ExportTuning>,
 } as const;
 
@@ -37,6 +40,7 @@ const TUNING_RANGES: Record<keyof ExportTuning, [number, number]> = {
   pollMaxMs: [50, 300_000],
   completionTimeoutSeconds: [1, 86400],
   settleQuietSeconds: [0, 3600],
+  notifyMaxAttempts: [1, 20],
 };
 
 export interface ResolvedExportInput {
@@ -61,12 +65,14 @@ export interface ResolvedExportInput {
   /** A Materialize timestamp (decimal digits, below 2^64). */
   asOf?: string;
   commit: 'publish' | 'stage';
+  /** Where to announce the publication (docs/events.md). */
+  notify?: PublicationNotifications;
   tuning: Required<ExportTuning>;
 }
 
 const KNOWN_FIELDS = new Set<string>([
   'exportName', 'connectionName', 'object', 'query', 'bucket', 'prefix', 'format', 'maxFileSize', 'csvHeader',
-  'logicalTime', 'materializeProfile', 'maxAttempts', 'publishLatest', 'tuning', 'cluster', 'asOf', 'commit', 'storageProfile',
+  'logicalTime', 'materializeProfile', 'maxAttempts', 'publishLatest', 'tuning', 'cluster', 'asOf', 'commit', 'storageProfile', 'notify',
 ]);
 
 export function exportNameProblem(name: unknown): string | undefined {
@@ -147,6 +153,8 @@ export function resolveExportInput(raw: unknown): ResolvedExportInput {
   if (input.storageProfile !== undefined) checkField(problems, 'storageProfile', storageProfileProblem(input.storageProfile));
   if (input.commit !== undefined && input.commit !== 'publish' && input.commit !== 'stage')
     problems.add('commit', `${JSON.stringify(input.commit)} must be "publish" (the default) or "stage" (verify only; a snapshot set publishes)`);
+  if (input.notify !== undefined) checkNotifications(input.notify, problems);
+  if (input.notify !== undefined && input.commit === 'stage') problems.add('notify', 'a staged export publishes nothing to announce; the snapshot set does');
   const tuning = resolveTuning(input.tuning, problems);
   problems.throwIfAny('the export input');
 
@@ -167,6 +175,7 @@ export function resolveExportInput(raw: unknown): ResolvedExportInput {
     ...(input.asOf !== undefined ? { asOf: input.asOf } : {}),
     ...(input.storageProfile !== undefined ? { storageProfile: input.storageProfile } : {}),
     commit: input.commit ?? 'publish',
+    ...(input.notify !== undefined ? { notify: input.notify } : {}),
     tuning,
   };
 }

@@ -2,6 +2,7 @@
  * The bulkExport workflow's input: one JSON object (the Temporal Web UI passes exactly one value), with
  * self-explaining field names and no secrets. Schedules start the same workflow with the same input.
  */
+import type { NotificationReport, PublicationNotifications } from '../events/types';
 import type { MaterializeFacts } from './activities';
 
 export type ExportFormat = 'csv' | 'parquet';
@@ -49,6 +50,8 @@ export interface BulkExportInput {
    * manifest only, publishing nothing: a snapshot set's member, which the set publishes (docs/manifest.md).
    */
   commit?: 'publish' | 'stage';
+  /** Announce the publication to SNS, SQS, EventBridge and/or a downstream Temporal workflow (docs/events.md). */
+  notify?: PublicationNotifications;
   /** Timing knobs; the defaults suit production, tests shorten them. */
   tuning?: ExportTuning;
 }
@@ -67,6 +70,8 @@ export interface ExportTuning {
   completionTimeoutSeconds?: number;
   /** After a lost COPY, how long its folder must stay unchanged before it counts as stopped. Default 30. */
   settleQuietSeconds?: number;
+  /** Tries per publication-event target (backoff from 2 s, doubling, at most 2 min apart) before it is reported as failed. Default 8. */
+  notifyMaxAttempts?: number;
 }
 
 export type ExportPhase =
@@ -131,6 +136,8 @@ export interface BulkExportResult {
   latestUpdated: boolean;
   /** What the data reflects: the Materialize timestamp read AS OF, the version, the cluster (unknown for a publication from before it was recorded). */
   materialize?: MaterializeFacts;
+  /** One report per `notify` target: delivered, or why not after every retry (the export stays published). */
+  notifications?: NotificationReport[];
   /** commit 'stage': verified and manifest written, nothing published; the manifest's ETag and SHA-256 let the set name this very manifest. */
   staged?: { manifestEtag: string; manifestSha256: string };
   attempts: ExportAttemptReport[];

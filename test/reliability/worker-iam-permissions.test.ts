@@ -17,6 +17,9 @@ import { randomUUID } from 'node:crypto';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { createActivities } from '../../activities';
 import { loadConfig } from '../../platform/config';
 import { serializePolicy, statementsOf, type PolicyDocument } from '../../common/iam-policies';
@@ -69,7 +72,14 @@ describe("the worker's documented IAM permissions for onboarding, enforced by mo
     await admin.send(new PutUserPolicyCommand({ UserName, PolicyName: 'mz-s3-export-worker', PolicyDocument: serializePolicy(policy) }));
     const key = (await admin.send(new CreateAccessKeyCommand({ UserName }))).AccessKey!;
     const common = { region: REGION, endpoint, credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! } };
-    const aws = { s3: new S3Client({ ...common, forcePathStyle: true }), iam: new IAMClient(common), sts: new STSClient(common) };
+    const aws = {
+      s3: new S3Client({ ...common, forcePathStyle: true }),
+      iam: new IAMClient(common),
+      sts: new STSClient(common),
+      sns: new SNSClient(common),
+      sqs: new SQSClient(common),
+      eventBridge: new EventBridgeClient(common),
+    };
     const config = loadConfig({ AWS_REGION: REGION, AWS_ENDPOINT_URL: endpoint, MZ_URL: mzUrl, TEMPORAL_ADDRESS: '127.0.0.1:1' });
     return createActivities({ aws, materialize: createMaterializeConnector(config) });
   }

@@ -72,6 +72,35 @@ describe("the worker's IAM policy for exports", function () {
     assert.deepEqual(missing, []);
   });
 
+  it('retention needs nothing more; publication events add one statement per notify target, on that resource only', async () => {
+    const granted = JSON.stringify(workerExportPolicy());
+    const retention = ['retention/expiry.ts', 's3-folders.ts'].map((f) => fs.readFileSync(path.join(root, 'activities', f), 'utf8')).join('\n');
+    const s3Commands = new Set([...retention.matchAll(/\b([A-Z][A-Za-z0-9]+)Command\b/g)].map((m) => m[1]));
+    const aliases: Record<string, string> = { ListObjectsV2: 's3:ListBucket', DeleteObjects: 's3:DeleteObject' };
+    assert.deepEqual([...s3Commands].filter((c) => !granted.includes(`"${aliases[c] ?? `s3:${c}`}"`)), []);
+
+    const notify = {
+      sns: { topicArn: 'arn:aws:sns:eu-west-1:123456789012:published' },
+      sqs: { queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/published' },
+      eventBridge: { eventBusName: 'exports' },
+      temporal: { workflowType: 'load', taskQueue: 'loads' },
+    };
+    const policy = workerExportPolicy({ bucket: 'bucket-1', prefix: 'x', doctor: false, notify, region: 'eu-west-1', accountId: '123456789012' });
+    assert.deepEqual(
+      statementsOf(policy).slice(2).map((s) => [s.Action, s.Resource]),
+      [
+        [['sns:Publish'], 'arn:aws:sns:eu-west-1:123456789012:published'],
+        [['sqs:SendMessage'], 'arn:aws:sqs:eu-west-1:123456789012:published'],
+        [['events:PutEvents'], 'arn:aws:events:eu-west-1:123456789012:event-bus/exports'],
+      ],
+    );
+    const events = fs.readFileSync(path.join(root, 'activities', 'events', 'notify.ts'), 'utf8');
+    const eventCommands = [...new Set([...events.matchAll(/\b([A-Z][A-Za-z0-9]+)Command\b/g)].map((m) => m[1]))].sort();
+    assert.deepEqual(eventCommands, ['Publish', 'PutEvents', 'SendMessage']);
+    const printed = await cliOutput(['iam-policy', 'worker', '--role', 'export', '--bucket', 'bucket-1', '--prefix', 'x', '--no-doctor', '--notify', JSON.stringify(notify), '--region', 'eu-west-1', '--account', '123456789012']);
+    assert.deepEqual(JSON.parse(printed), policy);
+  });
+
   it('the CLI refuses options of the other role and bad names, saying what to change', async () => {
     await assert.rejects(cliOutput(['iam-policy', 'worker', '--role', 'onboarding', '--prefix', 'x']), /exit 2: .*--prefix applies only to --role export/);
     await assert.rejects(cliOutput(['iam-policy', 'worker', '--role', 'exporter', '--bucket', 'Bad_Bucket']), /exit 2: .*--role must be one of export, onboarding/);

@@ -177,6 +177,7 @@ const ACTIVITY_NAMES: Record<keyof Activities, true> = {
   commitSnapshotSet: true,
   planExpiry: true,
   deleteExpiredFolders: true,
+  notifyPublication: true,
 };
 
 /** Calls of one activity, their inputs typed by the contract. */

@@ -1,0 +1,108 @@
+/**
+ * Delivers one publication event to one target. At least once: the workflow retries this activity until it
+ * succeeds or its retries run out, and a re-run of the export (which finds the publication) sends it again; the
+ * event id (export name, logical time, attempt) is the same every time, so consumers deduplicate by it. FIFO
+ * topics and queues deduplicate by it themselves (their 5-minute window).
+ */
+import { createHash } from 'node:crypto';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { Context } from '@temporalio/activity';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { DEFAULT_SIGNAL_NAME, destinationOf, downstreamWorkflowId } from '../../common/events/input';
+import type { EventActivities, NotificationReport, NotifyInput, PublicationEvent } from '../../common/events/types';
+import type { ActivityDeps } from '../deps';
+import { awsErrorName, explainAccessDenied } from '../aws-errors';
+import { NotYetError } from '../../common/failures';
+
+/** EventBridge's source and detail-type for a publication (rules match on them). */
+export const EVENTBRIDGE_SOURCE = 'mz-s3-export';
+export const EVENTBRIDGE_DETAIL_TYPE = 'Export Published';
+
+/** FIFO deduplication ids are at most 128 characters: the event id's SHA-256. */
+function dedupId(event: PublicationEvent): string {
+  return createHash('sha256').update(event.id).digest('hex');
+}
+
+export function createEventActivities({ aws }: ActivityDeps): EventActivities {
+  return {
+    async notifyPublication(input: NotifyInput): Promise<NotificationReport> {
+      try {
+        return await deliver(input);
+      } catch (e) {
+        // Retried like any failure (a queue is usable about a second after it was created), saying what to change.
+        if (MISSING.includes(awsErrorName(e))) {
+          throw new NotYetError(`${input.target} ${destinationOf(input.target, input.notifications, input.event.id)} does not exist (${awsErrorName(e)}); create it, or correct notify.${input.target}`);
+        }
+        throw e;
+      }
+    },
+  };
+
+  async function deliver({ target, notifications: n, event }: NotifyInput): Promise<NotificationReport> {
+    const destination = destinationOf(target, n, event.id);
+    const body = JSON.stringify(event);
+    const fifo = (name: string) => (name.endsWith('.fifo') ? { MessageDeduplicationId: dedupId(event), MessageGroupId: event.data.exportName } : {});
+    switch (target) {
+      case 'sns': {
+        const res = await explainAccessDenied(`sns:Publish to ${destination}`, () =>
+          aws.sns.send(
+            new PublishCommand({
+              TopicArn: n.sns!.topicArn,
+              Message: body,
+              // Subscribers can filter on these without parsing the body.
+              MessageAttributes: {
+                eventType: { DataType: 'String', StringValue: event.type },
+                exportName: { DataType: 'String', StringValue: event.data.exportName },
+              },
+              ...fifo(n.sns!.topicArn),
+            }),
+          ),
+        );
+        return { target, destination, delivered: true, ...(res.MessageId ? { messageId: res.MessageId } : {}) };
+      }
+      case 'sqs': {
+        const res = await explainAccessDenied(`sqs:SendMessage to ${destination}`, () =>
+          aws.sqs.send(new SendMessageCommand({ QueueUrl: n.sqs!.queueUrl, MessageBody: body, ...fifo(n.sqs!.queueUrl) })),
+        );
+        return { target, destination, delivered: true, ...(res.MessageId ? { messageId: res.MessageId } : {}) };
+      }
+      case 'eventBridge': {
+        const res = await explainAccessDenied(`events:PutEvents on ${destination}`, () =>
+          aws.eventBridge.send(
+            new PutEventsCommand({
+              Entries: [{ EventBusName: n.eventBridge!.eventBusName, Source: EVENTBRIDGE_SOURCE, DetailType: EVENTBRIDGE_DETAIL_TYPE, Detail: body, Time: new Date(event.time) }],
+            }),
+          ),
+        );
+        // PutEvents answers 200 even when an entry failed: the entry says so, and it is retried.
+        const entry = res.Entries?.[0];
+        if (res.FailedEntryCount || !entry?.EventId) throw new Error(`EventBridge refused the event: ${entry?.ErrorCode ?? 'no event id'} ${entry?.ErrorMessage ?? ''}`.trim());
+        return { target, destination, delivered: true, messageId: entry.EventId };
+      }
+      case 'temporal': {
+        const t = n.temporal!;
+        const { client } = Context.current();
+        try {
+          const handle = await client.workflow.signalWithStart(t.workflowType, {
+            workflowId: downstreamWorkflowId(t, event.id),
+            taskQueue: t.taskQueue,
+            args: [event],
+            signal: t.signalName ?? DEFAULT_SIGNAL_NAME,
+            signalArgs: [event],
+            // Its id is this event's: a closed run means it was delivered before, so it is not started again.
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          });
+          return { target, destination, delivered: true, messageId: handle.signaledRunId };
+        } catch (e) {
+          if (e instanceof WorkflowExecutionAlreadyStartedError) return { target, destination, delivered: true, alreadyClosed: true };
+          throw e;
+        }
+      }
+    }
+  }
+}
+
+/** AWS error names for a topic, queue or event bus that does not exist. */
+const MISSING = ['NotFoundException', 'NotFound', 'QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue', 'ResourceNotFoundException'];

@@ -1,0 +1,96 @@
+/**
+ * The `notify` field of bulkExport's input, checked with the rest of the input (every problem listed, each naming
+ * its field), and the event a publication announces. Pure: the workflow, the CLI and the schedule file use it.
+ */
+import type { Problems } from '../failures';
+import { renderLogicalTime } from '../export/paths';
+import type { NotificationTarget, PublicationEvent, PublicationEventData, PublicationNotifications } from './types';
+
+export const NOTIFICATION_TARGETS: readonly NotificationTarget[] = ['sns', 'sqs', 'eventBridge', 'temporal'];
+export const DEFAULT_SIGNAL_NAME = 'exportPublished';
+export const EVENT_TYPE = 'com.materialize.s3export.published';
+
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
+const SQS_QUEUE_URL = /^https?:\/\/[A-Za-z0-9.:-]+\/\d{12}\/[A-Za-z0-9_-]{1,80}(\.fifo)?$/;
+const EVENT_BUS = /^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[A-Za-z0-9._\-/]{1,256}$/;
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_.-]{0,199}$/;
+const TEXT = /^[\x21-\x7e]{1,200}$/;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Adds every problem of a `notify` value to problems (fields named `notify.<target>.<field>`). */
+export function checkNotifications(raw: unknown, problems: Problems): void {
+  if (!isObject(raw)) return problems.add('notify', `must be an object with any of ${NOTIFICATION_TARGETS.join(', ')}`);
+  if (!Object.keys(raw).length) problems.add('notify', `name at least one of ${NOTIFICATION_TARGETS.join(', ')}, or leave notify out`);
+  const fields: Record<NotificationTarget, Record<string, { required: boolean; test: RegExp; example: string }>> = {
+    sns: { topicArn: { required: true, test: SNS_TOPIC_ARN, example: 'arn:aws:sns:us-east-1:123456789012:exports-published' } },
+    sqs: { queueUrl: { required: true, test: SQS_QUEUE_URL, example: 'https://sqs.us-east-1.amazonaws.com/123456789012/exports-published' } },
+    eventBridge: { eventBusName: { required: true, test: EVENT_BUS, example: 'default, or a bus name or ARN' } },
+    temporal: {
+      workflowType: { required: true, test: IDENTIFIER, example: 'loadOrders' },
+      taskQueue: { required: true, test: TEXT, example: 'warehouse-loads' },
+      signalName: { required: false, test: IDENTIFIER, example: DEFAULT_SIGNAL_NAME },
+      workflowIdPrefix: { required: false, test: TEXT, example: 'load-' },
+    },
+  };
+  for (const [target, value] of Object.entries(raw)) {
+    const spec = fields[target as NotificationTarget];
+    if (!spec || !Object.hasOwn(fields, target)) {
+      problems.add(`notify.${target}`, `is not a notification target (known: ${NOTIFICATION_TARGETS.join(', ')})`);
+      continue;
+    }
+    if (!isObject(value)) {
+      problems.add(`notify.${target}`, `must be an object with ${Object.keys(spec).join(', ')}`);
+      continue;
+    }
+    for (const key of Object.keys(value)) if (!Object.hasOwn(spec, key)) problems.add(`notify.${target}.${key}`, `is not a field here (known: ${Object.keys(spec).join(', ')})`);
+    for (const [key, f] of Object.entries(spec)) {
+      const v = value[key];
+      if (v === undefined) {
+        if (f.required) problems.add(`notify.${target}.${key}`, `is required, e.g. ${f.example}`);
+      } else if (typeof v !== 'string' || !f.test.test(v)) {
+        problems.add(`notify.${target}.${key}`, `${JSON.stringify(v)} is not valid here; give e.g. ${f.example}`);
+      }
+    }
+  }
+}
+
+/** The event id: export name, logical time and attempt, so every notification of one publication has the same. */
+export function publicationEventId(exportName: string, logicalTime: string, attempt: number): string {
+  return `${exportName}/${renderLogicalTime(logicalTime)}/attempt-${String(attempt).padStart(3, '0')}`;
+}
+
+/** The CloudEvents envelope of a publication (docs/events.md). */
+export function publicationEvent(prefix: string, data: PublicationEventData, time: string): PublicationEvent {
+  return {
+    specversion: '1.0',
+    id: publicationEventId(data.exportName, data.logicalTime, data.attempt),
+    source: `mz-s3-export://${data.bucket}/${prefix}/${data.exportName}`,
+    type: EVENT_TYPE,
+    subject: renderLogicalTime(data.logicalTime),
+    time,
+    datacontenttype: 'application/json',
+    data,
+  };
+}
+
+/** Where a target delivers, for reports: the topic, queue, bus or downstream workflow id. */
+export function destinationOf(target: NotificationTarget, n: PublicationNotifications, eventId: string): string {
+  switch (target) {
+    case 'sns':
+      return n.sns!.topicArn;
+    case 'sqs':
+      return n.sqs!.queueUrl;
+    case 'eventBridge':
+      return n.eventBridge!.eventBusName;
+    case 'temporal':
+      return downstreamWorkflowId(n.temporal!, eventId);
+  }
+}
+
+/** `<workflowIdPrefix><event id>`; the prefix defaults to `<workflowType>-`. */
+export function downstreamWorkflowId(t: NonNullable<PublicationNotifications['temporal']>, eventId: string): string {
+  return `${t.workflowIdPrefix ?? `${t.workflowType}-`}${eventId}`;
+}

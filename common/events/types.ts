@@ -1,0 +1,83 @@
+/**
+ * Publication events: where bulkExport announces a publication (SNS, SQS, EventBridge, a downstream Temporal
+ * workflow), the event's schema (a CloudEvents 1.0 envelope; docs/events.md) and the activity contract. Types
+ * only, free of Node (workflows import them).
+ */
+
+/** Where to announce each publication; any combination, each delivered and retried on its own. */
+export interface PublicationNotifications {
+  /** Publish to this SNS topic (sns:Publish). A FIFO topic (`.fifo`) gets the event id as deduplication id. */
+  sns?: { topicArn: string };
+  /** Send to this SQS queue (sqs:SendMessage). A FIFO queue (`.fifo`) gets the event id as deduplication id. */
+  sqs?: { queueUrl: string };
+  /** Put on this EventBridge bus (events:PutEvents): source `mz-s3-export`, detail-type `Export Published`, the event as detail. */
+  eventBridge?: { eventBusName: string };
+  /**
+   * Signal-with-start a downstream workflow: started (with the event as its one argument) unless it runs, then
+   * signalled with the event. Its id is `<workflowIdPrefix><event id>`, so a repeated notification finds the same
+   * run (a closed one is not started again).
+   */
+  temporal?: { workflowType: string; taskQueue: string; signalName?: string; workflowIdPrefix?: string };
+}
+
+export type NotificationTarget = keyof PublicationNotifications;
+
+/** The `data` of a publication event: what a downstream job needs to load the export. */
+export interface PublicationEventData {
+  exportName: string;
+  /** ISO 8601 instant the export stands for. */
+  logicalTime: string;
+  attempt: number;
+  /** s3:// URI of manifest.json: it lists every file (read only those). */
+  manifest: string;
+  bucket: string;
+  manifestKey: string;
+  /** s3:// URI of the attempt folder. */
+  location: string;
+  format: string;
+  rows: number;
+  files: number;
+  bytes: number;
+  /** The Materialize timestamp the data reflects (decimal), when recorded. */
+  materializeTimestamp?: string;
+  workflowId: string;
+  runId: string;
+}
+
+/** A CloudEvents 1.0 event in structured JSON form (https://github.com/cloudevents/spec, JSON format). */
+export interface PublicationEvent {
+  specversion: '1.0';
+  /** `<export name>/<logical time folder>/attempt-NNN`: the same for every notification of one publication. */
+  id: string;
+  /** `mz-s3-export://<bucket>/<prefix>/<export name>` (a URI-reference naming the export). */
+  source: string;
+  type: 'com.materialize.s3export.published';
+  /** The logical time folder, e.g. 20240501T000000.000Z. */
+  subject: string;
+  time: string;
+  datacontenttype: 'application/json';
+  data: PublicationEventData;
+}
+
+export interface NotifyInput {
+  target: NotificationTarget;
+  notifications: PublicationNotifications;
+  event: PublicationEvent;
+}
+
+export interface NotificationReport {
+  target: NotificationTarget;
+  /** Where: the topic ARN, queue URL, bus name or workflow id. */
+  destination: string;
+  delivered: boolean;
+  /** The message id SNS/SQS/EventBridge gave, or the downstream run id; with `alreadyClosed` none. */
+  messageId?: string;
+  /** temporal: the downstream run of this event had already closed, so it was neither started nor signalled again. */
+  alreadyClosed?: boolean;
+  /** When not delivered after every retry: why. The export stays published. */
+  error?: string;
+}
+
+export interface EventActivities {
+  notifyPublication(input: NotifyInput): Promise<NotificationReport>;
+}
