@@ -5,10 +5,12 @@
  * 1,000 a page) and compares each entry with its listed schedule through the definition digest the last apply
  * stored on it (digest.ts), plus the pause state, note and spec shape that operators can change outside the file.
  * Only entries that do not clearly match are described (DescribeSchedule is consistent, the list lags changes by
- * a moment) and diffed field by field. An entry the list does not show is planned as a create: a schedule made a
- * moment ago is found by the create itself (Temporal refuses a second schedule with the id), and apply then
- * compares and updates it instead. Schedules of this file's set that the file no longer has are described again
- * before they count as deletes, so one deleted a moment ago is not deleted twice.
+ * a moment) and diffed field by field. That includes an entry the list does not show: a schedule created a moment
+ * ago (say by the apply just before) is not listed yet, and planning it as a create would print a wrong plan. Should
+ * a create still meet an existing schedule (one made between plan and apply), apply compares and updates it
+ * instead. Schedules of this file's set that the file no longer has are described again before they count as
+ * deletes, so one deleted a moment ago is not deleted twice. A steady-state re-apply therefore costs the list pages
+ * only; a first apply costs one describe per new entry.
  */
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleSummary } from '@temporalio/client';
 import { msOptionalToNumber, msToNumber } from '@temporalio/common/lib/time';
@@ -54,8 +56,7 @@ export async function planSchedules(client: Client, file: ScheduleFile, opts: Re
     const scheduleId = desiredSchedule(entry, file.scheduleSet, opts.defaultTaskQueue).scheduleId;
     wanted.add(scheduleId);
     const summary = listed.get(scheduleId);
-    if (!summary) items.push({ action: 'create', scheduleId, entry });
-    else if (listedMatches(entry, summary, file.scheduleSet, opts.defaultTaskQueue)) items.push({ action: 'unchanged', scheduleId, entry });
+    if (summary && listedMatches(entry, summary, file.scheduleSet, opts.defaultTaskQueue)) items.push({ action: 'unchanged', scheduleId, entry });
     else {
       toDescribe.push(items.length);
       items.push({ action: 'unchanged', scheduleId, entry }); // replaced below
