@@ -88,7 +88,10 @@ describe('bulkExport attempt loop (stubbed activities)', function () {
     assert.equal(result?.attempt, 1);
     assert.equal(result?.outputPath, `s3://exports-bucket/${LT_KEY}/attempt-001/`);
     assert.deepEqual(result?.attempts.map((a) => a.outcome), ['succeeded']);
-    assert.deepEqual(run.outcomes, [{ exportName: 'orders', outcome: 'succeeded', published: true, rows: 3, bytes: 100 }]);
+    // The sink also carries what freshness metrics need: the logical time and the Materialize timestamp published.
+    assert.deepEqual(run.outcomes, [
+      { exportName: 'orders', outcome: 'succeeded', published: true, rows: 3, bytes: 100, logicalTime: LOGICAL_TIME, materializeTimestamp: '1764547200000' },
+    ]);
   });
 
   it('a COPY the server failed is cleaned (its COPY ended) and retried in the next folder', async () => {
