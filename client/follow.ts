@@ -49,6 +49,23 @@ export async function stopWaitingOnInterrupt<T>(workflowId: string, wait: () => 
   }
 }
 
+/**
+ * Waits for a run as stopWaitingOnInterrupt does. A failed run is reported by its root cause (on stdout as JSON too
+ * with --json), sets exit code 1 and gives undefined; any other error propagates.
+ */
+export async function awaitRunOutcome<T>(workflowId: string, wait: () => Promise<T>, json = false): Promise<T | undefined> {
+  try {
+    return await stopWaitingOnInterrupt(workflowId, wait);
+  } catch (e) {
+    if (!(e instanceof WorkflowFailedError)) throw e;
+    const failure = runFailure(workflowId, e);
+    if (json) console.log(JSON.stringify({ failed: failure }, null, 2));
+    console.error(`mz-s3-export: ${formatRunFailure(failure)}`);
+    process.exitCode = 1;
+    return undefined;
+  }
+}
+
 export interface ProgressOptions<P> {
   /** What identifies a progress value: a value is shown when its key differs from the last one shown. */
   key: (p: P) => string;

@@ -19,10 +19,11 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../common/activities';
 import type { InspectResult, ManifestDigest, MaterializeFacts, PublishedSummary } from '../common/export/activities';
-import { applicationFailure, FAILURE_CATALOG, failureNamingRootCause, isFailureType, NON_RETRYABLE_ERROR_TYPES, readFailure, runFailure } from '../common/failures';
+import { applicationFailure, FAILURE_CATALOG, isFailureType, NON_RETRYABLE_ERROR_TYPES, readFailure, runFailure } from '../common/failures';
 import type { ResolvedExportInput } from '../common/export/input';
 import { attemptKey, latestKey, logicalTimeKey, MAX_ATTEMPT_NUMBER, s3Uri, type ExportLocation } from '../common/export/paths';
 import type { BulkExportResult, ExportAttemptReport, ExportPhase, ExportProgress } from '../common/export/types';
+import { endRunWith } from './run-context';
 
 /** What one attempt came to. */
 export type AttemptOutcome =
@@ -169,14 +170,7 @@ export class ExportRun {
         }
       }
     } catch (err) {
-      if (isCancellation(err)) {
-        this.enter('cancelled', 'cancelled; nothing was published');
-        throw err;
-      }
-      // The run's own failure names the root cause, so the Web UI and every list show it, not "Activity task failed".
-      const failure = failureNamingRootCause(err);
-      this.enter('failed', (failure as Error).message);
-      throw failure;
+      endRunWith(err, (phase, message) => this.enter(phase, message));
     }
   }
 

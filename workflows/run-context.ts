@@ -2,9 +2,10 @@
  * What bulkExport and snapshotSet share about their own run: the logical time it stands for, its search
  * attributes, and pausing its schedule after a failure. Not exported from index.ts (these are not workflows).
  */
-import { CancellationScope, log, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, log, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { Activities } from '../common/activities';
+import { failureNamingRootCause } from '../common/failures';
 import { parseLogicalTime } from '../common/export/logical-time';
 import { TemporalScheduledById as SCHEDULED_BY_ID, TemporalScheduledStartTime as SCHEDULED_START } from '../common/search-attributes';
 
@@ -47,4 +48,18 @@ export function resolveLogicalTime(requested: string | undefined, info: ReturnTy
   const legacy = info.searchAttributes?.TemporalScheduledStartTime?.[0]; // older servers
   if (legacy && !Number.isNaN(new Date(legacy as string).getTime())) return new Date(legacy as string).toISOString();
   return info.startTime.toISOString();
+}
+
+/**
+ * How a run ends when its body threw: a cancellation is reported as such and passed on; anything else becomes the
+ * run's own failure naming the root cause, so the Web UI and every list show it, not "Activity task failed".
+ */
+export function endRunWith(err: unknown, enter: (phase: 'cancelled' | 'failed', message: string) => void): never {
+  if (isCancellation(err)) {
+    enter('cancelled', 'cancelled; nothing was published');
+    throw err;
+  }
+  const failure = failureNamingRootCause(err);
+  enter('failed', (failure as Error).message);
+  throw failure;
 }

@@ -20,7 +20,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../common/activities';
 import type { SetMemberSpec, SetPublicationSummary } from '../common/export/activities';
-import { applicationFailure, failureNamingRootCause, NON_RETRYABLE_ERROR_TYPES, readFailure, rootCauseOf, runFailure } from '../common/failures';
+import { applicationFailure, NON_RETRYABLE_ERROR_TYPES, readFailure, rootCauseOf, runFailure } from '../common/failures';
 import { logicalTimeKey } from '../common/export/paths';
 import {
   setLatestKey,
@@ -32,6 +32,7 @@ import {
 } from '../common/export/snapshot-set';
 import type { BulkExportResult } from '../common/export/types';
 import { bulkExport } from './export';
+import { endRunWith } from './run-context';
 
 const retry = { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] };
 const acts = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '15 seconds', retry });
@@ -153,13 +154,7 @@ export class SnapshotSetRun {
         if (backoff > 0) await sleep(backoff * 1000);
       }
     } catch (err) {
-      if (isCancellation(err)) {
-        this.enter('cancelled', 'cancelled; nothing was published');
-        throw err;
-      }
-      const failure = failureNamingRootCause(err);
-      this.enter('failed', (failure as Error).message);
-      throw failure;
+      endRunWith(err, (phase, message) => this.enter(phase, message));
     }
   }
 

@@ -75,7 +75,7 @@ async function conditionalPut(
         await new Promise((r) => setTimeout(r, 50 * tries));
         continue;
       }
-      throw e; // the caller says which claim and what to change (materialize-copy's claimAttempt)
+      rethrowS3(e as Error, `write s3://${bucket}/${key}`); // a missing bucket or a denial: the user's to fix, at once
     }
   }
 }

@@ -4,13 +4,13 @@
  * so nothing the user was not shown is deleted.
  */
 import * as fs from 'node:fs';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { resolveExpireInput } from '../../common/retention/input';
 import type { ExpireInput, ExpireResult } from '../../common/retention/types';
 import { expireExports } from '../../workflows';
 import { COMMON_OPTIONS, expectPositionals, inputFromFileAndFlags, numberFlag, stringFlag, UsageError, type OptionSpecs, type ParsedArgs } from '../args';
 import { confirmOrRefuse } from '../confirm';
-import { formatRunFailure, runFailure, stopWaitingOnInterrupt } from '../follow';
+import { awaitRunOutcome } from '../follow';
 import { formatExpiryOutcome, formatExpiryPlan, foldersToDelete } from '../retention-plan';
 import { withTemporalClient } from '../temporal';
 import { noWorkerMode, requireWorker } from '../worker-check';
@@ -103,12 +103,5 @@ function expiryOfScheduleFile(fileName: string): ExpireInput {
 /** Starts expireExports and waits for it; a failure is printed by its root cause (exit 1) and undefined returned. */
 async function runExpiry(client: Client, taskQueue: string, workflowId: string, input: ExpireInput): Promise<ExpireResult | undefined> {
   const handle = await client.workflow.start(expireExports, { taskQueue, workflowId, args: [input] });
-  try {
-    return await stopWaitingOnInterrupt(workflowId, () => handle.result());
-  } catch (e) {
-    if (!(e instanceof WorkflowFailedError)) throw e;
-    console.error(`mz-s3-export: ${formatRunFailure(runFailure(workflowId, e))}`);
-    process.exitCode = 1;
-    return undefined;
-  }
+  return awaitRunOutcome(workflowId, () => handle.result());
 }

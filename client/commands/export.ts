@@ -3,14 +3,14 @@
  * (or, with --json, only the result as JSON on stdout). The input is checked here first, so mistakes fail before
  * anything starts; the workflow checks it again (the Web UI and schedules start it without this command).
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { resolveExportInput } from '../../common/export/input';
 import { renderLogicalTime } from '../../common/export/paths';
 import type { BulkExportInput, BulkExportResult, ExportFormat, ExportProgress } from '../../common/export/types';
 import { progressQuery } from '../../workflows/export-messages';
 import { bulkExport } from '../../workflows';
 import { COMMON_OPTIONS, expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs } from '../args';
-import { formatRunFailure, printStarted, resultWithProgress, runFailure, stopWaitingOnInterrupt } from '../follow';
+import { awaitRunOutcome, printStarted, resultWithProgress } from '../follow';
 import { noWorkerMode, requireWorker } from '../worker-check';
 import { withTemporalClient } from '../temporal';
 
@@ -94,18 +94,9 @@ export async function run(args: ParsedArgs): Promise<void> {
     await requireWorker(client, config.temporal.taskQueue, noWorkerMode(args.flags), (line) => process.stderr.write(`${line}\n`));
     const handle = await startOrAttach(client, input, workflowId, config.temporal.taskQueue, say);
     if (args.flags['no-wait']) return printStarted(handle, json, "; follow it with the Web UI or 'mz-s3-export runs'");
-    let result: BulkExportResult;
-    try {
-      result = await stopWaitingOnInterrupt(workflowId, () => waitWithProgress(handle, say));
-    } catch (e) {
-      if (!(e instanceof WorkflowFailedError)) throw e;
-      // The root cause and what to change; no stack trace.
-      const failure = runFailure(workflowId, e);
-      if (json) console.log(JSON.stringify({ failed: failure }, null, 2));
-      console.error(`mz-s3-export: ${formatRunFailure(failure)}`);
-      process.exitCode = 1;
-      return;
-    }
+    // A failure is told by its root cause and what to change; no stack trace.
+    const result = await awaitRunOutcome(workflowId, () => waitWithProgress(handle, say), json);
+    if (!result) return;
     if (json) console.log(JSON.stringify(result, null, 2));
     else printResult(result, say);
   });

@@ -4,14 +4,14 @@
  * result. Members come from --members (objects) or from --input (the same JSON the Web UI takes, queries too).
  */
 import * as fs from 'node:fs';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import { renderLogicalTime } from '../../common/export/paths';
 import { resolveSnapshotSetInput, type SnapshotSetInput, type SnapshotSetProgress, type SnapshotSetResult } from '../../common/export/snapshot-set';
 import type { ExportFormat } from '../../common/export/types';
 import { snapshotSetProgressQuery } from '../../workflows/export-messages';
 import { snapshotSet } from '../../workflows';
 import { COMMON_OPTIONS, expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs } from '../args';
-import { formatRunFailure, printStarted, resultWithProgress, runFailure, stopWaitingOnInterrupt } from '../follow';
+import { awaitRunOutcome, printStarted, resultWithProgress } from '../follow';
 import { noWorkerMode, requireWorker } from '../worker-check';
 import { withTemporalClient } from '../temporal';
 import { parseS3Target } from './export';
@@ -101,17 +101,8 @@ export async function run(args: ParsedArgs): Promise<void> {
       handle = client.workflow.getHandle(workflowId);
     }
     if (args.flags['no-wait']) return printStarted(handle, json, "; follow it with 'mz-s3-export status' or the Web UI");
-    let result: SnapshotSetResult;
-    try {
-      result = await stopWaitingOnInterrupt(workflowId, () => followSet(handle, say));
-    } catch (e) {
-      if (!(e instanceof WorkflowFailedError)) throw e;
-      const failure = runFailure(workflowId, e);
-      if (json) console.log(JSON.stringify({ failed: failure }, null, 2));
-      console.error(`mz-s3-export: ${formatRunFailure(failure)}`);
-      process.exitCode = 1;
-      return;
-    }
+    const result = await awaitRunOutcome(workflowId, () => followSet(handle, say), json);
+    if (!result) return;
     if (json) console.log(JSON.stringify(result, null, 2));
     else printSetResult(result, say);
   });

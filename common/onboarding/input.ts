@@ -227,21 +227,13 @@ export function resolveOffboardInput(input: unknown): ResolvedOffboardInput {
   checkField(problems, 'connectionName', connectionNameProblem(i.connectionName));
   checkField(problems, 'roleName', iamNameProblem(i.roleName, 'role'));
   checkField(problems, 'policyName', iamNameProblem(i.policyName, 'policy'));
-  if (i.materializeProfile !== undefined) checkField(problems, 'materializeProfile', profileProblem(i.materializeProfile));
-  const deleteData = optionalBoolean(problems, 'deleteData', i.deleteData, false);
-  if (i.bucket !== undefined || deleteData) checkField(problems, 'bucket', bucketNameProblem(i.bucket));
-  if (i.prefix !== undefined || deleteData) checkField(problems, 'prefix', prefixProblem(i.prefix));
-  const stepping = resolveStepping(problems, i);
+  const shared = resolveOffboardingCommon(problems, i);
   problems.throwIfAny('the offboarding input');
   return {
     connectionName: i.connectionName as string,
     roleName: i.roleName as string,
     policyName: i.policyName as string,
-    materializeProfile: (i.materializeProfile as string | undefined) ?? ONBOARDING_DEFAULTS.materializeProfile,
-    deleteData,
-    bucket: i.bucket as string | undefined,
-    prefix: i.prefix === undefined ? undefined : normalizePrefix(i.prefix as string),
-    ...stepping,
+    ...shared,
   };
 }
 
@@ -300,19 +292,26 @@ export function resolveCompatibleOffboardInput(input: unknown): ResolvedCompatib
   awsOnlyFields(problems, i, COMPATIBLE_OFFBOARD_FIELDS);
   checkField(problems, 'storageProfile', storageProfileProblem(i.storageProfile));
   checkField(problems, 'connectionName', connectionNameProblem(i.connectionName));
-  if (i.materializeProfile !== undefined) checkField(problems, 'materializeProfile', profileProblem(i.materializeProfile));
-  const deleteData = optionalBoolean(problems, 'deleteData', i.deleteData, false);
-  if (i.bucket !== undefined || deleteData) checkField(problems, 'bucket', bucketNameProblem(i.bucket));
-  if (i.prefix !== undefined || deleteData) checkField(problems, 'prefix', prefixProblem(i.prefix));
-  const stepping = resolveStepping(problems, i);
+  const shared = resolveOffboardingCommon(problems, i);
   problems.throwIfAny('the offboarding input');
   return {
     storageProfile: i.storageProfile as string,
     connectionName: i.connectionName as string,
+    ...shared,
+  };
+}
+
+/** What both offboarding inputs share: the Materialize profile, whether to delete the data and where, the stepping. */
+function resolveOffboardingCommon(problems: Problems, i: Record<string, unknown>) {
+  if (i.materializeProfile !== undefined) checkField(problems, 'materializeProfile', profileProblem(i.materializeProfile));
+  const deleteData = optionalBoolean(problems, 'deleteData', i.deleteData, false);
+  if (i.bucket !== undefined || deleteData) checkField(problems, 'bucket', bucketNameProblem(i.bucket));
+  if (i.prefix !== undefined || deleteData) checkField(problems, 'prefix', prefixProblem(i.prefix));
+  return {
     materializeProfile: (i.materializeProfile as string | undefined) ?? ONBOARDING_DEFAULTS.materializeProfile,
     deleteData,
     bucket: i.bucket as string | undefined,
     prefix: i.prefix === undefined ? undefined : normalizePrefix(i.prefix as string),
-    ...stepping,
+    ...resolveStepping(problems, i),
   };
 }
