@@ -272,8 +272,7 @@ function validateEntry(item: unknown, defaults: Raw, i: number, label: string, p
   for (const key of kind === 'set' ? SET_INPUT_KEYS : INPUT_KEYS) if (v[key] !== undefined) input[key] = v[key];
   if (kind === 'set') for (const key of MEMBER_KEYS) if (item[key] !== undefined) add(key, 'belongs in each member of a snapshot set (members: [{name, object or query, format}])');
   if (kind === 'export') for (const key of SET_ONLY_KEYS) if (item[key] !== undefined) add(key, 'is for snapshot sets only (an entry with members)');
-  // Expiry walks <prefix>/<name>/ logical time folders; a set's members live under members/ and would stay behind.
-  if (kind === 'set' && v.retention !== undefined) add('retention', 'is not supported for snapshot sets yet (their members would not be expired); remove it');
+  // retention works for sets too: expiry deletes a set's expired logical time with its members/ folders.
   try {
     if (kind === 'set') resolveSnapshotSetInput(input);
     else resolveExportInput(input);
