@@ -51,6 +51,6 @@ export async function onboardS3CompatibleConnection(rawInput: CompatibleOnboardI
       changes: progress.changes,
     };
   } catch (e) {
-    throw withWhatWasMade(e, progress.changes, { storageProfile: input.storageProfile, connectionName: input.connectionName });
+    throw withWhatWasMade(e, progress.changes, { storageProfile: input.storageProfile, connectionName: input.connectionName }, 'offboardS3CompatibleConnection');
   }
 }

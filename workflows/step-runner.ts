@@ -119,13 +119,18 @@ export function startSteps<I extends { retry: ResolvedRetry }>(
  * A failure after writes names each thing this run made or changed, and the offboarding input that removes
  * them: nothing is left behind unreported.
  */
-export function withWhatWasMade(e: unknown, changes: string[], offboardInput: Record<string, string>): unknown {
+export function withWhatWasMade(
+  e: unknown,
+  changes: string[],
+  offboardInput: Record<string, string>,
+  offboardWorkflow: 'offboardAwsConnection' | 'offboardS3CompatibleConnection' = 'offboardAwsConnection',
+): unknown {
   if (!(e instanceof ApplicationFailure) || changes.length === 0) return e;
   return ApplicationFailure.create({
     type: e.type ?? 'Error',
     nonRetryable: true,
     message:
       `${e.message}. This run's changes, which stay in place: ${changes.join('; ')}. ` +
-      `Once fixed, run onboarding again (it converges on them), or remove them with offboardAwsConnection ${JSON.stringify(offboardInput)}`,
+      `Once fixed, run onboarding again (it converges on them), or remove them with ${offboardWorkflow} ${JSON.stringify(offboardInput)}`,
   });
 }
