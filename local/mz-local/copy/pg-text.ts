@@ -134,6 +134,20 @@ export interface ParsedArray {
 }
 
 /** Parses a Postgres array literal ('{1,2}', '{{a,"b c"},{NULL,d}}', '[0:1]={1,2}'). */
+/**
+ * A double-quoted element of an array literal in Postgres's text form, starting at the quote at `i`: its value
+ * with backslash escapes undone, and the index after the closing quote. `n` bounds the scan.
+ */
+export function readQuotedArrayElement(s: string, i: number, n: number): [string, number] {
+  let v = '';
+  i++;
+  while (i < n && s[i] !== '"') {
+    if (s[i] === '\\') i++;
+    v += s[i++];
+  }
+  return [v, i + 1];
+}
+
 export function parseArrayLiteral(s: string, delimiter = ','): ParsedArray {
   let i = 0;
   if (s[0] === '[') {
@@ -156,13 +170,8 @@ export function parseArrayLiteral(s: string, delimiter = ','): ParsedArray {
     } else if (c === delimiter || c === ' ') {
       i++;
     } else if (c === '"') {
-      let v = '';
-      i++;
-      while (i < n && s[i] !== '"') {
-        if (s[i] === '\\') i++;
-        v += s[i++];
-      }
-      i++;
+      let v: string;
+      [v, i] = readQuotedArrayElement(s, i, n);
       elements.push(v);
     } else {
       let j = i;

@@ -9,6 +9,8 @@
  * whitespace (maps also `=` and `>`); numbers, booleans, dates, arrays, lists and maps are never quoted.
  */
 
+import { readQuotedArrayElement } from '../copy/pg-text';
+
 export type ElementRewrite = (s: string) => string;
 
 /** Splits a record literal `(a,"b c",,"x""y")` into its fields (null for an empty unquoted field). */
@@ -103,13 +105,8 @@ export function formatArrayText(s: string, el: ElementFormat): string {
       out += c;
       i++;
     } else if (c === '"') {
-      let v = '';
-      i++;
-      while (i < n && s[i] !== '"') {
-        if (s[i] === '\\') i++;
-        v += s[i++];
-      }
-      i++;
+      let v: string;
+      [v, i] = readQuotedArrayElement(s, i, n);
       out += element(v);
     } else {
       let j = i;
@@ -131,13 +128,8 @@ export function arrayElements(s: string): (string | null)[] {
     if (s[i] === ',') {
       i++;
     } else if (s[i] === '"') {
-      let v = '';
-      i++;
-      while (i < n && s[i] !== '"') {
-        if (s[i] === '\\') i++;
-        v += s[i++];
-      }
-      i++;
+      let v: string;
+      [v, i] = readQuotedArrayElement(s, i, n);
       out.push(v);
     } else {
       let j = i;
