@@ -7,7 +7,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { BulkExportResult } from '../common/export/types';
 import type { BenchEnv } from './bench-env';
 import { historyCosts, type HistoryCosts } from './history-costs';
-import type { BenchTarget } from './setup';
+import { runOnMzLocal, type BenchTarget } from './setup';
 import { round } from './stats';
 import { bulkExport } from '../workflows';
 
@@ -22,17 +22,9 @@ export interface ManyFilesResult {
 }
 
 export async function benchManyFiles(env: BenchEnv, target: BenchTarget, opts: { files: number; log: (s: string) => void }): Promise<ManyFilesResult> {
-  const setBatches = async (sql: string) => {
-    const c = await env.mz();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
   // Rows hash into batches: with 4 rows a batch on average, nearly every batch writes a file.
   const rows = opts.files * 4;
-  await setBatches(`ALTER SYSTEM SET mz_local_batches = ${opts.files}`);
+  await runOnMzLocal(env, `ALTER SYSTEM SET mz_local_batches = ${opts.files}`);
   try {
     env.s3Proxy.reset();
     const workflowId = `bench-many-files-${process.pid}`;
@@ -63,6 +55,6 @@ export async function benchManyFiles(env: BenchEnv, target: BenchTarget, opts: {
     opts.log(`many files: ${result.files} files in ${round(seconds, 1)} s; history ${temporalCosts.payloadBytes} payload bytes`);
     return { batches: opts.files, files: result.files, rows: result.rows, seconds: round(seconds, 1), manifestBytes, s3Requests, temporalCosts };
   } finally {
-    await setBatches('ALTER SYSTEM RESET mz_local_batches');
+    await runOnMzLocal(env, 'ALTER SYSTEM RESET mz_local_batches');
   }
 }

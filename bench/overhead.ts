@@ -7,7 +7,7 @@ import type { BulkExportResult } from '../common/export/types';
 import type { BenchEnv } from './bench-env';
 import { historyCosts, type HistoryCosts } from './history-costs';
 import { runTimeline } from './timeline';
-import type { BenchTarget } from './setup';
+import { runOnMzLocal, type BenchTarget } from './setup';
 import { median, round } from './stats';
 import { bulkExport } from '../workflows';
 
@@ -99,19 +99,11 @@ export async function benchOverhead(
 
   // A single-file export on both sides (the yardstick): mz-local writes one batch, as a one-worker replica
   // would; its default of 2 batches would add a second footer read to bulkExport only.
-  const setBatches = async (sql: string) => {
-    const c = await env.mz();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await setBatches('ALTER SYSTEM SET mz_local_batches = 1');
+  await runOnMzLocal(env, 'ALTER SYSTEM SET mz_local_batches = 1');
   try {
     return await measure();
   } finally {
-    await setBatches('ALTER SYSTEM RESET mz_local_batches');
+    await runOnMzLocal(env, 'ALTER SYSTEM RESET mz_local_batches');
   }
 
   async function measure(): Promise<OverheadResult> {

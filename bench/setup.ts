@@ -29,6 +29,16 @@ export async function onboardBenchConnection(env: BenchEnv): Promise<BenchTarget
   return { ...target, onboard: onboard as OnboardResult }; // an AWS input: the AWS result
 }
 
+/** Runs one statement on a fresh mz-local session (e.g. ALTER SYSTEM for its knobs). */
+export async function runOnMzLocal(env: BenchEnv, sql: string): Promise<void> {
+  const c = await env.mz();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
 /**
  * A table of `rows` rows (bigint, text, double, timestamp) built inside mz-local with generate_series, so no
  * row passes through this process either.
