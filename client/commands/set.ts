@@ -10,7 +10,7 @@ import { resolveSnapshotSetInput, type SnapshotSetInput, type SnapshotSetProgres
 import type { ExportFormat } from '../../common/export/types';
 import { snapshotSetProgressQuery } from '../../workflows/export-messages';
 import { snapshotSet } from '../../workflows';
-import { COMMON_OPTIONS, expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs } from '../args';
+import { COMMON_OPTIONS, expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs, START_OPTIONS } from '../args';
 import { awaitRunOutcome, printStarted, resultWithProgress } from '../follow';
 import { noWorkerMode, requireWorker } from '../worker-check';
 import { withTemporalClient } from '../temporal';
@@ -32,10 +32,7 @@ export const options: OptionSpecs = {
   'logical-time': { type: 'string', value: 'ISO', help: 'the instant the set stands for (default now); names the output folder' },
   'max-parallel': { type: 'string', value: 'N', help: 'members exported at once (default 4)' },
   profile: COMMON_OPTIONS.profile,
-  'workflow-id': COMMON_OPTIONS.workflowId,
-  'no-wait': COMMON_OPTIONS.noWait,
-  'wait-for-worker': COMMON_OPTIONS.waitForWorker,
-  json: COMMON_OPTIONS.json,
+  ...START_OPTIONS,
 };
 
 /** The SnapshotSetInput the flags (and --input) describe; checked by resolveSnapshotSetInput before anything starts. */
