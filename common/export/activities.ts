@@ -190,6 +190,8 @@ export interface SetPublicationSummary {
 }
 
 export interface FindSetPublicationInput {
+  /** The set's S3-compatible store (its members' too); absent: AWS S3. */
+  storageProfile?: string;
   bucket: string;
   /** `<prefix>/<set>/<logical time>`. */
   logicalTimeKey: string;
@@ -197,6 +199,7 @@ export interface FindSetPublicationInput {
 }
 
 export interface CommitSetInput {
+  storageProfile?: string;
   bucket: string;
   logicalTimeKey: string;
   /** Set when `_latest.json` should follow the set. */
