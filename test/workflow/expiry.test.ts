@@ -149,6 +149,17 @@ describe('expireExports (stubbed activities)', function () {
     assert.equal(result?.plans.length, 3);
   });
 
+  it('a storage profile is a store of its own: planned apart from AWS S3 under the same names, and every activity is told it', async () => {
+    const { run } = await expireWith(
+      { planExpiry: async (input: PlanExpiryInput) => planned(...input.targets.map((t) => planOf(t.name, [folder(1, t.name)]))), deleteExpiredFolders: deletedAll },
+      { targets: [TARGET, { ...TARGET, storageProfile: 'emu' }], apply: true },
+    );
+    assert.deepEqual(callsOf(run, 'planExpiry').map((c) => c.storageProfile ?? 'aws'), ['aws', 'emu']);
+    assert.deepEqual(callsOf(run, 'deleteExpiredFolders').map((c) => c.storageProfile ?? 'aws'), ['aws', 'emu']);
+    // AWS S3's inputs carry no storageProfile field at all (as histories recorded before profiles existed).
+    assert.ok(!('storageProfile' in callsOf(run, 'planExpiry')[0]));
+  });
+
   it('bad input fails at once as InvalidInputError, before any activity', async () => {
     const { run, failure } = await expireWith({}, { targets: [{ ...TARGET, keepLast: 0 }] });
     assert.equal(failure?.type, 'InvalidInputError');
