@@ -13,8 +13,9 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { DEFAULT_SIGNAL_NAME, destinationOf, downstreamWorkflowId } from '../../common/events/input';
 import type { EventActivities, NotificationReport, NotifyInput, PublicationEvent } from '../../common/events/types';
 import type { ActivityDeps } from '../deps';
-import { awsErrorName, explainAccessDenied } from '../aws-errors';
-import { NotYetError } from '../../common/failures';
+import { awsErrorName, isAccessDenied } from '../aws-errors';
+import { NotYetError, UserFixableError } from '../../common/failures';
+import { publicationEventStatements } from '../../common/export/worker-iam-policy';
 
 /** EventBridge's source and detail-type for a publication (rules match on them). */
 export const EVENTBRIDGE_SOURCE = 'mz-s3-export';
@@ -35,10 +36,25 @@ export function createEventActivities({ aws }: ActivityDeps): EventActivities {
         if (MISSING.includes(awsErrorName(e))) {
           throw new NotYetError(`${input.target} ${destinationOf(input.target, input.notifications, input.event.id)} does not exist (${awsErrorName(e)}); create it, or correct notify.${input.target}`);
         }
+        // Waiting does not grant a permission: say which statement is missing, as `iam-policy worker` prints it.
+        if (input.target !== 'temporal' && isAccessDenied(e)) {
+          const grant = await missingGrant(input);
+          throw new UserFixableError(
+            `the worker's AWS identity may not ${grant} (${awsErrorName(e) || 'AccessDenied'}: ${firstLine(e)}); add a statement allowing ${grant} to its policy ` +
+              `(mz-s3-export iam-policy worker --role export --notify '<the notify JSON>' prints it; docs/events.md#permissions)`,
+          );
+        }
         throw e;
       }
     },
   };
+
+  /** `sns:Publish on arn:aws:sns:...`: the one statement this target needs, from the policy generator. */
+  async function missingGrant({ target, notifications }: NotifyInput): Promise<string> {
+    const region = await aws.sqs.config.region().catch(() => undefined);
+    const [statement] = publicationEventStatements({ notify: { [target]: notifications[target] }, ...(region ? { region } : {}) });
+    return `${[statement.Action].flat().join(', ')} on ${String(statement.Resource)}`;
+  }
 
   async function deliver({ target, notifications: n, event }: NotifyInput): Promise<NotificationReport> {
     const destination = destinationOf(target, n, event.id);
@@ -46,35 +62,29 @@ export function createEventActivities({ aws }: ActivityDeps): EventActivities {
     const fifo = (name: string) => (name.endsWith('.fifo') ? { MessageDeduplicationId: dedupId(event), MessageGroupId: event.data.exportName } : {});
     switch (target) {
       case 'sns': {
-        const res = await explainAccessDenied(`sns:Publish to ${destination}`, () =>
-          aws.sns.send(
-            new PublishCommand({
-              TopicArn: n.sns!.topicArn,
-              Message: body,
-              // Subscribers can filter on these without parsing the body.
-              MessageAttributes: {
-                eventType: { DataType: 'String', StringValue: event.type },
-                exportName: { DataType: 'String', StringValue: event.data.exportName },
-              },
-              ...fifo(n.sns!.topicArn),
-            }),
-          ),
+        const res = await aws.sns.send(
+          new PublishCommand({
+            TopicArn: n.sns!.topicArn,
+            Message: body,
+            // Subscribers can filter on these without parsing the body.
+            MessageAttributes: {
+              eventType: { DataType: 'String', StringValue: event.type },
+              exportName: { DataType: 'String', StringValue: event.data.exportName },
+            },
+            ...fifo(n.sns!.topicArn),
+          }),
         );
         return { target, destination, delivered: true, ...(res.MessageId ? { messageId: res.MessageId } : {}) };
       }
       case 'sqs': {
-        const res = await explainAccessDenied(`sqs:SendMessage to ${destination}`, () =>
-          aws.sqs.send(new SendMessageCommand({ QueueUrl: n.sqs!.queueUrl, MessageBody: body, ...fifo(n.sqs!.queueUrl) })),
-        );
+        const res = await aws.sqs.send(new SendMessageCommand({ QueueUrl: n.sqs!.queueUrl, MessageBody: body, ...fifo(n.sqs!.queueUrl) }));
         return { target, destination, delivered: true, ...(res.MessageId ? { messageId: res.MessageId } : {}) };
       }
       case 'eventBridge': {
-        const res = await explainAccessDenied(`events:PutEvents on ${destination}`, () =>
-          aws.eventBridge.send(
-            new PutEventsCommand({
-              Entries: [{ EventBusName: n.eventBridge!.eventBusName, Source: EVENTBRIDGE_SOURCE, DetailType: EVENTBRIDGE_DETAIL_TYPE, Detail: body, Time: new Date(event.time) }],
-            }),
-          ),
+        const res = await aws.eventBridge.send(
+          new PutEventsCommand({
+            Entries: [{ EventBusName: n.eventBridge!.eventBusName, Source: EVENTBRIDGE_SOURCE, DetailType: EVENTBRIDGE_DETAIL_TYPE, Detail: body, Time: new Date(event.time) }],
+          }),
         );
         // PutEvents answers 200 even when an entry failed: the entry says so, and it is retried.
         const entry = res.Entries?.[0];
@@ -102,6 +112,13 @@ export function createEventActivities({ aws }: ActivityDeps): EventActivities {
       }
     }
   }
+}
+
+/** An AWS message's first line, without an XML body some emulators send. */
+function firstLine(e: unknown): string {
+  const text = String((e as Error)?.message ?? e);
+  const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? text;
+  return message.split('\n')[0].slice(0, 300);
 }
 
 /** AWS error names for a topic, queue or event bus that does not exist. */
