@@ -28,6 +28,8 @@ export interface CopyToS3Input {
   cluster?: string;
   /** Export AS OF this Materialize timestamp; default: the one Materialize picks for the query now. */
   asOf?: string;
+  /** How long to wait for Materialize to accept connections again before failing; absent: 120 s. */
+  unavailableWaitSeconds?: number;
 }
 
 /** What the data reflects and where it was computed: recorded in the manifest. */
