@@ -8,12 +8,13 @@ import { createHash } from 'node:crypto';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { DEFAULT_SIGNAL_NAME, destinationOf, downstreamWorkflowId } from '../../common/events/input';
 import type { EventActivities, NotificationReport, NotifyInput, PublicationEvent } from '../../common/events/types';
 import type { ActivityDeps } from '../deps';
-import { awsErrorName, isAccessDenied } from '../aws-errors';
+import { awsErrorName, httpStatus, isAccessDenied } from '../aws-errors';
 import { NotYetError, UserFixableError } from '../../common/failures';
 import { publicationEventStatements } from '../../common/export/worker-iam-policy';
 
@@ -40,7 +41,7 @@ export function createEventActivities({ aws }: ActivityDeps): EventActivities {
         if (input.target !== 'temporal' && isAccessDenied(e)) {
           const grant = await missingGrant(input);
           throw new UserFixableError(
-            `the worker's AWS identity may not ${grant} (${awsErrorName(e) || 'AccessDenied'}: ${firstLine(e)}); add a statement allowing ${grant} to its policy ` +
+            `the worker's AWS identity may not ${grant} (${denial(e)}); add a statement allowing ${grant} to its policy ` +
               `(mz-s3-export iam-policy worker --role export --notify '<the notify JSON>' prints it; docs/events.md#permissions)`,
           );
         }
@@ -51,8 +52,14 @@ export function createEventActivities({ aws }: ActivityDeps): EventActivities {
 
   /** `sns:Publish on arn:aws:sns:...`: the one statement this target needs, from the policy generator. */
   async function missingGrant({ target, notifications }: NotifyInput): Promise<string> {
+    const notify = { [target]: notifications[target] };
     const region = await aws.sqs.config.region().catch(() => undefined);
-    const [statement] = publicationEventStatements({ notify: { [target]: notifications[target] }, ...(region ? { region } : {}) });
+    let [statement] = publicationEventStatements({ notify, ...(region ? { region } : {}) });
+    // A bus given by name: its ARN names the worker's own account (GetCallerIdentity needs no permission).
+    if (String(statement.Resource).includes('<ACCOUNT_ID>')) {
+      const accountId = (await aws.sts.send(new GetCallerIdentityCommand({})).catch(() => undefined))?.Account;
+      if (accountId) [statement] = publicationEventStatements({ notify, accountId, ...(region ? { region } : {}) });
+    }
     return `${[statement.Action].flat().join(', ')} on ${String(statement.Resource)}`;
   }
 
@@ -114,11 +121,14 @@ export function createEventActivities({ aws }: ActivityDeps): EventActivities {
   }
 }
 
-/** An AWS message's first line, without an XML body some emulators send. */
-function firstLine(e: unknown): string {
-  const text = String((e as Error)?.message ?? e);
-  const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? text;
-  return message.split('\n')[0].slice(0, 300);
+/**
+ * `<code>: <message>` of a denial, one line. A 403 whose body the SDK could not parse (moto answers SQS's and
+ * EventBridge's JSON protocol with an XML error) is said as what it is, not as the parser's SyntaxError.
+ */
+function denial(e: unknown): string {
+  const name = awsErrorName(e);
+  if (name === 'SyntaxError') return `AccessDenied: HTTP ${httpStatus(e) ?? 403}, with an error body the AWS SDK could not read`;
+  return `${name || 'AccessDenied'}: ${String((e as Error)?.message ?? e)}`.split('\n')[0].slice(0, 300);
 }
 
 /** AWS error names for a topic, queue or event bus that does not exist. */
