@@ -1,7 +1,7 @@
 /**
  * Delivers one publication event to one target. At least once: the workflow retries this activity until it
  * succeeds or its retries run out, and a re-run of the export (which finds the publication) sends it again; the
- * event id (export name, logical time, attempt) is the same every time, so consumers deduplicate by it. FIFO
+ * event id (export or set name, logical time, attempt) is the same every time, so consumers deduplicate by it. FIFO
  * topics and queues deduplicate by it themselves (their 5-minute window).
  */
 import { createHash } from 'node:crypto';
@@ -11,19 +11,20 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { DEFAULT_SIGNAL_NAME, destinationOf, downstreamWorkflowId } from '../../common/events/input';
-import type { EventActivities, NotificationReport, NotifyInput, PublicationEvent } from '../../common/events/types';
+import { DEFAULT_SIGNAL_NAME, destinationOf, downstreamWorkflowId, publishedName, SET_EVENT_TYPE } from '../../common/events/input';
+import type { AnyPublicationEvent, EventActivities, NotificationReport, NotifyInput } from '../../common/events/types';
 import type { ActivityDeps } from '../deps';
 import { awsErrorName, httpStatus, isAccessDenied } from '../aws-errors';
 import { NotYetError, UserFixableError } from '../../common/failures';
 import { publicationEventStatements } from '../../common/export/worker-iam-policy';
 
-/** EventBridge's source and detail-type for a publication (rules match on them). */
+/** EventBridge's source and detail-types for a publication (rules match on them). */
 export const EVENTBRIDGE_SOURCE = 'mz-s3-export';
 export const EVENTBRIDGE_DETAIL_TYPE = 'Export Published';
+export const EVENTBRIDGE_SET_DETAIL_TYPE = 'Snapshot Set Published';
 
 /** FIFO deduplication ids are at most 128 characters: the event id's SHA-256. */
-function dedupId(event: PublicationEvent): string {
+function dedupId(event: AnyPublicationEvent): string {
   return createHash('sha256').update(event.id).digest('hex');
 }
 
@@ -66,7 +67,8 @@ export function createEventActivities({ aws }: ActivityDeps): EventActivities {
   async function deliver({ target, notifications: n, event }: NotifyInput): Promise<NotificationReport> {
     const destination = destinationOf(target, n, event.id);
     const body = JSON.stringify(event);
-    const fifo = (name: string) => (name.endsWith('.fifo') ? { MessageDeduplicationId: dedupId(event), MessageGroupId: event.data.exportName } : {});
+    const isSet = event.type === SET_EVENT_TYPE;
+    const fifo = (name: string) => (name.endsWith('.fifo') ? { MessageDeduplicationId: dedupId(event), MessageGroupId: publishedName(event) } : {});
     switch (target) {
       case 'sns': {
         const res = await aws.sns.send(
@@ -76,7 +78,7 @@ export function createEventActivities({ aws }: ActivityDeps): EventActivities {
             // Subscribers can filter on these without parsing the body.
             MessageAttributes: {
               eventType: { DataType: 'String', StringValue: event.type },
-              exportName: { DataType: 'String', StringValue: event.data.exportName },
+              [isSet ? 'setName' : 'exportName']: { DataType: 'String', StringValue: publishedName(event) },
             },
             ...fifo(n.sns!.topicArn),
           }),
@@ -90,7 +92,7 @@ export function createEventActivities({ aws }: ActivityDeps): EventActivities {
       case 'eventBridge': {
         const res = await aws.eventBridge.send(
           new PutEventsCommand({
-            Entries: [{ EventBusName: n.eventBridge!.eventBusName, Source: EVENTBRIDGE_SOURCE, DetailType: EVENTBRIDGE_DETAIL_TYPE, Detail: body, Time: new Date(event.time) }],
+            Entries: [{ EventBusName: n.eventBridge!.eventBusName, Source: EVENTBRIDGE_SOURCE, DetailType: isSet ? EVENTBRIDGE_SET_DETAIL_TYPE : EVENTBRIDGE_DETAIL_TYPE, Detail: body, Time: new Date(event.time) }],
           }),
         );
         // PutEvents answers 200 even when an entry failed: the entry says so, and it is retried.

@@ -4,11 +4,20 @@
  */
 import type { Problems } from '../failures';
 import { renderLogicalTime } from '../export/paths';
-import type { NotificationTarget, PublicationEvent, PublicationEventData, PublicationNotifications } from './types';
+import type {
+  AnyPublicationEvent,
+  NotificationTarget,
+  PublicationEvent,
+  PublicationEventData,
+  PublicationNotifications,
+  SetPublicationEvent,
+  SetPublicationEventData,
+} from './types';
 
 export const NOTIFICATION_TARGETS: readonly NotificationTarget[] = ['sns', 'sqs', 'eventBridge', 'temporal'];
 export const DEFAULT_SIGNAL_NAME = 'exportPublished';
 export const EVENT_TYPE = 'com.materialize.s3export.published';
+export const SET_EVENT_TYPE = 'com.materialize.s3export.set.published';
 
 /** A region as AWS spells it (us-east-1, eu-central-2): an ARN's region field is not free text. */
 const REGION = '[a-z]{2}(?:-[a-z]+)+-\\d+';
@@ -82,23 +91,36 @@ export function checkNotifications(raw: unknown, problems: Problems): void {
   }
 }
 
-/** The event id: export name, logical time and attempt, so every notification of one publication has the same. */
+/** The event id: export (or set) name, logical time and attempt, so every notification of one publication has the same. */
 export function publicationEventId(exportName: string, logicalTime: string, attempt: number): string {
   return `${exportName}/${renderLogicalTime(logicalTime)}/attempt-${String(attempt).padStart(3, '0')}`;
 }
 
-/** The CloudEvents envelope of a publication (docs/events.md). */
-export function publicationEvent(prefix: string, data: PublicationEventData, time: string): PublicationEvent {
+/** The CloudEvents envelope shared by both events: id, source and subject from the name, logical time and attempt. */
+function envelope(name: string, prefix: string, data: { bucket: string; logicalTime: string; attempt: number }, time: string) {
   return {
-    specversion: '1.0',
-    id: publicationEventId(data.exportName, data.logicalTime, data.attempt),
-    source: `mz-s3-export://${data.bucket}/${prefix}/${data.exportName}`,
-    type: EVENT_TYPE,
+    specversion: '1.0' as const,
+    id: publicationEventId(name, data.logicalTime, data.attempt),
+    source: `mz-s3-export://${data.bucket}/${prefix}/${name}`,
     subject: renderLogicalTime(data.logicalTime),
     time,
-    datacontenttype: 'application/json',
-    data,
+    datacontenttype: 'application/json' as const,
   };
+}
+
+/** The CloudEvents event of an export's publication (docs/events.md). */
+export function publicationEvent(prefix: string, data: PublicationEventData, time: string): PublicationEvent {
+  return { ...envelope(data.exportName, prefix, data, time), type: EVENT_TYPE, data };
+}
+
+/** The CloudEvents event of a snapshot set's publication (docs/events.md, "Snapshot sets"). */
+export function setPublicationEvent(prefix: string, data: SetPublicationEventData, time: string): SetPublicationEvent {
+  return { ...envelope(data.setName, prefix, data, time), type: SET_EVENT_TYPE, data };
+}
+
+/** The export's or the set's name: what an event announces. */
+export function publishedName(event: AnyPublicationEvent): string {
+  return event.type === SET_EVENT_TYPE ? event.data.setName : event.data.exportName;
 }
 
 /** Where a target delivers, for reports: the topic, queue, bus or downstream workflow id. */

@@ -192,6 +192,8 @@ export interface SetPublicationSummary {
 }
 
 export interface FindSetPublicationInput {
+  /** The set's S3-compatible store (its members' too); absent: AWS S3. */
+  storageProfile?: string;
   bucket: string;
   /** `<prefix>/<set>/<logical time>`. */
   logicalTimeKey: string;
@@ -199,6 +201,7 @@ export interface FindSetPublicationInput {
 }
 
 export interface CommitSetInput {
+  storageProfile?: string;
   bucket: string;
   logicalTimeKey: string;
   /** Set when `_latest.json` should follow the set. */

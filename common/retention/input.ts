@@ -7,12 +7,13 @@ import { parseDuration } from '../duration';
 import { exportNameProblem } from '../export/input';
 import { parseLogicalTimeFolder } from '../export/paths';
 import { Problems } from '../failures';
+import { storageProfileProblem } from '../storage-profile';
 import type { ExpireInput, ResolvedExpireInput, ResolvedExpiryTarget, RetentionRule } from './types';
 
 export const EXPIRE_DEFAULTS = { recentWriteSeconds: 3600, maxKeepLast: 100_000 } as const;
 
 const RULE_FIELDS = ['keepLast', 'keepWithin'];
-const TARGET_FIELDS = ['bucket', 'prefix', 'name', ...RULE_FIELDS];
+const TARGET_FIELDS = ['bucket', 'prefix', 'storageProfile', 'name', ...RULE_FIELDS];
 const INPUT_FIELDS = ['targets', 'apply', 'confirmed', 'recentWriteSeconds'];
 
 /**
@@ -57,7 +58,7 @@ export function resolveExpireInput(raw: unknown): ResolvedExpireInput {
   unknownFields(input, INPUT_FIELDS, '', problems);
   const targets: ResolvedExpiryTarget[] = [];
   if (!Array.isArray(input.targets) || input.targets.length === 0 || input.targets.length > 1000) {
-    problems.add('targets', 'must be a list of 1 to 1000 {bucket, prefix, name, keepLast and/or keepWithin}');
+    problems.add('targets', 'must be a list of 1 to 1000 {bucket, prefix, name, keepLast and/or keepWithin, and storageProfile for an S3-compatible store}');
   } else {
     const seen = new Set<string>();
     input.targets.forEach((t: unknown, i: number) => {
@@ -68,16 +69,18 @@ export function resolveExpireInput(raw: unknown): ResolvedExpireInput {
       checkField(problems, `${field}.bucket`, bucketNameProblem(t.bucket));
       checkField(problems, `${field}.prefix`, prefixProblem(t.prefix));
       checkField(problems, `${field}.name`, exportNameProblem(t.name));
+      if (t.storageProfile !== undefined) checkField(problems, `${field}.storageProfile`, storageProfileProblem(t.storageProfile));
       const { keepWithinMs } = checkRetentionRule(t as RetentionRule, field, problems);
       if (problems.list.length > before) return;
       const target: ResolvedExpiryTarget = {
         bucket: t.bucket as string,
         prefix: normalizePrefix(t.prefix as string),
         name: t.name as string,
+        ...(t.storageProfile !== undefined ? { storageProfile: t.storageProfile as string } : {}),
         ...(t.keepLast !== undefined ? { keepLast: t.keepLast as number } : {}),
         ...(t.keepWithin !== undefined ? { keepWithin: t.keepWithin as string, keepWithinMs } : {}),
       };
-      const id = `s3://${target.bucket}/${target.prefix}/${target.name}/`;
+      const id = `${target.storageProfile !== undefined ? `storage profile ${target.storageProfile}: ` : ''}s3://${target.bucket}/${target.prefix}/${target.name}/`;
       if (seen.has(id)) return problems.add(`${field}.name`, `${id} is already a target; give each export once`);
       seen.add(id);
       targets.push(target);
