@@ -11,6 +11,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { applicationFailure } from '../../common/failures';
 import type { CleanupInput, CommitSetResult, CopyToS3Input, FinishInput, FinishResult, MaterializeFacts, SetPublicationSummary } from '../../common/export/activities';
 import type { SnapshotSetInput, SnapshotSetResult } from '../../common/export/snapshot-set';
+import type { NotificationReport, NotifyInput } from '../../common/events/types';
 import { snapshotSet } from '../../workflows/snapshot-set';
 import { callsOf, withStubbedWorker, workflowEnv, type ActivityStubs, type WorkflowRun } from './harness';
 
@@ -235,5 +236,63 @@ describe('snapshotSet (stubbed activities)', function () {
     const { run, failure } = await setWith({}, { ...INPUT, members: [] });
     assert.equal(failure?.type, 'InvalidInputError');
     assert.deepEqual(run.calls, []);
+  });
+
+  describe('in an S3-compatible store (storageProfile) and with notify', () => {
+    const sqs = { sqs: { queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/sets' } };
+    const delivered = async (input: NotifyInput): Promise<NotificationReport> => ({ target: input.target, destination: 'q', delivered: true });
+
+    it("every S3 activity of the set and of its members names the set's storage profile, the set's cleanup too", async () => {
+      const { run, failure } = await setWith(
+        {
+          copyToS3: async (input) => {
+            if (input.target.exportName === 'customers') throw applicationFailure('UserFixableError', 'unknown catalog item');
+            return copied(input);
+          },
+        },
+        { ...INPUT, maxParallel: 1, storageProfile: 'r2' },
+      );
+      assert.equal(failure?.type, 'UserFixableError');
+      assert.deepEqual(setCleanups(run), ['orders'], 'the staged member is removed by the set');
+      const s3Calls = run.calls.filter((c) => c.name !== 'chooseSnapshotTimestamp' && c.name !== 'copyToS3');
+      assert.deepEqual([...new Set(s3Calls.map((c) => c.name))].sort(), ['cleanupExportAttempts', 'findSnapshotSetPublication', 'finishExportAttempt']);
+      assert.deepEqual(s3Calls.filter((c) => (c.input as { storageProfile?: string }).storageProfile !== 'r2').map((c) => c.name), []);
+      assert.ok(callsOf(run, 'copyToS3').every((c) => c.target.storageProfile === 'r2'), 'each member claims its attempt in the store');
+      const published = await setWith({}, { ...INPUT, storageProfile: 'r2' });
+      assert.equal(callsOf(published.run, 'commitSnapshotSet')[0].storageProfile, 'r2');
+      // Without a profile the inputs carry no storageProfile field at all (as recorded histories have them).
+      assert.ok(!('storageProfile' in callsOf((await setWith({})).run, 'commitSnapshotSet')[0]));
+    });
+
+    it('announces the published set once, after its commit, with the set event; its members announce nothing', async () => {
+      const { run, result } = await setWith({ notifyPublication: delivered }, { ...INPUT, notify: sqs });
+      const names = run.calls.map((c) => c.name);
+      assert.deepEqual(names.slice(names.indexOf('commitSnapshotSet')), ['commitSnapshotSet', 'notifyPublication']);
+      const [{ event }] = callsOf(run, 'notifyPublication');
+      assert.equal(event.type, 'com.materialize.s3export.set.published');
+      assert.equal(event.id, 'daily/20261201T000000.000Z/attempt-001');
+      assert.ok(event.type === 'com.materialize.s3export.set.published');
+      assert.equal(event.data.materializeTimestamp, facts(1).timestamp);
+      assert.deepEqual(event.data.members.map((m) => [m.name, m.rows]), [['orders', 3], ['customers', 3], ['totals', 3]]);
+      assert.equal(event.data.location, `s3://exports-bucket/${SET_KEY}/set-attempt-001/`);
+      assert.deepEqual(result?.notifications, [{ target: 'sqs', destination: 'q', delivered: true }]);
+    });
+
+    it('a notification that keeps failing is reported; the set stays published (nothing removed)', async () => {
+      const { run, result } = await setWith(
+        { notifyPublication: async () => Promise.reject(applicationFailure('NotYetError', 'sqs queue does not exist')) },
+        { ...INPUT, notify: sqs, tuning: { ...INPUT.tuning, notifyMaxAttempts: 1 } },
+      );
+      assert.deepEqual(result?.notifications, [{ target: 'sqs', destination: sqs.sqs.queueUrl, delivered: false, error: 'NotYetError: sqs queue does not exist' }]);
+      assert.equal(result?.reusedExisting, false);
+      assert.deepEqual(setCleanups(run), []);
+    });
+
+    it('a re-run of a published logical time announces it again (the same event id)', async () => {
+      const { run, result } = await setWith({ findSnapshotSetPublication: async () => ({ published: publishedSet() }), notifyPublication: delivered }, { ...INPUT, notify: sqs });
+      assert.equal(result?.reusedExisting, true);
+      assert.deepEqual(run.calls.map((c) => c.name), ['findSnapshotSetPublication', 'notifyPublication']);
+      assert.equal(callsOf(run, 'notifyPublication')[0].event.id, 'daily/20261201T000000.000Z/attempt-001');
+    });
   });
 });
