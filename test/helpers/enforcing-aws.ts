@@ -117,6 +117,7 @@ export async function startEnforcingAws(name: string): Promise<EnforcingAws> {
         {
           ...stackEnv,
           AWS_ENDPOINT_URL: endpoint,
+          AWS_REGION: REGION,
           AWS_ACCESS_KEY_ID: key.accessKeyId,
           AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
           MZ_URL: mz.url,
