@@ -11,11 +11,38 @@ import { randomUUID } from 'node:crypto';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Client as PgClient } from 'pg';
-import { serializePolicy, type PolicyDocument } from '../../common/iam-policies';
+import { serializePolicy, statementsOf, type PolicyDocument, type PolicyStatement } from '../../common/iam-policies';
 import { freePort, stopProcessGroup } from '../../local/processes';
 import { PROJECT_ROOT, startMoto, startMzLocal } from '../../local/stack';
 
 export const REGION = 'us-east-1';
+/** moto's default account: the ARNs of what it creates name it. */
+export const MOTO_ACCOUNT = '123456789012';
+
+/**
+ * A worker policy (common/export/worker-iam-policy.ts) adapted only where moto 5.2 cannot evaluate what AWS does,
+ * each widening named here and in docs/security.md; nothing else changes:
+ * - it evaluates no `s3:prefix` condition (a condition without a value counts as unmet): ListBucket without it;
+ * - it authorizes DeleteObjects (the batch delete) against the bucket's ARN, not each key's: s3:DeleteObject on
+ *   the bucket ARN too;
+ * - it authorizes sns:Publish and events:PutEvents against the resource `*` (moto/core/responses.py
+ *   call_action: only SQS, IAM and STS name the resource), so a statement naming the topic or bus never matches:
+ *   those two actions on `*`. The action is still enforced (a policy without it is refused); sqs:SendMessage
+ *   keeps its queue ARN, which moto checks.
+ */
+export function adaptForMoto(doc: PolicyDocument): PolicyDocument {
+  const actions = (s: PolicyStatement) => [s.Action ?? []].flat();
+  return {
+    ...doc,
+    Statement: statementsOf(doc).flatMap((s): PolicyStatement[] => {
+      if (s.Condition?.StringLike?.['s3:prefix']) return [{ ...s, Condition: undefined }];
+      if (actions(s).includes('sns:Publish') || actions(s).includes('events:PutEvents')) return [{ ...s, Resource: '*' }];
+      const bucketArn = /^(arn:[a-z-]+:s3:::[^/]+)\//.exec([s.Resource ?? ''].flat()[0] ?? '')?.[1];
+      if (bucketArn && actions(s).includes('s3:DeleteObject')) return [s, { Sid: `${s.Sid ?? ''}MotoBatchDelete`, Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: bucketArn }];
+      return [s];
+    }),
+  };
+}
 
 export interface AccessKey {
   userName: string;
