@@ -10,7 +10,7 @@ import type { NotificationReport } from '../../common/events/types';
 import type { BulkExportInput, BulkExportResult, ExportFormat, ExportProgress } from '../../common/export/types';
 import { progressQuery } from '../../workflows/export-messages';
 import { bulkExport } from '../../workflows';
-import { COMMON_OPTIONS, expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs } from '../args';
+import { COMMON_OPTIONS, expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs, START_OPTIONS } from '../args';
 import { awaitRunOutcome, printStarted, resultWithProgress } from '../follow';
 import { noWorkerMode, requireWorker } from '../worker-check';
 import { withTemporalClient } from '../temporal';
@@ -35,10 +35,7 @@ export const options: OptionSpecs = {
   'max-attempts': { type: 'string', value: 'N', help: 'COPY attempts before giving up (default 3)' },
   'no-latest': { type: 'boolean', help: 'do not point _latest.json at this export' },
   notify: { type: 'string', value: 'JSON', help: 'announce the publication: {"sns": {"topicArn": ...}, "sqs": {"queueUrl": ...}, ...} (docs/events.md)' },
-  'workflow-id': COMMON_OPTIONS.workflowId,
-  'no-wait': COMMON_OPTIONS.noWait,
-  'wait-for-worker': COMMON_OPTIONS.waitForWorker,
-  json: COMMON_OPTIONS.json,
+  ...START_OPTIONS,
 };
 
 export function parseS3Target(to: string): { bucket: string; prefix: string } {

@@ -10,7 +10,7 @@ import { resolveSnapshotSetInput, type SnapshotSetInput, type SnapshotSetProgres
 import type { ExportFormat } from '../../common/export/types';
 import { snapshotSetProgressQuery } from '../../workflows/export-messages';
 import { snapshotSet } from '../../workflows';
-import { COMMON_OPTIONS, expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs } from '../args';
+import { COMMON_OPTIONS, expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs, START_OPTIONS } from '../args';
 import { awaitRunOutcome, printStarted, resultWithProgress } from '../follow';
 import { noWorkerMode, requireWorker } from '../worker-check';
 import { withTemporalClient } from '../temporal';
@@ -34,10 +34,7 @@ export const options: OptionSpecs = {
   profile: COMMON_OPTIONS.profile,
   'storage-profile': COMMON_OPTIONS.storageProfile,
   notify: { type: 'string', value: 'JSON', help: 'announce the published set (one event): {"sqs": {"queueUrl": ...}, "sns": ..., ...} (docs/events.md)' },
-  'workflow-id': COMMON_OPTIONS.workflowId,
-  'no-wait': COMMON_OPTIONS.noWait,
-  'wait-for-worker': COMMON_OPTIONS.waitForWorker,
-  json: COMMON_OPTIONS.json,
+  ...START_OPTIONS,
 };
 
 /** The SnapshotSetInput the flags (and --input) describe; checked by resolveSnapshotSetInput before anything starts. */

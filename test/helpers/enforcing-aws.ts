@@ -14,6 +14,7 @@ import { Client as PgClient } from 'pg';
 import { serializePolicy, statementsOf, type PolicyDocument, type PolicyStatement } from '../../common/iam-policies';
 import { freePort, stopProcessGroup } from '../../local/processes';
 import { PROJECT_ROOT, startMoto, startMzLocal } from '../../local/stack';
+import { startWorkerProcess, type WorkerProcess } from './worker-process';
 
 export const REGION = 'us-east-1';
 /** moto's default account: the ARNs of what it creates name it. */
@@ -60,6 +61,12 @@ export interface EnforcingAws {
   /** A new IAM user holding only `policy` (inline), and its access key. */
   userWith(policy: PolicyDocument, name?: string): Promise<AccessKey>;
   mz(): Promise<PgClient>;
+  /**
+   * A worker process on the shared stack's Temporal (`stackEnv`) that reaches this moto and mz-local, with `key`
+   * as its own AWS identity: while moto enforces, any call that identity's policy does not allow is refused.
+   * Stopped by stop().
+   */
+  startWorker(stackEnv: Record<string, string>, opts: { name: string; taskQueue: string; key: Pick<AccessKey, 'accessKeyId' | 'secretAccessKey'>; env?: Record<string, string> }): Promise<WorkerProcess>;
   stop(): Promise<void>;
 }
 
@@ -92,6 +99,7 @@ export async function startEnforcingAws(name: string): Promise<EnforcingAws> {
     const r = await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: on ? '0' : 'inf' });
     assert.equal(r.status, 200, await r.text());
   };
+  const workers: WorkerProcess[] = [];
   return {
     dir,
     endpoint,
@@ -104,7 +112,25 @@ export async function startEnforcingAws(name: string): Promise<EnforcingAws> {
       await c.connect();
       return c;
     },
+    async startWorker(stackEnv, { name, taskQueue, key, env = {} }) {
+      const worker = await startWorkerProcess(
+        {
+          ...stackEnv,
+          AWS_ENDPOINT_URL: endpoint,
+          AWS_REGION: REGION,
+          AWS_ACCESS_KEY_ID: key.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
+          MZ_URL: mz.url,
+          TEMPORAL_TASK_QUEUE: taskQueue,
+          ...env,
+        },
+        { logDir: path.join(dir, 'logs'), name },
+      );
+      workers.push(worker);
+      return worker;
+    },
     async stop() {
+      for (const w of workers) await w.stop();
       await enforce(false).catch(() => undefined);
       for (const pid of pids.reverse()) await stopProcessGroup(pid);
       if (!process.env.MZ_S3_EXPORT_KEEP_TEST_STATE) fs.rmSync(dir, { recursive: true, force: true });

@@ -24,7 +24,6 @@ import { storageSecretNames } from '../../common/onboarding/sql';
 import { startEnforcingAws, type AccessKey, type EnforcingAws } from '../helpers/enforcing-aws';
 import { FAST_TUNING } from '../helpers/export-run';
 import { sharedStack, type TestStack } from '../helpers/stack';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { bulkExport, expireExports, offboardS3CompatibleConnection, onboardAwsConnection, onboardS3CompatibleConnection, snapshotSet } from '../../workflows';
 import { findSecrets, findSecretsInFile } from './support/secret-scan';
 
@@ -37,7 +36,6 @@ describe('S3-compatible object storage through a storage profile, moto as the en
   const taskQueue = `mz-s3-export-compat-${process.pid}`;
   let aws: EnforcingAws;
   let stack: TestStack;
-  let worker: WorkerProcess | undefined;
   let credentialsFile: string;
   let key: AccessKey;
   const handles: WorkflowHandle[] = [];
@@ -106,25 +104,20 @@ describe('S3-compatible object storage through a storage profile, moto as the en
       await mz.end();
     }
     await aws.enforce(true);
-    worker = await startWorkerProcess(
-      {
-        ...stack.env,
-        // The worker's own AWS identity: a key moto does not know, refused for every call while it enforces.
-        AWS_ENDPOINT_URL: aws.endpoint,
-        AWS_ACCESS_KEY_ID: 'testing',
-        AWS_SECRET_ACCESS_KEY: 'testing',
-        MZ_URL: aws.mzUrl,
-        TEMPORAL_TASK_QUEUE: taskQueue,
+    await aws.startWorker(stack.env, {
+      name: 'compat-worker',
+      taskQueue,
+      // The worker's own AWS identity: a key moto does not know, refused for every call while it enforces.
+      key: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      env: {
         MZ_S3_EXPORT_STORAGE_EMU_ENDPOINT: aws.endpoint,
         MZ_S3_EXPORT_STORAGE_EMU_REGION: 'us-east-1',
         MZ_S3_EXPORT_STORAGE_EMU_CREDENTIALS_FILE: credentialsFile,
       },
-      { logDir: path.join(aws.dir, 'logs'), name: 'compat-worker' },
-    );
+    });
   });
 
   after(async () => {
-    await worker?.stop();
     await aws?.stop();
   });
 

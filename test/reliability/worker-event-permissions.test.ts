@@ -32,7 +32,6 @@ import { workerExportPolicy } from '../../common/export/worker-iam-policy';
 import { adaptForMoto, MOTO_ACCOUNT, REGION, startEnforcingAws, type AccessKey, type EnforcingAws } from '../helpers/enforcing-aws';
 import { FAST_TUNING, runExport } from '../helpers/export-run';
 import { sharedStack, type TestStack } from '../helpers/stack';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { expireExports } from '../../workflows';
 
 /** The statement each target adds to the generated policy (common/export/worker-iam-policy.ts). */
@@ -51,7 +50,6 @@ describe("the worker's documented IAM permissions for publication events and ret
   const taskQueue = `mz-s3-export-authz-events-${process.pid}`;
   let aws: EnforcingAws;
   let stack: TestStack;
-  let worker: WorkerProcess | undefined;
   let workerKey: AccessKey;
   let admin: { sns: SNSClient; sqs: SQSClient; eventBridge: EventBridgeClient };
   let notify: Required<Pick<PublicationNotifications, 'sns' | 'sqs' | 'eventBridge'>>;
@@ -117,22 +115,10 @@ describe("the worker's documented IAM permissions for publication events and ret
       await mz.end();
     }
     await aws.enforce(true);
-    worker = await startWorkerProcess(
-      {
-        ...stack.env,
-        AWS_ENDPOINT_URL: aws.endpoint,
-        AWS_REGION: REGION,
-        AWS_ACCESS_KEY_ID: workerKey.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: workerKey.secretAccessKey,
-        MZ_URL: aws.mzUrl,
-        TEMPORAL_TASK_QUEUE: taskQueue,
-      },
-      { logDir: `${aws.dir}/logs`, name: 'authz-events-worker' },
-    );
+    await aws.startWorker(stack.env, { name: 'authz-events-worker', taskQueue, key: workerKey });
   });
 
   after(async () => {
-    await worker?.stop();
     for (const c of Object.values(admin ?? {})) c.destroy();
     await aws?.stop();
   });

@@ -21,7 +21,6 @@ import { workerExportPolicy } from '../../common/export/worker-iam-policy';
 import { adaptForMoto, startEnforcingAws, type EnforcingAws } from '../helpers/enforcing-aws';
 import { exportFailure, FAST_TUNING, startExport, eventually } from '../helpers/export-run';
 import { sharedStack, type TestStack } from '../helpers/stack';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { progressQuery } from '../../workflows/export-messages';
 
 /** The generated policy, adapted only where moto cannot evaluate what AWS does (see the header). */
@@ -35,7 +34,6 @@ describe("the worker's documented IAM permissions for exports, enforced by moto"
   const taskQueue = `mz-s3-export-authz-${process.pid}`;
   let aws: EnforcingAws;
   let stack: TestStack;
-  let worker: WorkerProcess | undefined;
 
   before(async () => {
     stack = await sharedStack();
@@ -55,21 +53,10 @@ describe("the worker's documented IAM permissions for exports, enforced by moto"
       await mz.end();
     }
     await aws.enforce(true);
-    worker = await startWorkerProcess(
-      {
-        ...stack.env,
-        AWS_ENDPOINT_URL: aws.endpoint,
-        AWS_ACCESS_KEY_ID: workerKey.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: workerKey.secretAccessKey,
-        MZ_URL: aws.mzUrl,
-        TEMPORAL_TASK_QUEUE: taskQueue,
-      },
-      { logDir: `${aws.dir}/logs`, name: 'authz-export-worker' },
-    );
+    await aws.startWorker(stack.env, { name: 'authz-export-worker', taskQueue, key: workerKey });
   });
 
   after(async () => {
-    await worker?.stop();
     await aws?.stop();
   });
 

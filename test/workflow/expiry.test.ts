@@ -6,11 +6,9 @@
  * folders, plan again while a plan deferred some, and report folders the activity left because they changed.
  */
 import { strict as assert } from 'node:assert';
-import type { ApplicationFailure } from '@temporalio/common';
-import { WorkflowFailedError } from '@temporalio/client';
-import type { DeleteFoldersInput, ExpireInput, ExpireResult, FolderDecision, PlanExpiryInput, PlanExpiryResult, TargetPlan } from '../../common/retention/types';
+import type { DeleteFoldersInput, ExpireInput, FolderDecision, PlanExpiryInput, PlanExpiryResult, TargetPlan } from '../../common/retention/types';
 import { expireExports } from '../../workflows/expiry';
-import { callsOf, withStubbedWorker, workflowEnv, type ActivityStubs, type WorkflowRun } from './harness';
+import { callsOf, runStubbed, type ActivityStubs, type WorkflowRun } from './harness';
 
 const TARGET = { bucket: 'exports-bucket', prefix: 'exports', name: 'orders', keepLast: 2 };
 
@@ -37,17 +35,8 @@ function planOf(name: string, del: FolderDecision[], extra: Partial<TargetPlan> 
 const planned = (...plans: TargetPlan[]): PlanExpiryResult => ({ plannedAt: '2026-02-01T00:00:00.000Z', objectsListed: 30, setManifestsRead: 0, plans });
 const deletedAll = async (input: DeleteFoldersInput) => ({ folders: input.folders.map((f) => ({ key: f.key, deleted: 3 })) });
 
-async function expireWith(stubs: ActivityStubs, input: ExpireInput): Promise<{ run: WorkflowRun; result?: ExpireResult; failure?: ApplicationFailure }> {
-  const { client } = await workflowEnv();
-  return withStubbedWorker(stubs, async (run) => {
-    try {
-      const result = await client.workflow.execute(expireExports, { taskQueue: run.taskQueue, workflowId: `${run.id}-expire`, args: [input] });
-      return { run, result };
-    } catch (e) {
-      assert.ok(e instanceof WorkflowFailedError, String(e));
-      return { run, failure: e.cause as ApplicationFailure };
-    }
-  });
+function expireWith(stubs: ActivityStubs, input: ExpireInput) {
+  return runStubbed(expireExports, 'expire', stubs, input);
 }
 
 const deletedKeys = (run: WorkflowRun) => callsOf(run, 'deleteExpiredFolders').flatMap((c) => c.folders.map((f) => f.key));
@@ -158,6 +147,17 @@ describe('expireExports (stubbed activities)', function () {
       [['exports', ['orders', 'customers']], ['other', ['orders']]],
     );
     assert.equal(result?.plans.length, 3);
+  });
+
+  it('a storage profile is a store of its own: planned apart from AWS S3 under the same names, and every activity is told it', async () => {
+    const { run } = await expireWith(
+      { planExpiry: async (input: PlanExpiryInput) => planned(...input.targets.map((t) => planOf(t.name, [folder(1, t.name)]))), deleteExpiredFolders: deletedAll },
+      { targets: [TARGET, { ...TARGET, storageProfile: 'emu' }], apply: true },
+    );
+    assert.deepEqual(callsOf(run, 'planExpiry').map((c) => c.storageProfile ?? 'aws'), ['aws', 'emu']);
+    assert.deepEqual(callsOf(run, 'deleteExpiredFolders').map((c) => c.storageProfile ?? 'aws'), ['aws', 'emu']);
+    // AWS S3's inputs carry no storageProfile field at all (as histories recorded before profiles existed).
+    assert.ok(!('storageProfile' in callsOf(run, 'planExpiry')[0]));
   });
 
   it('bad input fails at once as InvalidInputError, before any activity', async () => {

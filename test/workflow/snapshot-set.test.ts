@@ -6,14 +6,12 @@
  */
 import { strict as assert } from 'node:assert';
 import { Context } from '@temporalio/activity';
-import type { ApplicationFailure } from '@temporalio/common';
-import { WorkflowFailedError } from '@temporalio/client';
 import { applicationFailure } from '../../common/failures';
 import type { CleanupInput, CommitSetResult, CopyToS3Input, FinishInput, FinishResult, MaterializeFacts, SetPublicationSummary } from '../../common/export/activities';
-import type { SnapshotSetInput, SnapshotSetResult } from '../../common/export/snapshot-set';
+import type { SnapshotSetInput } from '../../common/export/snapshot-set';
 import type { NotificationReport, NotifyInput } from '../../common/events/types';
 import { snapshotSet } from '../../workflows/snapshot-set';
-import { callsOf, withStubbedWorker, workflowEnv, type ActivityStubs, type WorkflowRun } from './harness';
+import { callsOf, runStubbed, type ActivityStubs, type WorkflowRun } from './harness';
 
 const LOGICAL_TIME = '2026-12-01T00:00:00.000Z';
 const INPUT: SnapshotSetInput = {
@@ -80,17 +78,8 @@ function happyPath(): ActivityStubs {
   };
 }
 
-async function setWith(stubs: ActivityStubs, input: SnapshotSetInput = INPUT): Promise<{ run: WorkflowRun; result?: SnapshotSetResult; failure?: ApplicationFailure }> {
-  const { client } = await workflowEnv();
-  return withStubbedWorker({ ...happyPath(), ...stubs }, async (run) => {
-    try {
-      const result = await client.workflow.execute(snapshotSet, { taskQueue: run.taskQueue, workflowId: `${run.id}-set`, args: [input] });
-      return { run, result };
-    } catch (e) {
-      assert.ok(e instanceof WorkflowFailedError, String(e));
-      return { run, failure: e.cause as ApplicationFailure };
-    }
-  });
+function setWith(stubs: ActivityStubs, input: SnapshotSetInput = INPUT) {
+  return runStubbed(snapshotSet, 'set', { ...happyPath(), ...stubs }, input);
 }
 
 /** Which member each COPY was for, and AS OF which timestamp, in call order. */
