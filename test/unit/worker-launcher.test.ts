@@ -23,6 +23,15 @@ describe('the worker launcher (bin/mz-s3-export-worker)', () => {
     assert.match(launch('512').stdout, /--max-old-space-size=512 /);
   });
 
+  it("`mz-s3-export worker` goes through the launcher; `worker --help` stays with the CLI", () => {
+    const cli = (...args: string[]) =>
+      spawnSync(path.join(PROJECT_ROOT, 'bin', 'mz-s3-export'), args, { encoding: 'utf8', env: { PATH: process.env.PATH, NODE: '/bin/echo', MZ_S3_EXPORT_WORKER_HEAP_MIB: '200' } });
+    assert.match(cli('worker').stdout, /^--max-old-space-size=200 .*\/worker\/main\.ts$/m);
+    const help = cli('worker', '--help');
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /run a worker on TEMPORAL_TASK_QUEUE/);
+  });
+
   it('refuses a cap that is not a whole number of at least 64 MiB, saying what to set', () => {
     for (const bad of ['lots', '1.5', '-100', '32', '160m']) {
       const r = launch(bad);
