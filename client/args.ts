@@ -34,6 +34,14 @@ export const COMMON_OPTIONS = {
   storageProfile: { type: 'string', value: 'NAME', help: "an S3-compatible store: the worker's storage profile (MZ_S3_EXPORT_STORAGE_<NAME>_*; default: AWS S3)" },
 } as const satisfies OptionSpecs;
 
+/** What every command that starts a workflow and waits for it takes (client/follow.ts and client/worker-check.ts read them). */
+export const START_OPTIONS = {
+  'workflow-id': COMMON_OPTIONS.workflowId,
+  'no-wait': COMMON_OPTIONS.noWait,
+  'wait-for-worker': COMMON_OPTIONS.waitForWorker,
+  json: COMMON_OPTIONS.json,
+} as const satisfies OptionSpecs;
+
 /**
  * Parses argv (the command name first) against the command's options. Throws a UsageError naming every unknown
  * option, with a suggestion, or the first malformed one (a string option without a value, a value given to a

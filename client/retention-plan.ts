@@ -6,7 +6,8 @@ import type { ExpireResult, TargetPlan } from '../common/retention/types';
 export function formatExpiryPlan(result: ExpireResult): string {
   const lines: string[] = [`Expiry plan (listed at ${result.plannedAt}):`];
   for (const p of result.plans) {
-    lines.push(`  s3://${p.bucket}/${p.prefix}/${p.name}/: ${describeRule(p.rule)}; ${p.folders} logical-time folder(s)`);
+    const store = p.storageProfile !== undefined ? ` (storage profile ${p.storageProfile})` : '';
+    lines.push(`  s3://${p.bucket}/${p.prefix}/${p.name}/${store}: ${describeRule(p.rule)}; ${p.folders} logical-time folder(s)`);
     for (const d of p.delete) lines.push(`    - delete ${folderUri(p.bucket, d.key)}  ${d.objects} objects, ${d.bytes} bytes; ${d.why}`);
     if (p.deferred) lines.push(`    ... and ${p.deferred} older folder(s), planned again after these are deleted`);
     for (const d of p.protected) lines.push(`    = keep   ${folderUri(p.bucket, d.key)}  ${d.why}`);

@@ -147,6 +147,8 @@ export function abbreviateLongRuns(text: string, max = 200): string {
   return text.replace(new RegExp(`\\S{${max + 1},}`, 'g'), (run) => `${run.slice(0, 60)}...(${run.length} characters)`);
 }
 
+const MAX_PROBLEMS_SHOWN = 20;
+
 /** Collects every problem of an input so the user fixes them in one go. */
 export class Problems {
   private readonly items: string[] = [];
@@ -157,7 +159,11 @@ export class Problems {
     return this.items;
   }
   throwIfAny(what: string): void {
-    if (this.items.length) throw new InvalidInputError(`${what} is invalid:\n  - ${this.items.join('\n  - ')}`);
+    if (!this.items.length) return;
+    // Thousands of bad fields (a pasted blob) would make a message no one reads: the first ones say what to fix.
+    const shown = this.items.slice(0, MAX_PROBLEMS_SHOWN);
+    const more = this.items.length - shown.length;
+    throw new InvalidInputError(`${what} is invalid:\n  - ${shown.join('\n  - ')}${more ? `\n  - ... and ${more} more problem(s)` : ''}`);
   }
 }
 

@@ -13,6 +13,7 @@ import { LATEST_FILE } from '../common/export/paths';
 import { applicationFailure, failureNamingRootCause, NON_RETRYABLE_ERROR_TYPES } from '../common/failures';
 import { resolveExpireInput } from '../common/retention/input';
 import { folderUri } from '../common/retention/plan';
+import type { StorageTarget } from '../common/storage-profile';
 import type { DeletedFolder, ExpireInput, ExpireProgress, ExpireResult, ResolvedExpiryTarget, TargetPlan } from '../common/retention/types';
 
 export const expiryProgressQuery = defineQuery<ExpireProgress>('progress');
@@ -52,11 +53,13 @@ async function expire(rawInput: ExpireInput): Promise<ExpireResult> {
 
   for (const targets of groups) {
     const { bucket, prefix } = targets[0];
+    // The group's store: absent for AWS S3, so those activity inputs stay as they always were.
+    const store = { bucket, ...(targets[0].storageProfile !== undefined ? { storageProfile: targets[0].storageProfile } : {}) };
     for (let round = 1; ; round++) {
       progress.phase = 'planning';
       progress.message = `planning s3://${bucket}/${prefix}/ (${targets.map((t) => t.name).join(', ')})`;
       const plan = await acts.planExpiry({
-        bucket,
+        ...store,
         prefix,
         targets: targets.map(({ name, keepLast, keepWithin, keepWithinMs }) => ({ name, keepLast, keepWithin, keepWithinMs })),
         nowMs: Date.now(),
@@ -70,7 +73,7 @@ async function expire(rawInput: ExpireInput): Promise<ExpireResult> {
       for (const p of plan.plans) {
         deferred += p.deferred;
         const doomed = p.delete.filter((d) => !confirmed || confirmed.has(folderUri(bucket, d.key)));
-        deletedThisRound += await deleteFolders(p, doomed, progress, result);
+        deletedThisRound += await deleteFolders(store, p, doomed, progress, result);
       }
       // More than one plan could carry: plan again, unless nothing could be deleted (all skipped or unconfirmed).
       if (deferred === 0 || deletedThisRound === 0 || round >= MAX_ROUNDS) break;
@@ -83,7 +86,7 @@ async function expire(rawInput: ExpireInput): Promise<ExpireResult> {
   return result;
 }
 
-async function deleteFolders(plan: TargetPlan, doomed: TargetPlan['delete'], progress: ExpireProgress, result: ExpireResult): Promise<number> {
+async function deleteFolders(store: StorageTarget, plan: TargetPlan, doomed: TargetPlan['delete'], progress: ExpireProgress, result: ExpireResult): Promise<number> {
   progress.phase = 'deleting';
   progress.foldersToDelete += doomed.length;
   let deleted = 0;
@@ -91,7 +94,7 @@ async function deleteFolders(plan: TargetPlan, doomed: TargetPlan['delete'], pro
     const chunk = doomed.slice(i, i + FOLDERS_PER_DELETE);
     progress.message = `deleting expired folders of ${plan.name} (${i + chunk.length} of ${doomed.length})`;
     const res = await acts.deleteExpiredFolders({
-      bucket: plan.bucket,
+      ...store,
       latestKey: `${plan.prefix}/${plan.name}/${LATEST_FILE}`,
       folders: chunk.map(({ key, logicalTime, lastWrittenAt, memberFolders }) => ({ key, logicalTime, lastWrittenAt, ...(memberFolders ? { memberFolders } : {}) })),
     });
@@ -111,11 +114,11 @@ function record(result: ExpireResult, progress: ExpireProgress, f: DeletedFolder
   }
 }
 
-/** Targets by bucket and prefix, in input order: one listing serves every export under a prefix. */
+/** Targets by store, bucket and prefix, in input order: one listing serves every export under a prefix. */
 function groupByLocation(targets: ResolvedExpiryTarget[]): ResolvedExpiryTarget[][] {
   const groups = new Map<string, ResolvedExpiryTarget[]>();
   for (const t of targets) {
-    const id = `${t.bucket}/${t.prefix}`;
+    const id = JSON.stringify([t.storageProfile ?? null, t.bucket, t.prefix]);
     groups.set(id, [...(groups.get(id) ?? []), t]);
   }
   return [...groups.values()];

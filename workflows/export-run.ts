@@ -198,6 +198,7 @@ export class ExportRun {
           owner: { workflowId: info.workflowId, runId: info.runId },
           ...(input.cluster !== undefined ? { cluster: input.cluster } : {}),
           ...(input.asOf !== undefined ? { asOf: input.asOf } : {}),
+          unavailableWaitSeconds: input.tuning.materializeUnavailableWaitSeconds,
           context: { source: input.source.kind === 'object' ? input.source.object : 'the query', connectionName: input.connectionName },
         },
       ]).catch((err: unknown) => {

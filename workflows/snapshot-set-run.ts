@@ -31,6 +31,7 @@ import {
   type SnapshotSetResult,
 } from '../common/export/snapshot-set';
 import type { BulkExportResult } from '../common/export/types';
+import type { StorageTarget } from '../common/storage-profile';
 import { bulkExport } from './export';
 import { endRunWith } from './run-context';
 
@@ -48,12 +49,16 @@ export class SnapshotSetRun {
   private readonly startedAtMs = Date.now();
   private readonly progress: Omit<SnapshotSetProgress, 'elapsedSeconds'>;
   private readonly specs: SetMemberSpec[];
+  /** Where the set's own files and its members' are: the bucket, in the storage profile's store when one is named. */
+  private readonly store: StorageTarget;
 
   constructor(
     private readonly input: ResolvedSnapshotSetInput,
     readonly logicalTime: string,
   ) {
     this.specs = input.members.map((m) => ({ name: m.exportName, source: m.source, format: m.format }));
+    // Without a profile the activity inputs stay as they were (replayed histories carry no storageProfile field).
+    this.store = { bucket: input.bucket, ...(input.storageProfile !== undefined ? { storageProfile: input.storageProfile } : {}) };
     this.progress = {
       setName: input.setName,
       phase: 'starting',
@@ -83,7 +88,7 @@ export class SnapshotSetRun {
     const { input } = this;
     const ltKey = setLogicalTimeKey(input, this.logicalTime);
     try {
-      const { published } = await acts.findSnapshotSetPublication({ bucket: input.bucket, logicalTimeKey: ltKey, members: this.specs });
+      const { published } = await acts.findSnapshotSetPublication({ ...this.store, logicalTimeKey: ltKey, members: this.specs });
       if (published) return this.reuse(published, 0);
       for (let setTry = 1; ; setTry++) {
         this.progress.setAttempt = setTry;
@@ -105,7 +110,7 @@ export class SnapshotSetRun {
         if (!failures.length) {
           this.enter('publishing', `all ${staged.length} members verified AS OF ${facts.timestamp}; writing the set manifest and _SUCCESS`);
           const committed = await acts.commitSnapshotSet({
-            bucket: input.bucket,
+            ...this.store,
             logicalTimeKey: ltKey,
             ...(input.publishLatest ? { latestKey: setLatestKey(input) } : {}),
             setName: input.setName,
@@ -205,7 +210,7 @@ export class SnapshotSetRun {
       staged.map(async (r) => {
         const member = this.input.members.find((m) => m.exportName === r.exportName)!;
         await acts.cleanupExportAttempts({
-          bucket: this.input.bucket,
+          ...this.store,
           logicalTimeKey: logicalTimeKey(member, this.logicalTime),
           runId: r.runId,
           attempts: [{ attempt: r.attempt, copyEnded: true }],

@@ -45,7 +45,8 @@ export function createMaterializeCopyActivities({ materialize, aws, storage }: A
       // recorded heartbeat is a billable action): a COPY shorter than the interval records none.
       const beat = () => ctx.heartbeat({ phase: 'copying', elapsedSeconds: Math.round((Date.now() - started) / 1000) });
       const timer = setInterval(beat, heartbeatIntervalMs(ctx.info.heartbeatTimeoutMs));
-      const client = await connectRidingOutRestarts(() => materialize.connect(input.materializeProfile), ctx.cancellationSignal).catch((e: unknown) => {
+      const waitMs = (input.unavailableWaitSeconds ?? MATERIALIZE_UNAVAILABLE_WAIT_SECONDS) * 1000;
+      const client = await connectRidingOutRestarts(() => materialize.connect(input.materializeProfile), ctx.cancellationSignal, waitMs).catch((e: unknown) => {
         clearInterval(timer);
         throw toFailure(e, context, false);
       });
@@ -113,18 +114,19 @@ export function createMaterializeCopyActivities({ materialize, aws, storage }: A
 /**
  * How long a COPY waits for Materialize to accept connections again (a restart or upgrade; its pg port refuses
  * meanwhile). Nothing has been claimed or written yet, so waiting here costs no attempt; past this bound the
- * failure goes to the workflow, which decides about another attempt.
+ * failure goes to the workflow, which decides about another attempt. bulkExport passes its
+ * tuning.materializeUnavailableWaitSeconds.
  */
-const MATERIALIZE_UNAVAILABLE_WAIT_MS = 120_000;
+const MATERIALIZE_UNAVAILABLE_WAIT_SECONDS = 120;
 
-export async function connectRidingOutRestarts(connect: () => Promise<Client>, cancelled: AbortSignal): Promise<Client> {
+export async function connectRidingOutRestarts(connect: () => Promise<Client>, cancelled: AbortSignal, waitMs = MATERIALIZE_UNAVAILABLE_WAIT_SECONDS * 1000): Promise<Client> {
   const since = Date.now();
   for (let delay = 500; ; delay = Math.min(delay * 2, 5_000)) {
     try {
       return await connect();
     } catch (e) {
       const err = e as { code?: string; message?: string; severity?: string };
-      if (!isConnectionUnavailable(err) || cancelled.aborted || Date.now() - since + delay > MATERIALIZE_UNAVAILABLE_WAIT_MS) throw e;
+      if (!isConnectionUnavailable(err) || cancelled.aborted || Date.now() - since + delay > waitMs) throw e;
       log('warn', 'Materialize refused the connection; waiting for it to come back', { error: err.message, retryInMs: delay });
       await new Promise((resolve) => setTimeout(resolve, delay));
     }

@@ -9,14 +9,14 @@
  *   create the publication claim (If-None-Match: *, first writer wins), `_SUCCESS`, then `_latest.json`.
  */
 import { createHash } from 'node:crypto';
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ChooseTimestampInput, FindSetPublicationInput, CommitSetInput, CommitSetResult, MaterializeFacts, SetMemberSpec, SetPublicationSummary, SnapshotSetActivities } from '../../common/export/activities';
 import type { ExportManifest } from '../../common/export/manifest';
 import { applicationFailure } from '../../common/failures';
 import { attemptClaimKey, attemptFolder, MAX_ATTEMPT_NUMBER, publicationClaimKey, s3Uri, SUCCESS_FILE } from '../../common/export/paths';
 import { SET_MANIFEST_FILE, type SetManifest } from '../../common/export/snapshot-set';
-import type { ActivityDeps } from '../deps';
+import { s3Of, type ActivityDeps } from '../deps';
 import { heartbeating } from '../heartbeat';
 import { createOnce, readJson } from './claims';
 import { connectRidingOutRestarts, selectOf, sessionFacts, toFailure, useCluster } from './materialize-copy';
@@ -50,8 +50,8 @@ interface SetPublicationClaim {
   claimedAt: string;
 }
 
-export function createSnapshotSetActivities({ aws, materialize }: ActivityDeps): SnapshotSetActivities {
-  const s3 = aws.s3;
+export function createSnapshotSetActivities(deps: ActivityDeps): SnapshotSetActivities {
+  const { materialize } = deps;
   return heartbeating({
     async chooseSnapshotTimestamp(input: ChooseTimestampInput): Promise<MaterializeFacts> {
       const ctx = Context.current();
@@ -71,6 +71,8 @@ export function createSnapshotSetActivities({ aws, materialize }: ActivityDeps):
     },
 
     async findSnapshotSetPublication(input: FindSetPublicationInput): Promise<{ published?: SetPublicationSummary }> {
+      // The set's store (an unknown storage profile fails here, before anything is written).
+      const s3 = s3Of(deps, input.storageProfile);
       const claim = (await readJson<SetPublicationClaim>(s3, input.bucket, publicationClaimKey(input.logicalTimeKey)))?.value;
       if (!claim) return {};
       const read = await readJson<SetManifest>(s3, input.bucket, claim.manifestKey);
@@ -87,8 +89,9 @@ export function createSnapshotSetActivities({ aws, materialize }: ActivityDeps):
 
     async commitSnapshotSet(input: CommitSetInput): Promise<CommitSetResult> {
       const { bucket, logicalTimeKey } = input;
-      await checkStagedMembers(input);
-      const attempt = await claimSetAttempt(input);
+      const s3 = s3Of(deps, input.storageProfile);
+      await checkStagedMembers(s3, input);
+      const attempt = await claimSetAttempt(s3, input);
       const manifestKey = `${logicalTimeKey}/${attemptFolder(attempt)}/${SET_MANIFEST_FILE}`;
       const publishedAt = new Date().toISOString();
       const manifest: SetManifest = {
@@ -175,7 +178,7 @@ export function createSnapshotSetActivities({ aws, materialize }: ActivityDeps):
   });
 
   /** Every member's manifest is still the one its run staged (ETag) and was read AS OF the set's timestamp. */
-  async function checkStagedMembers(input: CommitSetInput): Promise<void> {
+  async function checkStagedMembers(s3: S3Client, input: CommitSetInput): Promise<void> {
     const problems: string[] = [];
     await Promise.all(
       input.members.map(async (m) => {
@@ -192,7 +195,7 @@ export function createSnapshotSetActivities({ aws, materialize }: ActivityDeps):
   }
 
   /** The first free set attempt folder (its claim created with If-None-Match: *), or the one this try claimed before. */
-  async function claimSetAttempt(input: CommitSetInput): Promise<number> {
+  async function claimSetAttempt(s3: S3Client, input: CommitSetInput): Promise<number> {
     const { bucket, logicalTimeKey, workflow } = input;
     for (let attempt = 1; attempt <= MAX_ATTEMPT_NUMBER; attempt++) {
       const key = attemptClaimKey(logicalTimeKey, attempt);

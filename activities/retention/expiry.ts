@@ -8,18 +8,19 @@ import { LATEST_FILE } from '../../common/export/paths';
 import type { LatestPointer } from '../../common/export/manifest';
 import { PrefixIndex, planTarget, setManifestReferences, type Protections } from '../../common/retention/plan';
 import type { DeletedFolder, DeleteFoldersInput, PlanExpiryInput, PlanExpiryResult, RetentionActivities } from '../../common/retention/types';
-import type { ActivityDeps } from '../deps';
+import { s3Of, type ActivityDeps } from '../deps';
 import { readJson } from '../export/claims';
 import { heartbeat, heartbeating } from '../heartbeat';
 import { deleteInPublicationOrder, forEachObject, listObjects } from '../s3-folders';
 
 const SET_MANIFEST_READ_CONCURRENCY = 16;
 
-export function createRetentionActivities({ aws }: ActivityDeps): RetentionActivities {
-  const s3 = aws.s3;
+export function createRetentionActivities(deps: ActivityDeps): RetentionActivities {
   return heartbeating({
     async planExpiry(input: PlanExpiryInput): Promise<PlanExpiryResult> {
-      const { bucket, prefix } = input;
+      const { bucket, prefix, storageProfile } = input;
+      // The bucket's store: an unknown storage profile fails here, before anything is listed or deleted.
+      const s3 = s3Of(deps, storageProfile);
       const plannedAt = new Date().toISOString();
       // One listing of the whole prefix: the targets' folders, and set manifests of any set under it.
       const index = new PrefixIndex(prefix, new Set(input.targets.map((t) => t.name)));
@@ -42,13 +43,14 @@ export function createRetentionActivities({ aws }: ActivityDeps): RetentionActiv
         objectsListed: index.objects,
         setManifestsRead: index.setManifests.length,
         plans: input.targets.map((t) =>
-          planTarget({ bucket, prefix, ...t }, index.foldersOf(t.name), protections.get(t.name)!, input.nowMs, input.recentWriteSeconds),
+          planTarget({ bucket, prefix, storageProfile, ...t }, index.foldersOf(t.name), protections.get(t.name)!, input.nowMs, input.recentWriteSeconds),
         ),
       };
     },
 
     async deleteExpiredFolders(input: DeleteFoldersInput): Promise<{ folders: DeletedFolder[] }> {
       const { bucket } = input;
+      const s3 = s3Of(deps, input.storageProfile);
       const out: DeletedFolder[] = [];
       for (const folder of input.folders) {
         // Checked again per folder: a run may have published, or a backfill written, since the plan.

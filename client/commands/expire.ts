@@ -17,7 +17,7 @@ import { noWorkerMode, requireWorker } from '../worker-check';
 import { parseS3Target } from './export';
 import { parseScheduleFile } from '../schedules/file';
 
-export const usage = `expire --to s3://BUCKET/PREFIX --name NAME[,NAME...] [--keep-last N] [--keep-within 30d]
+export const usage = `expire --to s3://BUCKET/PREFIX --name NAME[,NAME...] [--keep-last N] [--keep-within 30d] [--storage-profile NAME]
        | --file input.json | --schedules-file FILE
        [--apply [--yes]] [--json] [--wait-for-worker]     show which logical-time folders retention deletes; --apply deletes them`;
 
@@ -26,6 +26,7 @@ export const options: OptionSpecs = {
   name: { type: 'string', value: 'NAME[,NAME]', help: 'the export or snapshot set name(s), comma-separated' },
   'keep-last': { type: 'string', value: 'N', help: 'keep the newest N published logical times (and anything newer)' },
   'keep-within': { type: 'string', value: 'DURATION', help: 'keep every logical time younger than this, e.g. 30d, 12h' },
+  'storage-profile': COMMON_OPTIONS.storageProfile,
   'recent-write-seconds': { type: 'string', value: 'S', help: 'keep folders written to this recently (default 3600)' },
   file: { type: 'string', value: 'FILE', help: 'the expireExports input as JSON (the Web UI form takes the same)' },
   'schedules-file': { type: 'string', value: 'FILE', help: "a schedule file: the plan of its expiry schedule (its entries' retention rules)" },
@@ -43,14 +44,16 @@ export function expireInputFromArgs(args: ParsedArgs): ExpireInput {
   const keepLast = numberFlag(args, 'keep-last');
   const keepWithin = stringFlag(args, 'keep-within');
   const recent = numberFlag(args, 'recent-write-seconds');
+  const storageProfile = stringFlag(args, 'storage-profile');
   const input: ExpireInput = { ...fromFile, targets: fromFile.targets ?? [] };
   if (to || names) {
     if (!to || !names) throw new UsageError('give both --to s3://BUCKET/PREFIX and --name NAME (or --file)');
     const { bucket, prefix } = parseS3Target(to);
     const rule = { ...(keepLast !== undefined ? { keepLast } : {}), ...(keepWithin !== undefined ? { keepWithin } : {}) };
-    input.targets = [...input.targets, ...names.split(',').map((name) => ({ bucket, prefix, name: name.trim(), ...rule }))];
-  } else if (keepLast !== undefined || keepWithin !== undefined) {
-    throw new UsageError('--keep-last and --keep-within go with --to and --name; in --file each target has its own rule');
+    const store = storageProfile !== undefined ? { storageProfile } : {};
+    input.targets = [...input.targets, ...names.split(',').map((name) => ({ bucket, prefix, ...store, name: name.trim(), ...rule }))];
+  } else if (keepLast !== undefined || keepWithin !== undefined || storageProfile !== undefined) {
+    throw new UsageError('--keep-last, --keep-within and --storage-profile go with --to and --name; in --file each target has its own rule and storageProfile');
   } else if (!stringFlag(args, 'file') && !schedules) {
     throw new UsageError("give --to and --name with --keep-last and/or --keep-within, or --file; 'mz-s3-export expire --help'");
   }

@@ -6,10 +6,11 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { resolveExportInput } from '../../common/export/input';
 import { renderLogicalTime } from '../../common/export/paths';
+import type { NotificationReport } from '../../common/events/types';
 import type { BulkExportInput, BulkExportResult, ExportFormat, ExportProgress } from '../../common/export/types';
 import { progressQuery } from '../../workflows/export-messages';
 import { bulkExport } from '../../workflows';
-import { COMMON_OPTIONS, expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs } from '../args';
+import { COMMON_OPTIONS, expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs, START_OPTIONS } from '../args';
 import { awaitRunOutcome, printStarted, resultWithProgress } from '../follow';
 import { noWorkerMode, requireWorker } from '../worker-check';
 import { withTemporalClient } from '../temporal';
@@ -34,10 +35,7 @@ export const options: OptionSpecs = {
   'max-attempts': { type: 'string', value: 'N', help: 'COPY attempts before giving up (default 3)' },
   'no-latest': { type: 'boolean', help: 'do not point _latest.json at this export' },
   notify: { type: 'string', value: 'JSON', help: 'announce the publication: {"sns": {"topicArn": ...}, "sqs": {"queueUrl": ...}, ...} (docs/events.md)' },
-  'workflow-id': COMMON_OPTIONS.workflowId,
-  'no-wait': COMMON_OPTIONS.noWait,
-  'wait-for-worker': COMMON_OPTIONS.waitForWorker,
-  json: COMMON_OPTIONS.json,
+  ...START_OPTIONS,
 };
 
 export function parseS3Target(to: string): { bucket: string; prefix: string } {
@@ -71,8 +69,8 @@ export function exportInputFromArgs(args: ParsedArgs, now: Date): BulkExportInpu
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as unknown as BulkExportInput;
 }
 
-/** --notify as the JSON object the workflow checks (docs/events.md). */
-function notifyFlag(args: ParsedArgs): BulkExportInput['notify'] {
+/** --notify as the JSON object the workflow checks (docs/events.md); `export` and `set` take it. */
+export function notifyFlag(args: ParsedArgs): BulkExportInput['notify'] {
   const raw = stringFlag(args, 'notify');
   if (raw === undefined) return undefined;
   try {
@@ -154,5 +152,10 @@ function printResult(r: BulkExportResult, say: (l: string) => void): void {
   say(`  output    ${r.outputPath}`);
   say(`  manifest  ${r.manifest}`);
   if (r.latestUpdated) say(`  _latest.json points at it`);
-  for (const n of r.notifications ?? []) say(n.delivered ? `  notified  ${n.target} ${n.destination}` : `  WARNING   ${n.target} ${n.destination} not notified (the export stays published): ${n.error}`);
+  printNotifications(r.notifications, 'export', say);
+}
+
+/** One line per notification target; one that failed after its retries is a warning, never a failure of the run. */
+export function printNotifications(reports: NotificationReport[] | undefined, what: 'export' | 'set', say: (l: string) => void): void {
+  for (const n of reports ?? []) say(n.delivered ? `  notified  ${n.target} ${n.destination}` : `  WARNING   ${n.target} ${n.destination} not notified (the ${what} stays published): ${n.error}`);
 }

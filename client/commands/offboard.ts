@@ -5,7 +5,7 @@
 import { isCompatibleInput, OFFBOARD_FIELDS, resolveCompatibleOffboardInput, resolveOffboardInput } from '../../common/onboarding/input';
 import { renderOffboardingPlan } from '../onboarding-plan';
 import type { OffboardInput } from '../../common/onboarding/types';
-import { CliError, COMMON_OPTIONS, expectPositionals, inputFromFileAndFlags, stringFlag, type OptionSpecs, type ParsedArgs } from '../args';
+import { CliError, COMMON_OPTIONS, expectPositionals, inputFromFileAndFlags, stringFlag, type OptionSpecs, type ParsedArgs, START_OPTIONS } from '../args';
 import type { Client } from '@temporalio/client';
 import { confirmOrRefuse } from '../confirm';
 import { startAndWait } from '../follow';
@@ -39,10 +39,7 @@ export const options: OptionSpecs = {
   force: { type: 'boolean', help: 'offboard even while managed schedules still export through the connection' },
   file: { type: 'string', value: 'FILE', help: 'the onboarding or offboarding input as JSON' },
   plan: { type: 'boolean', help: 'print what it would delete; change nothing' },
-  json: COMMON_OPTIONS.json,
-  'no-wait': COMMON_OPTIONS.noWait,
-  'wait-for-worker': COMMON_OPTIONS.waitForWorker,
-  'workflow-id': COMMON_OPTIONS.workflowId,
+  ...START_OPTIONS,
 };
 
 export function offboardInputFromArgs(args: ParsedArgs): OffboardInput {

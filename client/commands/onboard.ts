@@ -6,7 +6,7 @@
 import { isCompatibleInput, resolveCompatibleOnboardInput, resolveOnboardInput } from '../../common/onboarding/input';
 import { onboardingPlan, renderOnboardingPlan } from '../onboarding-plan';
 import type { OnboardInput } from '../../common/onboarding/types';
-import { booleanValueFlag, CliError, COMMON_OPTIONS, expectPositionals, inputFromFileAndFlags, numberFlag, type OptionSpecs, type ParsedArgs } from '../args';
+import { booleanValueFlag, CliError, COMMON_OPTIONS, expectPositionals, inputFromFileAndFlags, numberFlag, type OptionSpecs, type ParsedArgs, START_OPTIONS } from '../args';
 import { startAndWait } from '../follow';
 import { onboardAwsConnection, onboardS3CompatibleConnection } from '../../workflows';
 
@@ -42,10 +42,7 @@ export const options: OptionSpecs = {
   'validation-timeout': { type: 'string', value: 'SECONDS', help: 'how long to retry VALIDATE CONNECTION while IAM propagates' },
   file: { type: 'string', value: 'FILE', help: 'the input as JSON (the Web UI form); flags override its fields' },
   plan: { type: 'boolean', help: 'print the IAM documents and SQL it would apply; change nothing' },
-  json: COMMON_OPTIONS.json,
-  'no-wait': COMMON_OPTIONS.noWait,
-  'wait-for-worker': COMMON_OPTIONS.waitForWorker,
-  'workflow-id': COMMON_OPTIONS.workflowId,
+  ...START_OPTIONS,
 };
 
 export function onboardInputFromArgs(args: ParsedArgs): OnboardInput {

@@ -10,15 +10,15 @@ import { resolveSnapshotSetInput, type SnapshotSetInput, type SnapshotSetProgres
 import type { ExportFormat } from '../../common/export/types';
 import { snapshotSetProgressQuery } from '../../workflows/export-messages';
 import { snapshotSet } from '../../workflows';
-import { COMMON_OPTIONS, expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs } from '../args';
+import { COMMON_OPTIONS, expectPositionals, stringFlag, UsageError, type OptionSpecs, type ParsedArgs, START_OPTIONS } from '../args';
 import { awaitRunOutcome, printStarted, resultWithProgress } from '../follow';
 import { noWorkerMode, requireWorker } from '../worker-check';
 import { withTemporalClient } from '../temporal';
-import { parseS3Target } from './export';
+import { notifyFlag, parseS3Target, printNotifications } from './export';
 
 export const usage = `set --name NAME --connection CONN --to s3://BUCKET/PREFIX (--members M=OBJECT,... | --input FILE)
        [--format csv|parquet] [--cluster NAME] [--logical-time ISO] [--max-parallel N] [--profile NAME]
-       [--workflow-id ID] [--no-wait | --wait-for-worker] [--json]
+       [--storage-profile NAME] [--notify JSON] [--workflow-id ID] [--no-wait | --wait-for-worker] [--json]
                                                             export several objects AS OF one timestamp, published together`;
 
 export const options: OptionSpecs = {
@@ -32,10 +32,9 @@ export const options: OptionSpecs = {
   'logical-time': { type: 'string', value: 'ISO', help: 'the instant the set stands for (default now); names the output folder' },
   'max-parallel': { type: 'string', value: 'N', help: 'members exported at once (default 4)' },
   profile: COMMON_OPTIONS.profile,
-  'workflow-id': COMMON_OPTIONS.workflowId,
-  'no-wait': COMMON_OPTIONS.noWait,
-  'wait-for-worker': COMMON_OPTIONS.waitForWorker,
-  json: COMMON_OPTIONS.json,
+  'storage-profile': COMMON_OPTIONS.storageProfile,
+  notify: { type: 'string', value: 'JSON', help: 'announce the published set (one event): {"sqs": {"queueUrl": ...}, "sns": ..., ...} (docs/events.md)' },
+  ...START_OPTIONS,
 };
 
 /** The SnapshotSetInput the flags (and --input) describe; checked by resolveSnapshotSetInput before anything starts. */
@@ -67,6 +66,8 @@ export function setInputFromArgs(args: ParsedArgs, now: Date, readFile: (path: s
     members,
     cluster: stringFlag(args, 'cluster'),
     materializeProfile: stringFlag(args, 'profile'),
+    storageProfile: stringFlag(args, 'storage-profile'),
+    notify: notifyFlag(args),
     maxParallel: maxParallel === undefined ? undefined : Number(maxParallel),
     // Explicit, so the workflow id and the output folder name the same instant.
     logicalTime: stringFlag(args, 'logical-time') ?? base.logicalTime ?? now.toISOString(),
@@ -92,7 +93,7 @@ export async function run(args: ParsedArgs): Promise<void> {
         workflowId,
         args: [input],
         staticSummary: `Snapshot set ${resolved.setName}: ${resolved.members.map((m) => m.exportName).join(', ')} → s3://${resolved.bucket}/${resolved.prefix}`,
-        staticDetails: `Logical time ${input.logicalTime}; connection ${resolved.connectionName}${resolved.cluster ? `; cluster ${resolved.cluster}` : ''}. Output: <prefix>/${resolved.setName}/<logical time>/attempt-NNN/set-manifest.json and _SUCCESS.`,
+        staticDetails: `Logical time ${input.logicalTime}; connection ${resolved.connectionName}${resolved.cluster ? `; cluster ${resolved.cluster}` : ''}${resolved.storageProfile ? `; storage profile ${resolved.storageProfile}` : ''}. Output: <prefix>/${resolved.setName}/<logical time>/attempt-NNN/set-manifest.json and _SUCCESS.`,
       });
       say(`started ${workflowId}`);
     } catch (e) {
@@ -137,4 +138,5 @@ function printSetResult(r: SnapshotSetResult, say: (l: string) => void): void {
   for (const m of r.members) say(`  ${m.name.padEnd(12)} ${m.rows} rows, ${m.files} files  ${m.manifest}`);
   say(`  set manifest ${r.manifest}`);
   if (r.latestUpdated) say(`  _latest.json points at it`);
+  printNotifications(r.notifications, 'set', say);
 }

@@ -117,7 +117,10 @@ const INPUT_KEYS = [
   'cluster',
 ] as const;
 /** A snapshot set's fields (its members carry object/query, format and options). */
-const SET_INPUT_KEYS = ['connectionName', 'bucket', 'prefix', 'members', 'cluster', 'materializeProfile', 'maxParallel', 'maxSetAttempts', 'maxAttempts', 'publishLatest', 'tuning'] as const;
+const SET_INPUT_KEYS = [
+  'connectionName', 'bucket', 'prefix', 'members', 'cluster', 'materializeProfile', 'storageProfile', 'maxParallel', 'maxSetAttempts', 'maxAttempts',
+  'publishLatest', 'notify', 'tuning',
+] as const;
 const SET_ONLY_KEYS: readonly string[] = ['members', 'maxParallel', 'maxSetAttempts'];
 const MEMBER_KEYS: readonly string[] = ['object', 'query', 'format', 'maxFileSize', 'csvHeader'];
 const TIMING_KEYS = ['cron', 'interval', 'timezone', 'jitter', 'catchupWindow', 'overlap', 'pauseOnFailure', 'paused', 'note', 'taskQueue'] as const;
@@ -300,7 +303,7 @@ function validateEntry(item: unknown, defaults: Raw, i: number, label: string, p
   const timing = validateTiming(v, add, () => problems.add(at('paused'), `${label}: note: `, PAUSED_NEEDS_NOTE));
 
   if (problems.count > before || !timing) return undefined;
-  if (kind === 'set') return { name: name as string, kind, input: input as unknown as ScheduledSetInput, ...timing };
+  if (kind === 'set') return { name: name as string, kind, input: input as unknown as ScheduledSetInput, ...(retention ? { retention } : {}), ...timing };
   return { name: name as string, kind, input: input as unknown as ScheduledExportInput, ...(retention ? { retention } : {}), ...timing };
 }
 
@@ -383,7 +386,14 @@ function validateExpiry(raw: unknown, scheduleSet: string, entries: ExportSchedu
   if (!ruled.length) problems.add(['expiry'], 'expiry: ', 'no export sets retention; add retention: {keepLast: N} and/or {keepWithin: 30d} to the exports to expire, or remove expiry');
   const timing = validateTiming(raw, add, () => problems.add(['expiry', 'paused'], 'expiry: note: ', PAUSED_NEEDS_NOTE));
   const expire: ExpireInput = {
-    targets: ruled.map((e) => ({ bucket: e.input.bucket, prefix: e.input.prefix, name: e.name, ...e.retention })),
+    // Each in its entry's store: retention of an export to an S3-compatible store lists and deletes there.
+    targets: ruled.map((e) => ({
+      bucket: e.input.bucket,
+      prefix: e.input.prefix,
+      ...(e.input.storageProfile !== undefined ? { storageProfile: e.input.storageProfile } : {}),
+      name: e.name,
+      ...e.retention,
+    })),
     apply: true,
     ...(raw.recentWriteSeconds !== undefined ? { recentWriteSeconds: raw.recentWriteSeconds as number } : {}),
   };

@@ -4,20 +4,47 @@
  */
 import type { Problems } from '../failures';
 import { renderLogicalTime } from '../export/paths';
-import type { NotificationTarget, PublicationEvent, PublicationEventData, PublicationNotifications } from './types';
+import type {
+  AnyPublicationEvent,
+  NotificationTarget,
+  PublicationEvent,
+  PublicationEventData,
+  PublicationNotifications,
+  SetPublicationEvent,
+  SetPublicationEventData,
+} from './types';
 
 export const NOTIFICATION_TARGETS: readonly NotificationTarget[] = ['sns', 'sqs', 'eventBridge', 'temporal'];
 export const DEFAULT_SIGNAL_NAME = 'exportPublished';
 export const EVENT_TYPE = 'com.materialize.s3export.published';
+export const SET_EVENT_TYPE = 'com.materialize.s3export.set.published';
 
-const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
+/** A region as AWS spells it (us-east-1, eu-central-2): an ARN's region field is not free text. */
+const REGION = '[a-z]{2}(?:-[a-z]+)+-\\d+';
+const SNS_TOPIC_ARN = new RegExp(`^arn:aws[a-z-]*:sns:${REGION}:\\d{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$`);
 const SQS_QUEUE_URL = /^https?:\/\/[A-Za-z0-9.:-]+\/\d{12}\/[A-Za-z0-9_-]{1,80}(\.fifo)?$/;
-const EVENT_BUS = /^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[A-Za-z0-9._\-/]{1,256}$/;
+const EVENT_BUS = new RegExp(`^(arn:aws[a-z-]*:events:${REGION}:\\d{12}:event-bus\\/)?[A-Za-z0-9._\\-/]{1,256}$`);
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_.-]{0,199}$/;
 const TEXT = /^[\x21-\x7e]{1,200}$/;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Field names that ask for a credential: there is no such field, and the value must not be echoed. */
+const SECRET_FIELD = /secret|password|passwd|token|credential|access.?key|api.?key|session|signature|auth/i;
+const NO_CREDENTIALS =
+  "credentials never belong in notify: the input is stored in Temporal's history, and the worker publishes with its own AWS identity and Temporal client (docs/events.md#permissions)";
+
+/**
+ * A value carrying a credential: URL userinfo (`https://key:secret@...`), a query string (a pre-signed URL's
+ * X-Amz-Signature or a token), or an AWS access key id. Said without repeating the value.
+ */
+function credentialProblem(v: string): string | undefined {
+  if (/^[a-z]+:\/\/[^/]*@/i.test(v)) return `must not contain user:password@ (${NO_CREDENTIALS})`;
+  if (/[?#]/.test(v) && /^https?:/i.test(v)) return `must not contain a query string or fragment: give the plain queue URL (${NO_CREDENTIALS})`;
+  if (/\b(AKIA|ASIA)[A-Z0-9]{16}\b/.test(v)) return `must not contain an AWS access key id (${NO_CREDENTIALS})`;
+  return undefined;
 }
 
 /** Adds every problem of a `notify` value to problems (fields named `notify.<target>.<field>`). */
@@ -45,11 +72,18 @@ export function checkNotifications(raw: unknown, problems: Problems): void {
       problems.add(`notify.${target}`, `must be an object with ${Object.keys(spec).join(', ')}`);
       continue;
     }
-    for (const key of Object.keys(value)) if (!Object.hasOwn(spec, key)) problems.add(`notify.${target}.${key}`, `is not a field here (known: ${Object.keys(spec).join(', ')})`);
+    for (const key of Object.keys(value)) {
+      if (Object.hasOwn(spec, key)) continue;
+      const hint = SECRET_FIELD.test(key) ? `; ${NO_CREDENTIALS}` : '';
+      problems.add(`notify.${target}.${key}`, `is not a field here (known: ${Object.keys(spec).join(', ')})${hint}`);
+    }
     for (const [key, f] of Object.entries(spec)) {
       const v = value[key];
+      const credential = typeof v === 'string' ? credentialProblem(v) : undefined;
       if (v === undefined) {
         if (f.required) problems.add(`notify.${target}.${key}`, `is required, e.g. ${f.example}`);
+      } else if (credential) {
+        problems.add(`notify.${target}.${key}`, credential);
       } else if (typeof v !== 'string' || !f.test.test(v)) {
         problems.add(`notify.${target}.${key}`, `${JSON.stringify(v)} is not valid here; give e.g. ${f.example}`);
       }
@@ -57,23 +91,36 @@ export function checkNotifications(raw: unknown, problems: Problems): void {
   }
 }
 
-/** The event id: export name, logical time and attempt, so every notification of one publication has the same. */
+/** The event id: export (or set) name, logical time and attempt, so every notification of one publication has the same. */
 export function publicationEventId(exportName: string, logicalTime: string, attempt: number): string {
   return `${exportName}/${renderLogicalTime(logicalTime)}/attempt-${String(attempt).padStart(3, '0')}`;
 }
 
-/** The CloudEvents envelope of a publication (docs/events.md). */
-export function publicationEvent(prefix: string, data: PublicationEventData, time: string): PublicationEvent {
+/** The CloudEvents envelope shared by both events: id, source and subject from the name, logical time and attempt. */
+function envelope(name: string, prefix: string, data: { bucket: string; logicalTime: string; attempt: number }, time: string) {
   return {
-    specversion: '1.0',
-    id: publicationEventId(data.exportName, data.logicalTime, data.attempt),
-    source: `mz-s3-export://${data.bucket}/${prefix}/${data.exportName}`,
-    type: EVENT_TYPE,
+    specversion: '1.0' as const,
+    id: publicationEventId(name, data.logicalTime, data.attempt),
+    source: `mz-s3-export://${data.bucket}/${prefix}/${name}`,
     subject: renderLogicalTime(data.logicalTime),
     time,
-    datacontenttype: 'application/json',
-    data,
+    datacontenttype: 'application/json' as const,
   };
+}
+
+/** The CloudEvents event of an export's publication (docs/events.md). */
+export function publicationEvent(prefix: string, data: PublicationEventData, time: string): PublicationEvent {
+  return { ...envelope(data.exportName, prefix, data, time), type: EVENT_TYPE, data };
+}
+
+/** The CloudEvents event of a snapshot set's publication (docs/events.md, "Snapshot sets"). */
+export function setPublicationEvent(prefix: string, data: SetPublicationEventData, time: string): SetPublicationEvent {
+  return { ...envelope(data.setName, prefix, data, time), type: SET_EVENT_TYPE, data };
+}
+
+/** The export's or the set's name: what an event announces. */
+export function publishedName(event: AnyPublicationEvent): string {
+  return event.type === SET_EVENT_TYPE ? event.data.setName : event.data.exportName;
 }
 
 /** Where a target delivers, for reports: the topic, queue, bus or downstream workflow id. */

@@ -59,10 +59,51 @@ export interface PublicationEvent {
   data: PublicationEventData;
 }
 
+/** The `data` of a snapshot set's publication event: one event per published set, never one per member. */
+export interface SetPublicationEventData {
+  setName: string;
+  /** ISO 8601 instant the set stands for. */
+  logicalTime: string;
+  /** The set's attempt folder holding set-manifest.json and `_SUCCESS`. */
+  attempt: number;
+  /** s3:// URI of set-manifest.json: it names every member's manifest (read only those, and the files they list). */
+  manifest: string;
+  bucket: string;
+  manifestKey: string;
+  /** s3:// URI of the set's attempt folder. */
+  location: string;
+  /** The one Materialize timestamp (decimal) every member was read AS OF. */
+  materializeTimestamp: string;
+  /** In the set's order: each member's manifest and totals. */
+  members: { name: string; manifest: string; rows: number; files: number; bytes: number }[];
+  rows: number;
+  files: number;
+  bytes: number;
+  workflowId: string;
+  runId: string;
+}
+
+/** The CloudEvents 1.0 event of a published snapshot set: the export event's envelope with its own type and data. */
+export interface SetPublicationEvent {
+  specversion: '1.0';
+  /** `<set name>/<logical time folder>/attempt-NNN`: the same for every notification of one set publication. */
+  id: string;
+  /** `mz-s3-export://<bucket>/<prefix>/<set name>`. */
+  source: string;
+  type: 'com.materialize.s3export.set.published';
+  subject: string;
+  time: string;
+  datacontenttype: 'application/json';
+  data: SetPublicationEventData;
+}
+
+/** Either event: what a notification target delivers. */
+export type AnyPublicationEvent = PublicationEvent | SetPublicationEvent;
+
 export interface NotifyInput {
   target: NotificationTarget;
   notifications: PublicationNotifications;
-  event: PublicationEvent;
+  event: AnyPublicationEvent;
 }
 
 export interface NotificationReport {
@@ -74,7 +115,7 @@ export interface NotificationReport {
   messageId?: string;
   /** temporal: the downstream run of this event had already closed, so it was neither started nor signalled again. */
   alreadyClosed?: boolean;
-  /** When not delivered after every retry: why. The export stays published. */
+  /** When not delivered after every retry: why. The export (or set) stays published. */
   error?: string;
 }
 

@@ -28,6 +28,8 @@ export interface CopyToS3Input {
   cluster?: string;
   /** Export AS OF this Materialize timestamp; default: the one Materialize picks for the query now. */
   asOf?: string;
+  /** How long to wait for Materialize to accept connections again before failing; absent: 120 s. */
+  unavailableWaitSeconds?: number;
 }
 
 /** What the data reflects and where it was computed: recorded in the manifest. */
@@ -190,6 +192,8 @@ export interface SetPublicationSummary {
 }
 
 export interface FindSetPublicationInput {
+  /** The set's S3-compatible store (its members' too); absent: AWS S3. */
+  storageProfile?: string;
   bucket: string;
   /** `<prefix>/<set>/<logical time>`. */
   logicalTimeKey: string;
@@ -197,6 +201,7 @@ export interface FindSetPublicationInput {
 }
 
 export interface CommitSetInput {
+  storageProfile?: string;
   bucket: string;
   logicalTimeKey: string;
   /** Set when `_latest.json` should follow the set. */

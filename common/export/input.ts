@@ -27,6 +27,7 @@ export const EXPORT_DEFAULTS = {
     pollMaxMs: 5000,
     completionTimeoutSeconds: 300,
     settleQuietSeconds: 30,
+    materializeUnavailableWaitSeconds: 120,
     notifyMaxAttempts: 8,
   } satisfies Required<ExportTuning>,
 } as const;
@@ -40,6 +41,7 @@ const TUNING_RANGES: Record<keyof ExportTuning, [number, number]> = {
   pollMaxMs: [50, 300_000],
   completionTimeoutSeconds: [1, 86400],
   settleQuietSeconds: [0, 3600],
+  materializeUnavailableWaitSeconds: [0, 3600],
   notifyMaxAttempts: [1, 20],
 };
 

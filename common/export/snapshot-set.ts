@@ -12,8 +12,11 @@
  * Members are ordinary exports under `<prefix>/<set>/members/` whose attempt folders never get `_SUCCESS`: only
  * the set manifest makes them visible, so a loader reads nothing of a set that did not complete.
  */
-import { normalizePrefix, prefixProblem } from '../aws-names';
+import { checkField, normalizePrefix, prefixProblem } from '../aws-names';
+import { checkNotifications } from '../events/input';
+import type { NotificationReport, PublicationNotifications } from '../events/types';
 import { Problems } from '../failures';
+import { storageProfileProblem } from '../storage-profile';
 import { exportNameProblem, resolveExportInput, type ResolvedExportInput, clusterProblem } from './input';
 import { logicalTimeProblem } from './logical-time';
 import { attemptKey, latestKey, logicalTimeKey, type ExportLocation } from './paths';
@@ -56,6 +59,13 @@ export interface SnapshotSetInput {
   maxAttempts?: number;
   /** Also move `<prefix>/<set>/_latest.json`. Default true. */
   publishLatest?: boolean;
+  /**
+   * An S3-compatible store (the worker's storage profile, docs/s3-compatible.md): the members export to it and
+   * the set's own files (claims, set-manifest.json, `_SUCCESS`, `_latest.json`) go there too. Default: AWS S3.
+   */
+  storageProfile?: string;
+  /** Announce the published set (one event, after its `_SUCCESS`) to SNS, SQS, EventBridge and/or a downstream workflow (docs/events.md). */
+  notify?: PublicationNotifications;
   tuning?: ExportTuning;
 }
 
@@ -70,6 +80,11 @@ export interface ResolvedSnapshotSetInput {
   maxParallel: number;
   maxSetAttempts: number;
   publishLatest: boolean;
+  /** The set's and its members' S3-compatible store; absent: AWS S3. */
+  storageProfile?: string;
+  notify?: PublicationNotifications;
+  /** Tries per notification target (the members' tuning.notifyMaxAttempts). */
+  notifyMaxAttempts: number;
   /** Each member as the bulkExport input it runs with (minus logicalTime and asOf, which the set fills in). */
   members: ResolvedExportInput[];
   /** The raw member inputs, for starting the children (bulkExport validates its own input). */
@@ -78,8 +93,10 @@ export interface ResolvedSnapshotSetInput {
 
 const KNOWN_FIELDS = new Set([
   'setName', 'connectionName', 'bucket', 'prefix', 'members', 'cluster', 'logicalTime', 'materializeProfile',
-  'maxParallel', 'maxSetAttempts', 'maxAttempts', 'publishLatest', 'tuning',
+  'maxParallel', 'maxSetAttempts', 'maxAttempts', 'publishLatest', 'storageProfile', 'notify', 'tuning',
 ]);
+/** Fields the set checks itself and hands to every member: a problem with one is reported once, not per member. */
+const SET_CHECKED_MEMBER_FIELDS = new Set(['storageProfile']);
 const MEMBER_FIELDS = new Set(['name', 'object', 'query', 'format', 'maxFileSize', 'csvHeader']);
 export const MAX_MEMBERS = 100;
 
@@ -114,6 +131,7 @@ export function memberExportInput(set: SnapshotSetInput, member: SnapshotSetMemb
     ...optional('materializeProfile', set.materializeProfile),
     ...optional('maxAttempts', set.maxAttempts),
     ...optional('cluster', set.cluster),
+    ...optional('storageProfile', set.storageProfile),
     ...optional('tuning', set.tuning),
     publishLatest: false,
     commit: 'stage',
@@ -143,6 +161,9 @@ export function resolveSnapshotSetInput(raw: unknown): ResolvedSnapshotSetInput 
   }
   const prefix = prefixProblem(input.prefix);
   if (prefix) problems.add('prefix', prefix);
+  if (input.storageProfile !== undefined) checkField(problems, 'storageProfile', storageProfileProblem(input.storageProfile));
+  // Members are staged and never announced alone: the set publishes, so the set announces.
+  if (input.notify !== undefined) checkNotifications(input.notify, problems);
   const maxParallel = input.maxParallel ?? 4;
   if (!Number.isInteger(maxParallel) || maxParallel < 1 || maxParallel > 32) problems.add('maxParallel', `${JSON.stringify(input.maxParallel)} must be a whole number from 1 to 32`);
   const maxSetAttempts = input.maxSetAttempts ?? 5;
@@ -169,6 +190,7 @@ export function resolveSnapshotSetInput(raw: unknown): ResolvedSnapshotSetInput 
         // bulkExport's own problems, one per line ("  - field: what to change"), named by the member's fields.
         for (const line of (e as Error).message.split('\n').filter((l) => l.startsWith('  - '))) {
           const [field, ...rest] = line.slice(4).split(': ');
+          if (SET_CHECKED_MEMBER_FIELDS.has(field)) continue;
           problems.add(`${where}.${field === 'exportName' ? 'name' : field}`, rest.join(': '));
         }
       }
@@ -187,6 +209,9 @@ export function resolveSnapshotSetInput(raw: unknown): ResolvedSnapshotSetInput 
     maxParallel,
     maxSetAttempts,
     publishLatest: input.publishLatest ?? true,
+    ...(input.storageProfile !== undefined ? { storageProfile: input.storageProfile } : {}),
+    ...(input.notify !== undefined ? { notify: input.notify } : {}),
+    notifyMaxAttempts: first.tuning.notifyMaxAttempts,
     members,
     memberInputs,
   };
@@ -267,4 +292,6 @@ export interface SnapshotSetResult {
   setAttempts: number;
   workflowId: string;
   runId: string;
+  /** With `notify`: per target, whether the set's publication event was delivered (docs/events.md). */
+  notifications?: NotificationReport[];
 }

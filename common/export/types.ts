@@ -70,6 +70,8 @@ export interface ExportTuning {
   completionTimeoutSeconds?: number;
   /** After a lost COPY, how long its folder must stay unchanged before it counts as stopped. Default 30. */
   settleQuietSeconds?: number;
+  /** How long a COPY waits for Materialize to accept connections again (a restart, an upgrade) before the attempt fails. Default 120. */
+  materializeUnavailableWaitSeconds?: number;
   /** Tries per publication-event target (backoff from 2 s, doubling, at most 2 min apart) before it is reported as failed. Default 8. */
   notifyMaxAttempts?: number;
 }

@@ -105,7 +105,7 @@ export type Protections = Map<string, { reason: Extract<KeepReason, 'latest' | '
 
 /** The decision for every folder of one target. Pure: the same listing, protections and clock give the same plan. */
 export function planTarget(
-  target: Pick<ResolvedExpiryTarget, 'bucket' | 'prefix' | 'name' | 'keepLast' | 'keepWithin' | 'keepWithinMs'>,
+  target: Pick<ResolvedExpiryTarget, 'bucket' | 'prefix' | 'storageProfile' | 'name' | 'keepLast' | 'keepWithin' | 'keepWithinMs'>,
   folders: FolderFacts[],
   protections: Protections,
   nowMs: number,
@@ -144,6 +144,7 @@ export function planTarget(
   return {
     bucket: target.bucket,
     prefix: target.prefix,
+    ...(target.storageProfile !== undefined ? { storageProfile: target.storageProfile } : {}),
     name: target.name,
     rule: { ...(target.keepLast !== undefined ? { keepLast: target.keepLast } : {}), ...(target.keepWithin !== undefined ? { keepWithin: target.keepWithin } : {}) },
     folders: decisions.length,

@@ -15,6 +15,8 @@ export interface RetentionRule {
 export interface ExpiryTarget extends RetentionRule {
   bucket: string;
   prefix: string;
+  /** The bucket's S3-compatible store (the worker's storage profile, docs/s3-compatible.md); absent: AWS S3. */
+  storageProfile?: string;
   /** The export or set name: the folder under the prefix. */
   name: string;
 }
@@ -36,7 +38,9 @@ export interface ExpireInput {
   recentWriteSeconds?: number;
 }
 
-export type ResolvedExpiryTarget = Required<Pick<ExpiryTarget, 'bucket' | 'prefix' | 'name'>> & RetentionRule & { keepWithinMs?: number };
+export type ResolvedExpiryTarget = Required<Pick<ExpiryTarget, 'bucket' | 'prefix' | 'name'>> &
+  Pick<ExpiryTarget, 'storageProfile'> &
+  RetentionRule & { keepWithinMs?: number };
 
 export interface ResolvedExpireInput {
   targets: ResolvedExpiryTarget[];
@@ -78,6 +82,8 @@ export interface FolderDecision extends FolderFacts {
 export interface TargetPlan {
   bucket: string;
   prefix: string;
+  /** The bucket's S3-compatible store; absent: AWS S3. */
+  storageProfile?: string;
   name: string;
   rule: RetentionRule;
   folders: number;
@@ -91,6 +97,8 @@ export interface TargetPlan {
 }
 
 export interface PlanExpiryInput {
+  /** The bucket's S3-compatible store; absent: AWS S3. The same in DeleteFoldersInput. */
+  storageProfile?: string;
   bucket: string;
   prefix: string;
   targets: { name: string; keepLast?: number; keepWithinMs?: number; keepWithin?: string }[];
@@ -108,6 +116,7 @@ export interface PlanExpiryResult {
 }
 
 export interface DeleteFoldersInput {
+  storageProfile?: string;
   bucket: string;
   /** <prefix>/<name>/_latest.json: read again before each folder, whose logical time it must not name. */
   latestKey: string;

@@ -11,11 +11,39 @@ import { randomUUID } from 'node:crypto';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Client as PgClient } from 'pg';
-import { serializePolicy, type PolicyDocument } from '../../common/iam-policies';
+import { serializePolicy, statementsOf, type PolicyDocument, type PolicyStatement } from '../../common/iam-policies';
 import { freePort, stopProcessGroup } from '../../local/processes';
 import { PROJECT_ROOT, startMoto, startMzLocal } from '../../local/stack';
+import { startWorkerProcess, type WorkerProcess } from './worker-process';
 
 export const REGION = 'us-east-1';
+/** moto's default account: the ARNs of what it creates name it. */
+export const MOTO_ACCOUNT = '123456789012';
+
+/**
+ * A worker policy (common/export/worker-iam-policy.ts) adapted only where moto 5.2 cannot evaluate what AWS does,
+ * each widening named here and in docs/security.md; nothing else changes:
+ * - it evaluates no `s3:prefix` condition (a condition without a value counts as unmet): ListBucket without it;
+ * - it authorizes DeleteObjects (the batch delete) against the bucket's ARN, not each key's: s3:DeleteObject on
+ *   the bucket ARN too;
+ * - it authorizes sns:Publish and events:PutEvents against the resource `*` (moto/core/responses.py
+ *   call_action: only SQS, IAM and STS name the resource), so a statement naming the topic or bus never matches:
+ *   those two actions on `*`. The action is still enforced (a policy without it is refused); sqs:SendMessage
+ *   keeps its queue ARN, which moto checks.
+ */
+export function adaptForMoto(doc: PolicyDocument): PolicyDocument {
+  const actions = (s: PolicyStatement) => [s.Action ?? []].flat();
+  return {
+    ...doc,
+    Statement: statementsOf(doc).flatMap((s): PolicyStatement[] => {
+      if (s.Condition?.StringLike?.['s3:prefix']) return [{ ...s, Condition: undefined }];
+      if (actions(s).includes('sns:Publish') || actions(s).includes('events:PutEvents')) return [{ ...s, Resource: '*' }];
+      const bucketArn = /^(arn:[a-z-]+:s3:::[^/]+)\//.exec([s.Resource ?? ''].flat()[0] ?? '')?.[1];
+      if (bucketArn && actions(s).includes('s3:DeleteObject')) return [s, { Sid: `${s.Sid ?? ''}MotoBatchDelete`, Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: bucketArn }];
+      return [s];
+    }),
+  };
+}
 
 export interface AccessKey {
   userName: string;
@@ -33,6 +61,12 @@ export interface EnforcingAws {
   /** A new IAM user holding only `policy` (inline), and its access key. */
   userWith(policy: PolicyDocument, name?: string): Promise<AccessKey>;
   mz(): Promise<PgClient>;
+  /**
+   * A worker process on the shared stack's Temporal (`stackEnv`) that reaches this moto and mz-local, with `key`
+   * as its own AWS identity: while moto enforces, any call that identity's policy does not allow is refused.
+   * Stopped by stop().
+   */
+  startWorker(stackEnv: Record<string, string>, opts: { name: string; taskQueue: string; key: Pick<AccessKey, 'accessKeyId' | 'secretAccessKey'>; env?: Record<string, string> }): Promise<WorkerProcess>;
   stop(): Promise<void>;
 }
 
@@ -65,6 +99,7 @@ export async function startEnforcingAws(name: string): Promise<EnforcingAws> {
     const r = await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: on ? '0' : 'inf' });
     assert.equal(r.status, 200, await r.text());
   };
+  const workers: WorkerProcess[] = [];
   return {
     dir,
     endpoint,
@@ -77,7 +112,25 @@ export async function startEnforcingAws(name: string): Promise<EnforcingAws> {
       await c.connect();
       return c;
     },
+    async startWorker(stackEnv, { name, taskQueue, key, env = {} }) {
+      const worker = await startWorkerProcess(
+        {
+          ...stackEnv,
+          AWS_ENDPOINT_URL: endpoint,
+          AWS_REGION: REGION,
+          AWS_ACCESS_KEY_ID: key.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
+          MZ_URL: mz.url,
+          TEMPORAL_TASK_QUEUE: taskQueue,
+          ...env,
+        },
+        { logDir: path.join(dir, 'logs'), name },
+      );
+      workers.push(worker);
+      return worker;
+    },
     async stop() {
+      for (const w of workers) await w.stop();
       await enforce(false).catch(() => undefined);
       for (const pid of pids.reverse()) await stopProcessGroup(pid);
       if (!process.env.MZ_S3_EXPORT_KEEP_TEST_STATE) fs.rmSync(dir, { recursive: true, force: true });

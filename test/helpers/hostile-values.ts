@@ -58,3 +58,17 @@ export const VALID_ONBOARD = {
 };
 
 export const VALID_OFFBOARD = { connectionName: 's3_conn', roleName: 'mz-export-role', policyName: 'mz-export-policy' };
+
+export const VALID_EXPIRE_TARGET = { bucket: 'audit-bucket', prefix: 'exports', name: 'orders-daily', keepLast: 3 };
+export const VALID_EXPIRE = { targets: [VALID_EXPIRE_TARGET] };
+
+/** One target of each kind, all valid (moto's account and region). */
+export const VALID_NOTIFY = {
+  sns: { topicArn: 'arn:aws:sns:us-east-1:123456789012:exports-published' },
+  sqs: { queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/exports-published' },
+  eventBridge: { eventBusName: 'exports' },
+  temporal: { workflowType: 'loadOrders', taskQueue: 'warehouse-loads' },
+};
+
+/** A secret a careless user pastes into notify: it must be refused and never repeated in the error. */
+export const PASTED_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';

@@ -1,8 +1,10 @@
 /**
  * bulkExport when things go wrong, on the real local stack: mz-local's injected COPY failure (retried in a
  * fresh attempt folder, the failed one cleaned, exactly one manifest), a cancellation mid-COPY (pg's cancel
- * request reaches mz-local, nothing is published), a worker killed mid-COPY (a new worker finishes the export),
- * and inputs a user must fix, which fail at once with a message saying what to change and publish nothing.
+ * request reaches mz-local, nothing is published), the verification gate on a real listing, and inputs Materialize
+ * or S3 refuse, which fail at once with a message saying what to change and publish nothing. A worker killed
+ * mid-COPY is test/reliability/faults.test.ts's "copying" phase; the attempt loop's own branches are
+ * test/workflow/export-attempts.test.ts.
  */
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
@@ -22,7 +24,6 @@ import {
   startExport,
 } from '../helpers/export-run';
 import type { TestStack } from '../helpers/stack';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 
 describe('export: failures, cancellation and crashes', function () {
   let stack: TestStack;
@@ -110,33 +111,6 @@ describe('export: failures, cancellation and crashes', function () {
     await assertNothingLeft(input);
   });
 
-  it('a worker killed mid-COPY: the COPY counts as lost, a new worker cleans it up and finishes in a fresh attempt', async function () {
-    this.timeout(150_000);
-    const env = { ...stack.env, TEMPORAL_TASK_QUEUE: `export-kill-${randomUUID().slice(0, 8)}` };
-    let worker: WorkerProcess | undefined = await startWorkerProcess(env, { logDir: stack.logDir, name: 'worker-export-kill' });
-    try {
-      await alterSystem(stack, 'ALTER SYSTEM SET mz_local_batch_delay_ms = 5000');
-      const input = exportInput(conn, { object: 'public.orders', format: 'parquet', logicalTime: '2024-08-01T00:00:00Z' });
-      const handle = await startExport(stack, input, { taskQueue: env.TEMPORAL_TASK_QUEUE });
-      await eventually('the COPY to start writing', () => sentinelOf(input.exportName, 1));
-      await worker.kill();
-      worker = undefined;
-      await alterSystem(stack, 'ALTER SYSTEM RESET mz_local_batch_delay_ms');
-      worker = await startWorkerProcess(env, { logDir: stack.logDir, name: 'worker-export-kill' });
-
-      const result = (await handle.result()) as BulkExportResult;
-      assert.equal(result.attempt, 2);
-      assert.deepEqual(result.attempts.map((a) => a.outcome), ['lost', 'succeeded']);
-      assert.equal(result.rows, 1000);
-      const manifests = (await publishedKeys(stack, input)).filter((k) => k.endsWith('manifest.json'));
-      assert.deepEqual(manifests, [`${attemptPrefix(input.exportName, 2)}manifest.json`]);
-      // mz-local aborted the COPY when the dead worker's connection closed; its sentinel proved the leftovers ours.
-      assert.deepEqual(await listKeys(stack, conn.bucket, attemptPrefix(input.exportName, 1)), []);
-    } finally {
-      await worker?.stop();
-    }
-  });
-
   it('verification gate: an attempt holding an object the COPY did not write is not published; its own files are removed, the stranger kept', async () => {
     await alterSystem(stack, 'ALTER SYSTEM SET mz_local_batch_delay_ms = 1500');
     const input = exportInput(conn, { object: 'public.order_totals', format: 'csv', logicalTime: '2024-08-01T00:00:00Z' });
@@ -173,13 +147,6 @@ describe('export: failures, cancellation and crashes', function () {
 
     it('an unknown object', async () => {
       await failsFast({ object: 'public.no_such_table' }, { type: 'UserFixableError', message: /no_such_table.*To fix: check that public\.no_such_table exists/s, attempts: 1 });
-    });
-
-    it('a query with ORDER BY', async () => {
-      await failsFast(
-        { query: 'SELECT order_id FROM public.orders ORDER BY order_id' },
-        { type: 'InvalidInputError', message: /query: must not end in ORDER BY.*sort when you read the files/, attempts: 0 },
-      );
     });
 
     it('an interval column exported to Parquet', async () => {

@@ -3,17 +3,20 @@
  * (delivered by moto to a subscribed queue), an EventBridge bus (a rule routes it to a queue) and a downstream
  * Temporal workflow (signal-with-start); the event is the documented CloudEvents envelope with a stable id; a
  * re-run sends the same id again; a target that keeps failing is retried, reported, and the export stays published.
+ * A snapshot set announces itself once (never per member), after its `_SUCCESS`, with its own event type.
  */
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { CreateEventBusCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import type { PublicationEvent } from '../../common/events/types';
+import type { PublicationEvent, SetPublicationEvent } from '../../common/events/types';
+import type { SnapshotSetResult } from '../../common/export/snapshot-set';
 import type { BulkExportResult } from '../../common/export/types';
 import { useTestAwsConnection, type TestAwsConnection } from '../helpers/aws-connection';
 import { listKeys } from '../helpers/export-readback';
-import { exportInput, runExport } from '../helpers/export-run';
+import { exportInput, FAST_TUNING, runExport } from '../helpers/export-run';
+import { setInput, startSet } from '../helpers/snapshot-set-run';
 import type { TestStack } from '../helpers/stack';
 
 describe('publication events on the local stack', function () {
@@ -161,5 +164,111 @@ describe('publication events on the local stack', function () {
       runExport(stack, exportInput(conn, { object: 'public.orders', notify: { sns: { topicArn: 'arn:aws:s3:::bucket' }, kafka: {} } as never })),
       (e: Error & { cause?: Error }) => /notify\.sns\.topicArn/.test(e.cause?.message ?? '') && /notify\.kafka: is not a notification target/.test(e.cause?.message ?? ''),
     );
+  });
+
+  describe('snapshot sets', () => {
+    const members = [
+      { name: 'orders', object: 'public.orders', format: 'csv' as const },
+      { name: 'totals', object: 'public.order_totals', format: 'parquet' as const },
+    ];
+    const runSet = async (input: ReturnType<typeof setInput>) => (await (await startSet(stack, input)).result()) as SnapshotSetResult;
+    beforeEach(async () => {
+      for (const url of Object.values(queues)) await drain(url); // what earlier tests' re-runs sent
+    });
+
+    it('announces a published set with one event (not one per member) after its _SUCCESS; a re-run sends the same id', async () => {
+      const input = setInput(conn, members, {
+        logicalTime: '2024-05-03T00:00:00Z',
+        notify: { sqs: { queueUrl: queues.direct }, sns: { topicArn }, eventBridge: { eventBusName: bus }, temporal: downstream },
+      });
+      const result = await runSet(input);
+      assert.deepEqual(result.notifications?.map((n) => [n.target, n.delivered, n.error]), [
+        ['sns', true, undefined],
+        ['sqs', true, undefined],
+        ['eventBridge', true, undefined],
+        ['temporal', true, undefined],
+      ]);
+      const eventId = `${input.setName}/20240503T000000.000Z/attempt-001`;
+      const setFolder = `${conn.prefix}/${input.setName}/20240503T000000.000Z/attempt-001`;
+      const events = (await drain(queues.direct)).map((b) => JSON.parse(b) as SetPublicationEvent);
+      assert.equal(events.length, 1, 'one event for the set, none for its members');
+      assert.deepEqual({ ...events[0], time: undefined }, {
+        specversion: '1.0',
+        id: eventId,
+        source: `mz-s3-export://${conn.bucket}/${conn.prefix}/${input.setName}`,
+        type: 'com.materialize.s3export.set.published',
+        subject: '20240503T000000.000Z',
+        time: undefined,
+        datacontenttype: 'application/json',
+        data: {
+          setName: input.setName,
+          logicalTime: '2024-05-03T00:00:00.000Z',
+          attempt: 1,
+          manifest: `s3://${conn.bucket}/${setFolder}/set-manifest.json`,
+          bucket: conn.bucket,
+          manifestKey: `${setFolder}/set-manifest.json`,
+          location: `s3://${conn.bucket}/${setFolder}/`,
+          materializeTimestamp: result.materialize.timestamp,
+          members: result.members,
+          rows: result.rows,
+          files: result.files,
+          bytes: result.bytes,
+          workflowId: result.workflowId,
+          runId: result.runId,
+        },
+      });
+      assert.deepEqual(events[0].data.members.map((m) => m.name), ['orders', 'totals']);
+      assert.ok(events[0].data.members.every((m) => m.rows > 0 && m.files > 0 && m.manifest.startsWith(`s3://${conn.bucket}/${conn.prefix}/${input.setName}/members/${m.name}/`)));
+      assert.deepEqual((await drain(queues.fromSns)).map((b) => (JSON.parse(b) as SetPublicationEvent).id), [eventId]);
+      const viaBus = (await drain(queues.fromBus)).map((b) => JSON.parse(b) as { 'detail-type': string; detail: SetPublicationEvent });
+      assert.deepEqual(viaBus.map((e) => [e['detail-type'], e.detail.id, e.detail.data.materializeTimestamp]), [['Snapshot Set Published', eventId, result.materialize.timestamp]]);
+      assert.equal((await stack.temporal.workflow.getHandle(`loadOrders-${eventId}`).describe()).type, 'loadOrders');
+
+      // After the set's commit (set manifest, claim, _SUCCESS, _latest.json), and only in the set's own run.
+      const history = (await stack.temporal.workflow.getHandle(result.workflowId).fetchHistory()).events!;
+      const activityType = (e: (typeof history)[number]) => e.activityTaskScheduledEventAttributes?.activityType?.name;
+      const commitScheduled = history.find((e) => activityType(e) === 'commitSnapshotSet')!.eventId!.toString();
+      const committed = history.findIndex((e) => e.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === commitScheduled);
+      const notifies = history.map((e, i) => (activityType(e) === 'notifyPublication' ? i : -1)).filter((i) => i >= 0);
+      assert.ok(committed > 0 && notifies.length === 4 && notifies.every((i) => i > committed), `commit completed at ${committed}, notifications scheduled at ${notifies.join(', ')}`);
+      for (const m of members) {
+        const child = (await stack.temporal.workflow.getHandle(`${result.workflowId}/${m.name}/${result.setAttempts}`).fetchHistory()).events!;
+        assert.equal(child.filter((e) => activityType(e) === 'notifyPublication').length, 0, `member ${m.name} announces nothing`);
+      }
+
+      // At least once: a re-run finds the published set and announces it again with the same id.
+      const again = await runSet(input);
+      assert.equal(again.reusedExisting, true);
+      assert.ok(again.notifications?.every((n) => n.delivered));
+      assert.deepEqual((await drain(queues.direct)).map((b) => (JSON.parse(b) as SetPublicationEvent).id), [eventId]);
+    });
+
+    it('a target that keeps failing is retried and reported; the set stays published and the other target gets the event', async () => {
+      const missingQueue = queues.direct.replace(/direct-/, 'nosuch-');
+      const input = setInput(conn, members, {
+        logicalTime: '2024-05-04T00:00:00Z',
+        notify: { sqs: { queueUrl: missingQueue }, sns: { topicArn } },
+        tuning: { ...FAST_TUNING, notifyMaxAttempts: 2 },
+      });
+      const result = await runSet(input);
+      const sqs = result.notifications!.find((n) => n.target === 'sqs')!;
+      assert.equal(sqs.delivered, false);
+      assert.match(sqs.error ?? '', /^NotYetError: sqs .* does not exist \(QueueDoesNotExist\); create it, or correct notify\.sqs/);
+      assert.equal(result.notifications!.find((n) => n.target === 'sns')!.delivered, true);
+      const keys = await listKeys(stack, conn.bucket, `${conn.prefix}/${input.setName}/20240504T000000.000Z/`);
+      assert.ok(keys.includes(`${conn.prefix}/${input.setName}/20240504T000000.000Z/attempt-001/_SUCCESS`), keys.join(' '));
+      const history = await stack.temporal.workflow.getHandle(result.workflowId).fetchHistory();
+      const failed = history.events!.filter((e) => /does not exist/.test(e.activityTaskFailedEventAttributes?.failure?.message ?? ''));
+      assert.equal(failed.length, 1, 'the failing target failed once, on its last try');
+      const started = history.events!.find((e) => e.eventId?.toString() === failed[0].activityTaskFailedEventAttributes!.startedEventId?.toString());
+      assert.equal(started?.activityTaskStartedEventAttributes?.attempt, 2);
+      assert.deepEqual((await drain(queues.fromSns)).map((b) => (JSON.parse(b) as SetPublicationEvent).type), ['com.materialize.s3export.set.published']);
+    });
+
+    it('bad notify input on a set is refused before anything runs', async () => {
+      const input = setInput(conn, members, { notify: { sqs: { queueUrl: 'nope' } } });
+      await assert.rejects(runSet(input), (e: Error & { cause?: Error }) => /notify\.sqs\.queueUrl/.test(e.cause?.message ?? ''));
+      assert.deepEqual(await listKeys(stack, conn.bucket, `${conn.prefix}/${input.setName}/`), []);
+    });
   });
 });

@@ -7,7 +7,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import { ListBucketsCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListBucketsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ListPoliciesCommand, ListRolesCommand } from '@aws-sdk/client-iam';
 import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { sharedStack, type TestStack } from '../helpers/stack';
@@ -15,9 +15,12 @@ import { msToTs } from '@temporalio/common/lib/time';
 import {
   HUGE,
   NON_UTF8_AND_INVISIBLE,
+  PASTED_SECRET,
   POLICY_INJECTION,
   SQL_INJECTION,
+  VALID_EXPIRE_TARGET,
   VALID_EXPORT,
+  VALID_NOTIFY,
   VALID_OFFBOARD,
   VALID_ONBOARD,
   WRONG_TOP_LEVEL,
@@ -28,9 +31,17 @@ import type { BulkExportInput } from '../../common/export/types';
 
 /** A table mz-local's --sample-data creates; injected SQL would try to drop it. */
 const SAMPLE_TABLE = 'orders';
+/** A bucket holding an export's published folders: hostile expiry input must delete none of them. */
+const EXPIRY_BUCKET = `bad-input-expiry-${randomUUID().slice(0, 8)}`;
+const EXPIRY_KEYS = ['20240101T000000.000Z', '20240102T000000.000Z', '20240103T000000.000Z'].flatMap((t) => [
+  `exports/orders-daily/${t}/attempt-001/part-0.csv`,
+  `exports/orders-daily/${t}/attempt-001/manifest.json`,
+  `exports/orders-daily/${t}/attempt-001/_SUCCESS`,
+  `exports/orders-daily/${t}/_claims/publication.json`,
+]);
 
 interface Case {
-  workflow: 'onboardAwsConnection' | 'offboardAwsConnection' | 'bulkExport';
+  workflow: 'onboardAwsConnection' | 'offboardAwsConnection' | 'bulkExport' | 'expireExports';
   label: string;
   input: unknown;
   /** Text the failure message must contain (the field it names). */
@@ -69,6 +80,40 @@ add('bulkExport', 'format: number', { ...VALID_EXPORT, format: 1 }, 'format');
 add('bulkExport', 'logicalTime: not a time', { ...VALID_EXPORT, logicalTime: `2024'; DROP TABLE ${SAMPLE_TABLE}; --` }, 'logicalTime');
 add('bulkExport', 'tuning: wrong type', { ...VALID_EXPORT, tuning: [] }, 'tuning');
 add('bulkExport', 'unknown field', { ...VALID_EXPORT, bukcet: 'x' }, 'bukcet');
+// Publication events: the export must not run (so nothing is published or announced) when its notify is bad.
+const notify = (target: string, value: unknown) => ({ ...VALID_EXPORT, notify: { ...VALID_NOTIFY, [target]: value } });
+add('bulkExport', 'notify: not an object', { ...VALID_EXPORT, notify: 'arn:aws:sns:us-east-1:123456789012:t' }, 'notify');
+add('bulkExport', 'notify.sns: not an ARN', notify('sns', { topicArn: 'exports-published' }), 'notify.sns.topicArn');
+add('bulkExport', 'notify.sns: an SQS ARN', notify('sns', { topicArn: 'arn:aws:sqs:us-east-1:123456789012:q' }), 'notify.sns.topicArn');
+add('bulkExport', 'notify.sns: region wildcard', notify('sns', { topicArn: 'arn:aws:sns:*:123456789012:t' }), 'notify.sns.topicArn');
+add('bulkExport', 'notify.sns: account injection', notify('sns', { topicArn: 'arn:aws:sns:us-east-1:123456789012:t","Resource":"*' }), 'notify.sns.topicArn');
+add('bulkExport', 'notify.sqs: credentials in the URL', notify('sqs', { queueUrl: `https://AKIAIOSFODNN7EXAMPLE:${encodeURIComponent(PASTED_SECRET)}@sqs.us-east-1.amazonaws.com/123456789012/q` }), 'notify.sqs.queueUrl');
+add('bulkExport', 'notify.eventBridge: a rule ARN', notify('eventBridge', { eventBusName: 'arn:aws:events:us-east-1:123456789012:rule/r' }), 'notify.eventBridge.eventBusName');
+add('bulkExport', 'notify.temporal: empty workflow type', notify('temporal', { workflowType: '', taskQueue: 'q' }), 'notify.temporal.workflowType');
+add('bulkExport', 'notify.sns: a secret field', notify('sns', { ...VALID_NOTIFY.sns, secretAccessKey: PASTED_SECRET }), 'notify.sns.secretAccessKey');
+add('bulkExport', 'notify.sns: a megabyte attribute', notify('sns', { ...VALID_NOTIFY.sns, messageAttributes: HUGE }), 'notify.sns.messageAttributes');
+// Retention: each aimed at a bucket with published folders, several with apply; none may list or delete anything.
+const expire = (fields: object, extra: object = { apply: true }) => ({ targets: [{ ...VALID_EXPIRE_TARGET, bucket: EXPIRY_BUCKET, ...fields }], ...extra });
+add('expireExports', 'input: not an object', 'orders-daily', 'input');
+add('expireExports', 'targets: empty', { targets: [], apply: true }, 'targets');
+add('expireExports', 'keepLast: negative', expire({ keepLast: -1 }), 'targets[0].keepLast');
+add('expireExports', 'keepLast: zero', expire({ keepLast: 0 }), 'targets[0].keepLast');
+add('expireExports', 'keepLast: huge', expire({ keepLast: 1e308 }), 'targets[0].keepLast');
+add('expireExports', 'keepLast: text', expire({ keepLast: 'NaN' }), 'targets[0].keepLast');
+add('expireExports', 'keepWithin: unparsable', expire({ keepLast: undefined, keepWithin: '30 days' }), 'targets[0].keepWithin');
+add('expireExports', 'keepWithin: zero', expire({ keepLast: undefined, keepWithin: '0s' }), 'targets[0].keepWithin');
+add('expireExports', 'no rule', expire({ keepLast: undefined }), 'targets[0]');
+add('expireExports', 'prefix: traversal', expire({ prefix: 'exports/..' }), 'targets[0].prefix');
+add('expireExports', 'prefix: ..', expire({ prefix: '..' }), 'targets[0].prefix');
+add('expireExports', 'prefix: absolute', expire({ prefix: '/exports' }), 'targets[0].prefix');
+add('expireExports', 'prefix: wildcard', expire({ prefix: 'exports/*' }), 'targets[0].prefix');
+add('expireExports', 'name: traversal', expire({ name: '../orders-daily' }), 'targets[0].name');
+add('expireExports', 'bucket: policy injection', expire({ bucket: POLICY_INJECTION[0] }), 'targets[0].bucket');
+add('expireExports', 'confirmed: another bucket', expire({}, { apply: true, confirmed: ['s3://other-bucket/exports/orders-daily/20240101T000000.000Z/'] }), 'confirmed[0]');
+add('expireExports', 'confirmed: traversal', expire({}, { apply: true, confirmed: [`s3://${EXPIRY_BUCKET}/exports/orders-daily/../x/20240101T000000.000Z/`] }), 'confirmed[0]');
+add('expireExports', 'confirmed without apply', expire({}, { confirmed: [`s3://${EXPIRY_BUCKET}/exports/orders-daily/20240101T000000.000Z/`] }), 'confirmed');
+add('expireExports', 'apply: "yes"', expire({}, { apply: 'yes' }), 'apply');
+add('expireExports', 'a secret field', expire({}, { apply: true, awsSecretAccessKey: PASTED_SECRET }), 'awsSecretAccessKey');
 
 describe('bad input, part 2: workflows started with bad input fail at once, before any side effect', function () {
   this.timeout(180_000);
@@ -77,6 +122,8 @@ describe('bad input, part 2: workflows started with bad input fail at once, befo
   before(async function () {
     this.timeout(180_000);
     stack = await sharedStack();
+    await stack.aws.s3.send(new CreateBucketCommand({ Bucket: EXPIRY_BUCKET }));
+    for (const Key of [...EXPIRY_KEYS, 'exports/orders-daily/_latest.json']) await stack.aws.s3.send(new PutObjectCommand({ Bucket: EXPIRY_BUCKET, Key, Body: 'x' }));
   });
 
   async function inventory() {
@@ -87,7 +134,8 @@ describe('bad input, part 2: workflows started with bad input fail at once, befo
     try {
       const connections = (await mz.query('SELECT name FROM mz_catalog.mz_connections')).rows.map((r) => r.name as string);
       const sample = Number((await mz.query(`SELECT count(*) AS n FROM ${SAMPLE_TABLE}`)).rows[0].n);
-      return { buckets, roles, policies, connections, sample };
+      const expiryObjects = ((await stack.aws.s3.send(new ListObjectsV2Command({ Bucket: EXPIRY_BUCKET }))).Contents ?? []).map((o) => o.Key!).sort();
+      return { buckets, roles, policies, connections, sample, expiryObjects };
     } finally {
       await mz.end();
     }
@@ -127,21 +175,27 @@ describe('bad input, part 2: workflows started with bad input fail at once, befo
         cause.message.length < 4000 &&
         activities === 0 &&
         taskFailures === 0;
-      if (!ok) {
+      // What to change, not only where: every message says what a valid value looks like or what to do.
+      // (checked for the notify and expiry cases; the older cases' wording varies: "use ...", "such as ...")
+      const newCase = c.workflow === 'expireExports' || c.field.startsWith('notify');
+      const saysWhatToChange = !newCase || (cause instanceof ApplicationFailure && /must|give|write|is required|is not a field|credentials never|confirm only|applies only|name at least/.test(cause.message));
+      const leaksSecret = cause instanceof ApplicationFailure && cause.message.includes(PASTED_SECRET.slice(0, 20));
+      if (!ok || !saysWhatToChange || leaksSecret) {
         problems.push(
           `${c.workflow} ${c.label}: ${cause instanceof ApplicationFailure ? `${cause.type} nonRetryable=${cause.nonRetryable}` : String(err)}; ` +
-            `${activities} activities, ${taskFailures} workflow task failures; message: ${String((cause as Error | undefined)?.message).slice(0, 200)}`,
+            `${activities} activities, ${taskFailures} workflow task failures${leaksSecret ? ', the pasted secret repeated' : ''}; message: ${String((cause as Error | undefined)?.message).slice(0, 200)}`,
         );
       }
-      rows.push([c.workflow, c.label, cause instanceof ApplicationFailure ? String(cause.type) : 'no failure', String(activities), `${Date.now() - t0} ms`, ok ? 'rejected' : 'WRONG']);
+      rows.push([c.workflow, c.label, cause instanceof ApplicationFailure ? String(cause.type) : 'no failure', String(activities), `${Date.now() - t0} ms`, ok && saysWhatToChange && !leaksSecret ? 'rejected' : 'WRONG']);
     }
     printTable('bad input through Temporal', ['workflow', 'input', 'failure type', 'activities', 'waited', 'outcome'], rows);
     assert.deepEqual(problems, []);
     assert.deepEqual(await inventory(), before, 'something was created or dropped');
+    assert.equal(before.expiryObjects.length, EXPIRY_KEYS.length + 1, 'the expiry bucket holds the seeded folders');
   });
 
   it('rejects a start with no argument at all (the Web UI with an empty input)', async () => {
-    for (const workflow of ['onboardAwsConnection', 'offboardAwsConnection', 'bulkExport']) {
+    for (const workflow of ['onboardAwsConnection', 'offboardAwsConnection', 'bulkExport', 'expireExports']) {
       const handle = await stack.temporal.workflow.start(workflow, {
         taskQueue: stack.taskQueue,
         workflowId: `bad-input-noarg-${workflow}-${randomUUID().slice(0, 8)}`,

@@ -17,13 +17,14 @@ import { CreateAccessKeyCommand, DeleteAccessKeyCommand } from '@aws-sdk/client-
 import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { BulkExportInput, BulkExportResult } from '../../common/export/types';
+import type { SnapshotSetInput, SnapshotSetResult } from '../../common/export/snapshot-set';
+import type { ExpireInput, ExpireResult } from '../../common/retention/types';
 import type { CompatibleOnboardResult, OffboardResult } from '../../common/onboarding/progress';
 import { storageSecretNames } from '../../common/onboarding/sql';
 import { startEnforcingAws, type AccessKey, type EnforcingAws } from '../helpers/enforcing-aws';
 import { FAST_TUNING } from '../helpers/export-run';
 import { sharedStack, type TestStack } from '../helpers/stack';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
-import { bulkExport, offboardS3CompatibleConnection, onboardAwsConnection, onboardS3CompatibleConnection } from '../../workflows';
+import { bulkExport, expireExports, offboardS3CompatibleConnection, onboardAwsConnection, onboardS3CompatibleConnection, snapshotSet } from '../../workflows';
 import { findSecrets, findSecretsInFile } from './support/secret-scan';
 
 describe('S3-compatible object storage through a storage profile, moto as the endpoint', function () {
@@ -35,7 +36,6 @@ describe('S3-compatible object storage through a storage profile, moto as the en
   const taskQueue = `mz-s3-export-compat-${process.pid}`;
   let aws: EnforcingAws;
   let stack: TestStack;
-  let worker: WorkerProcess | undefined;
   let credentialsFile: string;
   let key: AccessKey;
   const handles: WorkflowHandle[] = [];
@@ -68,6 +68,23 @@ describe('S3-compatible object storage through a storage profile, moto as the en
   });
   const keysUnder = async (p: string) =>
     ((await aws.admin.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: p }))).Contents ?? []).map((o) => o.Key!);
+  const failureOf = (promise: Promise<unknown>, what: string) =>
+    promise.then(
+      () => assert.fail(what),
+      (e: WorkflowFailedError) => e.cause as Error,
+    );
+  /**
+   * Activity failures in these runs' histories. While moto enforces IAM the worker's own AWS identity is refused,
+   * so a run with none reached S3 only with the profile's key: nothing went to (or was read from) the default store.
+   */
+  const failedActivities = async (workflowIds: string[]) => {
+    const failed: string[] = [];
+    for (const wid of workflowIds) {
+      const history = await stack.temporal.workflow.getHandle(wid).fetchHistory();
+      for (const e of history.events ?? []) if (e.activityTaskFailedEventAttributes) failed.push(`${wid}: ${e.activityTaskFailedEventAttributes.failure?.message}`);
+    }
+    return failed;
+  };
 
   before(async () => {
     stack = await sharedStack();
@@ -87,25 +104,20 @@ describe('S3-compatible object storage through a storage profile, moto as the en
       await mz.end();
     }
     await aws.enforce(true);
-    worker = await startWorkerProcess(
-      {
-        ...stack.env,
-        // The worker's own AWS identity: a key moto does not know, refused for every call while it enforces.
-        AWS_ENDPOINT_URL: aws.endpoint,
-        AWS_ACCESS_KEY_ID: 'testing',
-        AWS_SECRET_ACCESS_KEY: 'testing',
-        MZ_URL: aws.mzUrl,
-        TEMPORAL_TASK_QUEUE: taskQueue,
+    await aws.startWorker(stack.env, {
+      name: 'compat-worker',
+      taskQueue,
+      // The worker's own AWS identity: a key moto does not know, refused for every call while it enforces.
+      key: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      env: {
         MZ_S3_EXPORT_STORAGE_EMU_ENDPOINT: aws.endpoint,
         MZ_S3_EXPORT_STORAGE_EMU_REGION: 'us-east-1',
         MZ_S3_EXPORT_STORAGE_EMU_CREDENTIALS_FILE: credentialsFile,
       },
-      { logDir: path.join(aws.dir, 'logs'), name: 'compat-worker' },
-    );
+    });
   });
 
   after(async () => {
-    await worker?.stop();
     await aws?.stop();
   });
 
@@ -143,6 +155,57 @@ describe('S3-compatible object storage through a storage profile, moto as the en
       const keys = await keysUnder(`${prefix}/${r.exportName}/`);
       assert.ok(keys.includes(r.manifestKey) && keys.some((k) => k.endsWith('/_SUCCESS')) && keys.includes(`${prefix}/${r.exportName}/_latest.json`), keys.join(' '));
     }
+  });
+
+  const setName = `set-${id}`;
+  const setInput = (fields: Partial<SnapshotSetInput> = {}): SnapshotSetInput => ({
+    setName,
+    connectionName,
+    bucket,
+    prefix,
+    storageProfile: 'emu',
+    logicalTime: '2024-05-01T00:00:00Z',
+    members: [
+      { name: 'rows', object: 't', format: 'csv' },
+      { name: 'names', query: 'SELECT name FROM t', format: 'parquet' },
+    ],
+    tuning: FAST_TUNING,
+    ...fields,
+  });
+
+  it('a snapshot set exports its members and writes its claims, set manifest, _SUCCESS and _latest.json in the profile’s store', async () => {
+    const r = await run<SnapshotSetResult>(snapshotSet, setInput());
+    assert.deepEqual(r.members.map((m) => [m.name, m.rows]), [['rows', 300], ['names', 300]]);
+    const keys = await keysUnder(`${prefix}/${setName}/`);
+    const folder = `${prefix}/${setName}/20240501T000000.000Z`;
+    for (const k of [r.manifestKey, `${folder}/attempt-001/_SUCCESS`, `${folder}/_claims/publication.json`, `${prefix}/${setName}/_latest.json`])
+      assert.ok(keys.includes(k), `${k} in ${keys.join(' ')}`);
+    for (const m of r.members) assert.ok(keys.includes(m.manifest.replace(`s3://${bucket}/`, '')), `${m.manifest} in the store`);
+    const memberRuns = r.members.map((m) => `${r.workflowId}/${m.name}/${r.setAttempts}`);
+    assert.deepEqual(await failedActivities([r.workflowId, ...memberRuns]), []);
+  });
+
+  it('a set without the profile reaches S3 with the worker’s own identity (refused here); with an unknown profile it fails before writing', async () => {
+    const withoutProfile = await failureOf(run(snapshotSet, setInput({ setName: `${setName}-aws`, storageProfile: undefined })), 'a set with the worker identity moto does not know');
+    assert.match(withoutProfile.message, /InvalidAccessKeyId|not valid|does not exist|InvalidClientTokenId|security token/i);
+    const unknown = await failureOf(run(snapshotSet, setInput({ setName: `${setName}-nope`, storageProfile: 'nope' })), 'a set with an unknown profile');
+    assert.match(unknown.message, /unknown storage profile "nope": set MZ_S3_EXPORT_STORAGE_NOPE_ENDPOINT/);
+    assert.deepEqual(await keysUnder(`${prefix}/${setName}-nope/`), []);
+  });
+
+  it('retention plans and deletes in the profile’s store: the older logical time of the set goes with its members’ folders', async () => {
+    await run<SnapshotSetResult>(snapshotSet, setInput({ logicalTime: '2024-05-02T00:00:00Z' }));
+    const expiry: ExpireInput = { targets: [{ bucket, prefix, storageProfile: 'emu', name: setName, keepLast: 1 }], apply: true, recentWriteSeconds: 0 };
+    const handlesBefore = handles.length;
+    const r = await run<ExpireResult>(expireExports, expiry);
+    assert.deepEqual(r.plans.map((p) => [p.storageProfile, p.delete.map((d) => d.key)]), [['emu', [`${prefix}/${setName}/20240501T000000.000Z`]]]);
+    assert.equal(r.foldersDeleted, 1);
+    const left = await keysUnder(`${prefix}/${setName}/`);
+    assert.deepEqual(left.filter((k) => k.includes('20240501')), []);
+    assert.ok(left.some((k) => k.startsWith(`${prefix}/${setName}/20240502T000000.000Z/`)) && left.some((k) => k.includes('/members/rows/20240502')), left.join(' '));
+    assert.deepEqual(await failedActivities(handles.slice(handlesBefore).map((h) => h.workflowId)), []);
+    const unknown = await failureOf(run(expireExports, { ...expiry, targets: [{ ...expiry.targets[0], storageProfile: 'nope' }] }), 'expired with an unknown profile');
+    assert.match(unknown.message, /unknown storage profile "nope"/);
   });
 
   it('onboarding again with a rotated key updates the secrets, keeps the connection, and both Materialize and the worker use the new key', async () => {

@@ -145,9 +145,17 @@ describe('secrets: no password or AWS key reaches Temporal or the logs', functio
     const exported = await run('export', bulkExport, exportInput);
     assert.ok(!(exported instanceof Error), `export failed: ${(exported as Error).message} ${(exported as Error & { cause?: Error }).cause?.message}`);
     assert.ok((await run('export-unknown-object', bulkExport, { ...exportInput, exportName: 'secrets-bad', object: 'no_such_table' })) instanceof Error);
-    assert.ok(
-      (await run('export-broken-profile', bulkExport, { ...exportInput, exportName: 'secrets-broken', materializeProfile: 'broken', maxAttempts: 1 })) instanceof Error,
-    );
+    // The profile's server refuses connections: the COPY waits materializeUnavailableWaitSeconds for it, then the
+    // run fails with pg's own words, which are what the scan below reads.
+    const brokenExport = await run('export-broken-profile', bulkExport, {
+      ...exportInput,
+      exportName: 'secrets-broken',
+      materializeProfile: 'broken',
+      maxAttempts: 1,
+      tuning: { ...exportInput.tuning, materializeUnavailableWaitSeconds: 1 },
+    });
+    assert.ok(brokenExport instanceof Error);
+    assert.match(String((brokenExport as Error & { cause?: Error }).cause?.message), /ECONNREFUSED|refused/, 'the run failed with the connection error, not a timeout');
     assert.ok(
       (await run('export-wrong-password', bulkExport, { ...exportInput, exportName: 'secrets-wrong', materializeProfile: 'wrong', maxAttempts: 1 })) instanceof Error,
     );

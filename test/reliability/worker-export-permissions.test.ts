@@ -14,28 +14,17 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { s3AccessPolicy, statementsOf, type PolicyDocument } from '../../common/iam-policies';
+import { s3AccessPolicy } from '../../common/iam-policies';
 import { quoteIdent, quoteLiteral } from '../../common/sql/quoting';
 import type { BulkExportResult } from '../../common/export/types';
 import { workerExportPolicy } from '../../common/export/worker-iam-policy';
-import { startEnforcingAws, type EnforcingAws } from '../helpers/enforcing-aws';
+import { adaptForMoto, startEnforcingAws, type EnforcingAws } from '../helpers/enforcing-aws';
 import { exportFailure, FAST_TUNING, startExport, eventually } from '../helpers/export-run';
 import { sharedStack, type TestStack } from '../helpers/stack';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { progressQuery } from '../../workflows/export-messages';
 
 /** The generated policy, adapted only where moto cannot evaluate what AWS does (see the header). */
-function testedPolicy(bucket: string, prefix: string): PolicyDocument {
-  const doc = workerExportPolicy({ bucket, prefix });
-  return {
-    ...doc,
-    Statement: statementsOf(doc).flatMap((s) => {
-      if (s.Sid === 'ListExportPrefix') return [{ ...s, Condition: undefined }];
-      if (s.Sid === 'ReadWriteExportObjects') return [s, { Sid: 'MotoBatchDelete', Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: `arn:aws:s3:::${bucket}` }];
-      return [s];
-    }),
-  };
-}
+const testedPolicy = (bucket: string, prefix: string) => adaptForMoto(workerExportPolicy({ bucket, prefix }));
 
 describe("the worker's documented IAM permissions for exports, enforced by moto", function () {
   this.timeout(240_000);
@@ -45,7 +34,6 @@ describe("the worker's documented IAM permissions for exports, enforced by moto"
   const taskQueue = `mz-s3-export-authz-${process.pid}`;
   let aws: EnforcingAws;
   let stack: TestStack;
-  let worker: WorkerProcess | undefined;
 
   before(async () => {
     stack = await sharedStack();
@@ -65,21 +53,10 @@ describe("the worker's documented IAM permissions for exports, enforced by moto"
       await mz.end();
     }
     await aws.enforce(true);
-    worker = await startWorkerProcess(
-      {
-        ...stack.env,
-        AWS_ENDPOINT_URL: aws.endpoint,
-        AWS_ACCESS_KEY_ID: workerKey.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: workerKey.secretAccessKey,
-        MZ_URL: aws.mzUrl,
-        TEMPORAL_TASK_QUEUE: taskQueue,
-      },
-      { logDir: `${aws.dir}/logs`, name: 'authz-export-worker' },
-    );
+    await aws.startWorker(stack.env, { name: 'authz-export-worker', taskQueue, key: workerKey });
   });
 
   after(async () => {
-    await worker?.stop();
     await aws?.stop();
   });
 

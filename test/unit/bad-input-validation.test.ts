@@ -12,13 +12,18 @@ import { resolveExportInput } from '../../common/export/input';
 import { buildCopySql } from '../../common/export/sql';
 import { s3AccessPolicy, serializePolicy } from '../../common/iam-policies';
 import { resolveOffboardInput, resolveOnboardInput } from '../../common/onboarding/input';
+import { resolveExpireInput } from '../../common/retention/input';
 import { createConnectionSql } from '../../common/onboarding/sql';
 import { parseScheduleFile } from '../../client/schedules/file';
 import { quoteQualifiedName } from '../../common/sql/quoting';
 import {
   HUGE,
   NON_UTF8_AND_INVISIBLE,
+  PASTED_SECRET,
+  VALID_EXPIRE,
+  VALID_EXPIRE_TARGET,
   VALID_EXPORT,
+  VALID_NOTIFY,
   VALID_OFFBOARD,
   VALID_ONBOARD,
   PATH_TRAVERSAL,
@@ -94,6 +99,8 @@ describe('bad input, part 1: every field rejects malformed and hostile values be
     resolveExportInput({ ...VALID_EXPORT, object: undefined, query: 'SELECT 1' });
     resolveOnboardInput(VALID_ONBOARD);
     resolveOffboardInput(VALID_OFFBOARD);
+    resolveExpireInput(VALID_EXPIRE);
+    resolveExportInput({ ...VALID_EXPORT, notify: VALID_NOTIFY });
   });
 
   describe('bulkExport input (what the Web UI, a schedule or the CLI passes)', () => {
@@ -275,6 +282,179 @@ describe('bad input, part 1: every field rejects malformed and hostile values be
       for (const prefix of ['', '*', 'exports/*', '..', '/']) {
         assertRejected(() => resolveOffboardInput({ ...VALID_OFFBOARD, deleteData: true, bucket: 'audit-bucket', prefix }), 'prefix', prefix);
       }
+    });
+  });
+
+  describe('bulkExport notify (publication events)', () => {
+    const withTarget = (target: string, value: unknown) => ({ ...VALID_EXPORT, notify: { ...VALID_NOTIFY, [target]: value } });
+    const field = (target: string, key: string, value: unknown) => withTarget(target, { ...(VALID_NOTIFY as Record<string, object>)[target], [key]: value });
+
+    it('rejects a notify that is not an object of known targets, or names none', () => {
+      for (const v of [...WRONG_TYPES.filter((x) => !(typeof x === 'object' && x !== null && !Array.isArray(x))), 'sns']) {
+        assertRejected(() => resolveExportInput({ ...VALID_EXPORT, notify: v }), 'notify', v);
+      }
+      assertRejected(() => resolveExportInput({ ...VALID_EXPORT, notify: {} }), 'notify', {});
+      assertRejected(() => resolveExportInput({ ...VALID_EXPORT, notify: { kafka: { topic: 't' } } }), 'notify.kafka', 'unknown target');
+      assertRejected(() => resolveExportInput(JSON.parse(`{"exportName":"e","connectionName":"c","object":"o","bucket":"audit-bucket","prefix":"p","format":"csv","notify":{"__proto__":{"x":1}}}`)), 'notify.__proto__', 'pollution');
+      for (const target of Object.keys(VALID_NOTIFY)) assertRejected(() => resolveExportInput(withTarget(target, 'x')), `notify.${target}`, 'x');
+    });
+
+    it('sns.topicArn: an SNS topic ARN only; another service, a wildcard, a region or account injection rejected', () => {
+      for (const arn of [
+        'not-an-arn',
+        'arn:aws:sqs:us-east-1:123456789012:exports-published',
+        'arn:aws:s3:::audit-bucket',
+        'arn:aws:sns:us-east-1:123456789012:*',
+        'arn:aws:sns:*:123456789012:t',
+        'arn:aws:sns:us-east-1:*:t',
+        'arn:aws:sns:us-east-1:12345678901:t',
+        'arn:aws:sns:x:123456789012:t',
+        'arn:aws:sns:us-east-1:123456789012:t","Resource":"*',
+        'arn:aws:sns:us-east-1:123456789012:t:subscription-id',
+        ...SQL_INJECTION,
+        ...POLICY_INJECTION,
+        HUGE,
+        ...NON_UTF8_AND_INVISIBLE,
+        '',
+        42,
+      ]) {
+        assertRejected(() => resolveExportInput(field('sns', 'topicArn', arn)), 'notify.sns.topicArn', arn);
+      }
+    });
+
+    it('sqs.queueUrl: a plain queue URL; another service, wildcards, paths and credentials rejected', () => {
+      for (const url of [
+        'arn:aws:sqs:us-east-1:123456789012:q',
+        'https://sqs.us-east-1.amazonaws.com/123456789012/*',
+        'https://sqs.us-east-1.amazonaws.com/*/q',
+        'https://sqs.us-east-1.amazonaws.com/123456789012/../q',
+        'https://sqs.us-east-1.amazonaws.com/123456789012/q/extra',
+        'file:///etc/passwd',
+        'https://sqs.us-east-1.amazonaws.com/123456789012/q#x',
+        ...PATH_TRAVERSAL,
+        HUGE,
+        '',
+        {},
+      ]) {
+        assertRejected(() => resolveExportInput(field('sqs', 'queueUrl', url)), 'notify.sqs.queueUrl', url);
+      }
+    });
+
+    it('eventBridge.eventBusName: a bus name or events ARN; another service or a wildcard rejected', () => {
+      for (const bus of ['arn:aws:sns:us-east-1:123456789012:t', 'arn:aws:events:us-east-1:123456789012:rule/r', 'arn:aws:events:*:123456789012:event-bus/b', '*', 'bus name', 'a'.repeat(257), '', HUGE, null]) {
+        assertRejected(() => resolveExportInput(field('eventBridge', 'eventBusName', bus)), 'notify.eventBridge.eventBusName', bus);
+      }
+    });
+
+    it('temporal: an empty or hostile workflow type, task queue, signal or id prefix rejected', () => {
+      for (const [key, values] of [
+        ['workflowType', ['', ' ', '1load', 'load orders', 'a'.repeat(201), ...SQL_INJECTION.filter((v) => v !== 'a.b.c.d'), HUGE, null]],
+        ['taskQueue', ['', 'queue with spaces', 'a'.repeat(201), ...NON_UTF8_AND_INVISIBLE, HUGE]],
+        ['signalName', ['', 'sig nal', HUGE, 1]],
+        ['workflowIdPrefix', ['', 'pre fix', ...NON_UTF8_AND_INVISIBLE, HUGE]],
+      ] as const) {
+        for (const v of values) assertRejected(() => resolveExportInput(field('temporal', key, v)), `notify.temporal.${key}`, v);
+      }
+      assertRejected(() => resolveExportInput(withTarget('temporal', { taskQueue: 'q' })), 'notify.temporal.workflowType', 'missing');
+    });
+
+    it('oversized: a megabyte field name, or thousands of extra fields, give a short message', () => {
+      assertRejected(() => resolveExportInput(field('sns', HUGE, 'x')), 'notify.sns.', 'huge key');
+      const many = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`attribute${i}`, 'x'.repeat(100)]));
+      assertRejected(() => resolveExportInput(withTarget('sns', { ...VALID_NOTIFY.sns, ...many })), 'notify.sns.attribute0', 'many keys');
+      assert.match(rejection(() => resolveExportInput(withTarget('sns', { ...VALID_NOTIFY.sns, ...many })))!.message, /and 4980 more problem/);
+    });
+
+    it('secrets: credential fields and credentials inside values are refused without repeating them', () => {
+      const cases: [object, string][] = [
+        [field('sqs', 'queueUrl', `https://AKIAIOSFODNN7EXAMPLE:${encodeURIComponent(PASTED_SECRET)}@sqs.us-east-1.amazonaws.com/123456789012/q`), 'notify.sqs.queueUrl'],
+        [field('sqs', 'queueUrl', `https://sqs.us-east-1.amazonaws.com/123456789012/q?X-Amz-Signature=${PASTED_SECRET}`), 'notify.sqs.queueUrl'],
+        [field('sns', 'secretAccessKey', PASTED_SECRET), 'notify.sns.secretAccessKey'],
+        [field('eventBridge', 'credentials', { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: PASTED_SECRET }), 'notify.eventBridge.credentials'],
+        [field('temporal', 'apiKey', PASTED_SECRET), 'notify.temporal.apiKey'],
+        [field('temporal', 'workflowIdPrefix', 'AKIAIOSFODNN7EXAMPLE'), 'notify.temporal.workflowIdPrefix'],
+      ];
+      for (const [input, name] of cases) {
+        assertRejected(() => resolveExportInput(input), name, 'a secret');
+        const message = rejection(() => resolveExportInput(input))!.message;
+        assert.ok(!message.includes(PASTED_SECRET) && !message.includes(encodeURIComponent(PASTED_SECRET)) && !message.includes('AKIAIOSFODNN7EXAMPLE'), `${name}: the secret is repeated: ${message}`);
+        assert.match(message, /credentials never belong in notify/, name);
+      }
+    });
+
+    it('a staged export (a snapshot-set member) takes no notify', () => {
+      assertRejected(() => resolveExportInput({ ...VALID_EXPORT, commit: 'stage', notify: VALID_NOTIFY }), 'notify', 'stage');
+    });
+  });
+
+  describe('expireExports input (retention)', () => {
+    const target = (fields: Record<string, unknown>) => ({ ...VALID_EXPIRE, targets: [{ ...VALID_EXPIRE_TARGET, ...fields }] });
+
+    it('rejects a whole input that is not one object, unknown fields, and a targets list of the wrong shape', () => {
+      for (const v of WRONG_TOP_LEVEL) assertRejected(() => resolveExpireInput(v), 'input', v);
+      assertRejected(() => resolveExpireInput({ ...VALID_EXPIRE, aply: true }), 'aply', 'typo');
+      assertRejected(() => resolveExpireInput({ ...VALID_EXPIRE, awsSecretAccessKey: PASTED_SECRET }), 'awsSecretAccessKey', 'a secret');
+      assert.ok(!rejection(() => resolveExpireInput({ ...VALID_EXPIRE, awsSecretAccessKey: PASTED_SECRET }))!.message.includes(PASTED_SECRET));
+      for (const targets of [undefined, [], 'x', {}, Array(1001).fill(VALID_EXPIRE_TARGET), [null], [[]]]) {
+        assertRejected(() => resolveExpireInput({ targets }), 'targets', targets?.toString().slice(0, 20));
+      }
+    });
+
+    it('keepLast: a whole number from 1 to 100000; negative, zero, fractional, NaN-like, huge and text rejected', () => {
+      for (const keepLast of [0, -1, -0.5, 1.5, 100_001, 1e308, Number.MAX_SAFE_INTEGER + 2, '3', '1e3', null, [], {}, true]) {
+        assertRejected(() => resolveExpireInput(target({ keepLast })), 'targets[0].keepLast', keepLast);
+      }
+      // NaN and Infinity cannot come through JSON, but a caller of the function could pass them.
+      for (const keepLast of [Number.NaN, Infinity, -Infinity]) assertRejected(() => resolveExpireInput(target({ keepLast })), 'targets[0].keepLast', keepLast);
+    });
+
+    it('keepWithin: a duration of at least 1m; unparsable, zero, negative and overflowing ones rejected', () => {
+      for (const keepWithin of ['', '30', '30 days', '1 hour', '-1d', '1.5d', '0s', '59s', 'P30D', '30d; rm -rf /', '9999999999999999d', HUGE, 30, null, {}]) {
+        assertRejected(() => resolveExpireInput(target({ keepLast: undefined, keepWithin })), 'targets[0].keepWithin', keepWithin);
+      }
+      assertRejected(() => resolveExpireInput(target({ keepLast: undefined })), 'targets[0]', 'no rule');
+    });
+
+    it('bucket, prefix, name: traversal, absolute keys, wildcards and injection rejected', () => {
+      for (const bucket of everyFamily([null, '', 'Audit', '192.168.0.1'])) {
+        if (bucket === 'a.b.c.d') continue; // a valid bucket name
+        assertRejected(() => resolveExpireInput(target({ bucket })), 'targets[0].bucket', bucket);
+      }
+      for (const prefix of everyFamily([null, '', '/', '/exports', 'exports/../..', '..', 'exports/*'])) {
+        if (prefix === 'a.b.c.d') continue;
+        assertRejected(() => resolveExpireInput(target({ prefix })), 'targets[0].prefix', prefix);
+      }
+      for (const name of everyFamily([null, '', '..', '.', '/orders', 'orders/..', 'orders/2024', '_latest.json/..'])) {
+        if (name === 'a.b.c.d') continue;
+        assertRejected(() => resolveExpireInput(target({ name })), 'targets[0].name', name);
+      }
+    });
+
+    it('confirmed: only with apply, and only folders of these targets (another bucket, prefix or name, traversal rejected)', () => {
+      const ok = 's3://audit-bucket/exports/orders-daily/20240501T000000.000Z/';
+      assert.deepEqual(resolveExpireInput({ ...VALID_EXPIRE, apply: true, confirmed: [ok] }).confirmed, [ok]);
+      assertRejected(() => resolveExpireInput({ ...VALID_EXPIRE, confirmed: [ok] }), 'confirmed', 'without apply');
+      for (const c of [
+        's3://other-bucket/exports/orders-daily/20240501T000000.000Z/',
+        's3://audit-bucket/elsewhere/orders-daily/20240501T000000.000Z/',
+        's3://audit-bucket/exports/revenue/20240501T000000.000Z/',
+        's3://audit-bucket/exports/orders-daily/../revenue/20240501T000000.000Z/',
+        's3://audit-bucket/exports/orders-daily/20240501T000000.000Z/attempt-001/',
+        's3://audit-bucket/exports/orders-daily/20240230T000000.000Z/',
+        's3://audit-bucket/exports/orders-daily/',
+        's3://audit-bucket/exports/orders-daily/_latest.json',
+      ]) {
+        assertRejected(() => resolveExpireInput({ ...VALID_EXPIRE, apply: true, confirmed: [c] }), 'confirmed[0]', c);
+      }
+      assert.match(rejection(() => resolveExpireInput({ ...VALID_EXPIRE, apply: true, confirmed: ['s3://other-bucket/exports/orders-daily/20240501T000000.000Z/'] }))!.message, /bucket "other-bucket" matches none/);
+      for (const confirmed of ['s3://audit-bucket/exports/orders-daily/20240501T000000.000Z/', ['/exports/orders-daily/'], [HUGE], [1]]) {
+        assertRejected(() => resolveExpireInput({ ...VALID_EXPIRE, apply: true, confirmed }), 'confirmed', confirmed);
+      }
+    });
+
+    it('apply and recentWriteSeconds: booleans and bounded whole seconds only', () => {
+      for (const apply of ['true', 1, [], {}, null]) assertRejected(() => resolveExpireInput({ ...VALID_EXPIRE, apply }), 'apply', apply);
+      for (const s of [-1, 1.5, 30 * 86400 + 1, '60', null, [], Infinity]) assertRejected(() => resolveExpireInput({ ...VALID_EXPIRE, recentWriteSeconds: s }), 'recentWriteSeconds', s);
     });
   });
 

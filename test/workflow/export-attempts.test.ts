@@ -5,14 +5,14 @@
  * Materialize behaviour behind each activity is tested in test/integration and test/reliability.
  */
 import { strict as assert } from 'node:assert';
-import { ApplicationFailureCategory, CancelledFailure, type ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailureCategory, CancelledFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { applicationFailure } from '../../common/failures';
-import type { BulkExportInput, BulkExportResult } from '../../common/export/types';
+import type { BulkExportInput } from '../../common/export/types';
 import type { CopyToS3Result, FinishResult, InspectResult, ManifestDigest, PublishedSummary } from '../../common/export/activities';
 import { bulkExport } from '../../workflows/export';
-import { callsOf, withStubbedWorker, workflowEnv, type ActivityStubs, type WorkflowRun } from './harness';
+import { callsOf, runStubbed, withStubbedWorker, workflowEnv, type ActivityStubs, type WorkflowRun } from './harness';
 
 const LOGICAL_TIME = '2026-12-01T00:00:00.000Z';
 const INPUT: BulkExportInput = {
@@ -61,17 +61,8 @@ function inTurn<T>(...answers: (() => T)[]): () => T {
   return () => answers[Math.min(i++, answers.length - 1)]();
 }
 
-async function exportWith(stubs: ActivityStubs, input: BulkExportInput = INPUT): Promise<{ run: WorkflowRun; result?: BulkExportResult; failure?: ApplicationFailure }> {
-  const { client } = await workflowEnv();
-  return withStubbedWorker({ cleanupExportAttempts: cleaned, ...stubs }, async (run) => {
-    try {
-      const result = await client.workflow.execute(bulkExport, { taskQueue: run.taskQueue, workflowId: `${run.id}-export`, args: [input] });
-      return { run, result };
-    } catch (e) {
-      assert.ok(e instanceof WorkflowFailedError, String(e));
-      return { run, failure: e.cause as ApplicationFailure };
-    }
-  });
+function exportWith(stubs: ActivityStubs, input: BulkExportInput = INPUT) {
+  return runStubbed(bulkExport, 'export', { cleanupExportAttempts: cleaned, ...stubs }, input);
 }
 
 const copiedAttempts = (run: WorkflowRun) => callsOf(run, 'copyToS3').map((c) => c.target.attempt);

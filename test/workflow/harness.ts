@@ -8,6 +8,8 @@
  */
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
+import { strict as assert } from 'node:assert';
+import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type InjectedSinks, type WorkflowBundleOption } from '@temporalio/worker';
@@ -104,6 +106,28 @@ export async function withStubbedWorker<T>(stubs: ActivityStubs, body: (run: Wor
   } finally {
     registered.delete(run.id);
   }
+}
+
+/**
+ * Runs one workflow (id `<test>-<name>`) to its end with `stubs` serving its activities and those of its
+ * children: its result, or the ApplicationFailure it failed with (any other ending fails the test).
+ */
+export async function runStubbed<A, R>(
+  workflow: (input: A) => Promise<R>,
+  name: string,
+  stubs: ActivityStubs,
+  input: A,
+): Promise<{ run: WorkflowRun; result?: R; failure?: ApplicationFailure }> {
+  const { client } = await workflowEnv();
+  return withStubbedWorker(stubs, async (run) => {
+    try {
+      const result = await client.workflow.execute(workflow, { taskQueue: run.taskQueue, workflowId: `${run.id}-${name}`, args: [input] } as never);
+      return { run, result: result as R };
+    } catch (e) {
+      assert.ok(e instanceof WorkflowFailedError, String(e));
+      return { run, failure: e.cause as ApplicationFailure };
+    }
+  });
 }
 
 function testOf(workflowId: string): { stubs: ActivityStubs; run: WorkflowRun } | undefined {
