@@ -22,7 +22,8 @@ RUN npm run bundle
 USER node
 # SIGTERM (docker stop) is the graceful path: running activities finish or are cancelled before exit.
 STOPSIGNAL SIGTERM
-CMD ["node", "--import", "tsx", "worker/main.ts"]
+# bin/mz-s3-export-worker sizes the heap (MZ_S3_EXPORT_WORKER_HEAP_MIB, docs/operations.md) and execs node.
+CMD ["bin/mz-s3-export-worker"]
 
 FROM app AS emulators
 USER root

@@ -150,7 +150,7 @@ export function reportRows(r: Results): string[][] {
     const b = `scale N=${s.concurrency}`;
     add(b, 'succeeded / failed', `${s.succeeded} / ${s.failed}`, s.firstFailure ? `first failure: ${s.firstFailure.slice(0, 80)}` : `${s.rowsPerExport} rows each, Parquet`);
     add(b, 'throughput', `${s.exportsPerSecond} exports/s`, `${s.wallSeconds} s wall`);
-    add(b, 'worker peak RSS', formatBytes(s.workerPeakRssBytes), `${formatBytes(s.workerRssBeforeBytes)} before; ${capacityNote(s.capacity)}`);
+    add(b, 'worker peak RSS', formatBytes(s.workerPeakRssBytes), `${formatBytes(s.workerRssBeforeBytes)} before; ${capacityNote(s.capacity, s.workerHeapLimitMiB)}`);
     add(b, 'RSS per export in flight', formatBytes(s.rssPerExportBytes), '(peak - before) / exports started at once');
     add(
       b,
@@ -171,8 +171,9 @@ export function reportRows(r: Results): string[][] {
   return rows;
 }
 
-function capacityNote(c: ScaleResult['capacity']): string {
-  return `cache ${c.maxCachedWorkflows} workflows, ${c.maxConcurrentActivities} activity slots, ${c.maxConcurrentWorkflowTasks} workflow task slots`;
+function capacityNote(c: ScaleResult['capacity'], heapLimitMiB?: number): string {
+  const heap = heapLimitMiB === undefined ? '' : `, V8 heap limit ${heapLimitMiB} MiB`;
+  return `cache ${c.maxCachedWorkflows} workflows, ${c.maxConcurrentActivities} activity slots, ${c.maxConcurrentWorkflowTasks} workflow task slots${heap}`;
 }
 
 function rpcSummary(calls: Record<string, number>): string {

@@ -4,6 +4,7 @@
  * received from Materialize (pg) and read from S3 objects (Parquet footers only) against the bytes exported.
  */
 import type { BulkExportResult } from '../common/export/types';
+import * as fs from 'node:fs';
 import { sampleMemory, processMemory, type BenchEnv } from './bench-env';
 import type { BenchTarget } from './setup';
 import { round } from './stats';
@@ -23,6 +24,8 @@ export interface ScaleResult {
   rssPerExportBytes: number;
   /** The worker's slots and cache (its environment is the bench's: MZ_S3_EXPORT_MAX_* pass through). */
   capacity: WorkerCapacity;
+  /** V8's heap limit the worker reported at start (bin/mz-s3-export-worker sets it: MZ_S3_EXPORT_WORKER_HEAP_MIB). */
+  workerHeapLimitMiB?: number;
   exportedBytes: number;
   workerBytesFromMaterialize: number;
   workerS3ObjectBytesRead: number;
@@ -87,6 +90,7 @@ export async function benchScale(
     workerPeakRssBytes: peak,
     rssPerExportBytes: Math.round((peak - before) / opts.concurrency),
     capacity: loadWorkerSettings(process.env).capacity,
+    workerHeapLimitMiB: heapLimitFromLog(env.worker.proc.logFile),
     exportedBytes,
     workerBytesFromMaterialize: env.pgProxy.counts.bytesFromServer,
     workerS3ObjectBytesRead: env.s3Proxy.counts.s3ObjectBytesRead,
@@ -101,4 +105,13 @@ export async function benchScale(
 function failureMessage(e: unknown): string {
   const err = e as Error & { cause?: Error & { cause?: Error } };
   return err?.cause?.cause?.message ?? err?.cause?.message ?? err?.message ?? String(e);
+}
+
+/** The heapLimitMiB of the worker's "worker started" log line. */
+function heapLimitFromLog(logFile: string): number | undefined {
+  for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.includes('"worker started"')) continue;
+    return (JSON.parse(line) as { heapLimitMiB?: number }).heapLimitMiB;
+  }
+  return undefined;
 }

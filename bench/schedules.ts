@@ -38,7 +38,8 @@ export async function benchSchedules(
 ): Promise<SchedulesResult> {
   const scheduleSet = `bench-${process.pid}`;
   const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
-  const reconcile = { defaultTaskQueue: env.taskQueue, concurrency };
+  // As `schedules apply` plans: entries the list does not show are created, not described first.
+  const reconcile = { defaultTaskQueue: env.taskQueue, concurrency, describeUnlisted: false };
   const file = validateScheduleDocument({
     scheduleSet,
     defaults: { connectionName: target.connectionName, bucket: target.bucket, prefix: target.prefix, format: 'parquet', overlap: 'skip' },

@@ -81,6 +81,19 @@ export function stackEnv(info: StackInfo): Record<string, string> {
   };
 }
 
+/**
+ * Starts a worker through bin/mz-s3-export-worker, the launcher the Dockerfile and `npm run worker` use (so its heap
+ * sizing applies everywhere), on the Node running this process. `env` is the worker's whole environment.
+ */
+export function spawnWorker(name: string, env: NodeJS.ProcessEnv, opts: { logDir: string; detached?: boolean }): StartedProcess {
+  return spawnLogged(name, path.join(PROJECT_ROOT, 'bin', 'mz-s3-export-worker'), [], {
+    logDir: opts.logDir,
+    cwd: PROJECT_ROOT,
+    env: { ...env, NODE: process.execPath },
+    detached: opts.detached,
+  });
+}
+
 /** Where `stack up` keeps its state, logs and data: MZ_S3_EXPORT_STATE_DIR, else .local in the project. */
 export function defaultStackDir(): string {
   return process.env.MZ_S3_EXPORT_STATE_DIR || path.join(PROJECT_ROOT, '.local');

@@ -3,6 +3,7 @@
  * SDK's own logs included), Prometheus metrics and health endpoints when asked for, graceful shutdown on
  * SIGINT/SIGTERM (the SDK finishes or cancels running activities before exiting).
  */
+import * as v8 from 'node:v8';
 import { DefaultLogger, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { loadConfig } from '../platform/config';
 import { connectionLabel } from '../platform/connection-url';
@@ -46,6 +47,8 @@ export async function runWorker(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     capacity: settings.capacity,
+    // What bin/mz-s3-export-worker set (MZ_S3_EXPORT_WORKER_HEAP_MIB): V8's whole heap limit, old and young space.
+    heapLimitMiB: Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20),
     temporalConnection: config.temporal.description,
     awsRegion,
     awsProfile: config.aws.profile ?? '(none)',

@@ -17,13 +17,14 @@ import type { OnboardInput } from '../../common/onboarding/types';
 import type { OnboardResult, StepProgress } from '../../common/onboarding/progress';
 import { dataConverterFromEnv } from '../../platform/payload-codec';
 import { parseScheduleFile } from '../schedules/file';
-import { isAlive, isPortOpen, spawnLogged, stopProcessGroup, tailFile, waitUntil, type StartedProcess } from '../../local/processes';
+import { isAlive, isPortOpen, stopProcessGroup, tailFile, waitUntil, type StartedProcess } from '../../local/processes';
 import {
   clearStackState,
   defaultStackDir,
   loadStackState,
   PROJECT_ROOT,
   saveStackState,
+  spawnWorker,
   stackEnv,
   startStack,
   stopStack,
@@ -220,12 +221,7 @@ async function startDemoWorker(
   onSpawn: (proc: StartedProcess) => void,
 ): Promise<StartedProcess> {
   const logDir = path.join(stack.dir, 'logs');
-  const proc = spawnLogged('worker', process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
-    logDir,
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ...stackEnv(stack), TEMPORAL_TASK_QUEUE: DEMO.taskQueue },
-    detached: keep,
-  });
+  const proc = spawnWorker('worker', { ...process.env, ...stackEnv(stack), TEMPORAL_TASK_QUEUE: DEMO.taskQueue }, { logDir, detached: keep });
   onSpawn(proc);
   await waitUntil('the worker', async () => fs.readFileSync(proc.logFile, 'utf8').includes('"worker started"'), {
     timeoutMs: 90_000,

@@ -5,12 +5,13 @@
  * 1,000 a page) and compares each entry with its listed schedule through the definition digest the last apply
  * stored on it (digest.ts), plus the pause state, note and spec shape that operators can change outside the file.
  * Only entries that do not clearly match are described (DescribeSchedule is consistent, the list lags changes by
- * a moment) and diffed field by field. That includes an entry the list does not show: a schedule created a moment
- * ago (say by the apply just before) is not listed yet, and planning it as a create would print a wrong plan. Should
- * a create still meet an existing schedule (one made between plan and apply), apply compares and updates it
- * instead. Schedules of this file's set that the file no longer has are described again before they count as
- * deletes, so one deleted a moment ago is not deleted twice. A steady-state re-apply therefore costs the list pages
- * only; a first apply costs one describe per new entry.
+ * a moment) and diffed field by field. For `plan`, that includes an entry the list does not show: a schedule created
+ * a moment ago (say by the apply just before) is not listed yet, and planning it as a create would print a wrong
+ * plan. `apply` skips those describes (describeUnlisted: false): it plans unlisted entries as creates and lets the
+ * create find out, since a create that meets an existing schedule is compared and updated instead (the same path
+ * that handles one made between plan and apply). A first apply of N entries therefore costs N creates and no
+ * describes. Schedules of this file's set that the file no longer has are described again before they count as
+ * deletes, so one deleted a moment ago is not deleted twice. A steady-state re-apply costs the list pages only.
  */
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleSummary } from '@temporalio/client';
 import { msOptionalToNumber, msToNumber } from '@temporalio/common/lib/time';
@@ -39,6 +40,11 @@ export interface ReconcileOptions {
   defaultTaskQueue: string;
   /** Temporal calls in flight at once while planning (describes) and applying (creates, updates, deletes). */
   concurrency?: number;
+  /**
+   * Describe entries the list does not show before planning them as creates (default true: what `plan` prints is
+   * exact even right after an apply). `apply` passes false: its creates resolve an existing schedule themselves.
+   */
+  describeUnlisted?: boolean;
 }
 
 /** Enough to keep a remote server busy without a burst of thousands of calls at once; see docs/schedules.md. */
@@ -57,6 +63,7 @@ export async function planSchedules(client: Client, file: ScheduleFile, opts: Re
     wanted.add(scheduleId);
     const summary = listed.get(scheduleId);
     if (summary && listedMatches(entry, summary, file.scheduleSet, opts.defaultTaskQueue)) items.push({ action: 'unchanged', scheduleId, entry });
+    else if (!summary && opts.describeUnlisted === false) items.push({ action: 'create', scheduleId, entry });
     else {
       toDescribe.push(items.length);
       items.push({ action: 'unchanged', scheduleId, entry }); // replaced below
@@ -180,7 +187,7 @@ export async function applyPlan(
       const item = compareLive(entry, scheduleId, await describeOrUndefined(client, scheduleId), plan.scheduleSet, opts.defaultTaskQueue);
       if (item.action === 'update') return update(scheduleId, entry, item.changes);
       if (item.action === 'unchanged') return 'unchanged';
-      throw new ConflictError(`${scheduleId} was created by someone else while applying; run plan again`);
+      throw new ConflictError(`${scheduleId}: ${(item as { reason?: string }).reason ?? 'created by someone else while applying'}; changes made before this one stay, run plan again`);
     }
     onStep(`created ${scheduleId}`);
     return 'created';

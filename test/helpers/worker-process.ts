@@ -1,8 +1,8 @@
 /** A real worker in its own process, so tests can kill -9 it and start another, as a crash would. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PROJECT_ROOT } from '../../local/stack';
-import { spawnLogged, stopProcessGroup, waitUntil, type StartedProcess } from '../../local/processes';
+import { spawnWorker } from '../../local/stack';
+import { stopProcessGroup, waitUntil, type StartedProcess } from '../../local/processes';
 
 export interface WorkerProcess {
   proc: StartedProcess;
@@ -20,12 +20,7 @@ export async function startWorkerProcess(
   const logFile = path.join(opts.logDir, `${name}.log`);
   fs.mkdirSync(opts.logDir, { recursive: true });
   const startOffset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
-  const proc = spawnLogged(
-    name,
-    process.execPath,
-    ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')],
-    { logDir: opts.logDir, cwd: PROJECT_ROOT, env: { ...process.env, ...env } },
-  );
+  const proc = spawnWorker(name, { ...process.env, ...env }, { logDir: opts.logDir });
   await waitUntil(
     `worker ${name}`,
     async () => fs.readFileSync(logFile, 'utf8').slice(startOffset).includes('"worker started"'),

@@ -219,7 +219,12 @@ describe('publication events on the local stack', function () {
       });
       assert.deepEqual(events[0].data.members.map((m) => m.name), ['orders', 'totals']);
       assert.ok(events[0].data.members.every((m) => m.rows > 0 && m.files > 0 && m.manifest.startsWith(`s3://${conn.bucket}/${conn.prefix}/${input.setName}/members/${m.name}/`)));
-      assert.deepEqual((await drain(queues.fromSns)).map((b) => (JSON.parse(b) as SetPublicationEvent).id), [eventId]);
+      // Through SNS with its message attributes (raw delivery carries them as SQS attributes): setName, not exportName.
+      const viaSns = await stack.aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.fromSns, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }));
+      assert.deepEqual(
+        (viaSns.Messages ?? []).map((m) => [(JSON.parse(m.Body!) as SetPublicationEvent).id, m.MessageAttributes?.eventType?.StringValue, m.MessageAttributes?.setName?.StringValue, m.MessageAttributes?.exportName]),
+        [[eventId, 'com.materialize.s3export.set.published', input.setName, undefined]],
+      );
       const viaBus = (await drain(queues.fromBus)).map((b) => JSON.parse(b) as { 'detail-type': string; detail: SetPublicationEvent });
       assert.deepEqual(viaBus.map((e) => [e['detail-type'], e.detail.id, e.detail.data.materializeTimestamp]), [['Snapshot Set Published', eventId, result.materialize.timestamp]]);
       assert.equal((await stack.temporal.workflow.getHandle(`loadOrders-${eventId}`).describe()).type, 'loadOrders');

@@ -80,9 +80,12 @@ describe('schedules: re-apply cost and change detection (Temporal dev server)', 
     await counted.connection.close();
   });
 
-  it(`applies ${N} new schedules, each with the digest of its definition`, async () => {
-    const result = await applyPlan(client, await planSchedules(client, file(), OPTS), OPTS);
+  it(`applies ${N} new schedules, each with the digest of its definition, with creates and no describes`, async () => {
+    counted.reset();
+    const apply = { ...OPTS, describeUnlisted: false }; // as `schedules apply` plans
+    const result = await applyPlan(client, await planSchedules(client, file(), apply), apply);
     assert.equal(result.created.length, N);
+    assert.deepEqual(counted.calls, { ListSchedules: 1, CreateSchedule: N }, `calls made: ${JSON.stringify(counted.calls)}`);
     const d = await client.schedule.getHandle(idOf(7)).describe();
     assert.equal(digestOf(d), entryDigest(file().entries[7], OPTS.defaultTaskQueue));
   });

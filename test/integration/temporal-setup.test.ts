@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { PROJECT_ROOT, startTemporal } from '../../local/stack';
-import { freePort, spawnLogged, stopProcessGroup, type StartedProcess } from '../../local/processes';
+import { PROJECT_ROOT, spawnWorker, startTemporal } from '../../local/stack';
+import { freePort, stopProcessGroup, type StartedProcess } from '../../local/processes';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 import type { BulkExportResult } from '../../common/export/types';
 import { useTestAwsConnection, type TestAwsConnection } from '../helpers/aws-connection';
@@ -46,11 +46,7 @@ describe('a Temporal server without our search attributes', function () {
     });
 
   it('the worker refuses to start, naming each missing attribute and the command that adds them', async () => {
-    const proc = spawnLogged('worker-bare-refused', process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
-      logDir: dir,
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, ...env },
-    });
+    const proc = spawnWorker('worker-bare-refused', { ...process.env, ...env }, { logDir: dir });
     assert.equal(await proc.exited, 1);
     const log = fs.readFileSync(proc.logFile, 'utf8');
     for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) assert.match(log, new RegExp(`${name} \\(${type}\\) is missing`));

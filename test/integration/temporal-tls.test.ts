@@ -8,8 +8,7 @@ import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PROJECT_ROOT } from '../../local/stack';
-import { spawnLogged } from '../../local/processes';
+import { PROJECT_ROOT, spawnWorker } from '../../local/stack';
 import { useTestAwsConnection } from '../helpers/aws-connection';
 import type { TestStack } from '../helpers/stack';
 import { makeThrowawayCa, type ThrowawayCa } from '../helpers/throwaway-ca';
@@ -85,10 +84,9 @@ describe('Temporal over mTLS with a throwaway CA', function () {
   });
 
   it('a server certificate from another CA: the worker exits saying which CA it tried and what to set', async () => {
-    const proc = spawnLogged('worker-tls-wrong-ca', process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
-      logDir: dir,
-      cwd: PROJECT_ROOT,
-      env: {
+    const proc = spawnWorker(
+      'worker-tls-wrong-ca',
+      {
         ...withoutTemporalVars(process.env),
         ...base,
         TEMPORAL_ADDRESS: proxy.address,
@@ -96,7 +94,8 @@ describe('Temporal over mTLS with a throwaway CA', function () {
         TEMPORAL_TLS_CLIENT_CERT_PATH: ca.files.clientCert,
         TEMPORAL_TLS_CLIENT_KEY_PATH: ca.files.clientKey,
       },
-    });
+      { logDir: dir },
+    );
     assert.equal(await proc.exited, 1);
     const log = fs.readFileSync(proc.logFile, 'utf8');
     assert.match(log, new RegExp(`server CA from ${otherCa.files.caCert}`));

@@ -86,6 +86,8 @@ describe('operating the worker', function () {
       for (const line of log) assert.doesNotThrow(() => JSON.parse(line), `not JSON: ${line}`);
       const started = log.map((l) => JSON.parse(l)).find((l) => l.msg === 'worker started');
       assert.match(started.workflowBundle, /^prebuilt .*dist\/workflow-bundle\.js/);
+      // Started through bin/mz-s3-export-worker: V8's heap capped at the default 160 MiB old space plus young space.
+      assert.ok(started.heapLimitMiB >= 160 && started.heapLimitMiB < 200, `heap limit ${started.heapLimitMiB} MiB`);
       assert.ok(!log.some((l) => /asset workflow-bundle|webpack/i.test(l)), 'no webpack build at start');
     } finally {
       await worker.stop();

@@ -8,7 +8,8 @@
  * Proven here: with exactly the generated policy one export announces itself to SNS, SQS and EventBridge; without
  * one target's statement that notification is refused by moto and reported failed, naming the action and the
  * resource to grant, while the data stays published and the other targets are notified; a queue the policy does
- * not name is refused (least privilege); expireExports deletes an expired logical time with the same policy.
+ * not name is refused (least privilege); a snapshot set's event needs the same statements; expireExports deletes
+ * an expired logical time with the same policy.
  *
  * What moto 5.2 cannot check (helpers/enforcing-aws.ts adaptForMoto, docs/security.md): it authorizes sns:Publish
  * and events:PutEvents against the resource `*`, so the tested policy grants those two actions on `*`; that a topic
@@ -20,9 +21,9 @@ import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { PutUserPolicyCommand } from '@aws-sdk/client-iam';
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateEventBusCommand, EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { s3AccessPolicy, serializePolicy, statementsOf, type PolicyDocument } from '../../common/iam-policies';
 import { quoteIdent, quoteLiteral } from '../../common/sql/quoting';
 import type { BulkExportInput, BulkExportResult } from '../../common/export/types';
@@ -32,7 +33,8 @@ import { workerExportPolicy } from '../../common/export/worker-iam-policy';
 import { adaptForMoto, MOTO_ACCOUNT, REGION, startEnforcingAws, type AccessKey, type EnforcingAws } from '../helpers/enforcing-aws';
 import { FAST_TUNING, runExport } from '../helpers/export-run';
 import { sharedStack, type TestStack } from '../helpers/stack';
-import { expireExports } from '../../workflows';
+import { expireExports, snapshotSet } from '../../workflows';
+import type { SnapshotSetResult } from '../../common/export/snapshot-set';
 
 /** The statement each target adds to the generated policy (common/export/worker-iam-policy.ts). */
 const STATEMENT_OF: Record<Exclude<NotificationTarget, 'temporal'>, { sid: string; action: string }> = {
@@ -187,6 +189,47 @@ describe("the worker's documented IAM permissions for publication events and ret
     });
   }
 
+  it("a snapshot set's event needs the same statements: without sqs:SendMessage the set is published, SQS reported, SNS and EventBridge notified", async () => {
+    const full = generated(notify);
+    await holdOnly({ ...full, Statement: statementsOf(full).filter((s) => s.Sid !== STATEMENT_OF.sqs.sid) });
+    try {
+      const result = (await stack.temporal.workflow.execute(snapshotSet, {
+        taskQueue,
+        workflowId: `authz-set-${id}`,
+        args: [
+          {
+            setName: `set-${id}`,
+            connectionName,
+            bucket,
+            prefix,
+            logicalTime: '2024-09-04T00:00:00Z',
+            members: [
+              { name: 'all', object: 't', format: 'csv' },
+              { name: 'few', query: 'SELECT id FROM t WHERE id <= 10', format: 'csv' },
+            ],
+            notify,
+            tuning: { ...FAST_TUNING, notifyMaxAttempts: 3 },
+          },
+        ],
+        workflowExecutionTimeout: '3 minutes',
+      })) as SnapshotSetResult;
+      const eventId = `set-${id}/20240904T000000.000Z/attempt-${String(result.attempt).padStart(3, '0')}`;
+      assert.deepEqual(result.notifications?.map((n) => [n.target, n.delivered]), [
+        ['sns', true],
+        ['sqs', false],
+        ['eventBridge', true],
+      ]);
+      assert.ok(result.notifications![1].error?.startsWith(`UserFixableError: the worker's AWS identity may not sqs:SendMessage on ${statementsOf(full).find((s) => s.Sid === STATEMENT_OF.sqs.sid)!.Resource} (`), result.notifications![1].error);
+      assert.deepEqual(await drain(inbox.sns), [eventId]);
+      assert.deepEqual(await drain(inbox.eventBridge), [eventId]);
+      assert.deepEqual(await drain(inbox.sqs), []);
+      const keys = ((await aws.admin.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: result.manifestKey.replace(/set-manifest\.json$/, '') }))).Contents ?? []).map((o) => o.Key!);
+      assert.ok(keys.some((k) => k.endsWith('/_SUCCESS')) && keys.includes(result.manifestKey), `the set stays published: ${keys}`);
+    } finally {
+      await holdOnly(generated(notify));
+    }
+  });
+
   it('least privilege: a queue the policy does not name is refused by moto, reported, and receives nothing', async () => {
     await holdOnly(generated(notify));
     const result = (await runExport(stack, input({ logicalTime: '2024-09-03T00:00:00Z', notify: { sqs: { queueUrl: otherQueue.url } } }), { taskQueue })) as BulkExportResult;
@@ -195,6 +238,33 @@ describe("the worker's documented IAM permissions for publication events and ret
     assert.ok(report.error?.startsWith(`UserFixableError: the worker's AWS identity may not sqs:SendMessage on ${otherQueue.arn} (`), report.error);
     assert.deepEqual(await drain(otherQueue.url), []);
     assert.ok((await published(result)).some((k) => k.endsWith('/_SUCCESS')));
+  });
+
+  // moto's limits, asserted so that an upgrade lifting them shows: then adaptForMoto can keep the topic and bus ARNs,
+  // and the least-privilege case above can cover SNS and EventBridge as it covers SQS.
+  it("moto's limit, as documented: it refuses sns:Publish and events:PutEvents granted on the exact topic and bus, and cannot tell them from others", async () => {
+    const worker = { region: REGION, endpoint: aws.endpoint, credentials: { accessKeyId: workerKey.accessKeyId, secretAccessKey: workerKey.secretAccessKey } };
+    const sns = new SNSClient(worker);
+    const eventBridge = new EventBridgeClient(worker);
+    const publish = () => sns.send(new PublishCommand({ TopicArn: notify.sns.topicArn, Message: '{}' }));
+    const put = () => eventBridge.send(new PutEventsCommand({ Entries: [{ EventBusName: notify.eventBridge.eventBusName, Source: 'moto-limit', DetailType: 'probe', Detail: '{}' }] }));
+    const denied = (e: unknown) => ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403 ? true : assert.fail(String(e)));
+    try {
+      // Exactly as generated (resource = the topic's and the bus's ARN): moto matches the statement against `*`.
+      await aws.admin.iam.send(new PutUserPolicyCommand({ UserName: workerKey.userName, PolicyName: 'only-this', PolicyDocument: serializePolicy(generated(notify)) }));
+      await assert.rejects(publish(), denied);
+      await assert.rejects(put(), denied);
+      // Adapted (`*`): allowed, for this topic and for any other; only AWS tells them apart.
+      await holdOnly(generated(notify));
+      const otherTopic = (await admin.sns.send(new CreateTopicCommand({ Name: `other-${id}` }))).TopicArn!;
+      await sns.send(new PublishCommand({ TopicArn: otherTopic, Message: '{}' }));
+      await put();
+    } finally {
+      await holdOnly(generated(notify));
+      sns.destroy();
+      eventBridge.destroy();
+    }
+    await drain(inbox.eventBridge); // the probe's event, routed by the rule
   });
 
   it('retention: expireExports deletes an expired logical time with the same policy (ListBucket, GetObject, DeleteObject on the prefix)', async () => {

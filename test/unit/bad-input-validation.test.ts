@@ -430,6 +430,12 @@ describe('bad input, part 1: every field rejects malformed and hostile values be
       }
     });
 
+    it('storageProfile: a profile name only; paths, URLs, upper case and a megabyte rejected', () => {
+      for (const storageProfile of ['', 'R2', '../r2', 'r2/x', 'https://r2.example.com', 'r2;x', 'a'.repeat(65), HUGE, 1, null, {}]) {
+        assertRejected(() => resolveExpireInput(target({ storageProfile })), 'targets[0].storageProfile', storageProfile);
+      }
+    });
+
     it('confirmed: only with apply, and only folders of these targets (another bucket, prefix or name, traversal rejected)', () => {
       const ok = 's3://audit-bucket/exports/orders-daily/20240501T000000.000Z/';
       assert.deepEqual(resolveExpireInput({ ...VALID_EXPIRE, apply: true, confirmed: [ok] }).confirmed, [ok]);

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { closest, parseArgs, UsageError } from '../../client/args';
 import { options as exportOptions } from '../../client/commands/export';
-import { options as scheduleOptions } from '../../client/commands/schedules';
+import { concurrencyFlag, options as scheduleOptions } from '../../client/commands/schedules';
 
 describe('CLI argument parsing (node:util parseArgs, strict, per command)', () => {
   it('reads positionals, --k v, --k=v and boolean flags', () => {
@@ -30,6 +30,14 @@ describe('CLI argument parsing (node:util parseArgs, strict, per command)', () =
     assert.equal(parseArgs(['schedules', 'trigger', 'x', '--wait'], scheduleOptions('trigger')).flags.wait, true);
     assert.throws(() => parseArgs(['schedules', 'pause', 'x', '--wait'], scheduleOptions('pause'), 'schedules pause'), /unknown option --wait for 'schedules pause'/);
     assert.equal(parseArgs(['schedules', 'apply', '-f', 'a.yaml'], scheduleOptions('apply')).flags.file, 'a.yaml');
+  });
+
+  it('schedules plan and apply take --concurrency as a whole number from 1 to 256', () => {
+    const parse = (v: string) => concurrencyFlag(parseArgs(['schedules', 'apply', '-f', 'a.yaml', '--concurrency', v], scheduleOptions('apply')));
+    assert.equal(parse('64'), 64);
+    for (const bad of ['0', '-3', '1.5', '257', 'lots']) assert.throws(() => parse(bad), (e: Error) => e instanceof UsageError && /--concurrency/.test(e.message), bad);
+    assert.equal(concurrencyFlag(parseArgs(['schedules', 'plan', '-f', 'a.yaml'], scheduleOptions('plan'))), undefined);
+    assert.throws(() => parseArgs(['schedules', 'list', '--concurrency', '4'], scheduleOptions('list'), 'schedules list'), /unknown option --concurrency/);
   });
 
   it('suggests only near names', () => {
