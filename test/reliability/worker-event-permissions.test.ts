@@ -21,9 +21,9 @@ import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { PutUserPolicyCommand } from '@aws-sdk/client-iam';
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateEventBusCommand, EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { s3AccessPolicy, serializePolicy, statementsOf, type PolicyDocument } from '../../common/iam-policies';
 import { quoteIdent, quoteLiteral } from '../../common/sql/quoting';
 import type { BulkExportInput, BulkExportResult } from '../../common/export/types';
@@ -238,6 +238,33 @@ describe("the worker's documented IAM permissions for publication events and ret
     assert.ok(report.error?.startsWith(`UserFixableError: the worker's AWS identity may not sqs:SendMessage on ${otherQueue.arn} (`), report.error);
     assert.deepEqual(await drain(otherQueue.url), []);
     assert.ok((await published(result)).some((k) => k.endsWith('/_SUCCESS')));
+  });
+
+  // moto's limits, asserted so that an upgrade lifting them shows: then adaptForMoto can keep the topic and bus ARNs,
+  // and the least-privilege case above can cover SNS and EventBridge as it covers SQS.
+  it("moto's limit, as documented: it refuses sns:Publish and events:PutEvents granted on the exact topic and bus, and cannot tell them from others", async () => {
+    const worker = { region: REGION, endpoint: aws.endpoint, credentials: { accessKeyId: workerKey.accessKeyId, secretAccessKey: workerKey.secretAccessKey } };
+    const sns = new SNSClient(worker);
+    const eventBridge = new EventBridgeClient(worker);
+    const publish = () => sns.send(new PublishCommand({ TopicArn: notify.sns.topicArn, Message: '{}' }));
+    const put = () => eventBridge.send(new PutEventsCommand({ Entries: [{ EventBusName: notify.eventBridge.eventBusName, Source: 'moto-limit', DetailType: 'probe', Detail: '{}' }] }));
+    const denied = (e: unknown) => ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403 ? true : assert.fail(String(e)));
+    try {
+      // Exactly as generated (resource = the topic's and the bus's ARN): moto matches the statement against `*`.
+      await aws.admin.iam.send(new PutUserPolicyCommand({ UserName: workerKey.userName, PolicyName: 'only-this', PolicyDocument: serializePolicy(generated(notify)) }));
+      await assert.rejects(publish(), denied);
+      await assert.rejects(put(), denied);
+      // Adapted (`*`): allowed, for this topic and for any other; only AWS tells them apart.
+      await holdOnly(generated(notify));
+      const otherTopic = (await admin.sns.send(new CreateTopicCommand({ Name: `other-${id}` }))).TopicArn!;
+      await sns.send(new PublishCommand({ TopicArn: otherTopic, Message: '{}' }));
+      await put();
+    } finally {
+      await holdOnly(generated(notify));
+      sns.destroy();
+      eventBridge.destroy();
+    }
+    await drain(inbox.eventBridge); // the probe's event, routed by the rule
   });
 
   it('retention: expireExports deletes an expired logical time with the same policy (ListBucket, GetObject, DeleteObject on the prefix)', async () => {
