@@ -11,7 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Client as PgClient } from 'pg';
-import { serializePolicy, statementsOf, type PolicyDocument, type PolicyStatement } from '../../common/iam-policies';
+import { s3AccessPolicy, serializePolicy, statementsOf, type PolicyDocument, type PolicyStatement } from '../../common/iam-policies';
+import { quoteIdent, quoteLiteral } from '../../common/sql/quoting';
 import { freePort, stopProcessGroup } from '../../local/processes';
 import { PROJECT_ROOT, startMoto, startMzLocal } from '../../local/stack';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
@@ -62,6 +63,12 @@ export interface EnforcingAws {
   userWith(policy: PolicyDocument, name?: string): Promise<AccessKey>;
   mz(): Promise<PgClient>;
   /**
+   * What an export through this moto needs in mz-local: an access-key connection `connectionName` for an IAM user
+   * holding the documented S3 access policy on bucket/prefix (moto enforces it on Materialize's writes too), and a
+   * table `t (id int, name text)` of `rows` rows. Call before enforce(true) or after: the admin key creates them.
+   */
+  exportSource(opts: { connectionName: string; bucket: string; prefix: string; rows: number }): Promise<void>;
+  /**
    * A worker process on the shared stack's Temporal (`stackEnv`) that reaches this moto and mz-local, with `key`
    * as its own AWS identity: while moto enforces, any call that identity's policy does not allow is refused.
    * Stopped by stop().
@@ -111,6 +118,21 @@ export async function startEnforcingAws(name: string): Promise<EnforcingAws> {
       const c = new PgClient({ connectionString: mz.url });
       await c.connect();
       return c;
+    },
+    async exportSource({ connectionName, bucket, prefix, rows }) {
+      const materialize = await userWith(iam, s3AccessPolicy(bucket, prefix), 'materialize');
+      const c = new PgClient({ connectionString: mz.url });
+      await c.connect();
+      try {
+        await c.query(`CREATE SECRET materialize_s3_secret AS ${quoteLiteral(materialize.secretAccessKey)}`);
+        await c.query(
+          `CREATE CONNECTION ${quoteIdent(connectionName)} TO AWS (ACCESS KEY ID = ${quoteLiteral(materialize.accessKeyId)}, SECRET ACCESS KEY = SECRET materialize_s3_secret)`,
+        );
+        await c.query('CREATE TABLE t (id int, name text)');
+        await c.query(`INSERT INTO t SELECT g, 'n' || g FROM generate_series(1, ${rows}) g`);
+      } finally {
+        await c.end();
+      }
     },
     async startWorker(stackEnv, { name, taskQueue, key, env = {} }) {
       const worker = await startWorkerProcess(

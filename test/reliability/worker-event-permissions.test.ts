@@ -24,8 +24,7 @@ import { PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CreateEventBusCommand, EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { s3AccessPolicy, serializePolicy, statementsOf, type PolicyDocument } from '../../common/iam-policies';
-import { quoteIdent, quoteLiteral } from '../../common/sql/quoting';
+import { serializePolicy, statementsOf, type PolicyDocument } from '../../common/iam-policies';
 import type { BulkExportInput, BulkExportResult } from '../../common/export/types';
 import type { NotificationTarget, PublicationEvent, PublicationNotifications } from '../../common/events/types';
 import type { ExpireResult } from '../../common/retention/types';
@@ -103,19 +102,8 @@ describe("the worker's documented IAM permissions for publication events and ret
     await admin.eventBridge.send(new PutTargetsCommand({ Rule: `published-${id}`, EventBusName: bus, Targets: [{ Id: 'queue', Arn: fromBus.arn }] }));
     notify = { sns: { topicArn }, sqs: { queueUrl: direct.url }, eventBridge: { eventBusName: bus } };
 
-    const materialize = await aws.userWith(s3AccessPolicy(bucket, prefix), 'materialize');
     workerKey = await aws.userWith(adaptForMoto(generated(notify)), 'events-worker');
-    const mz = await aws.mz();
-    try {
-      await mz.query(`CREATE SECRET authz_secret AS ${quoteLiteral(materialize.secretAccessKey)}`);
-      await mz.query(
-        `CREATE CONNECTION ${quoteIdent(connectionName)} TO AWS (ACCESS KEY ID = ${quoteLiteral(materialize.accessKeyId)}, SECRET ACCESS KEY = SECRET authz_secret)`,
-      );
-      await mz.query('CREATE TABLE t (id int, name text)');
-      await mz.query("INSERT INTO t SELECT g, 'n' || g FROM generate_series(1, 100) g");
-    } finally {
-      await mz.end();
-    }
+    await aws.exportSource({ connectionName, bucket, prefix, rows: 100 });
     await aws.enforce(true);
     await aws.startWorker(stack.env, { name: 'authz-events-worker', taskQueue, key: workerKey });
   });

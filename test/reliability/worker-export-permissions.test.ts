@@ -14,8 +14,6 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { s3AccessPolicy } from '../../common/iam-policies';
-import { quoteIdent, quoteLiteral } from '../../common/sql/quoting';
 import type { BulkExportResult } from '../../common/export/types';
 import { workerExportPolicy } from '../../common/export/worker-iam-policy';
 import { adaptForMoto, startEnforcingAws, type EnforcingAws } from '../helpers/enforcing-aws';
@@ -39,19 +37,8 @@ describe("the worker's documented IAM permissions for exports, enforced by moto"
     stack = await sharedStack();
     aws = await startEnforcingAws('authz-export');
     await aws.admin.s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const materialize = await aws.userWith(s3AccessPolicy(bucket, prefix), 'materialize');
     const workerKey = await aws.userWith(testedPolicy(bucket, prefix), 'export-worker');
-    const mz = await aws.mz();
-    try {
-      await mz.query(`CREATE SECRET authz_secret AS ${quoteLiteral(materialize.secretAccessKey)}`);
-      await mz.query(
-        `CREATE CONNECTION ${quoteIdent(connectionName)} TO AWS (ACCESS KEY ID = ${quoteLiteral(materialize.accessKeyId)}, SECRET ACCESS KEY = SECRET authz_secret)`,
-      );
-      await mz.query('CREATE TABLE t (id int, name text)');
-      await mz.query("INSERT INTO t SELECT g, 'n' || g FROM generate_series(1, 500) g");
-    } finally {
-      await mz.end();
-    }
+    await aws.exportSource({ connectionName, bucket, prefix, rows: 500 });
     await aws.enforce(true);
     await aws.startWorker(stack.env, { name: 'authz-export-worker', taskQueue, key: workerKey });
   });
