@@ -38,7 +38,6 @@ import type { OffboardInput, OnboardInput } from '../../common/onboarding/types'
 import { quoteIdent, quoteLiteral } from '../../common/sql/quoting';
 import { PROJECT_ROOT } from '../../local/stack';
 import { sharedStack, type TestStack } from '../helpers/stack';
-import { startWorkerProcess } from '../helpers/worker-process';
 import { offboardAwsConnection, onboardAwsConnection } from '../../workflows';
 import { failureOf, mzRows } from '../helpers/workflow-outcomes';
 
@@ -317,38 +316,6 @@ describe('onboarding and offboarding on the local stack', function () {
       );
       assert.equal(err.name, 'InsecureTrustPolicyError');
       assert.match(err.message, /does not require an external ID/i);
-    });
-  });
-
-  describe('a worker killed in the middle', () => {
-    const taskQueue = `mz-s3-export-onboarding-kill-${randomUUID().slice(0, 8)}`;
-    afterEach(() => setMzLocal('mz_local_propagation_delay_seconds', undefined));
-
-    it('the run completes on a restarted worker, with nothing duplicated', async function () {
-      this.timeout(150_000);
-      const env = { ...stack.env, TEMPORAL_TASK_QUEUE: taskQueue };
-      let worker = await startWorkerProcess(env, { logDir: stack.logDir, name: 'worker-onboarding-kill' });
-      try {
-        await setMzLocal('mz_local_propagation_delay_seconds', 4);
-        const input = freshInput();
-        const handle = await start(input, taskQueue);
-        await progressUntil(handle, (p) => p.step === 'validate-connection' && p.status === 'waiting-to-retry');
-        await worker.kill();
-        worker = await startWorkerProcess(env, { logDir: stack.logDir, name: 'worker-onboarding-kill' });
-        const result: OnboardResult = await handle.result();
-
-        assert.equal((await policyVersions(result.policyArn)).length, 1);
-        assert.equal(await rolesNamed(input.roleName), 1);
-        assert.equal((await catalogRows(input.connectionName)).length, 1);
-        const attached = await stack.aws.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: input.roleName }));
-        assert.deepEqual(attached.AttachedPolicies!.map((p) => p.PolicyArn), [result.policyArn]);
-        assert.deepEqual(await trustPolicyOf(input.roleName), trustPolicy(result.principal, result.externalId));
-        assert.deepEqual(await keysUnder(input.bucket, 'exports/team/'), []);
-        const creations = result.changes.filter((c) => /: created/.test(c));
-        assert.equal(new Set(creations).size, creations.length, creations.join('\n'));
-      } finally {
-        await worker.stop();
-      }
     });
   });
 
