@@ -84,7 +84,10 @@ export function checkNotifications(raw: unknown, problems: Problems): void {
         if (f.required) problems.add(`notify.${target}.${key}`, `is required, e.g. ${f.example}`);
       } else if (credential) {
         problems.add(`notify.${target}.${key}`, credential);
-      } else if (typeof v !== 'string' || !f.test.test(v)) {
+      } else if (typeof v !== 'string') {
+        // Not echoed: an object or list here may hold anything, a pasted credential too.
+        problems.add(`notify.${target}.${key}`, `must be a string (not ${v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v}); give e.g. ${f.example}`);
+      } else if (!f.test.test(v)) {
         problems.add(`notify.${target}.${key}`, `${JSON.stringify(v)} is not valid here; give e.g. ${f.example}`);
       }
     }

@@ -116,6 +116,13 @@ describe('inputs naming a storage profile', () => {
     const input = { exportName: 'e', connectionName: 'c', object: 't', bucket: 'acme', prefix: 'x', format: 'csv' as const, storageProfile: 'r2' };
     assert.equal(resolveExportInput(input).storageProfile, 'r2');
     assert.throws(() => resolveExportInput({ ...input, storageProfile: 'R 2' }), /storageProfile: "R 2" is not a storage profile name/);
+    // A key or secret pasted into the field is described, never repeated (the error reaches history and logs).
+    for (const pasted of ['AKIAIOSFODNN7EXAMPLE', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', { secret: 'hunter2-hunter2' }]) {
+      assert.throws(
+        () => resolveExportInput({ ...input, storageProfile: pasted as string }),
+        (e: Error) => /storageProfile: a (text of \d+ characters|object) is not a storage profile name/.test(e.message) && !/AKIAIOSFODNN7EXAMPLE|wJalrXUtnFEMI|hunter2/.test(e.message),
+      );
+    }
     const file = parseScheduleFile(
       'version: 1\nscheduleSet: s\ndefaults:\n  connectionName: c\n  bucket: acme\n  prefix: x\n  storageProfile: r2\nexports:\n  - name: e\n    object: t\n    format: csv\n    cron: "0 3 * * *"\n',
     );
