@@ -79,13 +79,17 @@ function rssBytes(pid: number): number {
   }
 }
 
-/** Proportional set size (shared pages split between the processes that share them), from smaps_rollup. */
-function pssBytes(pid: number): number {
+/**
+ * RSS and proportional set size (shared pages split between the processes that share them) from one read of
+ * smaps_rollup, so the two describe the same moment (PSS <= RSS holds within one read, not across two).
+ */
+function rssAndPssBytes(pid: number): { rss: number; pss: number } {
   try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
+    const text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+    return { rss: kb('Rss'), pss: kb('Pss') };
   } catch {
-    return 0;
+    return { rss: 0, pss: 0 };
   }
 }
 
@@ -99,11 +103,14 @@ export interface TreeSample {
 /** One look at the trees under `roots`: CPU seconds so far, live processes, summed RSS and PSS. */
 export function sampleTree(roots: number[], opts: { pss?: boolean } = {}): TreeSample {
   const members = treeMembers(allStats(), roots);
+  const cpuSeconds = members.reduce((s, m) => s + m.cpuTicks, 0) / CLOCK_TICKS;
+  if (!opts.pss) return { cpuSeconds, processes: members.length, rssBytes: members.reduce((s, m) => s + rssBytes(m.pid), 0), pssBytes: NaN };
+  const memory = members.map((m) => rssAndPssBytes(m.pid));
   return {
-    cpuSeconds: members.reduce((s, m) => s + m.cpuTicks, 0) / CLOCK_TICKS,
+    cpuSeconds,
     processes: members.length,
-    rssBytes: members.reduce((s, m) => s + rssBytes(m.pid), 0),
-    pssBytes: opts.pss ? members.reduce((s, m) => s + pssBytes(m.pid), 0) : NaN,
+    rssBytes: memory.reduce((s, m) => s + m.rss, 0),
+    pssBytes: memory.reduce((s, m) => s + m.pss, 0),
   };
 }
 
