@@ -45,19 +45,22 @@ export interface PublicationEventData {
 }
 
 /** A CloudEvents 1.0 event in structured JSON form (https://github.com/cloudevents/spec, JSON format). */
-export interface PublicationEvent {
+interface CloudEvent<Type extends string, Data> {
   specversion: '1.0';
-  /** `<export name>/<logical time folder>/attempt-NNN`: the same for every notification of one publication. */
+  /** `<export or set name>/<logical time folder>/attempt-NNN`: the same for every notification of one publication. */
   id: string;
-  /** `mz-s3-export://<bucket>/<prefix>/<export name>` (a URI-reference naming the export). */
+  /** `mz-s3-export://<bucket>/<prefix>/<export or set name>` (a URI-reference naming what was published). */
   source: string;
-  type: 'com.materialize.s3export.published';
+  type: Type;
   /** The logical time folder, e.g. 20240501T000000.000Z. */
   subject: string;
   time: string;
   datacontenttype: 'application/json';
-  data: PublicationEventData;
+  data: Data;
 }
+
+/** The event of a published export. */
+export type PublicationEvent = CloudEvent<'com.materialize.s3export.published', PublicationEventData>;
 
 /** The `data` of a snapshot set's publication event: one event per published set, never one per member. */
 export interface SetPublicationEventData {
@@ -83,19 +86,8 @@ export interface SetPublicationEventData {
   runId: string;
 }
 
-/** The CloudEvents 1.0 event of a published snapshot set: the export event's envelope with its own type and data. */
-export interface SetPublicationEvent {
-  specversion: '1.0';
-  /** `<set name>/<logical time folder>/attempt-NNN`: the same for every notification of one set publication. */
-  id: string;
-  /** `mz-s3-export://<bucket>/<prefix>/<set name>`. */
-  source: string;
-  type: 'com.materialize.s3export.set.published';
-  subject: string;
-  time: string;
-  datacontenttype: 'application/json';
-  data: SetPublicationEventData;
-}
+/** The event of a published snapshot set: the export event's envelope with its own type and data. */
+export type SetPublicationEvent = CloudEvent<'com.materialize.s3export.set.published', SetPublicationEventData>;
 
 /** Either event: what a notification target delivers. */
 export type AnyPublicationEvent = PublicationEvent | SetPublicationEvent;
