@@ -12,7 +12,8 @@ import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import type { Client as PgClient } from 'pg';
 import type { ExportManifest } from '../../common/export/manifest';
-import type { SnapshotSetResult } from '../../common/export/snapshot-set';
+import type { SnapshotSetProgress, SnapshotSetResult } from '../../common/export/snapshot-set';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { BulkExportResult } from '../../common/export/types';
 import { useTestAwsConnection, type TestAwsConnection } from '../helpers/aws-connection';
 import { readCsvRows, readManifest, readParquetRows } from '../helpers/export-readback';
@@ -25,6 +26,7 @@ class TransactionalWriter {
   readonly committed: { id: number; before: bigint; after: bigint }[] = [];
   private stopped = false;
   private loop?: Promise<void>;
+  private nextId = 1;
   gapMs = 1500;
 
   constructor(
@@ -35,22 +37,37 @@ class TransactionalWriter {
 
   start(): void {
     this.loop = (async () => {
-      for (let id = 1; !this.stopped; id++) {
-        const before = BigInt((await this.mz.query('SELECT mz_now()::text AS t')).rows[0].t);
-        await this.mz.query('BEGIN');
-        await this.mz.query(`INSERT INTO ${this.orders} VALUES (${id}, 'order-${id}')`);
-        await this.mz.query(`INSERT INTO ${this.lines} VALUES (${id}, 1), (${id}, 2), (${id}, 3)`);
-        await this.mz.query('COMMIT');
-        const after = BigInt((await this.mz.query('SELECT mz_now()::text AS t')).rows[0].t);
-        this.committed.push({ id, before, after });
+      while (!this.stopped) {
+        await this.transaction(this.mz);
         await new Promise((r) => setTimeout(r, this.gapMs));
       }
     })();
   }
 
+  /** One order and its three lines in one transaction on `client` (its own session), logged like the loop's. */
+  async transaction(client: PgClient): Promise<void> {
+    const id = this.nextId++;
+    const before = BigInt((await client.query('SELECT mz_now()::text AS t')).rows[0].t);
+    await client.query('BEGIN');
+    await client.query(`INSERT INTO ${this.orders} VALUES (${id}, 'order-${id}')`);
+    await client.query(`INSERT INTO ${this.lines} VALUES (${id}, 1), (${id}, 2), (${id}, 3)`);
+    await client.query('COMMIT');
+    const after = BigInt((await client.query('SELECT mz_now()::text AS t')).rows[0].t);
+    this.committed.push({ id, before, after });
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     await this.loop;
+  }
+}
+
+/** Polls the set's progress until its first timestamp is chosen, then runs write (at most 30 s). */
+async function writeOnceTimestampChosen(handle: WorkflowHandle, write: () => Promise<void>): Promise<void> {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+    const p = await handle.query<SnapshotSetProgress>('progress').catch(() => undefined);
+    if (p?.timestamp !== undefined) return write();
+    await new Promise((r) => setTimeout(r, 5));
   }
 }
 
@@ -120,10 +137,11 @@ describe('snapshot sets: consistency under a concurrent transactional writer', f
     // Writes often enough that a chosen timestamp is sometimes overtaken before every member read it.
     writer.gapMs = 250;
     let retried = 0;
-    // Three sets, and more (up to ten) until one had to choose a fresh timestamp: that path is proven too. Past the
-    // third, writes come faster, so a loaded machine (whose sets take longer) still meets an overtaken timestamp.
-    for (let round = 0; round < 10 && (round < 3 || !retried); round++) {
-      if (round === 3) writer.gapMs = 60;
+    // Three sets with the writer alone; then, until one had to choose a fresh timestamp (so that path is proven on
+    // the real stack too), a write from a second session lands the moment the set has chosen its timestamp, before
+    // its members (child workflows, each connecting and claiming first) have read.
+    const nudger = await stack.mz();
+    for (let round = 0; round < 8 && (round < 3 || !retried); round++) {
       const input = setInput(
         conn,
         [
@@ -132,7 +150,9 @@ describe('snapshot sets: consistency under a concurrent transactional writer', f
         ],
         { maxSetAttempts: 20 },
       );
-      const result = (await (await startSet(stack, input)).result()) as SnapshotSetResult;
+      const handle = await startSet(stack, input);
+      if (round >= 3) await writeOnceTimestampChosen(handle, () => writer.transaction(nudger));
+      const result = (await handle.result()) as SnapshotSetResult;
       const set = await readSetManifest(stack, result.manifest);
       const [ordersManifest, linesManifest] = await Promise.all(set.members.map((m) => readManifest(stack, m.manifest)));
       const snapshot = { orders: await ordersOf(ordersManifest), lines: await linesOf(linesManifest) };
@@ -153,6 +173,7 @@ describe('snapshot sets: consistency under a concurrent transactional writer', f
       assert.deepEqual(keys.filter((k) => k.endsWith('/manifest.json')).sort(), set.members.map((m) => m.manifestKey).sort());
       if (result.setAttempts > 1) retried++;
     }
+    await nudger.end();
     assert.ok(retried > 0, 'no set had its timestamp overtaken by a write; the retry path went untested');
   });
 
