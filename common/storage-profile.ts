@@ -25,3 +25,8 @@ export interface StorageTarget {
   /** Absent: AWS S3 with the worker's AWS identity. */
   storageProfile?: string;
 }
+
+/** The StorageTarget of anything naming a bucket and maybe a profile; without one, no storageProfile field at all. */
+export function storageTargetOf(t: StorageTarget): StorageTarget {
+  return { bucket: t.bucket, ...(t.storageProfile !== undefined ? { storageProfile: t.storageProfile } : {}) };
+}

@@ -13,7 +13,7 @@ import { LATEST_FILE } from '../common/export/paths';
 import { applicationFailure, failureNamingRootCause, NON_RETRYABLE_ERROR_TYPES } from '../common/failures';
 import { resolveExpireInput } from '../common/retention/input';
 import { folderUri } from '../common/retention/plan';
-import type { StorageTarget } from '../common/storage-profile';
+import { storageTargetOf, type StorageTarget } from '../common/storage-profile';
 import type { DeletedFolder, ExpireInput, ExpireProgress, ExpireResult, ResolvedExpiryTarget, TargetPlan } from '../common/retention/types';
 
 export const expiryProgressQuery = defineQuery<ExpireProgress>('progress');
@@ -53,8 +53,8 @@ async function expire(rawInput: ExpireInput): Promise<ExpireResult> {
 
   for (const targets of groups) {
     const { bucket, prefix } = targets[0];
-    // The group's store: absent for AWS S3, so those activity inputs stay as they always were.
-    const store = { bucket, ...(targets[0].storageProfile !== undefined ? { storageProfile: targets[0].storageProfile } : {}) };
+    // The group's store: no storageProfile for AWS S3, so those activity inputs stay as they always were.
+    const store = storageTargetOf(targets[0]);
     for (let round = 1; ; round++) {
       progress.phase = 'planning';
       progress.message = `planning s3://${bucket}/${prefix}/ (${targets.map((t) => t.name).join(', ')})`;

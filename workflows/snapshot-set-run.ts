@@ -31,7 +31,7 @@ import {
   type SnapshotSetResult,
 } from '../common/export/snapshot-set';
 import type { BulkExportResult } from '../common/export/types';
-import type { StorageTarget } from '../common/storage-profile';
+import { storageTargetOf, type StorageTarget } from '../common/storage-profile';
 import { bulkExport } from './export';
 import { endRunWith } from './run-context';
 
@@ -58,7 +58,7 @@ export class SnapshotSetRun {
   ) {
     this.specs = input.members.map((m) => ({ name: m.exportName, source: m.source, format: m.format }));
     // Without a profile the activity inputs stay as they were (replayed histories carry no storageProfile field).
-    this.store = { bucket: input.bucket, ...(input.storageProfile !== undefined ? { storageProfile: input.storageProfile } : {}) };
+    this.store = storageTargetOf(input);
     this.progress = {
       setName: input.setName,
       phase: 'starting',
