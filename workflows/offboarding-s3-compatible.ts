@@ -14,7 +14,7 @@ import { startSteps } from './step-runner';
 const acts = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '10 seconds', retry: { maximumAttempts: 1 } });
 
 export async function offboardS3CompatibleConnection(rawInput: CompatibleOffboardInput): Promise<OffboardResult> {
-  const { steps, input } = startSteps('offboardAwsConnection', COMPATIBLE_OFFBOARDING_STEPS, () => resolveCompatibleOffboardInput(rawInput));
+  const { steps, input } = startSteps('offboardS3CompatibleConnection', COMPATIBLE_OFFBOARDING_STEPS, () => resolveCompatibleOffboardInput(rawInput));
   upsertSearchAttributes([{ key: MzConnection, value: input.connectionName }]);
   const bound = { boundSeconds: input.stepTimeoutSeconds };
 

@@ -17,7 +17,7 @@ import { startSteps, withWhatWasMade } from './step-runner';
 const acts = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '10 seconds', retry: { maximumAttempts: 1 } });
 
 export async function onboardS3CompatibleConnection(rawInput: CompatibleOnboardInput): Promise<CompatibleOnboardResult> {
-  const { steps, input } = startSteps('onboardAwsConnection', COMPATIBLE_ONBOARDING_STEPS, () => resolveCompatibleOnboardInput(rawInput));
+  const { steps, input } = startSteps('onboardS3CompatibleConnection', COMPATIBLE_ONBOARDING_STEPS, () => resolveCompatibleOnboardInput(rawInput));
   upsertSearchAttributes([{ key: MzConnection, value: input.connectionName }]);
   const progress = steps.progress;
   const bound = { boundSeconds: input.stepTimeoutSeconds };

@@ -24,7 +24,7 @@ export const COMPATIBLE_ONBOARDING_STEPS = ['validate-input', 'preflight', 'secr
 export const COMPATIBLE_OFFBOARDING_STEPS = ['validate-input', 'connection', 'data'] as const;
 
 export interface StepProgress {
-  workflow: 'onboardAwsConnection' | 'offboardAwsConnection';
+  workflow: 'onboardAwsConnection' | 'offboardAwsConnection' | 'onboardS3CompatibleConnection' | 'offboardS3CompatibleConnection';
   status: 'running' | 'waiting-to-retry' | 'completed' | 'failed';
   /** The current step (last one when finished), and its position among `steps`. */
   step: string;

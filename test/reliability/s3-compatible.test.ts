@@ -132,6 +132,10 @@ describe('S3-compatible object storage through a storage profile, moto as the en
     assert.equal(onboarded.probe.rows, 1);
     assert.equal(onboarded.probe.objectsRemoved, onboarded.probe.objectsWritten);
     assert.deepEqual(await keysUnder(`${prefix}/_probe/`), []);
+    // Its progress query names this workflow, not the AWS one its steps engine also serves.
+    const progress = await handles.at(-1)!.query<{ workflow: string; steps: string[] }>('progress');
+    assert.equal(progress.workflow, 'onboardS3CompatibleConnection');
+    assert.deepEqual(progress.steps, ['validate-input', 'preflight', 'secrets', 'connection', 'probe']);
     const mz = await aws.mz();
     try {
       const { rows } = await mz.query(
