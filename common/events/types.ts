@@ -22,26 +22,31 @@ export interface PublicationNotifications {
 
 export type NotificationTarget = keyof PublicationNotifications;
 
-/** The `data` of a publication event: what a downstream job needs to load the export. */
-export interface PublicationEventData {
-  exportName: string;
-  /** ISO 8601 instant the export stands for. */
+/** What every publication event's `data` says of what was published (an export's attempt, or a set's). */
+interface PublishedData {
+  /** ISO 8601 instant the export or set stands for. */
   logicalTime: string;
+  /** The attempt folder holding the manifest and `_SUCCESS`. */
   attempt: number;
-  /** s3:// URI of manifest.json: it lists every file (read only those). */
+  /** s3:// URI of the manifest: manifest.json lists every file, set-manifest.json every member's manifest (read only those). */
   manifest: string;
   bucket: string;
   manifestKey: string;
   /** s3:// URI of the attempt folder. */
   location: string;
-  format: string;
   rows: number;
   files: number;
   bytes: number;
-  /** The Materialize timestamp the data reflects (decimal), when recorded. */
-  materializeTimestamp?: string;
   workflowId: string;
   runId: string;
+}
+
+/** The `data` of a publication event: what a downstream job needs to load the export. */
+export interface PublicationEventData extends PublishedData {
+  exportName: string;
+  format: string;
+  /** The Materialize timestamp the data reflects (decimal), when recorded. */
+  materializeTimestamp?: string;
 }
 
 /** A CloudEvents 1.0 event in structured JSON form (https://github.com/cloudevents/spec, JSON format). */
@@ -63,27 +68,12 @@ interface CloudEvent<Type extends string, Data> {
 export type PublicationEvent = CloudEvent<'com.materialize.s3export.published', PublicationEventData>;
 
 /** The `data` of a snapshot set's publication event: one event per published set, never one per member. */
-export interface SetPublicationEventData {
+export interface SetPublicationEventData extends PublishedData {
   setName: string;
-  /** ISO 8601 instant the set stands for. */
-  logicalTime: string;
-  /** The set's attempt folder holding set-manifest.json and `_SUCCESS`. */
-  attempt: number;
-  /** s3:// URI of set-manifest.json: it names every member's manifest (read only those, and the files they list). */
-  manifest: string;
-  bucket: string;
-  manifestKey: string;
-  /** s3:// URI of the set's attempt folder. */
-  location: string;
   /** The one Materialize timestamp (decimal) every member was read AS OF. */
   materializeTimestamp: string;
   /** In the set's order: each member's manifest and totals. */
   members: { name: string; manifest: string; rows: number; files: number; bytes: number }[];
-  rows: number;
-  files: number;
-  bytes: number;
-  workflowId: string;
-  runId: string;
 }
 
 /** The event of a published snapshot set: the export event's envelope with its own type and data. */
