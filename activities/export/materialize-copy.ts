@@ -31,7 +31,8 @@ import { heartbeatIntervalMs } from '../heartbeat';
 /** How long to wait for the server to end the statement after the cancel request. */
 const CANCEL_CONFIRM_MS = 10_000;
 
-export function createMaterializeCopyActivities({ materialize, aws, storage }: ActivityDeps): MaterializeCopyActivities {
+export function createMaterializeCopyActivities(deps: ActivityDeps): MaterializeCopyActivities {
+  const { materialize } = deps;
   return {
     async copyToS3(input: CopyToS3Input): Promise<CopyToS3Result> {
       const ctx = Context.current();
@@ -58,7 +59,7 @@ export function createMaterializeCopyActivities({ materialize, aws, storage }: A
         const select = selectOf(input.statement);
         // The claim (an S3 write) and the session's facts (reads on the pg session) do not depend on each other:
         // one round trip of the two instead of both. Taken: the facts are simply not used.
-        const [claimed, read] = await Promise.allSettled([claimAttempt(s3Of({ aws, materialize, storage }, input.target.storageProfile), input, key), sessionFacts(client, select, input.asOf)]);
+        const [claimed, read] = await Promise.allSettled([claimAttempt(s3Of(deps, input.target.storageProfile), input, key), sessionFacts(client, select, input.asOf)]);
         if (claimed.status === 'rejected') throw claimed.reason;
         if (!claimed.value) return { outcome: 'attempt-taken' };
         if (read.status === 'rejected') throw read.reason;
