@@ -1,9 +1,15 @@
 /**
  * Reads a Parquet file's footer (row count, row groups, schema) from the end of the file only: the last 8
- * bytes are the footer length and "PAR1", the footer before them is a Thrift compact-protocol FileMetaData.
- * The caller supplies range reads (S3 GetObject with Range), so verifying an export never downloads its data.
- * Pure TypeScript, no Node imports.
+ * bytes are the footer length and "PAR1", the footer before them is a Thrift FileMetaData. The caller supplies
+ * range reads (S3 GetObject with Range), so verifying an export never downloads its data.
+ * hyparquet, a maintained pure-JS Parquet reader, decodes the FileMetaData: we keep no Thrift decoder of our own.
+ * What stays here is what the verifier needs beyond it: the read plan (hyparquet's parquetMetadataAsync makes the
+ * same two reads, but parses the result without the bounds check parseParquetFooter adds), a corrupt file as a
+ * ParquetFooterError while a failed or short read is not one (a fresh listing may help), int64s as safe numbers,
+ * and the schema spelled as the manifest documents it.
  */
+import { parquetMetadata, type FileMetaData, type SchemaElement } from 'hyparquet';
+import { deserializeTCompactProtocol } from 'hyparquet/src/thrift.js';
 import type { ParquetColumn } from '../../common/export/manifest';
 
 export interface ParquetFooter {
@@ -86,224 +92,96 @@ export function footerLengthOf(tail: Uint8Array): number {
 export function parseParquetFooter(tail: Uint8Array): ParquetFooter {
   const footerLength = footerLengthOf(tail);
   if (footerLength + 8 > tail.length) throw new ParquetFooterError('the bytes given do not contain the whole footer');
-  const start = tail.length - 8 - footerLength;
-  const reader = new CompactReader(tail.subarray(start, tail.length - 8));
-  const meta = reader.readStruct();
-  const version = num(meta.get(1));
-  const schemaElements = (meta.get(2) as Struct[] | undefined) ?? [];
-  const numRows = num(meta.get(3));
-  const rowGroups = (meta.get(4) as Struct[] | undefined) ?? [];
-  const createdBy = meta.get(6) instanceof Uint8Array ? utf8(meta.get(6) as Uint8Array) : undefined;
-  if (schemaElements.length === 0) throw new ParquetFooterError('footer has no schema');
+  try {
+    // hyparquet's parse is not bounded by the footer's length: Thrift cut short would read on into the trailer
+    // (as if the footer length and PAR1 were fields) instead of failing. Decoding it within bounds first fails.
+    const footer = new DataView(tail.buffer, tail.byteOffset + tail.length - 8 - footerLength, footerLength);
+    deserializeTCompactProtocol({ view: footer, offset: 0 });
+    return footerOf(parquetMetadata(tail, { geoparquet: false }));
+  } catch (e) {
+    throw asFooterError(e);
+  }
+}
+
+/** hyparquet throws plain Errors (and a RangeError when the Thrift runs past the footer's end). */
+function asFooterError(e: unknown): ParquetFooterError {
+  if (e instanceof ParquetFooterError) return e;
+  const reason = e instanceof Error ? e.message : String(e);
+  return new ParquetFooterError(`the footer does not decode (corrupt or truncated): ${reason}`, { cause: e });
+}
+
+function footerOf(meta: FileMetaData): ParquetFooter {
+  if (meta.schema.length === 0) throw new ParquetFooterError('footer has no schema');
   return {
-    numRows,
-    rowGroupRows: rowGroups.reduce((sum, rg) => sum + num(rg.get(3)), 0),
-    rowGroups: rowGroups.length,
-    version,
-    createdBy,
-    schema: buildSchema(schemaElements),
-    footerLength,
+    numRows: safeNumber(meta.num_rows),
+    rowGroupRows: meta.row_groups.reduce((sum, rg) => sum + safeNumber(rg.num_rows), 0),
+    rowGroups: meta.row_groups.length,
+    version: safeNumber(meta.version),
+    createdBy: typeof meta.created_by === 'string' ? meta.created_by : undefined,
+    schema: columnsOf(meta.schema),
+    footerLength: meta.metadata_length,
   };
 }
 
-// ---- schema -------------------------------------------------------------------------------------------
+/**
+ * hyparquet gives Thrift's i64 as bigint (a count beyond 2^53 would silently lose digits as a number), and passes a
+ * corrupt footer's values through whatever their Thrift type.
+ */
+function safeNumber(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v !== 'bigint') throw new ParquetFooterError('footer lacks a required number');
+  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
+    throw new ParquetFooterError(`footer value ${v} is beyond 2^53`);
+  }
+  return Number(v);
+}
 
-const PHYSICAL = ['BOOLEAN', 'INT32', 'INT64', 'INT96', 'FLOAT', 'DOUBLE', 'BYTE_ARRAY', 'FIXED_LEN_BYTE_ARRAY'];
-const REPETITION = ['REQUIRED', 'OPTIONAL', 'REPEATED'] as const;
-const CONVERTED = [
-  'UTF8', 'MAP', 'MAP_KEY_VALUE', 'LIST', 'ENUM', 'DECIMAL', 'DATE', 'TIME_MILLIS', 'TIME_MICROS',
-  'TIMESTAMP_MILLIS', 'TIMESTAMP_MICROS', 'UINT_8', 'UINT_16', 'UINT_32', 'UINT_64', 'INT_8', 'INT_16',
-  'INT_32', 'INT_64', 'JSON', 'BSON', 'INTERVAL',
-];
-const TIME_UNITS: Record<number, string> = { 1: 'MILLIS', 2: 'MICROS', 3: 'NANOS' };
-
-function buildSchema(elements: Struct[]): ParquetColumn[] {
+/** The flat, depth-first schema list as a tree: each group is followed by its `num_children` subtrees. */
+function columnsOf(elements: SchemaElement[]): ParquetColumn[] {
   let next = 1; // element 0 is the root
   const build = (count: number): ParquetColumn[] => {
     const out: ParquetColumn[] = [];
     for (let k = 0; k < count; k++) {
       const el = elements[next++];
       if (!el) throw new ParquetFooterError('schema ends early');
-      const children = el.has(5) ? num(el.get(5)) : 0;
-      const type = el.get(1);
-      const col: ParquetColumn = {
-        name: el.get(4) instanceof Uint8Array ? utf8(el.get(4) as Uint8Array) : '',
-        repetition: REPETITION[el.has(3) ? num(el.get(3)) : 0] ?? 'REQUIRED',
-      };
-      if (type !== undefined) col.physicalType = PHYSICAL[num(type)] ?? `TYPE_${num(type)}`;
-      const logical = logicalTypeName(el);
-      if (logical) col.logicalType = logical;
+      // hyparquet passes a corrupt footer's values through: a name may be a number, so check it is text.
+      if (typeof el.name !== 'string') throw new ParquetFooterError(`schema element ${next - 1} has no name`);
+      const col: ParquetColumn = { name: el.name, repetition: el.repetition_type ?? 'REQUIRED' };
+      if (el.type) col.physicalType = el.type;
+      const annotation = annotationOf(el);
+      if (annotation) col.logicalType = annotation;
+      const children = el.num_children === undefined ? 0 : safeNumber(el.num_children);
       if (children > 0) col.children = build(children);
       out.push(col);
     }
     return out;
   };
   const root = elements[0];
-  return build(root.has(5) ? num(root.get(5)) : elements.length - 1);
+  return build(root.num_children === undefined ? elements.length - 1 : safeNumber(root.num_children));
 }
 
-function logicalTypeName(el: Struct): string | undefined {
-  const lt = el.get(10);
-  if (lt instanceof Map) {
-    const [[id, v]] = [...(lt as Struct).entries()];
-    const inner = v instanceof Map ? (v as Struct) : new Map();
-    switch (id) {
-      case 1: return 'STRING';
-      case 2: return 'MAP';
-      case 3: return 'LIST';
-      case 4: return 'ENUM';
-      case 5: return `DECIMAL(${num(inner.get(2))},${num(inner.get(1))})`;
-      case 6: return 'DATE';
-      case 7:
-      case 8: {
-        const unitStruct = inner.get(2) as Struct | undefined;
-        const unit = unitStruct instanceof Map ? TIME_UNITS[[...unitStruct.keys()][0]] : '?';
-        return `${id === 7 ? 'TIME' : 'TIMESTAMP'}(${unit}${inner.get(1) === true ? ',UTC' : ''})`;
+/** The logical type (else the converted type) as the manifest spells it: STRING, DECIMAL(10,2), TIMESTAMP(MICROS,UTC). */
+function annotationOf(el: SchemaElement): string | undefined {
+  const logical = el.logical_type;
+  if (logical) {
+    // A logical type hyparquet does not know stays its raw Thrift union, { field_<id>: ... }.
+    if (typeof (logical as { type?: unknown }).type !== 'string') {
+      const id = Object.keys(logical)[0]?.replace(/^field_/, '');
+      if (id !== undefined) return `LOGICAL_${id}`;
+    } else {
+      switch (logical.type) {
+        case 'DECIMAL':
+          return `DECIMAL(${safeNumber(logical.precision)},${safeNumber(logical.scale)})`;
+        case 'TIME':
+        case 'TIMESTAMP':
+          return `${logical.type}(${logical.unit}${logical.isAdjustedToUTC === true ? ',UTC' : ''})`;
+        case 'INTEGER':
+          return `INTEGER(${safeNumber(logical.bitWidth)},${logical.isSigned === false ? 'unsigned' : 'signed'})`;
+        default:
+          return logical.type;
       }
-      case 10: return `INTEGER(${num(inner.get(1))},${inner.get(2) === false ? 'unsigned' : 'signed'})`;
-      case 11: return 'NULL';
-      case 12: return 'JSON';
-      case 13: return 'BSON';
-      case 14: return 'UUID';
-      case 15: return 'FLOAT16';
-      default: return `LOGICAL_${id}`;
     }
   }
-  if (el.has(6)) {
-    const c = CONVERTED[num(el.get(6))] ?? `CONVERTED_${num(el.get(6))}`;
-    return c === 'DECIMAL' ? `DECIMAL(${num(el.get(8))},${num(el.get(7))})` : c;
-  }
-  return undefined;
-}
-
-// ---- Thrift compact protocol ----------------------------------------------------------------------------
-
-type Value = boolean | number | bigint | Uint8Array | Value[] | Struct | Map<Value, Value>;
-type Struct = Map<number, Value>;
-
-const T = { STOP: 0, TRUE: 1, FALSE: 2, BYTE: 3, I16: 4, I32: 5, I64: 6, DOUBLE: 7, BINARY: 8, LIST: 9, SET: 10, MAP: 11, STRUCT: 12 };
-
-class CompactReader {
-  private pos = 0;
-  private depth = 0;
-  constructor(private readonly buf: Uint8Array) {}
-
-  readStruct(): Struct {
-    if (++this.depth > 64) throw new ParquetFooterError('footer nests too deeply');
-    const out: Struct = new Map();
-    let lastId = 0;
-    for (;;) {
-      const header = this.byte();
-      const type = header & 0x0f;
-      if (type === T.STOP) break;
-      const delta = header >> 4;
-      const id = delta === 0 ? this.zigzag32() : lastId + delta;
-      lastId = id;
-      out.set(id, type === T.TRUE ? true : type === T.FALSE ? false : this.readValue(type));
-    }
-    this.depth--;
-    return out;
-  }
-
-  private readValue(type: number): Value {
-    switch (type) {
-      case T.TRUE:
-      case T.FALSE:
-        // Inside lists and maps a bool is one byte: 1 true, anything else false.
-        return this.byte() === 1;
-      case T.BYTE: {
-        const b = this.byte();
-        return b > 127 ? b - 256 : b;
-      }
-      case T.I16:
-      case T.I32:
-        return this.zigzag32();
-      case T.I64:
-        return this.zigzag64();
-      case T.DOUBLE: {
-        this.need(8);
-        const v = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8).getFloat64(0, true);
-        this.pos += 8;
-        return v;
-      }
-      case T.BINARY: {
-        const len = this.varint();
-        this.need(len);
-        const v = this.buf.subarray(this.pos, this.pos + len);
-        this.pos += len;
-        return v;
-      }
-      case T.LIST:
-      case T.SET: {
-        const header = this.byte();
-        const size = header >> 4 === 15 ? this.varint() : header >> 4;
-        const elemType = header & 0x0f;
-        const out: Value[] = [];
-        for (let k = 0; k < size; k++) out.push(this.readValue(elemType));
-        return out;
-      }
-      case T.MAP: {
-        const size = this.varint();
-        const out = new Map<Value, Value>();
-        if (size === 0) return out;
-        const types = this.byte();
-        for (let k = 0; k < size; k++) out.set(this.readValue(types >> 4), this.readValue(types & 0x0f));
-        return out;
-      }
-      case T.STRUCT:
-        return this.readStruct();
-      default:
-        throw new ParquetFooterError(`footer has an unknown Thrift type ${type} at byte ${this.pos}`);
-    }
-  }
-
-  private need(n: number): void {
-    if (this.pos + n > this.buf.length) throw new ParquetFooterError('footer is truncated');
-  }
-
-  private byte(): number {
-    this.need(1);
-    return this.buf[this.pos++];
-  }
-
-  private varint(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      const b = this.byte();
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-      shift += 7;
-      if (shift > 49) throw new ParquetFooterError('footer has a varint that is too long');
-    }
-  }
-
-  private zigzag32(): number {
-    const n = this.varint();
-    return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
-  }
-
-  private zigzag64(): number | bigint {
-    let result = 0n;
-    let shift = 0n;
-    for (;;) {
-      const b = this.byte();
-      result |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) break;
-      shift += 7n;
-      if (shift > 63n) throw new ParquetFooterError('footer has a varint that is too long');
-    }
-    const v = (result >> 1n) ^ -(result & 1n);
-    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
-  }
-}
-
-function num(v: Value | undefined): number {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'bigint') throw new ParquetFooterError(`footer value ${v} is beyond 2^53`);
-  throw new ParquetFooterError('footer lacks a required number');
-}
-
-function utf8(bytes: Uint8Array): string {
-  return new TextDecoder().decode(bytes);
+  if (el.converted_type === 'DECIMAL') return `DECIMAL(${safeNumber(el.precision)},${safeNumber(el.scale)})`;
+  return el.converted_type;
 }

@@ -1,12 +1,18 @@
 /**
- * The footer reader against Parquet files written by parquet-rs (the writer family Materialize uses, here via
- * parquet-wasm), cross-checked with hyparquet, reading only the file's tail.
+ * The footer reader (hyparquet's decoder behind our read plan, errors and schema spelling) against Parquet files
+ * written by parquet-rs (the writer family Materialize uses, here via parquet-wasm), reading only the file's tail,
+ * and against hand-built footers no writer makes (counts beyond 2^53, no schema, converted types only).
  */
 import { strict as assert } from 'node:assert';
-import { tableFromArrays, tableToIPC, Table as ArrowTable, vectorFromArray, List, Field, Int64, TimestampMicrosecond, Utf8 } from 'apache-arrow';
+import {
+  tableFromArrays, tableToIPC, makeData, makeVector, Table as ArrowTable, vectorFromArray, List, Field, Int64,
+  TimestampMicrosecond, Utf8, Int8, Uint16, Uint64, Float16, DateDay, TimeMillisecond, TimeMicrosecond,
+  TimestampMillisecond, Decimal, FixedSizeBinary, LargeUtf8, Dictionary, Int32, Struct, Map_, Null,
+} from 'apache-arrow';
 import * as pw from 'parquet-wasm/node';
 import { parquetMetadata } from 'hyparquet';
 import { FOOTER_GUESS_BYTES, parseParquetFooter, readParquetFooter, ParquetFooterError } from '../../activities/export/parquet-footer';
+import type { ParquetColumn } from '../../common/export/manifest';
 
 function writeParquet(table: ArrowTable, rowGroupSize: number): Uint8Array {
   const props = new pw.WriterPropertiesBuilder().setMaxRowGroupSize(rowGroupSize).build();
@@ -36,6 +42,47 @@ function wideTable(rows: number, columns: number): ArrowTable {
 
 function hyparquetRows(bytes: Uint8Array): number {
   return Number(parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer).num_rows);
+}
+
+// A Thrift compact-protocol encoder for the few shapes a hand-built FileMetaData needs: a field header is
+// (id delta << 4 | type), or the type then the zigzag id when the delta is over 15; ints are zigzag varints.
+const I32 = 5, I64 = 6, BINARY = 8, LIST = 9, STRUCT = 12;
+const varint = (n: bigint): number[] => (n < 0x80n ? [Number(n)] : [Number(n & 0x7fn) | 0x80, ...varint(n >> 7n)]);
+const int = (v: number | bigint) => varint((BigInt(v) << 1n) ^ (BigInt(v) >> 63n));
+const text = (s: string) => [...varint(BigInt(s.length)), ...new TextEncoder().encode(s)];
+const list = (structs: number[][]) => [(structs.length << 4) | STRUCT, ...structs.flat()];
+function struct(fields: [id: number, type: number, payload: number[]][]): number[] {
+  let last = 0;
+  const out: number[] = [];
+  for (const [id, type, payload] of fields) {
+    out.push(...(id - last > 0 && id - last <= 15 ? [((id - last) << 4) | type] : [type, ...int(id)]), ...payload);
+    last = id;
+  }
+  return [...out, 0];
+}
+
+/** A file whose footer is a FileMetaData with these schema elements (after the root) and row-group row counts. */
+function handBuiltFile(columns: number[][], numRows: bigint = 3n, rowGroupRows: bigint[] = [numRows]): Uint8Array {
+  const root = struct([[4, BINARY, text('schema')], [5, I32, int(columns.length)]]);
+  const rowGroups = rowGroupRows.map((n) => struct([[1, LIST, list([])], [2, I64, int(0)], [3, I64, int(n)]]));
+  const footer = struct([
+    [1, I32, int(1)],
+    [2, LIST, list(columns.length ? [root, ...columns] : [])],
+    [3, I64, int(numRows)],
+    [4, LIST, list(rowGroups)],
+  ]);
+  const length = new Uint8Array(new Uint32Array([footer.length]).buffer);
+  return Uint8Array.from([...PAR1, ...footer, ...length, ...PAR1]);
+}
+const PAR1 = [0x50, 0x41, 0x52, 0x31];
+const INT32_COLUMN = struct([[1, I32, int(1)], [3, I32, int(0)], [4, BINARY, text('n')]]);
+
+/** `bytes` with its footer cut short by `cut` bytes (and the trailer's length saying so): Thrift that ends early. */
+function withTruncatedFooter(bytes: Uint8Array, cut: number): Uint8Array {
+  const length = footerLength(bytes);
+  const out = Uint8Array.from([...bytes.subarray(0, bytes.length - 8 - cut), 0, 0, 0, 0, ...PAR1]);
+  new DataView(out.buffer).setUint32(out.length - 8, length - cut, true);
+  return out;
 }
 
 describe('parquet footer reader', () => {
@@ -135,5 +182,125 @@ describe('parquet footer reader', () => {
     corrupted.fill(0xff, bytes.length - 40, bytes.length - 8);
     assert.throws(() => parseParquetFooter(corrupted), ParquetFooterError);
     await assert.rejects(readParquetFooter(5, async () => new Uint8Array(5)), /too small/);
+    const csv = new TextEncoder().encode('id,name\n1,a\n2,b\n');
+    await assert.rejects(readParquetFooter(csv.length, recordingReader(csv).read), ParquetFooterError);
+  });
+
+  it('spells every annotation parquet-rs writes as the manifest documents it', () => {
+    const n = 2;
+    const entries = new Field('entries', new Struct([new Field('key', new Utf8(), false), new Field('value', new Int32(), true)]), false);
+    const table = new ArrowTable({
+      i8: vectorFromArray([1, 2], new Int8()),
+      u16: vectorFromArray([1, 2], new Uint16()),
+      u64: vectorFromArray([1n, 2n], new Uint64()),
+      f16: vectorFromArray([1.5, 2], new Float16()),
+      d: vectorFromArray([new Date(0), null], new DateDay()),
+      tm_ms: makeVector(makeData({ type: new TimeMillisecond(), length: n, data: new Int32Array(n) })),
+      tm_us: makeVector(makeData({ type: new TimeMicrosecond(), length: n, data: new BigInt64Array(n) })),
+      ts: vectorFromArray([1, 2], new TimestampMicrosecond()),
+      ts_utc: vectorFromArray([1, 2], new TimestampMillisecond('UTC')),
+      dec: makeVector(makeData({ type: new Decimal(2, 38, 128), length: n, data: new Uint32Array(4 * n) })),
+      dec9: makeVector(makeData({ type: new Decimal(3, 9, 128), length: n, data: new Uint32Array(4 * n) })),
+      uuid: makeVector(makeData({ type: new FixedSizeBinary(16), length: n, data: new Uint8Array(16 * n) })),
+      t: vectorFromArray(['a', null], new LargeUtf8()),
+      dict: vectorFromArray(['a', 'a'], new Dictionary(new Utf8(), new Int32())),
+      m: vectorFromArray([new Map([['k', 1]]), null], new Map_(entries)),
+      nul: makeVector(makeData({ type: new Null(), length: n })),
+    });
+    const spelled = (cols: ParquetColumn[]): unknown[] =>
+      cols.map((c) => [c.name, c.physicalType ?? null, c.logicalType ?? null, c.repetition, ...(c.children ? [spelled(c.children)] : [])]);
+    assert.deepEqual(spelled(parseParquetFooter(writeParquet(table, 100)).schema), [
+      ['i8', 'INT32', 'INTEGER(8,signed)', 'OPTIONAL'],
+      ['u16', 'INT32', 'INTEGER(16,unsigned)', 'OPTIONAL'],
+      ['u64', 'INT64', 'INTEGER(64,unsigned)', 'OPTIONAL'],
+      ['f16', 'FIXED_LEN_BYTE_ARRAY', 'FLOAT16', 'OPTIONAL'],
+      ['d', 'INT32', 'DATE', 'OPTIONAL'],
+      ['tm_ms', 'INT32', 'TIME(MILLIS)', 'OPTIONAL'],
+      ['tm_us', 'INT64', 'TIME(MICROS)', 'OPTIONAL'],
+      ['ts', 'INT64', 'TIMESTAMP(MICROS)', 'OPTIONAL'],
+      ['ts_utc', 'INT64', 'TIMESTAMP(MILLIS,UTC)', 'OPTIONAL'],
+      ['dec', 'FIXED_LEN_BYTE_ARRAY', 'DECIMAL(38,2)', 'OPTIONAL'],
+      ['dec9', 'INT32', 'DECIMAL(9,3)', 'OPTIONAL'],
+      ['uuid', 'FIXED_LEN_BYTE_ARRAY', null, 'OPTIONAL'],
+      ['t', 'BYTE_ARRAY', 'STRING', 'OPTIONAL'],
+      ['dict', 'BYTE_ARRAY', 'STRING', 'OPTIONAL'],
+      ['m', null, 'MAP', 'OPTIONAL', [
+        ['entries', null, null, 'REPEATED', [['key', 'BYTE_ARRAY', 'STRING', 'REQUIRED'], ['value', 'INT32', null, 'OPTIONAL']]],
+      ]],
+      ['nul', 'INT32', 'NULL', 'REQUIRED'],
+    ]);
+  });
+
+  it('spells converted types of writers without logical types, and logical types newer than hyparquet', () => {
+    const decimal = struct([[1, I32, int(1)], [3, I32, int(1)], [4, BINARY, text('amount')], [6, I32, int(5)], [7, I32, int(2)], [8, I32, int(9)]]);
+    const utf8 = struct([[1, I32, int(6)], [3, I32, int(1)], [4, BINARY, text('name')], [6, I32, int(0)]]);
+    const future = struct([[1, I32, int(6)], [3, I32, int(2)], [4, BINARY, text('x')], [10, STRUCT, struct([[40, STRUCT, struct([])]])]]);
+    const footer = parseParquetFooter(handBuiltFile([decimal, utf8, future]));
+    assert.deepEqual(footer.schema, [
+      { name: 'amount', repetition: 'OPTIONAL', physicalType: 'INT32', logicalType: 'DECIMAL(9,2)' },
+      { name: 'name', repetition: 'OPTIONAL', physicalType: 'BYTE_ARRAY', logicalType: 'UTF8' },
+      { name: 'x', repetition: 'REPEATED', physicalType: 'BYTE_ARRAY', logicalType: 'LOGICAL_40' },
+    ]);
+    assert.deepEqual([footer.numRows, footer.rowGroupRows, footer.rowGroups, footer.version], [3, 3, 1, 1]);
+  });
+
+  it('rejects counts beyond 2^53 and footers without a schema as corrupt files, whichever way they are read', async () => {
+    const cases: [Uint8Array, RegExp][] = [
+      [handBuiltFile([INT32_COLUMN], 2n ** 53n), /footer value 9007199254740992 is beyond 2\^53/],
+      [handBuiltFile([INT32_COLUMN], 3n, [1n, 2n ** 60n]), /beyond 2\^53/],
+      [handBuiltFile([], 0n), /footer has no schema/],
+    ];
+    for (const [bytes, message] of cases) {
+      assert.throws(() => parseParquetFooter(bytes), (e: Error) => e instanceof ParquetFooterError && message.test(e.message));
+      for (const guess of [8, FOOTER_GUESS_BYTES]) {
+        await assert.rejects(readParquetFooter(bytes.length, recordingReader(bytes).read, guess), (e: Error) => e instanceof ParquetFooterError && message.test(e.message));
+      }
+    }
+  });
+
+  it('rejects Thrift that ends early wherever it is cut, as a ParquetFooterError that keeps the cause', async () => {
+    const bytes = writeParquet(tableFromArrays({ id: Int32Array.from([1, 2, 3]), s: ['a', 'b', 'c'] }), 10);
+    const length = footerLength(bytes);
+    // Cutting the last STOP byte(s): hyparquet's own parse reads on into the trailer and succeeds.
+    assert.doesNotThrow(() => parquetMetadata(withTruncatedFooter(bytes, 1)), 'hyparquet alone does not notice');
+    for (let cut = 1; cut < length; cut++) {
+      const truncated = withTruncatedFooter(bytes, cut);
+      assert.throws(() => parseParquetFooter(truncated), (e: Error) => e instanceof ParquetFooterError, `cut ${cut}`);
+    }
+    const truncated = withTruncatedFooter(bytes, 1);
+    for (const guess of [8, FOOTER_GUESS_BYTES]) {
+      await assert.rejects(
+        readParquetFooter(truncated.length, recordingReader(truncated).read, guess),
+        (e: Error) => e instanceof ParquetFooterError && /footer does not decode \(corrupt or truncated\): /.test(e.message) && e.cause instanceof Error,
+      );
+    }
+  });
+
+  it('rejects a footer longer than the file or reaching into its leading PAR1 after the first read', async () => {
+    const bytes = writeParquet(tableFromArrays({ id: Int32Array.from([1, 2, 3]) }), 10);
+    for (const length of [bytes.length - 8, bytes.length - 11, 2 ** 32 - 1]) {
+      const bad = bytes.slice();
+      new DataView(bad.buffer).setUint32(bad.length - 8, length, true);
+      const r = recordingReader(bad);
+      await assert.rejects(readParquetFooter(bad.length, r.read, 8), (e: Error) => e instanceof ParquetFooterError && /does not fit/.test(e.message));
+      assert.equal(r.reads.length, 1, `footer length ${length}`);
+    }
+    const fits = bytes.slice();
+    new DataView(fits.buffer).setUint32(fits.length - 8, bytes.length - 12, true);
+    await assert.rejects(readParquetFooter(fits.length, recordingReader(fits).read, 8), (e: Error) => !/does not fit/.test(e.message), 'a footer that leaves the leading PAR1 fits');
+  });
+
+  it("passes the range reader's own errors through unchanged, on the first read and on the second", async () => {
+    const bytes = writeParquet(wideTable(10, 40), 100);
+    const failure = Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed' });
+    for (const failingRead of [1, 2]) {
+      let reads = 0;
+      const read = async (start: number, end: number) => {
+        if (++reads === failingRead) throw failure;
+        return bytes.slice(start, end + 1);
+      };
+      await assert.rejects(readParquetFooter(bytes.length, read, 8), (e: unknown) => e === failure, `read ${failingRead}`);
+      assert.equal(reads, failingRead);
+    }
   });
 });
