@@ -1,0 +1,125 @@
+/**
+ * Runs the spec files in a few mocha processes at once ("lanes"), each with its own shared local stack, and prints
+ * one closing line for all of them: `N passed, N failed, N skipped`.
+ *
+ * Why: most of a real-stack test's time is waiting (a worker's heartbeat timeout, IAM propagation retries, a server
+ * starting), so one process leaves a 2-core machine half idle. Why not `mocha --parallel`: it runs root hooks per
+ * file, which would start and stop a whole stack (Temporal, moto, mz-local, a worker) for every file.
+ *
+ * Files are dealt to lanes longest first (the durations a previous run recorded in test/setup/spec-durations.json;
+ * a file not listed there counts as DEFAULT_SECONDS), each to the lane with the least work so far. Each lane's
+ * output is held and printed as one block when the lane ends, so the spec reports do not interleave.
+ *
+ *   tsx test/setup/run-lanes.ts [--lanes N] [--update-durations] [spec globs...]   (default 'test/**\/*.test.ts')
+ *
+ * MZ_S3_EXPORT_TEST_LANES sets the default lane count (3: a third lane keeps both cores busy while the other two
+ * wait). --update-durations writes this run's per-file durations back to spec-durations.json.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROJECT_ROOT } from '../../local/stack';
+import { planLanes, type SpecStats } from './lane-plan';
+
+const DURATIONS_FILE = path.join(PROJECT_ROOT, 'test', 'setup', 'spec-durations.json');
+const MOCHA = path.join(PROJECT_ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js');
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    strict: true,
+    allowPositionals: true,
+    options: {
+      lanes: { type: 'string' },
+      'update-durations': { type: 'boolean', default: false },
+    },
+  });
+  const laneCount = Number(values.lanes ?? process.env.MZ_S3_EXPORT_TEST_LANES ?? 3);
+  if (!Number.isInteger(laneCount) || laneCount < 1 || laneCount > 8) {
+    throw new Error(`--lanes must be a whole number from 1 to 8, got ${JSON.stringify(values.lanes ?? process.env.MZ_S3_EXPORT_TEST_LANES)}`);
+  }
+  const patterns = positionals.length ? positionals : ['test/**/*.test.ts'];
+  const files = [...new Set(patterns.flatMap((p) => fs.globSync(p, { cwd: PROJECT_ROOT })))].sort();
+  if (files.length === 0) throw new Error(`no spec file matches ${patterns.join(' ')}`);
+
+  const recorded = readDurations();
+  const lanes = planLanes(files, recorded, laneCount);
+  const statsDir = fs.mkdtempSync(path.join(PROJECT_ROOT, '.local', 'lanes-'));
+  const started = Date.now();
+  console.log(`[lanes] ${files.length} spec files in ${lanes.length} lanes: ${lanes.map((l) => `${l.files.length} files, ~${Math.round(l.seconds)} s`).join('; ')}`);
+
+  const results = await Promise.all(lanes.map((lane, k) => runLane(k + 1, lane.files, path.join(statsDir, `lane-${k + 1}.json`), started)));
+
+  const total = { passes: 0, failures: 0, pending: 0 };
+  const measured: Record<string, number> = {};
+  for (const r of results) {
+    total.passes += r.stats?.passes ?? 0;
+    total.pending += r.stats?.pending ?? 0;
+    // A lane that died without its report failed, whatever its tests did.
+    total.failures += r.stats ? r.stats.failures : 1;
+    Object.assign(measured, r.stats?.seconds ?? {});
+  }
+  fs.rmSync(statsDir, { recursive: true, force: true });
+  if (values['update-durations']) writeDurations({ ...recorded, ...measured }, files);
+  const wall = Math.round((Date.now() - started) / 1000);
+  console.log(`\n[lanes] all lanes ended after ${wall} s: ${results.map((r) => `lane ${r.lane} ${r.seconds} s${r.code === 0 ? '' : ` (exit ${r.code})`}`).join(', ')}`);
+  console.log(`${total.passes} passed, ${total.failures} failed, ${total.pending} skipped`);
+  return total.failures === 0 && results.every((r) => r.code === 0) ? 0 : 1;
+}
+
+interface LaneResult {
+  lane: number;
+  code: number;
+  seconds: number;
+  stats?: SpecStats;
+}
+
+/** One mocha process over `files`; its output is printed as one block when it ends. */
+function runLane(lane: number, files: string[], statsFile: string, started: number): Promise<LaneResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MOCHA, ...files], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, MZ_S3_EXPORT_TEST_STATS: statsFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => out.push(b));
+    child.on('close', (code, signal) => {
+      const seconds = Math.round((Date.now() - started) / 1000);
+      process.stdout.write(`\n──── lane ${lane}: ${files.length} files, ended after ${seconds} s, exit ${code ?? signal} ────\n`);
+      process.stdout.write(Buffer.concat(out));
+      let stats: SpecStats | undefined;
+      try {
+        stats = JSON.parse(fs.readFileSync(statsFile, 'utf8')) as SpecStats;
+      } catch {
+        process.stdout.write(`[lanes] lane ${lane} wrote no report: counted as failed\n`);
+      }
+      resolve({ lane, code: code ?? 1, seconds, stats });
+    });
+  });
+}
+
+function readDurations(): Record<string, number> {
+  try {
+    return JSON.parse(fs.readFileSync(DURATIONS_FILE, 'utf8')) as Record<string, number>;
+  } catch {
+    return {};
+  }
+}
+
+/** Keeps only files that still exist, sorted, rounded to a tenth of a second: a small, stable diff. */
+function writeDurations(durations: Record<string, number>, files: string[]): void {
+  const keep = Object.keys(durations).filter((f) => files.includes(f) || fs.existsSync(path.join(PROJECT_ROOT, f))).sort();
+  const out = Object.fromEntries(keep.map((f) => [f, Math.round(durations[f] * 10) / 10]));
+  fs.writeFileSync(DURATIONS_FILE, `${JSON.stringify(out, null, 1)}\n`);
+  console.log(`[lanes] wrote ${keep.length} durations to ${path.relative(PROJECT_ROOT, DURATIONS_FILE)}`);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(`[lanes] ${(e as Error).message}`);
+    process.exit(2);
+  },
+);
