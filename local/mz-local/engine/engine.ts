@@ -13,6 +13,7 @@ import type { Logger } from '../log';
 import { parseBackendMessages, type ParsedMessages } from '../protocol/backend-stream';
 import { frontendMessage } from '../protocol/wire';
 import { quoteIdent, quoteLiteral } from '../sql/lexer';
+import { forgetFreshCluster, freshCluster } from './fresh-cluster';
 import { Mutex } from './mutex';
 
 interface EmscriptenFs {
@@ -199,6 +200,22 @@ const DATABASE = 'materialize';
  * second). A data directory written by an older mz-local (its catalog in `postgres`) keeps `postgres`.
  */
 async function openOnMaterializeDatabase(dataDir: string | undefined, log: Logger): Promise<PGlite> {
+  // An empty store starts from the cached fresh cluster (engine/fresh-cluster.ts) instead of running initdb.
+  if (!dataDir || !fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    const tarball = await freshCluster(DATABASE, log).catch((e: unknown) => {
+      log.warn(`no fresh cluster from the cache: ${(e as Error).message}`);
+      return null;
+    });
+    if (tarball) {
+      try {
+        return await PGlite.create({ ...(dataDir ? { dataDir } : {}), loadDataDir: tarball, database: DATABASE });
+      } catch (e) {
+        log.warn(`the cached fresh cluster did not load (${(e as Error).message}): running initdb instead`);
+        forgetFreshCluster();
+        if (dataDir) for (const entry of fs.readdirSync(dataDir)) fs.rmSync(path.join(dataDir, entry), { recursive: true, force: true });
+      }
+    }
+  }
   const first = await PGlite.create(dataDir ? { dataDir } : {});
   let reopen = false;
   try {
