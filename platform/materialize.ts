@@ -24,6 +24,7 @@ export function createMaterializeConnector(config: Config): MaterializeConnector
       });
       // An idle client that loses its server must not crash the worker; the query in flight reports it.
       client.on('error', () => undefined);
+      recordReportedParameters(client);
       await client.connect();
       return client;
     },
@@ -31,6 +32,26 @@ export function createMaterializeConnector(config: Config): MaterializeConnector
       return describeConnectionUrl(materializeUrl(config, profile));
     },
   };
+}
+
+/**
+ * The values the server reported in ParameterStatus messages on each client, latest per name. Materialize reports
+ * `mz_version` and the session's `cluster` (with `database`, `search_path`, ...) at startup and again after each
+ * SET or RESET of one (src/sql/src/session/vars.rs notify_set): reading them here saves a round trip per fact.
+ * node-pg passes these messages by but keeps none, so we listen on its connection before it connects.
+ */
+const reportedByClient = new WeakMap<Client, Map<string, string>>();
+
+function recordReportedParameters(client: Client): void {
+  const reported = new Map<string, string>();
+  reportedByClient.set(client, reported);
+  const connection = (client as unknown as { connection: { on(event: 'parameterStatus', fn: (m: { parameterName: string; parameterValue: string }) => void): void } }).connection;
+  connection.on('parameterStatus', (m) => reported.set(m.parameterName, m.parameterValue));
+}
+
+/** The value the server last reported for `name` on this client, or undefined (not reported, or a client not made by createMaterializeConnector). */
+export function reportedParameter(client: Client, name: string): string | undefined {
+  return reportedByClient.get(client)?.get(name);
 }
 
 /** Runs fn with a fresh client and always closes it. */

@@ -23,6 +23,7 @@ import { attemptClaimKey, attemptKey as attemptKeyOf, s3Uri } from '../../common
 import { buildCopySql, normalizeQuery, type CopyStatementSpec } from '../../common/export/sql';
 import { quoteIdent, quoteLiteral, quoteQualifiedName } from '../../common/sql/quoting';
 import { log } from '../../platform/log';
+import { reportedParameter } from '../../platform/materialize';
 import { s3Of, type ActivityDeps } from '../deps';
 import { createOnce, sourceDigest } from './claims';
 import type { AttemptClaim } from '../../common/export/manifest';
@@ -157,8 +158,9 @@ export async function useCluster(client: Client, cluster: string): Promise<void>
  * Materialize picks for this query now (EXPLAIN TIMESTAMP's "query timestamp", what a plain COPY would read at).
  */
 export async function sessionFacts(client: Client, select: string, asOf: string | undefined): Promise<MaterializeFacts> {
-  const version = String((await client.query('SELECT mz_version() AS v')).rows[0]?.v ?? '');
-  const cluster = String(Object.values((await client.query('SHOW cluster')).rows[0] ?? {})[0] ?? '');
+  // Materialize reports both as ParameterStatus (after a SET cluster too); the queries are for a server that does not.
+  const version = reportedParameter(client, 'mz_version') ?? String((await client.query('SELECT mz_version() AS v')).rows[0]?.v ?? '');
+  const cluster = reportedParameter(client, 'cluster') ?? String(Object.values((await client.query('SHOW cluster')).rows[0] ?? {})[0] ?? '');
   if (asOf !== undefined) return { timestamp: asOf, version, cluster };
   const explained = await client.query(`EXPLAIN TIMESTAMP FOR ${select}`);
   const text = String(Object.values(explained.rows[0] ?? {})[0] ?? '');

@@ -15,7 +15,8 @@ import type { FinishInput, FinishResult } from '../../common/export/activities';
 import { createAwsClients, destroyAwsClients } from '../../platform/aws-clients';
 import { loadConfig } from '../../platform/config';
 import type { ExportManifest } from '../../common/export/manifest';
-import type { MaterializeConnector } from '../../platform/materialize';
+import { createMaterializeConnector, type MaterializeConnector } from '../../platform/materialize';
+import { sessionFacts, useCluster } from '../../activities/export/materialize-copy';
 import { FOOTER_GUESS_BYTES, readParquetFooter } from '../../activities/export/parquet-footer';
 import { renderLogicalTime } from '../../common/export/paths';
 import type { BulkExportResult } from '../../common/export/types';
@@ -127,6 +128,33 @@ describe('export: bulkExport on the local stack', function () {
     const csv = await readCsvRows(stack, mvManifest);
     const canonical = canonicalTextRow(mvSource.types);
     assertSameRows(csv.map((r) => canonical(r.map((v) => (v === '' ? null : v)))), mvSource.rows.map(canonical));
+  });
+
+  it("takes the version and the cluster from the session's ParameterStatus messages, and queries for them only when the server reports none", async () => {
+    const connector = createMaterializeConnector(loadConfig(stack.env));
+    const client = await connector.connect();
+    const sent: string[] = [];
+    const query = client.query.bind(client) as (sql: string) => Promise<unknown>;
+    (client as unknown as { query: (sql: string) => Promise<unknown> }).query = (sql: string) => (sent.push(sql), query(sql));
+    try {
+      await useCluster(client, 'quickstart');
+      const facts = await sessionFacts(client, 'SELECT * FROM public.orders', undefined);
+      assert.equal(facts.cluster, 'quickstart');
+      assert.equal(facts.version, (await client.query('SELECT mz_version() AS v')).rows[0].v);
+      assert.match(facts.timestamp, /^\d+$/);
+      assert.deepEqual(sent.slice(0, -1).filter((q) => /mz_version|SHOW cluster/i.test(q)), [], 'facts the session reported are not asked for');
+    } finally {
+      await client.end();
+    }
+    // A client that did not record the reports (not made by the connector) asks.
+    const plain = await stack.mz();
+    try {
+      const facts = await sessionFacts(plain, 'SELECT * FROM public.orders', '1');
+      assert.deepEqual([facts.timestamp, facts.cluster], ['1', 'quickstart']);
+      assert.match(facts.version, /^v\d+\.\d+/);
+    } finally {
+      await plain.end();
+    }
   });
 
   it('records the Materialize timestamp, version and cluster; runs on a named cluster AS OF a given timestamp; an unknown cluster fails before any write', async () => {

@@ -53,6 +53,36 @@ describe('mz-local protocol', function () {
     );
   });
 
+  it("reports Materialize's session variables as ParameterStatus at startup and after SET and RESET of cluster", async () => {
+    const c = new Client({ host: stack.server.host, port: stack.server.port, user: 'materialize', database: 'materialize', options: '--cluster=quickstart' });
+    c.on('error', () => undefined);
+    const reported: [string, string][] = [];
+    (c as unknown as { connection: { on(e: string, fn: (m: { parameterName: string; parameterValue: string }) => void): void } }).connection.on('parameterStatus', (m) =>
+      reported.push([m.parameterName, m.parameterValue]),
+    );
+    await c.connect();
+    clients.push(c);
+    // src/sql/src/session/vars.rs notify_set, in its order
+    assert.deepEqual(
+      reported.map(([name]) => name),
+      ['application_name', 'client_encoding', 'DateStyle', 'integer_datetimes', 'server_version', 'standard_conforming_strings', 'TimeZone', 'IntervalStyle', 'cluster', 'cluster_replica', 'default_cluster_replication_factor', 'database', 'search_path', 'mz_version'],
+    );
+    const at = (name: string) => reported.filter(([n]) => n === name).at(-1)?.[1];
+    assert.equal(at('cluster'), 'quickstart');
+    assert.equal(at('database'), 'materialize');
+    assert.equal(at('mz_version'), (await c.query('SELECT mz_version() AS v')).rows[0].v);
+    reported.length = 0;
+    await c.query('SET cluster = elsewhere'); // an unknown cluster is accepted (with a notice) and reported
+    assert.deepEqual(reported, [['cluster', 'elsewhere']]);
+    assert.equal((await c.query('SHOW cluster')).rows[0].cluster, 'elsewhere');
+    reported.length = 0;
+    await c.query('RESET cluster');
+    assert.deepEqual(reported, [['cluster', 'quickstart']]);
+    reported.length = 0;
+    await c.query('SET transaction_isolation = serializable'); // not in the notify set: nothing reported
+    assert.deepEqual(reported, []);
+  });
+
   it('reports engine errors with their SQLSTATE and keeps the session usable', async () => {
     const c = await open();
     const e = await expectPgError(() => c.query('SELECT 1/0'));

@@ -35,23 +35,28 @@ export interface SessionLike {
   onClose(): void;
   /** Releases the session's state (called after the running statement has stopped). */
   dispose(): Promise<void>;
+  /** The session's variables Materialize reports at startup (cluster, database, ...), as name and value. */
+  reportedParameters?(): [string, string][];
   /** Notices to send once the session is ready (before the first ReadyForQuery). */
   startupNotices?(): ErrorFields[];
 }
 
-/** Parameter statuses sent after authentication (Materialize reports Postgres 9.5 compatibility). */
-export function startupParameters(params: Record<string, string>): [string, string][] {
+/**
+ * Parameter statuses sent after authentication: Materialize's notify set (src/sql/src/session/vars.rs notify_set,
+ * sent by src/pgwire/src/protocol.rs), with Postgres 9.5 compatibility; the session's own variables (its cluster,
+ * database, ...) come from `sessionParameters`.
+ */
+export function startupParameters(params: Record<string, string>, sessionParameters: [string, string][] = []): [string, string][] {
   return [
-    ['server_version', SERVER_VERSION],
-    ['server_encoding', 'UTF8'],
+    ['application_name', params.application_name ?? ''],
     ['client_encoding', 'UTF8'],
     ['DateStyle', 'ISO, MDY'],
+    ['integer_datetimes', 'on'],
+    ['server_version', SERVER_VERSION],
+    ['standard_conforming_strings', 'on'],
     ['TimeZone', 'UTC'],
     ['IntervalStyle', 'postgres'],
-    ['integer_datetimes', 'on'],
-    ['standard_conforming_strings', 'on'],
-    ['is_superuser', 'off'],
-    ['application_name', params.application_name ?? ''],
+    ...sessionParameters,
     ['mz_version', HUMAN_VERSION],
   ];
 }
@@ -218,7 +223,7 @@ export class ClientConnection {
     const session = this.handlers.onReady(this, this.params);
     this.session = session;
     const out: Buffer[] = [backend.authenticationOk()];
-    for (const [k, v] of startupParameters(this.params)) out.push(backend.parameterStatus(k, v));
+    for (const [k, v] of startupParameters(this.params, session.reportedParameters?.())) out.push(backend.parameterStatus(k, v));
     out.push(backend.backendKeyData(session.processId, session.secretKey));
     for (const n of session.startupNotices?.() ?? []) out.push(backend.noticeResponse(n));
     out.push(backend.readyForQuery('I'));

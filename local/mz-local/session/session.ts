@@ -25,7 +25,7 @@ import {
 import { mayInvolveCollections, rewriteCollections } from '../sql/collection-syntax';
 import { splitStatements, widenNumericPrecision } from '../sql/lexer';
 import { MATERIALIZE_SESSION_VARS, parseSpecial, type Statement } from '../sql/statements';
-import { describeSpecial, executeSpecial, sessionVar, type ServerContext, type SessionState, type SpecialResult } from './special-statements';
+import { describeSpecial, executeSpecial, reportedSessionVars, sessionVar, type ServerContext, type SessionState, type SpecialResult } from './special-statements';
 
 let nextProcessId = 1000 + randomInt(1000);
 
@@ -86,6 +86,11 @@ export class Session implements SessionLike {
       takeEngine: (signal) => this.takeEngine(signal),
       info: () => ({ sessionId, connectedAt, user: params.user ?? 'materialize', applicationName: params.application_name ?? '' }),
     };
+  }
+
+  /** The session variables Materialize reports at startup. */
+  reportedParameters(): [string, string][] {
+    return reportedSessionVars(this.state);
   }
 
   /** Notices for the client right after startup (src/adapter/src/client.rs: the default cluster must exist). */
@@ -223,6 +228,7 @@ export class Session implements SessionLike {
   private writeResult(res: SpecialResult, withRowDescription: boolean): void {
     const out: Buffer[] = [];
     for (const n of res.notices ?? []) out.push(backend.noticeResponse(n));
+    for (const [name, value] of res.parameterStatuses ?? []) out.push(backend.parameterStatus(name, value));
     if (res.columns && withRowDescription) out.push(backend.rowDescription(res.columns));
     for (const row of res.rows ?? []) out.push(backend.dataRow(row));
     out.push(backend.commandComplete(res.tag));

@@ -98,6 +98,8 @@ export interface SpecialResult {
   columns?: ResultColumn[];
   rows?: (string | null)[][];
   notices?: ErrorFields[];
+  /** ParameterStatus messages to send before the command completes (a SET of a reported variable). */
+  parameterStatuses?: [string, string][];
   /** Ordinary SQL for the engine to answer instead (the session holds the engine already). */
   forward?: string;
 }
@@ -129,6 +131,20 @@ export function describeSpecial(stmt: Statement): ResultColumn[] | null {
 }
 
 /** A Materialize session variable's current value. */
+/**
+ * The session variables Materialize reports in ParameterStatus messages, at startup and after each SET or RESET of
+ * one (src/sql/src/session/vars.rs notify_set: its extensions to Postgres's list, so a client knows where its
+ * queries run without asking). search_path and default_cluster_replication_factor are reported at startup only:
+ * mz-local leaves SET search_path to its engine and has no replication factor to set.
+ */
+const REPORTED_SESSION_VARS = ['cluster', 'cluster_replica', 'default_cluster_replication_factor', 'database', 'search_path'];
+const REPORTED_DEFAULTS: Record<string, string> = { default_cluster_replication_factor: '1', search_path: 'public' };
+
+/** The reported session variables with their current values, in Materialize's order. */
+export function reportedSessionVars(session: Pick<SessionState, 'vars' | 'defaults'>): [string, string][] {
+  return REPORTED_SESSION_VARS.map((name) => [name, sessionVar(session, name) ?? REPORTED_DEFAULTS[name]]);
+}
+
 export function sessionVar(session: Pick<SessionState, 'vars' | 'defaults'>, name: string): string {
   return session.vars.get(name) ?? session.defaults?.get(name) ?? MATERIALIZE_SESSION_VARS[name];
 }
@@ -181,7 +197,9 @@ export async function executeSpecial(stmt: Statement, ctx: ServerContext, sessio
       // accepted with a notice
       const cluster = sessionVar(session, 'cluster');
       const notices = stmt.name === 'cluster' && stmt.value !== null && !ctx.clusters.idOf(cluster) ? [clusterDoesNotExistNotice(cluster)] : [];
-      return { tag: stmt.value === null ? 'RESET' : 'SET', notices };
+      // src/pgwire/src/protocol.rs (ExecuteResponse::SetVariable): a reported variable's new value follows a SET or RESET
+      const parameterStatuses: [string, string][] = REPORTED_SESSION_VARS.includes(stmt.name) ? [[stmt.name, sessionVar(session, stmt.name)]] : [];
+      return { tag: stmt.value === null ? 'RESET' : 'SET', notices, parameterStatuses };
     }
     case 'create_secret':
       requireNoTransaction(session, 'CREATE SECRET');
