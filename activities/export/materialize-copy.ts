@@ -88,8 +88,10 @@ export function createMaterializeCopyActivities(deps: ActivityDeps): Materialize
       ctx.cancellationSignal.addEventListener('abort', onAbort);
       if (ctx.cancellationSignal.aborted) onAbort();
       const query = client.query(sql);
+      let copied = false;
       try {
         const result = await query;
+        copied = true;
         return {
           outcome: 'copied',
           rows: result.rowCount ?? 0,
@@ -107,7 +109,10 @@ export function createMaterializeCopyActivities(deps: ActivityDeps): Materialize
         clearInterval(timer);
         clearTimeout(closeTimer);
         ctx.cancellationSignal.removeEventListener('abort', onAbort);
-        await endClient(client, cancelSent);
+        // A COPY that returned its tag is over: its result need not wait for the session's close (a round trip).
+        // After an error or a cancel the close is awaited, so the activity ends only once the session is gone.
+        const ended = endClient(client, cancelSent);
+        if (!copied || cancelSent) await ended;
       }
     },
   };
