@@ -10,17 +10,19 @@
  * a file not listed there counts as DEFAULT_SECONDS), each to the lane with the least work so far. Each lane's
  * output is held and printed as one block when the lane ends, so the spec reports do not interleave.
  *
- *   tsx test/setup/run-lanes.ts [--lanes N] [--update-durations] [spec globs...]   (default 'test/**\/*.test.ts')
+ *   tsx test/setup/run-lanes.ts [--lanes N] [--node22 GLOB]... [--update-durations] [spec globs...]
  *
- * MZ_S3_EXPORT_TEST_LANES sets the default lane count (3: a third lane keeps both cores busy while the other two
- * wait). --update-durations writes this run's per-file durations back to spec-durations.json.
+ * Spec globs default to 'test/**\/*.test.ts'. MZ_S3_EXPORT_TEST_LANES sets the default lane count (3: a third lane
+ * keeps both cores busy while the other two wait). --node22 adds one more lane running those files again on Node 22
+ * (.venv/node22, first on its PATH so the stacks and workers it starts run on Node 22 too), alongside the others.
+ * --update-durations writes this run's per-file durations back to spec-durations.json.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../../local/stack';
-import { planLanes, type SpecStats } from './lane-plan';
+import { planLanes, type Lane, type SpecStats } from './lane-plan';
 
 const DURATIONS_FILE = path.join(PROJECT_ROOT, 'test', 'setup', 'spec-durations.json');
 const MOCHA = path.join(PROJECT_ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js');
@@ -31,6 +33,7 @@ async function main(): Promise<number> {
     allowPositionals: true,
     options: {
       lanes: { type: 'string' },
+      node22: { type: 'string', multiple: true, default: [] },
       'update-durations': { type: 'boolean', default: false },
     },
   });
@@ -38,17 +41,17 @@ async function main(): Promise<number> {
   if (!Number.isInteger(laneCount) || laneCount < 1 || laneCount > 8) {
     throw new Error(`--lanes must be a whole number from 1 to 8, got ${JSON.stringify(values.lanes ?? process.env.MZ_S3_EXPORT_TEST_LANES)}`);
   }
-  const patterns = positionals.length ? positionals : ['test/**/*.test.ts'];
-  const files = [...new Set(patterns.flatMap((p) => fs.globSync(p, { cwd: PROJECT_ROOT })))].sort();
-  if (files.length === 0) throw new Error(`no spec file matches ${patterns.join(' ')}`);
-
+  const files = specFiles(positionals.length ? positionals : ['test/**/*.test.ts']);
   const recorded = readDurations();
-  const lanes = planLanes(files, recorded, laneCount);
+  const lanes: LaneJob[] = planLanes(files, recorded, laneCount).map((l) => ({ ...l, node: process.execPath }));
+  if (values.node22.length) lanes.push({ files: specFiles(values.node22), seconds: 0, node: nodeOfMajor(22) });
+  fs.mkdirSync(path.join(PROJECT_ROOT, '.local'), { recursive: true });
   const statsDir = fs.mkdtempSync(path.join(PROJECT_ROOT, '.local', 'lanes-'));
   const started = Date.now();
-  console.log(`[lanes] ${files.length} spec files in ${lanes.length} lanes: ${lanes.map((l) => `${l.files.length} files, ~${Math.round(l.seconds)} s`).join('; ')}`);
+  const described = lanes.map((l) => `${l.files.length} files${l.seconds ? `, ~${Math.round(l.seconds)} s` : ''}${l.node === process.execPath ? '' : ` on ${path.relative(PROJECT_ROOT, l.node)}`}`);
+  console.log(`[lanes] ${files.length} spec files in ${lanes.length} lanes: ${described.join('; ')}`);
 
-  const results = await Promise.all(lanes.map((lane, k) => runLane(k + 1, lane.files, path.join(statsDir, `lane-${k + 1}.json`), started)));
+  const results = await Promise.all(lanes.map((lane, k) => runLane(k + 1, lane, path.join(statsDir, `lane-${k + 1}.json`), started)));
 
   const total = { passes: 0, failures: 0, pending: 0 };
   const measured: Record<string, number> = {};
@@ -57,7 +60,8 @@ async function main(): Promise<number> {
     total.pending += r.stats?.pending ?? 0;
     // A lane that died without its report failed, whatever its tests did.
     total.failures += r.stats ? r.stats.failures : 1;
-    Object.assign(measured, r.stats?.seconds ?? {});
+    // Durations are recorded from the main Node's lanes only: a file run again on Node 22 ran alongside them.
+    if (lanes[r.lane - 1].node === process.execPath) Object.assign(measured, r.stats?.seconds ?? {});
   }
   fs.rmSync(statsDir, { recursive: true, force: true });
   if (values['update-durations']) writeDurations({ ...recorded, ...measured }, files);
@@ -74,12 +78,31 @@ interface LaneResult {
   stats?: SpecStats;
 }
 
-/** One mocha process over `files`; its output is printed as one block when it ends. */
-function runLane(lane: number, files: string[], statsFile: string, started: number): Promise<LaneResult> {
+interface LaneJob extends Lane {
+  /** The node binary the lane's mocha runs on; its folder goes first on the lane's PATH. */
+  node: string;
+}
+
+function specFiles(patterns: string[]): string[] {
+  const files = [...new Set(patterns.flatMap((p) => fs.globSync(p, { cwd: PROJECT_ROOT })))].sort();
+  if (files.length === 0) throw new Error(`no spec file matches ${patterns.join(' ')}`);
+  return files;
+}
+
+/** The Node.js of that major version local/provision.sh installs for the tests (see local/with-node.sh). */
+function nodeOfMajor(major: number): string {
+  const node = path.join(PROJECT_ROOT, '.venv', `node${major}`, 'bin', 'node');
+  if (!fs.existsSync(node)) throw new Error(`Node.js ${major} is not installed for the tests: run MZ_S3_EXPORT_INSTALL_TEST_NODES=1 bash local/provision.sh`);
+  return node;
+}
+
+/** One mocha process over the lane's files; its output is printed as one block when it ends. */
+function runLane(lane: number, job: LaneJob, statsFile: string, started: number): Promise<LaneResult> {
+  const { files } = job;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MOCHA, ...files], {
+    const child = spawn(job.node, [MOCHA, ...files], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, MZ_S3_EXPORT_TEST_STATS: statsFile },
+      env: { ...process.env, PATH: `${path.dirname(job.node)}${path.delimiter}${process.env.PATH ?? ''}`, MZ_S3_EXPORT_TEST_STATS: statsFile },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
@@ -87,7 +110,8 @@ function runLane(lane: number, files: string[], statsFile: string, started: numb
     child.stderr.on('data', (b: Buffer) => out.push(b));
     child.on('close', (code, signal) => {
       const seconds = Math.round((Date.now() - started) / 1000);
-      process.stdout.write(`\n──── lane ${lane}: ${files.length} files, ended after ${seconds} s, exit ${code ?? signal} ────\n`);
+      const on = job.node === process.execPath ? '' : ` on ${path.relative(PROJECT_ROOT, job.node)}`;
+      process.stdout.write(`\n──── lane ${lane}: ${files.length} files${on}, ended after ${seconds} s, exit ${code ?? signal} ────\n`);
       process.stdout.write(Buffer.concat(out));
       let stats: SpecStats | undefined;
       try {
