@@ -14,6 +14,7 @@ import { loadConfig } from '../../platform/config';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 import { PAYLOAD_KEY_ENV } from '../../platform/payload-codec';
 import { loadWorkerSettings } from '../../worker/worker-settings';
+import { FLAGS as MZ_LOCAL_FLAGS } from '../../local/mz-local/cli-args';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -154,7 +155,7 @@ describe('docker-compose.yml', () => {
     for (const line of stageLines('emulators').filter((l) => l.startsWith('COPY '))) {
       for (const src of line.split(/\s+/).slice(1, -1)) assert.ok(fs.existsSync(path.join(ROOT, src)), `${line}: ${src} is missing`);
     }
-    const mzLocalFlags = new Set([...fs.readFileSync(path.join(ROOT, 'local', 'mz-local', 'main.ts'), 'utf8').matchAll(/case '(--[a-z-]+)'/g)].map((m) => m[1]));
+    const mzLocalFlags = new Set(Object.keys(MZ_LOCAL_FLAGS).map((f) => `--${f}`));
     const mzLocalCommand = services['mz-local'].command as string[];
     const mzLocalArgs = mzLocalCommand.slice(mzLocalCommand.findIndex((a) => a.endsWith('main.ts')) + 1);
     for (const flag of mzLocalArgs.filter((a) => a.startsWith('--'))) assert.ok(mzLocalFlags.has(flag), `mz-local takes ${flag}`);
