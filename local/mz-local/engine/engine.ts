@@ -210,9 +210,12 @@ async function openOnMaterializeDatabase(dataDir: string | undefined, log: Logge
       try {
         return await PGlite.create({ ...(dataDir ? { dataDir } : {}), loadDataDir: tarball, database: DATABASE });
       } catch (e) {
-        log.warn(`the cached fresh cluster did not load (${(e as Error).message}): running initdb instead`);
+        // Made again (initdb) and cached for the next start; this start then loads the new one like any other.
+        log.warn(`the cached fresh cluster did not load (${(e as Error).message}): making it again`);
         forgetFreshCluster();
         if (dataDir) for (const entry of fs.readdirSync(dataDir)) fs.rmSync(path.join(dataDir, entry), { recursive: true, force: true });
+        const remade = await freshCluster(DATABASE, log);
+        if (remade) return await PGlite.create({ ...(dataDir ? { dataDir } : {}), loadDataDir: remade, database: DATABASE });
       }
     }
   }
