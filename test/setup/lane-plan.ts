@@ -18,17 +18,32 @@ export interface Lane {
 }
 
 /**
- * Longest file first, each to the lane with the least work so far (LPT scheduling: within 4/3 of the best split).
- * Ties go to the lower lane, so the plan is the same for the same input. Lanes left without files are dropped.
+ * Folders whose spec files share one fixture per process (the stubbed-workflow dev server of
+ * test/workflow/harness.ts; the in-process mz-local and moto of test/mz-local/helpers.ts): their files ride in one
+ * lane, so each fixture starts once per run instead of once per lane (about 5 s of CPU each).
+ */
+export const FIXTURE_FOLDERS = ['test/workflow/', 'test/mz-local/'];
+
+/**
+ * Longest item first, each to the lane with the least work so far (LPT scheduling: within 4/3 of the best split).
+ * An item is a spec file, or all the files of one FIXTURE_FOLDERS folder. Ties go to the lower lane, so the plan
+ * is the same for the same input. Lanes left without files are dropped.
  */
 export function planLanes(files: string[], recorded: Record<string, number>, laneCount: number): Lane[] {
   const lanes: Lane[] = Array.from({ length: laneCount }, () => ({ files: [], seconds: 0 }));
-  const weighted = files.map((file) => ({ file, seconds: recorded[file] ?? DEFAULT_SECONDS }));
-  weighted.sort((a, b) => b.seconds - a.seconds || a.file.localeCompare(b.file));
-  for (const { file, seconds } of weighted) {
+  const items = new Map<string, { files: string[]; seconds: number }>();
+  for (const file of [...files].sort()) {
+    const key = FIXTURE_FOLDERS.find((folder) => file.startsWith(folder)) ?? file;
+    const item = items.get(key) ?? { files: [], seconds: 0 };
+    item.files.push(file);
+    item.seconds += recorded[file] ?? DEFAULT_SECONDS;
+    items.set(key, item);
+  }
+  const ordered = [...items.entries()].sort(([ka, a], [kb, b]) => b.seconds - a.seconds || ka.localeCompare(kb));
+  for (const [, item] of ordered) {
     const lane = lanes.reduce((least, l) => (l.seconds < least.seconds ? l : least));
-    lane.files.push(file);
-    lane.seconds += seconds;
+    lane.files.push(...item.files);
+    lane.seconds += item.seconds;
   }
   return lanes.filter((l) => l.files.length > 0);
 }

@@ -10,12 +10,13 @@
  * a file not listed there counts as DEFAULT_SECONDS), each to the lane with the least work so far. Each lane's
  * output is held and printed as one block when the lane ends, so the spec reports do not interleave.
  *
- *   tsx test/setup/run-lanes.ts [--lanes N] [--node22 GLOB]... [--update-durations] [spec globs...]
+ *   tsx test/setup/run-lanes.ts [--lanes N] [--node22 GLOB]... [--check CMD]... [--update-durations] [spec globs...]
  *
  * Spec globs default to 'test/**\/*.test.ts'. MZ_S3_EXPORT_TEST_LANES sets the default lane count (3: a third lane
  * keeps both cores busy while the other two wait). --node22 adds one more lane running those files again on Node 22
  * (.venv/node22, first on its PATH so the stacks and workers it starts run on Node 22 too), alongside the others.
- * --update-durations writes this run's per-file durations back to spec-durations.json.
+ * --check CMD runs a shell command alongside the lanes (npm test: the type-check, which needs no stack); its failure
+ * counts as one failed test. --update-durations writes this run's per-file durations back to spec-durations.json.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -34,6 +35,7 @@ async function main(): Promise<number> {
     options: {
       lanes: { type: 'string' },
       node22: { type: 'string', multiple: true, default: [] },
+      check: { type: 'string', multiple: true, default: [] },
       'update-durations': { type: 'boolean', default: false },
     },
   });
@@ -51,7 +53,9 @@ async function main(): Promise<number> {
   const described = lanes.map((l) => `${l.files.length} files${l.seconds ? `, ~${Math.round(l.seconds)} s` : ''}${l.node === process.execPath ? '' : ` on ${path.relative(PROJECT_ROOT, l.node)}`}`);
   console.log(`[lanes] ${files.length} spec files in ${lanes.length} lanes: ${described.join('; ')}`);
 
+  const checks = values.check.map((command) => runCheck(command, started));
   const results = await Promise.all(lanes.map((lane, k) => runLane(k + 1, lane, path.join(statsDir, `lane-${k + 1}.json`), started)));
+  const failedChecks = (await Promise.all(checks)).filter((c) => c.code !== 0);
 
   const total = { passes: 0, failures: 0, pending: 0 };
   const measured: Record<string, number> = {};
@@ -67,6 +71,9 @@ async function main(): Promise<number> {
   if (values['update-durations']) writeDurations({ ...recorded, ...measured }, files);
   const wall = Math.round((Date.now() - started) / 1000);
   console.log(`\n[lanes] all lanes ended after ${wall} s: ${results.map((r) => `lane ${r.lane} ${r.seconds} s${r.code === 0 ? '' : ` (exit ${r.code})`}`).join(', ')}`);
+  // A failed check (the type-check) counts as one failure, so the closing line CI reads says the run failed.
+  for (const c of failedChecks) console.log(`[lanes] check failed (exit ${c.code}): ${c.command}`);
+  total.failures += failedChecks.length;
   console.log(`${total.passes} passed, ${total.failures} failed, ${total.pending} skipped`);
   return total.failures === 0 && results.every((r) => r.code === 0) ? 0 : 1;
 }
@@ -97,29 +104,37 @@ function nodeOfMajor(major: number): string {
 }
 
 /** One mocha process over the lane's files; its output is printed as one block when it ends. */
-function runLane(lane: number, job: LaneJob, statsFile: string, started: number): Promise<LaneResult> {
-  const { files } = job;
+async function runLane(lane: number, job: LaneJob, statsFile: string, started: number): Promise<LaneResult> {
+  const on = job.node === process.execPath ? '' : ` on ${path.relative(PROJECT_ROOT, job.node)}`;
+  const env = { ...process.env, PATH: `${path.dirname(job.node)}${path.delimiter}${process.env.PATH ?? ''}`, MZ_S3_EXPORT_TEST_STATS: statsFile };
+  const { code, seconds } = await runBlock(`lane ${lane}: ${job.files.length} files${on}`, job.node, [MOCHA, ...job.files], env, started);
+  let stats: SpecStats | undefined;
+  try {
+    stats = JSON.parse(fs.readFileSync(statsFile, 'utf8')) as SpecStats;
+  } catch {
+    process.stdout.write(`[lanes] lane ${lane} wrote no report: counted as failed\n`);
+  }
+  return { lane, code, seconds, stats };
+}
+
+/** A shell command run alongside the lanes (the type-check: it needs no stack, and fills the cores' idle time). */
+async function runCheck(command: string, started: number): Promise<{ command: string; code: number }> {
+  const { code } = await runBlock(`check: ${command}`, 'bash', ['-c', command], process.env, started);
+  return { command, code };
+}
+
+/** Runs a process with its output held, then printed as one block under a title line when it ends. */
+function runBlock(title: string, program: string, args: string[], env: NodeJS.ProcessEnv, started: number): Promise<{ code: number; seconds: number }> {
   return new Promise((resolve) => {
-    const child = spawn(job.node, [MOCHA, ...files], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, PATH: `${path.dirname(job.node)}${path.delimiter}${process.env.PATH ?? ''}`, MZ_S3_EXPORT_TEST_STATS: statsFile },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(program, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => out.push(b));
     child.on('close', (code, signal) => {
       const seconds = Math.round((Date.now() - started) / 1000);
-      const on = job.node === process.execPath ? '' : ` on ${path.relative(PROJECT_ROOT, job.node)}`;
-      process.stdout.write(`\n──── lane ${lane}: ${files.length} files${on}, ended after ${seconds} s, exit ${code ?? signal} ────\n`);
+      process.stdout.write(`\n──── ${title}, ended after ${seconds} s, exit ${code ?? signal} ────\n`);
       process.stdout.write(Buffer.concat(out));
-      let stats: SpecStats | undefined;
-      try {
-        stats = JSON.parse(fs.readFileSync(statsFile, 'utf8')) as SpecStats;
-      } catch {
-        process.stdout.write(`[lanes] lane ${lane} wrote no report: counted as failed\n`);
-      }
-      resolve({ lane, code: code ?? 1, seconds, stats });
+      resolve({ code: code ?? 1, seconds });
     });
   });
 }
