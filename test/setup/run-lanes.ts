@@ -14,7 +14,7 @@
  *
  * Spec globs default to 'test/**\/*.test.ts'. MZ_S3_EXPORT_TEST_LANES sets the default lane count (3: a third lane
  * keeps both cores busy while the other two wait). --node22 adds one more lane running those files again on Node 22
- * (.venv/node22, first on its PATH so the stacks and workers it starts run on Node 22 too), alongside the others.
+ * (through local/with-node.sh, so the stacks and workers it starts run on Node 22 too), alongside the others.
  * --check CMD runs a shell command alongside the lanes (npm test: the type-check, which needs no stack); its failure
  * counts as one failed test. --update-durations writes this run's per-file durations back to spec-durations.json.
  */
@@ -27,6 +27,7 @@ import { planLanes, type Lane, type SpecStats } from './lane-plan';
 
 const DURATIONS_FILE = path.join(PROJECT_ROOT, 'test', 'setup', 'spec-durations.json');
 const MOCHA = path.join(PROJECT_ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js');
+const WITH_NODE = path.join(PROJECT_ROOT, 'local', 'with-node.sh');
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -45,12 +46,12 @@ async function main(): Promise<number> {
   }
   const files = specFiles(positionals.length ? positionals : ['test/**/*.test.ts']);
   const recorded = readDurations();
-  const lanes: LaneJob[] = planLanes(files, recorded, laneCount).map((l) => ({ ...l, node: process.execPath }));
-  if (values.node22.length) lanes.push({ files: specFiles(values.node22), seconds: 0, node: nodeOfMajor(22) });
+  const lanes: LaneJob[] = planLanes(files, recorded, laneCount);
+  if (values.node22.length) lanes.push({ files: specFiles(values.node22), seconds: 0, nodeMajor: 22 });
   fs.mkdirSync(path.join(PROJECT_ROOT, '.local'), { recursive: true });
   const statsDir = fs.mkdtempSync(path.join(PROJECT_ROOT, '.local', 'lanes-'));
   const started = Date.now();
-  const described = lanes.map((l) => `${l.files.length} files${l.seconds ? `, ~${Math.round(l.seconds)} s` : ''}${l.node === process.execPath ? '' : ` on ${path.relative(PROJECT_ROOT, l.node)}`}`);
+  const described = lanes.map((l) => `${l.files.length} files${l.seconds ? `, ~${Math.round(l.seconds)} s` : ''}${onNode(l)}`);
   console.log(`[lanes] ${files.length} spec files in ${lanes.length} lanes: ${described.join('; ')}`);
 
   const checks = values.check.map((command) => runCheck(command, started));
@@ -65,7 +66,7 @@ async function main(): Promise<number> {
     // A lane that died without its report failed, whatever its tests did.
     total.failures += r.stats ? r.stats.failures : 1;
     // Durations are recorded from the main Node's lanes only: a file run again on Node 22 ran alongside them.
-    if (lanes[r.lane - 1].node === process.execPath) Object.assign(measured, r.stats?.seconds ?? {});
+    if (lanes[r.lane - 1].nodeMajor === undefined) Object.assign(measured, r.stats?.seconds ?? {});
   }
   fs.rmSync(statsDir, { recursive: true, force: true });
   if (values['update-durations']) writeDurations({ ...recorded, ...measured }, files);
@@ -86,8 +87,12 @@ interface LaneResult {
 }
 
 interface LaneJob extends Lane {
-  /** The node binary the lane's mocha runs on; its folder goes first on the lane's PATH. */
-  node: string;
+  /** The Node.js major version the lane runs on through local/with-node.sh; absent: this runner's own Node. */
+  nodeMajor?: number;
+}
+
+function onNode(job: LaneJob): string {
+  return job.nodeMajor === undefined ? '' : ` on Node ${job.nodeMajor}`;
 }
 
 function specFiles(patterns: string[]): string[] {
@@ -96,18 +101,16 @@ function specFiles(patterns: string[]): string[] {
   return files;
 }
 
-/** The Node.js of that major version local/provision.sh installs for the tests (see local/with-node.sh). */
-function nodeOfMajor(major: number): string {
-  const node = path.join(PROJECT_ROOT, '.venv', `node${major}`, 'bin', 'node');
-  if (!fs.existsSync(node)) throw new Error(`Node.js ${major} is not installed for the tests: run MZ_S3_EXPORT_INSTALL_TEST_NODES=1 bash local/provision.sh`);
-  return node;
-}
-
-/** One mocha process over the lane's files; its output is printed as one block when it ends. */
+/**
+ * One mocha process over the lane's files; its output is printed as one block when it ends. Another Node runs it
+ * through local/with-node.sh, which knows where provisioning put that Node and puts it first on the lane's PATH.
+ */
 async function runLane(lane: number, job: LaneJob, statsFile: string, started: number): Promise<LaneResult> {
-  const on = job.node === process.execPath ? '' : ` on ${path.relative(PROJECT_ROOT, job.node)}`;
-  const env = { ...process.env, PATH: `${path.dirname(job.node)}${path.delimiter}${process.env.PATH ?? ''}`, MZ_S3_EXPORT_TEST_STATS: statsFile };
-  const { code, seconds } = await runBlock(`lane ${lane}: ${job.files.length} files${on}`, job.node, [MOCHA, ...job.files], env, started);
+  const env = { ...process.env, MZ_S3_EXPORT_TEST_STATS: statsFile };
+  const [program, args] = job.nodeMajor === undefined
+    ? [process.execPath, [MOCHA, ...job.files]]
+    : ['bash', [WITH_NODE, String(job.nodeMajor), 'node', MOCHA, ...job.files]];
+  const { code, seconds } = await runBlock(`lane ${lane}: ${job.files.length} files${onNode(job)}`, program, args, env, started);
   let stats: SpecStats | undefined;
   try {
     stats = JSON.parse(fs.readFileSync(statsFile, 'utf8')) as SpecStats;
