@@ -202,20 +202,21 @@ const DATABASE = 'materialize';
 async function openOnMaterializeDatabase(dataDir: string | undefined, log: Logger): Promise<PGlite> {
   // An empty store starts from the cached fresh cluster (engine/fresh-cluster.ts) instead of running initdb.
   if (!dataDir || !fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    const load = (tarball: Blob) => PGlite.create({ ...(dataDir ? { dataDir } : {}), loadDataDir: tarball, database: DATABASE });
     const tarball = await freshCluster(DATABASE, log).catch((e: unknown) => {
       log.warn(`no fresh cluster from the cache: ${(e as Error).message}`);
       return null;
     });
     if (tarball) {
       try {
-        return await PGlite.create({ ...(dataDir ? { dataDir } : {}), loadDataDir: tarball, database: DATABASE });
+        return await load(tarball);
       } catch (e) {
         // Made again (initdb) and cached for the next start; this start then loads the new one like any other.
         log.warn(`the cached fresh cluster did not load (${(e as Error).message}): making it again`);
         forgetFreshCluster();
         if (dataDir) for (const entry of fs.readdirSync(dataDir)) fs.rmSync(path.join(dataDir, entry), { recursive: true, force: true });
         const remade = await freshCluster(DATABASE, log);
-        if (remade) return await PGlite.create({ ...(dataDir ? { dataDir } : {}), loadDataDir: remade, database: DATABASE });
+        if (remade) return await load(remade);
       }
     }
   }

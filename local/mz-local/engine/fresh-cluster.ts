@@ -15,8 +15,14 @@ import * as path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { Logger } from '../log';
 
+let pgliteVersionRead: string | undefined;
+
 /** PGlite's version, read once from its package.json: a cluster made by another PGlite build is never loaded. */
 function pgliteVersion(): string {
+  return (pgliteVersionRead ??= readPgliteVersion());
+}
+
+function readPgliteVersion(): string {
   const entry = require.resolve('@electric-sql/pglite');
   for (let dir = path.dirname(entry); dir !== path.dirname(dir); dir = path.dirname(dir)) {
     const manifest = path.join(dir, 'package.json');

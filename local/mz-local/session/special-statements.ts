@@ -130,7 +130,6 @@ export function describeSpecial(stmt: Statement): ResultColumn[] | null {
   }
 }
 
-/** A Materialize session variable's current value. */
 /**
  * The session variables Materialize reports in ParameterStatus messages, at startup and after each SET or RESET of
  * one (src/sql/src/session/vars.rs notify_set: its extensions to Postgres's list, so a client knows where its
@@ -145,6 +144,7 @@ export function reportedSessionVars(session: Pick<SessionState, 'vars' | 'defaul
   return REPORTED_SESSION_VARS.map((name) => [name, sessionVar(session, name) ?? REPORTED_DEFAULTS[name]]);
 }
 
+/** A Materialize session variable's current value. */
 export function sessionVar(session: Pick<SessionState, 'vars' | 'defaults'>, name: string): string {
   return session.vars.get(name) ?? session.defaults?.get(name) ?? MATERIALIZE_SESSION_VARS[name];
 }
