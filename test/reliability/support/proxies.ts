@@ -241,7 +241,10 @@ export async function startCountingTcpProxy(targetHost: string, targetPort: numb
   const server = net.createServer((client) => {
     if (mode === 'refuse') return client.destroy();
     counts.connections++;
-    const upstream = net.connect({ host: targetHost, port: targetPort });
+    // No Nagle on either leg: a relay that batches small writes adds a delayed-ACK wait (about 40 ms) to a
+    // request/response exchange that pg's own socket (noDelay) never has, and the bench would time the relay.
+    client.setNoDelay(true);
+    const upstream = net.connect({ host: targetHost, port: targetPort, noDelay: true });
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
     let holdToServer: Buffer[] | undefined;
