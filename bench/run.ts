@@ -11,7 +11,7 @@
  *   --concurrency N[,N]   concurrent exports in the scale bench (default 10,100,500; up to 5000)
  *   --scale-rows N        rows per export in the scale bench (default 1000)
  *   --schedules N         definitions in the schedules bench (default 1000)
- *   --schedules-concurrency N   Temporal calls in flight while planning and applying them (default 16)
+ *   --schedules-concurrency N   Temporal calls in flight while planning and applying them (default 32)
  *   --airflow-exports N[,N]  batch sizes of the side-by-side with Airflow 3 (default 1,100)
  *   --airflow-rows N      rows per export there (default 1000)
  *   --quick               small sizes for a smoke run
