@@ -7,7 +7,8 @@
  * build, so its name carries PGlite's version; a tarball that cannot be read or loaded is rebuilt, never trusted.
  *
  * The folder: MZ_LOCAL_CACHE_DIR, else $XDG_CACHE_HOME/mz-local, else ~/.cache/mz-local. MZ_LOCAL_CACHE_DIR=off
- * turns the cache off (every start runs initdb, as before).
+ * turns the cache off (every start runs initdb, as before). Starts may share the folder, all at once: each writes
+ * its own `<tarball>.<pid>.partial` and renames it, and each start removes the partials of starts killed mid-write.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -50,6 +51,7 @@ export function freshClusterPath(env: NodeJS.ProcessEnv = process.env): string |
 export async function freshCluster(database: string, log: Logger): Promise<Blob | null> {
   const file = freshClusterPath();
   if (!file) return null;
+  removeStalePartials(path.dirname(file), log);
   try {
     return new Blob([fs.readFileSync(file)]);
   } catch (e) {
@@ -64,15 +66,58 @@ export async function freshCluster(database: string, log: Logger): Promise<Blob 
     await db.close();
   }
   try {
+    const bytes = Buffer.from(await tarball.arrayBuffer());
+    // Synchronous from here to the rename, so removeStalePartials never sees this process's partial half-written.
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const partial = `${file}.${process.pid}.partial`;
-    fs.writeFileSync(partial, Buffer.from(await tarball.arrayBuffer()));
+    fs.writeFileSync(partial, bytes);
     fs.renameSync(partial, file);
   } catch (e) {
     // A cache that cannot be written costs only time: the next start runs initdb again.
     log.warn(`cannot cache the fresh cluster at ${file}: ${(e as Error).message}`);
   }
   return tarball;
+}
+
+/** A partial older than this is stale even if its pid is alive (reused): writing one takes well under a second. */
+const PARTIAL_MAX_AGE_MS = 60 * 60 * 1000;
+const PARTIAL = /^fresh-cluster-.+\.tar\.(\d+)\.partial$/;
+
+/**
+ * Removes the partial tarballs of starts killed mid-write (else each stays, 46 MiB, forever): those whose process
+ * is gone, or is this one (its writes are synchronous, so none is under way), or that are older than an hour.
+ * A live concurrent start's partial is kept: removing it would only make its rename fail.
+ */
+function removeStalePartials(dir: string, log: Logger): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return; // no folder yet: nothing left over
+  }
+  for (const name of names) {
+    const match = PARTIAL.exec(name);
+    if (!match) continue;
+    const pid = Number(match[1]);
+    const partial = path.join(dir, name);
+    try {
+      if (pid !== process.pid && isAlive(pid) && Date.now() - fs.statSync(partial).mtimeMs < PARTIAL_MAX_AGE_MS) continue;
+      fs.rmSync(partial, { force: true });
+      log.info(`removed ${partial}, left by a start that did not finish writing it`);
+    } catch (e) {
+      // Gone already (a concurrent start removed or renamed it) or not ours to remove: it costs only disk space.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') log.warn(`cannot remove the stale ${partial}: ${(e as Error).message}`);
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0); // signal 0: only checks that the process exists
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by another user
+  }
 }
 
 /** Removes the cached tarball (after it failed to load), so the next start makes a new one. */
