@@ -106,7 +106,7 @@ describe('mz-local fresh cluster cache', function () {
     assert.deepEqual(warnings, []);
   });
 
-  it('starts at once on an empty cache all come up; the cache they leave loads, without the partials of dead starts', async () => {
+  it('starts at once on an empty cache all come up and remove dead starts\' partials; later starts load the cache, or make it again once truncated', async () => {
     const file = freshClusterPath()!;
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const dead = `${file}.${deadPid()}.partial`;
@@ -147,6 +147,15 @@ describe('mz-local fresh cluster cache', function () {
     await later.close();
     assert.deepEqual(warnings, []);
     assert.equal(fs.statSync(file).mtimeMs, cached.mtimeMs, 'a cache that loads is not rewritten');
+
+    // A truncated cache (say, a crash before the renamed file reached the disk) is made again.
+    fs.truncateSync(file, Math.floor(cached.size / 2));
+    const afterTruncation = await Engine.open({ log });
+    assert.equal(await databaseOf(afterTruncation), 'materialize');
+    await afterTruncation.close();
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0], /the cached fresh cluster did not load .*making it again/);
+    assert.equal(fs.statSync(file).size, cached.size);
   });
 
   it('a start removes partial tarballs whose writer is gone, is itself, or is an hour old; a live writer\'s stays', async () => {
