@@ -28,6 +28,15 @@ const acts = proxyActivities<Activities>({
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
 });
+/**
+ * Deleting heartbeats on an interval and per folder: a worker lost mid-batch is noticed in 10 s, and the retry
+ * finishes the batch (folders the lost try removed list empty and are still reported as deleted).
+ */
+const deleting = proxyActivities<Activities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+});
 
 export async function expireExports(rawInput: ExpireInput): Promise<ExpireResult> {
   try {
@@ -93,7 +102,7 @@ async function deleteFolders(store: StorageTarget, plan: TargetPlan, doomed: Tar
   for (let i = 0; i < doomed.length; i += FOLDERS_PER_DELETE) {
     const chunk = doomed.slice(i, i + FOLDERS_PER_DELETE);
     progress.message = `deleting expired folders of ${plan.name} (${i + chunk.length} of ${doomed.length})`;
-    const res = await acts.deleteExpiredFolders({
+    const res = await deleting.deleteExpiredFolders({
       ...store,
       latestKey: `${plan.prefix}/${plan.name}/${LATEST_FILE}`,
       folders: chunk.map(({ key, logicalTime, lastWrittenAt, memberFolders }) => ({ key, logicalTime, lastWrittenAt, ...(memberFolders ? { memberFolders } : {}) })),

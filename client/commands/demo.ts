@@ -32,7 +32,7 @@ import {
 } from '../../local/stack';
 import { expectPositionals, type OptionSpecs, type ParsedArgs } from '../args';
 import { formatPlan } from '../schedules/format';
-import { applyPlan, planSchedules } from '../schedules/reconcile';
+import { applyFile } from '../schedules/reconcile';
 import { triggerSchedule } from '../schedules/operations';
 import { describeProgress, formatRunFailure, resultWithProgress, runFailure } from '../follow';
 
@@ -151,9 +151,8 @@ export async function run(args: ParsedArgs): Promise<void> {
     step(`Applying ${path.relative(process.cwd(), DEMO.scheduleFile) || DEMO.scheduleFile}`);
     const file = parseScheduleFile(fs.readFileSync(DEMO.scheduleFile, 'utf8'), 'examples/schedules.yaml');
     const opts = { defaultTaskQueue: DEMO.taskQueue };
-    const plan = await planSchedules(client, file, opts);
-    console.log(formatPlan(plan).replace(/^/gm, '    '));
-    await applyPlan(client, plan, opts, (line) => detail(line));
+    // As `schedules apply` does it: under the set's apply lock.
+    await applyFile(client, file, opts, { onPlan: (plan) => console.log(formatPlan(plan).replace(/^/gm, '    ')), onStep: (line) => detail(line) });
 
     step(`Triggering schedule ${DEMO.triggered} once and waiting for its export`);
     const workflowId = await triggerSchedule(client, DEMO.triggered);

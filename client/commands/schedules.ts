@@ -16,7 +16,7 @@ import {
 } from '../schedules/operations';
 import { toScheduleId } from '../schedules/model';
 import { noWorkerMode, requireWorker } from '../worker-check';
-import { applyPlan, DEFAULT_CONCURRENCY, planSchedules } from '../schedules/reconcile';
+import { applyFile, DEFAULT_CONCURRENCY, planSchedules } from '../schedules/reconcile';
 import { formatRuns, runStatus, type RunSummary } from '../schedules/runs';
 import { sleep } from '../../local/processes';
 
@@ -81,13 +81,19 @@ export async function run(args: ParsedArgs): Promise<void> {
       await withTemporalClient(async (client, config) => {
         // apply lets its creates resolve schedules the list does not show yet, instead of describing each first.
         const opts = { defaultTaskQueue: config.temporal.taskQueue, concurrency: concurrencyFlag(args), describeUnlisted: sub === 'plan' };
-        const plan = await planSchedules(client, file, opts);
         if (sub === 'plan') {
+          const plan = await planSchedules(client, file, opts);
           console.log(json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
           return;
         }
-        if (!json) console.log(formatPlan(plan));
-        const result = await applyPlan(client, plan, opts, json ? undefined : (line) => console.log(`  ${line}`));
+        // Under the set's apply lock: a second apply of the same set waits for this one (docs/schedules.md).
+        const { result } = await applyFile(client, file, opts, {
+          onWait: (holder) => console.error(`Waiting for ${holder} to finish (one apply per schedule set at a time)...`),
+          onPlan: (plan) => {
+            if (!json) console.log(formatPlan(plan));
+          },
+          onStep: json ? undefined : (line) => console.log(`  ${line}`),
+        });
         console.log(
           json
             ? JSON.stringify(result, null, 2)

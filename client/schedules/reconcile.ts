@@ -12,11 +12,15 @@
  * that handles one made between plan and apply). A first apply of N entries therefore costs N creates and no
  * describes. Schedules of this file's set that the file no longer has are described again before they count as
  * deletes, so one deleted a moment ago is not deleted twice. A steady-state re-apply costs the list pages only.
+ * `schedules apply` runs through applyFile: one apply per set at a time (apply-lock.ts), each leaving the list caught
+ * up with its writes for the next.
  */
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleSummary } from '@temporalio/client';
 import { msOptionalToNumber, msToNumber } from '@temporalio/common/lib/time';
 import { ConflictError } from '../../common/failures';
 import { forEachBounded } from '../bounded';
+import { sleep } from '../../local/processes';
+import { withApplyLock, type LockOptions } from './apply-lock';
 import type { ScheduleEntry, ScheduleFile } from './file';
 import { definitionDigest, digestOf, isCurrentDigest, stampDigest } from './digest';
 import { diffSchedule, type FieldChange } from './diff';
@@ -55,6 +59,9 @@ export const DEFAULT_CONCURRENCY = 32;
 
 /** The field a plan shows when only the stored digest is missing or out of date (a schedule from an older apply). */
 export const DIGEST_FIELD = 'definitionDigest';
+
+/** How often one write may find its schedule created or deleted under it before apply gives up on it. */
+const MAX_TURNS = 3;
 
 export async function planSchedules(client: Client, file: ScheduleFile, opts: ReconcileOptions): Promise<Plan> {
   const listed = await listSchedules(client);
@@ -171,28 +178,34 @@ export async function applyPlan(
     );
   }
   const done: (keyof ApplyResult)[] = new Array(plan.items.length);
-  const update = async (scheduleId: string, entry: ScheduleEntry, changes: FieldChange[]) => {
+  // Another apply (or an operator) can create or delete a schedule between this plan and each write: an update
+  // that finds it gone creates it, a create that finds it there compares it. Each such turn counts, so a schedule
+  // created and deleted over and over by someone else ends in a clear error instead of a loop.
+  const update = async (scheduleId: string, entry: ScheduleEntry, changes: FieldChange[], turns = 0): Promise<keyof ApplyResult> => {
     try {
       const digest = entryDigest(entry, opts.defaultTaskQueue);
       await client.schedule.getHandle(scheduleId).update((prev) => stampDigest(desiredUpdate(entry, opts.defaultTaskQueue, prev.state.note || undefined), digest));
     } catch (e) {
-      throw describeFailure(scheduleId, e);
+      if (!(e instanceof ScheduleNotFoundError)) throw describeFailure(scheduleId, e);
+      return create(scheduleId, entry, turns + 1, ' (deleted by someone else while applying)');
     }
     onStep(`updated ${scheduleId} (${changes.map((c) => c.field).join(', ')})`);
-    return 'updated' as const;
+    return 'updated';
   };
-  const create = async (scheduleId: string, entry: ScheduleEntry): Promise<keyof ApplyResult> => {
+  const create = async (scheduleId: string, entry: ScheduleEntry, turns = 0, why = ''): Promise<keyof ApplyResult> => {
+    if (turns > MAX_TURNS) throw new ConflictError(`${scheduleId}: created and deleted by someone else while applying, over and over; changes made before this one stay, run plan again`);
     try {
       await client.schedule.create(stampDigest(desiredSchedule(entry, plan.scheduleSet, opts.defaultTaskQueue), entryDigest(entry, opts.defaultTaskQueue)));
     } catch (e) {
       if (!(e instanceof ScheduleAlreadyRunning)) throw describeFailure(scheduleId, e);
       // Made since the list was read (by an apply a moment ago, or someone else): compare it like plan would.
       const item = compareLive(entry, scheduleId, await describeOrUndefined(client, scheduleId), plan.scheduleSet, opts.defaultTaskQueue);
-      if (item.action === 'update') return update(scheduleId, entry, item.changes);
+      if (item.action === 'update') return update(scheduleId, entry, item.changes, turns + 1);
       if (item.action === 'unchanged') return 'unchanged';
+      if (item.action === 'create') return create(scheduleId, entry, turns + 1, why); // deleted again since
       throw new ConflictError(`${scheduleId}: ${(item as { reason?: string }).reason ?? 'created by someone else while applying'}; changes made before this one stay, run plan again`);
     }
-    onStep(`created ${scheduleId}`);
+    onStep(`created ${scheduleId}${why}`);
     return 'created';
   };
   await forEachBounded(plan.items, opts.concurrency ?? DEFAULT_CONCURRENCY, async (item, i) => {
@@ -220,6 +233,49 @@ export async function applyPlan(
   const result: ApplyResult = { created: [], updated: [], deleted: [], unchanged: [] };
   plan.items.forEach((item, i) => done[i] && result[done[i]].push(item.scheduleId));
   return result;
+}
+
+export interface ApplyFileHooks {
+  /** The plan, made once the set's apply lock is held. */
+  onPlan?: (plan: Plan) => void;
+  /** Each change as it is made. */
+  onStep?: (line: string) => void;
+  /** Another apply of the set holds it: this one waits (apply-lock.ts). */
+  onWait?: (holder: string) => void;
+  lock?: Omit<LockOptions, 'onWait'>;
+}
+
+/**
+ * What `schedules apply` does: plan and apply under the set's apply lock, so concurrent applies of one set run
+ * one after the other and the set ends as the file applied last, entry for entry. Before the lock is released,
+ * waits (up to LIST_CATCH_UP_MS) until the schedule list shows this apply's writes: the next apply plans from
+ * the list, and a listed schedule that still shows the old digest or a deleted one would be planned wrongly.
+ */
+export async function applyFile(client: Client, file: ScheduleFile, opts: ReconcileOptions, hooks: ApplyFileHooks = {}): Promise<{ plan: Plan; result: ApplyResult }> {
+  return withApplyLock(client, file.scheduleSet, { ...hooks.lock, onWait: hooks.onWait }, async () => {
+    const plan = await planSchedules(client, file, { ...opts, describeUnlisted: false });
+    hooks.onPlan?.(plan);
+    const result = await applyPlan(client, plan, opts, hooks.onStep);
+    if (!(await listShows(client, plan, result, opts.defaultTaskQueue))) {
+      hooks.onStep?.(`the schedule list had not caught up after ${LIST_CATCH_UP_MS / 1000} s; wait a minute before the next plan or apply of this set, which reads that list`);
+    }
+    return { plan, result };
+  });
+}
+
+const LIST_CATCH_UP_MS = 30_000;
+
+/** Waits until the list shows every schedule written with its new digest and none of those deleted. */
+async function listShows(client: Client, plan: Plan, result: ApplyResult, defaultTaskQueue: string): Promise<boolean> {
+  const written = new Set([...result.created, ...result.updated]);
+  const want = new Map<string, string>();
+  for (const item of plan.items) if (written.has(item.scheduleId) && 'entry' in item) want.set(item.scheduleId, entryDigest(item.entry, defaultTaskQueue));
+  if (!want.size && !result.deleted.length) return true;
+  for (const deadline = Date.now() + LIST_CATCH_UP_MS; Date.now() < deadline; await sleep(250)) {
+    const listed = await listSchedules(client);
+    if ([...want].every(([id, digest]) => digestOf(listed.get(id) ?? {}) === digest) && result.deleted.every((id) => !listed.has(id))) return true;
+  }
+  return false;
 }
 
 export async function describeOrUndefined(client: Client, scheduleId: string): Promise<ScheduleDescription | undefined> {
