@@ -8,8 +8,12 @@
  * start a second one while it runs, atomically, on any cluster this tool already talks to. Nothing executes it
  * (no worker polls its task queue); the holder terminates it when done, and its execution timeout (the lease)
  * frees the set if that apply died.
+ *
+ * The holder leaves a record in the termination's reason (what the set holds after it, as a digest), so the next
+ * holder can tell whether the schedule list, which lags writes by a moment, shows that state yet (reconcile.ts).
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { isGrpcServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { optionalTsToDate } from '@temporalio/common/lib/time';
 import { ConflictError } from '../../common/failures';
 import { sleep } from '../../local/processes';
 
@@ -31,13 +35,32 @@ export interface LockOptions {
   onWait?: (holder: string) => void;
 }
 
+/** What the last apply of the set left, from its lock's termination. */
+export interface PreviousApply {
+  /** The record it left (reconcile.ts: a digest of the set's schedules and their definitions). */
+  record: string;
+  endedAt: Date;
+}
+
+/** The lock while held: `record` set by the holder is left for the next one. */
+export interface HeldLock {
+  previous?: PreviousApply;
+  record?: string;
+}
+
+const RECORD_PREFIX = 'apply finished; left ';
+const GRPC_NOT_FOUND = 5;
+
 /** Runs fn while holding the set's apply lock. */
-export async function withApplyLock<T>(client: Client, scheduleSet: string, opts: LockOptions, fn: () => Promise<T>): Promise<T> {
+export async function withApplyLock<T>(client: Client, scheduleSet: string, opts: LockOptions, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
   const workflowId = applyLockId(scheduleSet);
   const deadline = Date.now() + (opts.waitMs ?? LOCK_LEASE_MS);
   let waited = false;
   let runId: string;
+  let previous: PreviousApply | undefined;
   for (;;) {
+    // Read just before taking the lock: the run that closed last is the apply this one follows.
+    previous = await previousApply(client, workflowId);
     try {
       const handle = await client.workflow.start(LOCK_WORKFLOW_TYPE, {
         workflowId,
@@ -68,15 +91,35 @@ export async function withApplyLock<T>(client: Client, scheduleSet: string, opts
     }
     await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
   }
+  const lock: HeldLock = { previous };
   try {
-    return await fn();
+    return await fn(lock);
   } finally {
     // This run only: after a lease ran out, the lock may be another apply's now.
     await client.workflow
       .getHandle(workflowId, runId)
-      .terminate('apply finished')
+      .terminate(lock.record ? RECORD_PREFIX + lock.record : 'apply ended without a record (it failed, or changed nothing it could vouch for)')
       .catch((e: unknown) => {
         if (!(e instanceof WorkflowNotFoundError)) throw e;
       });
+  }
+}
+
+/** The record the latest closed run of the lock left, if it was terminated by an apply that finished. */
+async function previousApply(client: Client, workflowId: string): Promise<PreviousApply | undefined> {
+  try {
+    const { history } = await client.workflowService.getWorkflowExecutionHistoryReverse({
+      namespace: client.options.namespace,
+      execution: { workflowId },
+      maximumPageSize: 1,
+    });
+    const last = history?.events?.[0];
+    const reason = last?.workflowExecutionTerminatedEventAttributes?.reason;
+    const endedAt = optionalTsToDate(last?.eventTime);
+    if (!reason?.startsWith(RECORD_PREFIX) || !endedAt) return undefined;
+    return { record: reason.slice(RECORD_PREFIX.length), endedAt };
+  } catch (e) {
+    if (isGrpcServiceError(e) && e.code === GRPC_NOT_FOUND) return undefined; // the set was never applied under a lock
+    throw e;
   }
 }

@@ -27,6 +27,15 @@ export function stampDigest<T extends { typedSearchAttributes?: unknown }>(optio
   return { ...plain, typedSearchAttributes: [...((plain.typedSearchAttributes as SearchAttributePair[] | undefined) ?? []), { key: MzScheduleDigest, value: digest }] };
 }
 
+/**
+ * A digest of what a schedule set holds: each schedule's id with its definition digest (order-free). What an apply
+ * leaves is the file's entries with theirs; the list shows the same once it has caught up with that apply.
+ */
+export function setDigest(schedules: Iterable<[id: string, digest: string | undefined]>): string {
+  const lines = [...schedules].map(([id, digest]) => `${id}=${digest ?? ''}`).sort();
+  return createHash('sha256').update(lines.join('\n')).digest('base64url');
+}
+
 /** True for a digest of the current version (whatever definition it was taken of). */
 export function isCurrentDigest(digest: string | undefined): boolean {
   return digest?.startsWith(`${DIGEST_VERSION}:`) ?? false;

@@ -12,17 +12,17 @@
  * that handles one made between plan and apply). A first apply of N entries therefore costs N creates and no
  * describes. Schedules of this file's set that the file no longer has are described again before they count as
  * deletes, so one deleted a moment ago is not deleted twice. A steady-state re-apply costs the list pages only.
- * `schedules apply` runs through applyFile: one apply per set at a time (apply-lock.ts), each leaving the list caught
- * up with its writes for the next.
+ * `schedules apply` runs through applyFile: one apply per set at a time (apply-lock.ts), each planning from a list
+ * that shows what the one before it left.
  */
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleSummary } from '@temporalio/client';
 import { msOptionalToNumber, msToNumber } from '@temporalio/common/lib/time';
 import { ConflictError } from '../../common/failures';
 import { forEachBounded } from '../bounded';
 import { sleep } from '../../local/processes';
-import { withApplyLock, type LockOptions } from './apply-lock';
+import { withApplyLock, type LockOptions, type PreviousApply } from './apply-lock';
 import type { ScheduleEntry, ScheduleFile } from './file';
-import { definitionDigest, digestOf, isCurrentDigest, stampDigest } from './digest';
+import { definitionDigest, digestOf, isCurrentDigest, setDigest, stampDigest } from './digest';
 import { diffSchedule, type FieldChange } from './diff';
 import { desiredSchedule, desiredUpdate, exportNameOf, markerOf, SCHEDULE_ID_PREFIX } from './model';
 
@@ -63,8 +63,9 @@ export const DIGEST_FIELD = 'definitionDigest';
 /** How often one write may find its schedule created or deleted under it before apply gives up on it. */
 const MAX_TURNS = 3;
 
-export async function planSchedules(client: Client, file: ScheduleFile, opts: ReconcileOptions): Promise<Plan> {
-  const listed = await listSchedules(client);
+/** `listed`: the schedule list when the caller has read it already (applyFile, once it shows the last apply). */
+export async function planSchedules(client: Client, file: ScheduleFile, opts: ReconcileOptions, listed?: Map<string, ScheduleSummary>): Promise<Plan> {
+  listed ??= await listSchedules(client);
   const items: PlanItem[] = [];
   const toDescribe: number[] = [];
   const wanted = new Set<string>();
@@ -247,35 +248,39 @@ export interface ApplyFileHooks {
 
 /**
  * What `schedules apply` does: plan and apply under the set's apply lock, so concurrent applies of one set run
- * one after the other and the set ends as the file applied last, entry for entry. Before the lock is released,
- * waits (up to LIST_CATCH_UP_MS) until the schedule list shows this apply's writes: the next apply plans from
- * the list, and a listed schedule that still shows the old digest or a deleted one would be planned wrongly.
+ * one after the other and the set ends as the file applied last, entry for entry. The plan reads the schedule list,
+ * which lags writes by a moment: right after another apply, a schedule it deleted may still be listed with the
+ * digest this file wants (planned unchanged, never made again), or one it created not listed yet (never deleted).
+ * So the previous apply leaves a digest of what the set holds after it (its lock's record), and this one plans
+ * from a list that shows that state, waiting for it up to LIST_LAG_MS after that apply ended. Past that, the list
+ * is taken as it is: a difference then is a change made outside apply (e.g. `schedules delete`), which the plan
+ * handles like any other.
  */
 export async function applyFile(client: Client, file: ScheduleFile, opts: ReconcileOptions, hooks: ApplyFileHooks = {}): Promise<{ plan: Plan; result: ApplyResult }> {
-  return withApplyLock(client, file.scheduleSet, { ...hooks.lock, onWait: hooks.onWait }, async () => {
-    const plan = await planSchedules(client, file, { ...opts, describeUnlisted: false });
+  return withApplyLock(client, file.scheduleSet, { ...hooks.lock, onWait: hooks.onWait }, async (lock) => {
+    const listed = await listShowing(client, file.scheduleSet, lock.previous, hooks.onStep);
+    const plan = await planSchedules(client, file, { ...opts, describeUnlisted: false }, listed);
     hooks.onPlan?.(plan);
     const result = await applyPlan(client, plan, opts, hooks.onStep);
-    if (!(await listShows(client, plan, result, opts.defaultTaskQueue))) {
-      hooks.onStep?.(`the schedule list had not caught up after ${LIST_CATCH_UP_MS / 1000} s; wait a minute before the next plan or apply of this set, which reads that list`);
-    }
+    // After a complete apply the set is the file's entries, each with its digest.
+    lock.record = setDigest(plan.items.map((item) => [item.scheduleId, 'entry' in item ? entryDigest(item.entry, opts.defaultTaskQueue) : undefined] as [string, string | undefined]).filter((p) => p[1] !== undefined));
     return { plan, result };
   });
 }
 
-const LIST_CATCH_UP_MS = 30_000;
+/** How long after an apply the list may still lag it (the dev server: about a second; a busy cluster: more). */
+const LIST_LAG_MS = 30_000;
 
-/** Waits until the list shows every schedule written with its new digest and none of those deleted. */
-async function listShows(client: Client, plan: Plan, result: ApplyResult, defaultTaskQueue: string): Promise<boolean> {
-  const written = new Set([...result.created, ...result.updated]);
-  const want = new Map<string, string>();
-  for (const item of plan.items) if (written.has(item.scheduleId) && 'entry' in item) want.set(item.scheduleId, entryDigest(item.entry, defaultTaskQueue));
-  if (!want.size && !result.deleted.length) return true;
-  for (const deadline = Date.now() + LIST_CATCH_UP_MS; Date.now() < deadline; await sleep(250)) {
+/** The schedule list, once it shows what the previous apply left (or LIST_LAG_MS after it ended). */
+async function listShowing(client: Client, scheduleSet: string, previous: PreviousApply | undefined, onStep?: (line: string) => void): Promise<Map<string, ScheduleSummary>> {
+  for (let said = false; ; await sleep(250)) {
     const listed = await listSchedules(client);
-    if ([...want].every(([id, digest]) => digestOf(listed.get(id) ?? {}) === digest) && result.deleted.every((id) => !listed.has(id))) return true;
+    if (!previous || Date.now() >= previous.endedAt.getTime() + LIST_LAG_MS) return listed;
+    const mine = [...listed.values()].filter((s) => markerOf(s.memo)?.scheduleSet === scheduleSet);
+    if (setDigest(mine.map((s) => [s.scheduleId, digestOf(s)])) === previous.record) return listed;
+    if (!said) onStep?.(`waiting for the schedule list to show what the apply at ${previous.endedAt.toISOString()} left`);
+    said = true;
   }
-  return false;
 }
 
 export async function describeOrUndefined(client: Client, scheduleId: string): Promise<ScheduleDescription | undefined> {

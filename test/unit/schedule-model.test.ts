@@ -2,6 +2,7 @@ import { bulkExport } from '../../workflows/export';
 import * as assert from 'node:assert/strict';
 import { parseScheduleFile, type ScheduleEntry } from '../../client/schedules/file';
 import { diffSchedule, sameValue, type LiveSchedule } from '../../client/schedules/diff';
+import { setDigest } from '../../client/schedules/digest';
 import { formatPlan } from '../../client/schedules/format';
 import { formatRuns, formatStatus, runsQuery } from '../../client/schedules/runs';
 import {
@@ -223,5 +224,16 @@ describe('runs and status output', () => {
     assert.match(text, /files +2 \(5000 bytes\)/);
     assert.match(formatStatus(failed), /started by +hand/);
     assert.equal(formatRuns([]), 'No export runs found.');
+  });
+});
+
+describe('set digest (what an apply leaves, for the next one to find in the list)', () => {
+  it('ignores order and changes with any id or definition digest', () => {
+    const base = setDigest([['a', 'v1:x'], ['b', 'v1:y']]);
+    assert.equal(setDigest([['b', 'v1:y'], ['a', 'v1:x']]), base);
+    assert.notEqual(setDigest([['a', 'v1:x'], ['b', 'v1:z']]), base);
+    assert.notEqual(setDigest([['a', 'v1:x']]), base);
+    assert.notEqual(setDigest([['a', 'v1:x'], ['c', 'v1:y']]), base);
+    assert.notEqual(setDigest([['a', 'v1:x'], ['b', undefined]]), base);
   });
 });
