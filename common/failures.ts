@@ -12,6 +12,7 @@ import {
   ChildWorkflowFailure,
   TerminatedFailure,
   TimeoutFailure,
+  type RetryPolicy,
 } from '@temporalio/common';
 
 /**
@@ -71,6 +72,14 @@ export function isFailureType(type: unknown): type is FailureType {
 export const NON_RETRYABLE_ERROR_TYPES: readonly FailureType[] = (Object.keys(FAILURE_CATALOG) as FailureType[]).filter(
   (t) => FAILURE_CATALOG[t].retry === 'no',
 );
+
+/** The workflows' activity retry policy: quick first retries, then every 30 s, 8 tries; never what retrying cannot fix. */
+export const ACTIVITY_RETRY: RetryPolicy = {
+  initialInterval: '1 second',
+  maximumInterval: '30 seconds',
+  maximumAttempts: 8,
+  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+};
 
 /**
  * The ApplicationFailure an activity or workflow raises for a catalog failure: non-retryable unless waiting can

@@ -7,10 +7,10 @@
  * Never deleted: a folder `_latest.json` names, one a set manifest references, one written to within
  * recentWriteSeconds, and with `confirmed` anything the user was not shown. Deterministic code only.
  */
-import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import { defineQuery, proxyActivities, setHandler, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../common/activities';
 import { LATEST_FILE } from '../common/export/paths';
-import { applicationFailure, failureNamingRootCause, NON_RETRYABLE_ERROR_TYPES } from '../common/failures';
+import { ACTIVITY_RETRY, applicationFailure, failureNamingRootCause } from '../common/failures';
 import { resolveExpireInput } from '../common/retention/input';
 import { folderUri } from '../common/retention/plan';
 import { storageTargetOf, type StorageTarget } from '../common/storage-profile';
@@ -22,21 +22,17 @@ const FOLDERS_PER_DELETE = 20;
 /** A plan carries at most MAX_DELETIONS_PER_PLAN deletions per target; this bounds the rounds of one run. */
 const MAX_ROUNDS = 20;
 
-const acts = proxyActivities<Activities>({
-  // Planning lists the whole prefix (1,000 keys a request) and heartbeats per page.
+const options: ActivityOptions = {
   startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
-});
+  retry: ACTIVITY_RETRY,
+};
+// Planning lists the whole prefix (1,000 keys a request) and heartbeats per page.
+const acts = proxyActivities<Activities>({ ...options, heartbeatTimeout: '30 seconds' });
 /**
  * Deleting heartbeats on an interval and per folder: a worker lost mid-batch is noticed in 10 s, and the retry
  * finishes the batch (folders the lost try removed list empty and are still reported as deleted).
  */
-const deleting = proxyActivities<Activities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
-});
+const deleting = proxyActivities<Activities>({ ...options, heartbeatTimeout: '10 seconds' });
 
 export async function expireExports(rawInput: ExpireInput): Promise<ExpireResult> {
   try {

@@ -19,7 +19,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../common/activities';
 import type { InspectResult, ManifestDigest, MaterializeFacts, PublishedSummary } from '../common/export/activities';
-import { applicationFailure, FAILURE_CATALOG, isFailureType, NON_RETRYABLE_ERROR_TYPES, readFailure, runFailure } from '../common/failures';
+import { ACTIVITY_RETRY, applicationFailure, FAILURE_CATALOG, isFailureType, readFailure, runFailure } from '../common/failures';
 import type { ResolvedExportInput } from '../common/export/input';
 import { attemptKey, latestKey, logicalTimeKey, MAX_ATTEMPT_NUMBER, s3Uri, type ExportLocation } from '../common/export/paths';
 import type { BulkExportResult, ExportAttemptReport, ExportPhase, ExportProgress } from '../common/export/types';
@@ -41,7 +41,7 @@ export type AttemptOutcome =
 type ExportActivities = ReturnType<typeof proxies>;
 
 function proxies(tuning: ResolvedExportInput['tuning']) {
-  const retry = { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] };
+  const retry = ACTIVITY_RETRY;
   // S3 activities heartbeat while they wait (activities/heartbeat.ts): a lost worker is noticed after the heartbeat
   // timeout; the start-to-close timeouts bound a live but stuck one.
   const heartbeatTimeout = '15 seconds';

@@ -20,7 +20,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../common/activities';
 import type { SetMemberSpec, SetPublicationSummary } from '../common/export/activities';
-import { applicationFailure, NON_RETRYABLE_ERROR_TYPES, readFailure, rootCauseOf, runFailure } from '../common/failures';
+import { ACTIVITY_RETRY, applicationFailure, readFailure, rootCauseOf, runFailure } from '../common/failures';
 import { logicalTimeKey } from '../common/export/paths';
 import {
   setLatestKey,
@@ -35,7 +35,7 @@ import { storageTargetOf, type StorageTarget } from '../common/storage-profile';
 import { bulkExport } from './export';
 import { endRunWith } from './run-context';
 
-const retry = { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] };
+const retry = ACTIVITY_RETRY;
 const acts = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '15 seconds', retry });
 
 interface MemberFailure {
