@@ -85,11 +85,9 @@ describe('interrupted snapshot sets and expiry: worker killed, set terminated', 
     );
   }
 
-  // One crash for both runs (a worker restart costs the heartbeat timeouts once): a set with member 1 staged and
-  // member 2's COPY running, and an expiry past its first delete batch with more to come.
-  it('a worker killed mid-COPY of a set member and mid-deletion of an expiry: a new worker finishes both exactly once', async () => {
-    const logicalTime = '2024-02-01T00:00:00.000Z';
-    const input = setInput(
+  /** Two members exported one after the other, so member 1 is staged while member 2 copies. */
+  const twoMemberSet = (logicalTime: string) =>
+    setInput(
       conn,
       [
         { name: 'first', object: 'public.order_totals', format: 'csv' },
@@ -97,6 +95,12 @@ describe('interrupted snapshot sets and expiry: worker killed, set terminated', 
       ],
       { logicalTime, maxParallel: 1 },
     );
+
+  // One crash for both runs (a worker restart costs the heartbeat timeouts once): a set with member 1 staged and
+  // member 2's COPY running, and an expiry past its first delete batch with more to come.
+  it('a worker killed mid-COPY of a set member and mid-deletion of an expiry: a new worker finishes both exactly once', async () => {
+    const logicalTime = '2024-02-01T00:00:00.000Z';
+    const input = twoMemberSet(logicalTime);
     // Each COPY takes at least 8 s (2 batches of 4 s): member 2's outlasts the expiry's planning and first batch.
     await knob('mz_local_batch_delay_ms', 4000);
     const set = await startSet(stack, input, { taskQueue });
@@ -175,14 +179,7 @@ describe('interrupted snapshot sets and expiry: worker killed, set terminated', 
 
   it('a set terminated after a member was staged: nothing published; expireExports removes the staged leftovers', async () => {
     const logicalTime = '2024-03-01T00:00:00.000Z';
-    const input = setInput(
-      conn,
-      [
-        { name: 'first', object: 'public.order_totals', format: 'csv' },
-        { name: 'second', object: 'public.orders', format: 'csv' },
-      ],
-      { logicalTime, maxParallel: 1 },
-    );
+    const input = twoMemberSet(logicalTime);
     await knob('mz_local_batch_delay_ms', 1000);
     const handle = await startSet(stack, input, { taskQueue });
     await untilSecondMemberCopies(handle, input.setName, logicalTime);
@@ -231,14 +228,7 @@ describe('interrupted snapshot sets and expiry: worker killed, set terminated', 
 
   it('a set cancelled instead (the alternative the docs give operators): it removes what it staged itself', async () => {
     const logicalTime = '2024-04-01T00:00:00.000Z';
-    const input = setInput(
-      conn,
-      [
-        { name: 'first', object: 'public.order_totals', format: 'csv' },
-        { name: 'second', object: 'public.orders', format: 'csv' },
-      ],
-      { logicalTime, maxParallel: 1 },
-    );
+    const input = twoMemberSet(logicalTime);
     await knob('mz_local_batch_delay_ms', 1000);
     const handle = await startSet(stack, input, { taskQueue });
     await untilSecondMemberCopies(handle, input.setName, logicalTime);
