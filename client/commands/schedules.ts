@@ -21,7 +21,7 @@ import { formatRuns, runStatus, type RunSummary } from '../schedules/runs';
 import { sleep } from '../../local/processes';
 
 export const usage = `schedules plan -f FILE [--concurrency N] [--json]           show what apply would create, update and delete
-schedules apply -f FILE [--concurrency N] [--json]          make Temporal Schedules match the file (only ours)
+schedules apply -f FILE [--concurrency N] [--json]          make Temporal Schedules match the file (only ours; applies of one set take turns)
 schedules list [--json]                                     the schedules mz-s3-export manages
 schedules pause NAME --note TEXT                            pause a schedule, saying why
 schedules unpause NAME [--note TEXT]                        resume it
