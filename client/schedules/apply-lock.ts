@@ -98,7 +98,7 @@ export async function withApplyLock<T>(client: Client, scheduleSet: string, opts
     // This run only: after a lease ran out, the lock may be another apply's now.
     await client.workflow
       .getHandle(workflowId, runId)
-      .terminate(lock.record ? RECORD_PREFIX + lock.record : 'apply ended without a record (it failed, or changed nothing it could vouch for)')
+      .terminate(lock.record ? RECORD_PREFIX + lock.record : 'apply ended before its plan: it changed nothing')
       .catch((e: unknown) => {
         if (!(e instanceof WorkflowNotFoundError)) throw e;
       });

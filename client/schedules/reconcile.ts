@@ -171,6 +171,8 @@ export async function applyPlan(
   plan: Plan,
   opts: ReconcileOptions,
   onStep: (line: string) => void = () => undefined,
+  /** Each item as it is done (also when a later one fails). */
+  onDone: (item: PlanItem, outcome: keyof ApplyResult) => void = () => undefined,
 ): Promise<ApplyResult> {
   const conflicts = plan.items.filter((i) => i.action === 'conflict');
   if (conflicts.length) {
@@ -230,6 +232,7 @@ export async function applyPlan(
         done[i] = 'unchanged';
         break;
     }
+    if (done[i]) onDone(item, done[i]);
   });
   const result: ApplyResult = { created: [], updated: [], deleted: [], unchanged: [] };
   plan.items.forEach((item, i) => done[i] && result[done[i]].push(item.scheduleId));
@@ -237,8 +240,8 @@ export async function applyPlan(
 }
 
 export interface ApplyFileHooks {
-  /** The plan, made once the set's apply lock is held. */
-  onPlan?: (plan: Plan) => void;
+  /** The plan, made once the set's apply lock is held; awaited before the first change. */
+  onPlan?: (plan: Plan) => unknown;
   /** Each change as it is made. */
   onStep?: (line: string) => void;
   /** Another apply of the set holds it: this one waits (apply-lock.ts). */
@@ -260,11 +263,19 @@ export async function applyFile(client: Client, file: ScheduleFile, opts: Reconc
   return withApplyLock(client, file.scheduleSet, { ...hooks.lock, onWait: hooks.onWait }, async (lock) => {
     const listed = await listShowing(client, file.scheduleSet, lock.previous, hooks.onStep);
     const plan = await planSchedules(client, file, { ...opts, describeUnlisted: false }, listed);
-    hooks.onPlan?.(plan);
-    const result = await applyPlan(client, plan, opts, hooks.onStep);
-    // After a complete apply the set is the file's entries, each with its digest.
-    lock.record = setDigest(plan.items.map((item) => [item.scheduleId, 'entry' in item ? entryDigest(item.entry, opts.defaultTaskQueue) : undefined] as [string, string | undefined]).filter((p) => p[1] !== undefined));
-    return { plan, result };
+    await hooks.onPlan?.(plan);
+    // What the set holds, kept up to date as each write lands: even an apply that fails halfway leaves the next one
+    // an exact record to wait for.
+    const holds = new Map([...listed.values()].filter((l) => markerOf(l.memo)?.scheduleSet === file.scheduleSet).map((l) => [l.scheduleId, digestOf(l)]));
+    try {
+      const result = await applyPlan(client, plan, opts, hooks.onStep, (item, outcome) => {
+        if (outcome === 'deleted') holds.delete(item.scheduleId);
+        else if ('entry' in item && (outcome !== 'unchanged' || !holds.has(item.scheduleId))) holds.set(item.scheduleId, entryDigest(item.entry, opts.defaultTaskQueue));
+      });
+      return { plan, result };
+    } finally {
+      lock.record = setDigest(holds);
+    }
   });
 }
 

@@ -71,6 +71,15 @@ async function assertSetIs(client: Client, f: ScheduleFile, candidates: string[]
   assert.deepEqual(problems, [], `the set is not the file of ${f.entries.length} entries`);
 }
 
+/** Until the schedule list shows the file's entries (it lags writes; apply itself waits only when it follows one). */
+async function untilListed(client: Client, f: ScheduleFile): Promise<void> {
+  const want = f.entries.map((e) => scheduleIdFor(e.name)).sort();
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(200)) {
+    if ((await managedScheduleIds(client, f.scheduleSet)).join() === want.join()) return;
+  }
+  throw new Error(`the schedule list did not show the ${want.length} schedules of ${f.scheduleSet} within 10 s`);
+}
+
 const ids = (...files: ScheduleFile[]) => [...new Set(files.flatMap((f) => f.entries.map((e) => scheduleIdFor(e.name))))];
 const total = (results: ApplyResult[], key: keyof ApplyResult) => results.reduce((n, r) => n + r[key].length, 0);
 
@@ -143,6 +152,30 @@ describe('schedules: concurrent applies (Temporal dev server)', function () {
     await assertSetIs(client, a, all);
   });
 
+  it('an apply that fails halfway leaves the next one a record of what it did: A, B failing after its deletes, A again ends as A', async () => {
+    const a = file('halfway', range(0, 20));
+    const b = file('halfway', [...range(0, 10), 20]);
+    const all = ids(a, b);
+    all.forEach((id) => made.add(id));
+    await applyFile(client, a, OPTS);
+    // Between B's plan and its writes, someone else's schedule takes the id of B's new entry: all of B's writes
+    // start at once, its 10 deletes land and that create fails.
+    const taken = scheduleIdFor(name('halfway', 20));
+    const takeIt = async () => {
+      await client.schedule.create({
+        scheduleId: taken,
+        spec: { cronExpressions: ['0 4 1 1 *'] },
+        action: { type: 'startWorkflow', workflowType: 'bulkExport', taskQueue: 'elsewhere', args: [{}] },
+      });
+    };
+    await assert.rejects(applyFile(client, b, { ...OPTS, concurrency: 32 }, { onPlan: takeIt }), /not created by mz-s3-export/);
+    await client.schedule.getHandle(taken).delete();
+    // At once: the list may still show B's deletes with A's digests; planned from it, they would stay deleted.
+    const again = await applyFile(client, a, OPTS);
+    assert.deepEqual([again.result.created.length, again.result.deleted.length], [10, 0]);
+    await assertSetIs(client, a, all);
+  });
+
   it('an update racing a delete of the same entry ends as one of the two files', async () => {
     const base = file('race', range(0, 10));
     const updating = file('race', range(0, 10), (i) => (i === 4 ? { format: 'parquet', paused: true, note: 'edited' } : {}));
@@ -162,6 +195,7 @@ describe('schedules: concurrent applies (Temporal dev server)', function () {
     const all = ids(base);
     all.forEach((id) => made.add(id));
     await applyFile(client, base, OPTS);
+    await untilListed(client, base);
     // Both planned against the base, as two operators would; the delete goes through first.
     const [up, del] = await Promise.all([planSchedules(client, updating, APPLY), planSchedules(client, deleting, APPLY)]);
     const id = scheduleIdFor(name('stale-race', 4));
