@@ -1,7 +1,6 @@
 /**
  * Schedules: `schedules apply` of a file with N definitions (applyFile, the code the CLI runs: the apply lock, plan,
- * apply, the wait for the list to show the writes), then,
- * once the schedule list shows them all (the list lags writes; the wait is reported), the same file again
+ * apply), then, once the schedule list shows them all (the list lags writes; the wait is reported), the same file again
  * (nothing to change), timing each and counting the Temporal calls it made.
  */
 import { validateScheduleDocument } from '../client/schedules/file';
@@ -53,8 +52,8 @@ export async function benchSchedules(
   });
   const pass = async (label: string): Promise<SchedulesPass> => {
     env.temporal.reset();
-    // applyFile is `schedules apply`: the set's apply lock, the plan, the changes, and the wait for the list to show
-    // the updates and deletes before the lock is released.
+    // applyFile is `schedules apply`: the set's apply lock, the plan (after a wait for the list to show what the last
+    // apply left, when it follows one within 30 s), the changes. "plan" below is the lock and the plan.
     const t0 = performance.now();
     let t1 = t0;
     const { result: applied } = await applyFile(env.temporal.client, file, reconcile, { onPlan: () => (t1 = performance.now()) });

@@ -28,8 +28,8 @@ export function stampDigest<T extends { typedSearchAttributes?: unknown }>(optio
 }
 
 /**
- * A digest of what a schedule set holds: each schedule's id with its definition digest (order-free). What an apply
- * leaves is the file's entries with theirs; the list shows the same once it has caught up with that apply.
+ * A digest of what a schedule set holds: each schedule's id with its definition digest (order-free). An apply
+ * records it for what it left (reconcile.ts applyFile); the list gives the same once it has caught up with that apply.
  */
 export function setDigest(schedules: Iterable<[id: string, digest: string | undefined]>): string {
   const lines = [...schedules].map(([id, digest]) => `${id}=${digest ?? ''}`).sort();

@@ -266,7 +266,7 @@ export async function applyFile(client: Client, file: ScheduleFile, opts: Reconc
     await hooks.onPlan?.(plan);
     // What the set holds, kept up to date as each write lands: even an apply that fails halfway leaves the next one
     // an exact record to wait for.
-    const holds = new Map([...listed.values()].filter((l) => markerOf(l.memo)?.scheduleSet === file.scheduleSet).map((l) => [l.scheduleId, digestOf(l)]));
+    const holds = setHoldings(listed, file.scheduleSet);
     try {
       const result = await applyPlan(client, plan, opts, hooks.onStep, (item, outcome) => {
         if (outcome === 'deleted') holds.delete(item.scheduleId);
@@ -279,6 +279,11 @@ export async function applyFile(client: Client, file: ScheduleFile, opts: Reconc
   });
 }
 
+/** The listed schedules of a set (ours, by their marker), each with the digest it carries. */
+function setHoldings(listed: Map<string, ScheduleSummary>, scheduleSet: string): Map<string, string | undefined> {
+  return new Map([...listed.values()].filter((l) => markerOf(l.memo)?.scheduleSet === scheduleSet).map((l) => [l.scheduleId, digestOf(l)]));
+}
+
 /** How long after an apply the list may still lag it (the dev server: about a second; a busy cluster: more). */
 const LIST_LAG_MS = 30_000;
 
@@ -287,8 +292,7 @@ async function listShowing(client: Client, scheduleSet: string, previous: Previo
   for (let said = false; ; await sleep(250)) {
     const listed = await listSchedules(client);
     if (!previous || Date.now() >= previous.endedAt.getTime() + LIST_LAG_MS) return listed;
-    const mine = [...listed.values()].filter((s) => markerOf(s.memo)?.scheduleSet === scheduleSet);
-    if (setDigest(mine.map((s) => [s.scheduleId, digestOf(s)])) === previous.record) return listed;
+    if (setDigest(setHoldings(listed, scheduleSet)) === previous.record) return listed;
     if (!said) onStep?.(`waiting for the schedule list to show what the apply at ${previous.endedAt.toISOString()} left`);
     said = true;
   }
